@@ -52,7 +52,7 @@ def load_settings() -> Settings:
         wechat_appid=_env("WECHAT_APPID"),
         wechat_secret=_env("WECHAT_SECRET"),
         wechat_aes_key=_env("WECHAT_AES_KEY"),
-        wechat_api_base_url=_env("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com/cgi-bin/",
+        wechat_api_base_url=_env("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com",
         reply_deadline=float(_env("WECHAT_REPLY_DEADLINE", "4.5")),
         service_hotline=_env("SERVICE_HOTLINE") or "400-800-1234",
         company_name=_env("COMPANY_NAME") or "幸福里物业",

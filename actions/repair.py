@@ -1,0 +1,353 @@
+"""Repair intake: gather what, where, how urgent, when and a phone; confirm; record a ticket.
+
+Every owner message during the form goes through `RepairDraft.absorb`, which reads the whole
+sentence, so "3-2-501厨房水管爆了 电话13812345678" fills four answers at once, and a later
+"电话改成139..." corrects one.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.store import db, latest_text, source_key, SETTINGS
+from backend import addresses, appointments, owners, phones, tickets, urgency
+
+log = logging.getLogger(__name__)
+
+# Intents that can carry an answer to the form's question ("我是3栋2单元501的" may come out
+# as bind_house). Anything else is a question or a request the rules answer.
+ANSWER_INTENTS = ("inform", "affirm", "deny", "report_repair", "bind_house")
+URGENT_TIME_LABEL = "尽快（紧急维修，30分钟内到场）"
+FORM_SLOTS = (
+    "repair_description", "repair_location", "repair_place", "repair_address", "repair_house_id",
+    "repair_facility", "repair_urgency", "repair_urgency_reason", "repair_time", "repair_time_start",
+    "contact_phone", "repair_photos", "repair_change_pending", "repair_retry", "repair_confirmed",
+)
+
+# Words that say "I want a repair" without saying what is wrong.
+_GENERIC = re.compile(
+    r"(我要|我想|想要|要|帮我|帮忙|麻烦|请|需要|申请)?(报修|报俢|报个修|维修|修理|修一下|修下|找人修|来修)"
+    r"|你好|您好|在吗|请问|hello|hi|ok|一下|东西|有个|有点|那个|就是|我家|家里|这边|了|啊|呀|吧|的|呢|哦|嗯|喂",
+    re.IGNORECASE,
+)
+_ADDRESS_BITS = re.compile(r"[0-9０-９A-Za-z一二三四五六七八九十零两-]+(栋|幢|号楼|楼|单元|室|号|区|座|门)?")
+_PHONE = re.compile(r"(\+?86)?1[3-9][0-9 \-]{9,12}")
+_ROOM_CORRECTION = re.compile(r"(?:改成|改为|应该是|是|不是\s*\d{3,4}\s*是)\s*(\d{3,4})\s*(?:室|号)?\s*$")
+_CONTACT_FROM_BINDING = re.compile(r"(就用|用)(这个|我的|登记的|绑定的|预留的|原来的)")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def describes_a_fault(text: str) -> bool:
+    """True when the message says what is wrong, not just "我要报修" or an address."""
+    rest = _PHONE.sub("", text)
+    place = addresses.find_place(rest)
+    if place:
+        rest = rest.replace(place, "")
+    rest = _ADDRESS_BITS.sub("", rest)
+    rest = _GENERIC.sub("", rest)
+    return len(re.findall(r"[\u4e00-\u9fff]", rest)) >= 2
+
+
+def _entity(tracker: Tracker, name: str) -> Optional[str]:
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == name and entity.get("value"):
+            return str(entity["value"])
+    return None
+
+
+class RepairDraft:
+    """What the owner has told us so far, updated message by message."""
+
+    def __init__(self, tracker: Tracker):
+        self.tracker = tracker
+        self.slots = {name: tracker.get_slot(name) for name in FORM_SLOTS}
+        self.changes: Dict[str, Any] = {}
+
+    def set(self, name: str, value: Any) -> None:
+        if self.slots.get(name) != value:
+            self.slots[name] = value
+            self.changes[name] = value
+
+    def absorb(self, text: str, intent: str, requested: Optional[str]) -> bool:
+        """Take every answer the message holds. Returns True when it held any."""
+        if not text:
+            return False
+        used = False
+        used |= self._description(text, intent, requested)
+        used |= self._location(text, requested)
+        used |= self._urgency(text)
+        used |= self._time(text, requested)
+        used |= self._phone(text, requested)
+        used |= self._confirmation(intent, requested, used)
+        return used
+
+    # --- one reader per answer -------------------------------------------------------------
+    def _description(self, text: str, intent: str, requested: Optional[str]) -> bool:
+        current = self.slots.get("repair_description")
+        if requested == "repair_description" and intent not in ("affirm", "deny"):
+            if describes_a_fault(text) or len(text.strip()) >= 4 and not addresses.parse_address(text):
+                self.set("repair_description", text.strip())
+                self._facility()
+                return True
+            return False
+        if intent == "report_repair" and describes_a_fault(text):
+            if not current:
+                self.set("repair_description", text.strip())
+            elif text.strip() not in current:
+                # "还有卫生间的灯也坏了": one visit, one ticket, both things on it.
+                self.set("repair_description", f"{current}；{text.strip()}")
+            self._facility()
+            return True
+        return False
+
+    def _facility(self) -> None:
+        facility = _entity(self.tracker, "facility")
+        if facility and not self.slots.get("repair_facility"):
+            self.set("repair_facility", facility)
+
+    def _location(self, text: str, requested: Optional[str]) -> bool:
+        address = addresses.parse_address(text)
+        place = addresses.find_place(text)
+        old_address = self.slots.get("repair_address")
+        if not address and old_address and requested in (None, "repair_confirmed", "repair_location", "contact_phone", "repair_time"):
+            # "不是501，是502" / "房号改成502": only the room changes.
+            m = _ROOM_CORRECTION.search(text)
+            if m and not phones.extract_mobile(text):
+                address = addresses.Address(old_address["building"], old_address.get("unit"), m.group(1))
+        if address:
+            self.set("repair_address", {"building": address.building, "unit": address.unit, "room": address.room})
+            self.set("repair_house_id", None)
+        if place:
+            self.set("repair_place", place)
+        if address or place:
+            self._relabel()
+            return True
+        if requested == "repair_location":
+            bound = self._bound_house()
+            if bound and re.search(r"家|屋|我这|自己", text):
+                self.set("repair_house_id", bound["id"])
+                self.set("repair_address", bound["address"])
+                self._relabel()
+                return True
+        return False
+
+    def _bound_house(self) -> Optional[dict]:
+        with db() as session:
+            house = owners.current_house(session, self.tracker.sender_id)
+            if house is None:
+                return None
+            building = house.building
+            return {"id": house.id, "address": {"building": building.code, "unit": house.unit, "room": house.room}}
+
+    def fill_from_binding(self) -> None:
+        """An owner with a bound home reporting a fault at home need not give the address."""
+        place = self.slots.get("repair_place")
+        if self.slots.get("repair_location") or (place and addresses.is_shared_area(place)):
+            return
+        bound = self._bound_house()
+        if bound:
+            self.set("repair_house_id", bound["id"])
+            self.set("repair_address", bound["address"])
+            self._relabel()
+
+    def _relabel(self) -> None:
+        parts = []
+        address = self.slots.get("repair_address")
+        if address:
+            parts.append(addresses.Address(address["building"], address.get("unit"), address.get("room")).label)
+        place = self.slots.get("repair_place")
+        if place:
+            parts.append(place)
+        shared = place and addresses.is_shared_area(place)
+        # A home address needs a room; a shared area is enough on its own.
+        complete = bool(address and address.get("room")) or bool(shared)
+        self.set("repair_location", " ".join(parts) if complete else None)
+
+    def _urgency(self, text: str) -> bool:
+        assessed = urgency.assess(text)
+        if assessed.level == "urgent":
+            self.set("repair_urgency", "urgent")
+            self.set("repair_urgency_reason", assessed.reason)
+            self.set("repair_time", URGENT_TIME_LABEL)
+            self.set("repair_time_start", None)
+            return True
+        if self.slots.get("repair_description") and not self.slots.get("repair_urgency"):
+            self.set("repair_urgency", "normal")
+        return False
+
+    def _time(self, text: str, requested: Optional[str]) -> bool:
+        if self.slots.get("repair_urgency") == "urgent":
+            return False
+        preferred = appointments.parse_preferred_time(text, _now())
+        if preferred is None:
+            return False
+        self.set("repair_time", preferred.label)
+        self.set("repair_time_start", preferred.start.isoformat() if preferred.start else None)
+        return True
+
+    def _phone(self, text: str, requested: Optional[str]) -> bool:
+        phone = phones.extract_mobile(text)
+        if phone:
+            self.set("contact_phone", phone)
+            return True
+        return False
+
+    def _confirmation(self, intent: str, requested: Optional[str], corrected: bool) -> bool:
+        if requested != "repair_confirmed":
+            return False
+        if corrected:
+            # A correction answers "what to change"; show the summary again.
+            self.set("repair_change_pending", False)
+            return True
+        if intent == "affirm":
+            self.set("repair_confirmed", True)
+            return True
+        if intent in ("deny", "inform"):
+            self.set("repair_change_pending", True)
+            return True
+        return False
+
+
+class ValidateRepairForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_repair_form"
+
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        requested = tracker.get_slot("requested_slot")
+        draft = RepairDraft(tracker)
+        text = latest_text(tracker)
+        # Questions and other requests are not answers: leave them to the rules.
+        used = intent in ANSWER_INTENTS and draft.absorb(text, intent, requested)
+        if not draft.slots.get("repair_location") and (used or requested is None):
+            draft.fill_from_binding()
+        if used:
+            draft.set("repair_retry", False)
+        elif text and intent in ANSWER_INTENTS:
+            # An answer we could not use: ask the same question again, with a hint. Any other
+            # intent (a question) returns nothing, so the form steps aside and the rules
+            # answer it, then come back here.
+            draft.set("repair_retry", True)
+            if not draft.changes:
+                return [SlotSet("repair_retry", True)]
+        return [SlotSet(name, value) for name, value in draft.changes.items()]
+
+
+def summary(tracker: Tracker) -> str:
+    urgent = tracker.get_slot("repair_urgency") == "urgent"
+    lines = [
+        "请核对报修信息：",
+        f"· 问题：{tracker.get_slot('repair_description')}",
+        f"· 地点：{tracker.get_slot('repair_location')}",
+        f"· 紧急程度：{'紧急（' + (tracker.get_slot('repair_urgency_reason') or '紧急情况') + '）' if urgent else '一般'}",
+        f"· 上门时间：{tracker.get_slot('repair_time')}",
+        f"· 联系电话：{tracker.get_slot('contact_phone')}",
+    ]
+    photos = tracker.get_slot("repair_photos") or []
+    if photos:
+        lines.append(f"· 照片：{len(photos)}张")
+    lines.append("没问题请回复「确认」，需要修改直接告诉我，不报了回复「取消」。")
+    return "\n".join(lines)
+
+
+class AskRepairConfirmed(Action):
+    def name(self) -> Text:
+        return "action_ask_repair_confirmed"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        if tracker.get_slot("repair_change_pending"):
+            dispatcher.utter_message(response="utter_repair_what_to_change")
+        else:
+            dispatcher.utter_message(text=summary(tracker))
+        return []
+
+
+class SubmitRepair(Action):
+    def name(self) -> Text:
+        return "action_submit_repair"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        slot = tracker.get_slot
+        if not slot("repair_confirmed"):
+            return [SlotSet(name, None) for name in FORM_SLOTS]
+        address = slot("repair_address")
+        start = slot("repair_time_start")
+        request = tickets.RepairRequest(
+            openid=tracker.sender_id,
+            description=slot("repair_description"),
+            contact_phone=slot("contact_phone"),
+            urgency=slot("repair_urgency") or "normal",
+            urgency_reason=slot("repair_urgency_reason"),
+            facility=slot("repair_facility"),
+            place=slot("repair_place"),
+            address=addresses.Address(address["building"], address.get("unit"), address.get("room")) if address else None,
+            house_id=slot("repair_house_id"),
+            location_label=slot("repair_location") or "",
+            preferred_time_label=slot("repair_time"),
+            preferred_start=datetime.fromisoformat(start) if start else None,
+            photos=[(p.get("url"), p.get("media_id")) for p in slot("repair_photos") or []],
+            source_key=source_key(tracker),
+        )
+        with db() as session:
+            ticket = tickets.create_repair(session, request)
+            number, urgent = ticket.number, ticket.urgency == "urgent"
+        log.info("repair ticket recorded", extra={"ticket": number, "urgency": request.urgency, "phone": phones.mask(request.contact_phone)})
+        if urgent:
+            text = (
+                f"已为您提交紧急报修，单号 {number}。\n维修人员会在30分钟内到场，请保持电话畅通。"
+                "如有危险请先远离现场；漏水请先关闭总阀，漏电请先拉下电闸。"
+            )
+        else:
+            text = (
+                f"报修已提交，单号 {number}。\n我们会按您约的时间（{request.preferred_time_label}）安排师傅上门，"
+                "出发前会电话联系您。查进度随时问我「我的报修到哪了」。"
+            )
+        dispatcher.utter_message(text=text)
+        return [SlotSet(name, None) for name in FORM_SLOTS]
+
+
+class ReceivePhoto(Action):
+    """An image from the owner: kept with the repair being raised, or added to the latest ticket."""
+
+    def name(self) -> Text:
+        return "action_receive_photo"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        url = _entity(tracker, "photo_url")
+        media_id = _entity(tracker, "media_id")
+        if not url and not media_id:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        if tracker.active_loop.get("name") == "repair_form":
+            photos = list(tracker.get_slot("repair_photos") or [])
+            photos.append({"url": url, "media_id": media_id})
+            dispatcher.utter_message(response="utter_photo_received")
+            return [SlotSet("repair_photos", photos)]
+        with db() as session:
+            ticket = tickets.attach_photo(session, tracker.sender_id, url, media_id)
+            number = ticket.number if ticket else None
+        if number:
+            dispatcher.utter_message(response="utter_photo_attached", ticket_no=number)
+        else:
+            dispatcher.utter_message(response="utter_photo_no_ticket")
+        return []
+
+
+class CancelRepair(Action):
+    def name(self) -> Text:
+        return "action_cancel"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(response="utter_cancelled")
+        return [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(name, None) for name in FORM_SLOTS]

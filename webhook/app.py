@@ -1,0 +1,106 @@
+"""The Flask app: the WeChat endpoint, health, and (in local mode) the /dev/chat page.
+
+Bad input gets a clear 4xx and never a 5xx: forged → 403, malformed → 400, too large → 413.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from backend.config import Settings, load_settings
+from backend.db import get_engine
+from backend.redis_conn import redis_answers
+from webhook.conversation import Conversation
+from webhook.wechat import (
+    PayloadTooLarge, ProtocolError, SafeModeCrypto, SignatureError, decode_post, render_text_reply,
+    verify_url_request,
+)
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, conversation: Conversation | None = None) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["conversation"] = conversation or Conversation(settings)
+    crypto = (
+        SafeModeCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
+        if settings.wechat_aes_key and settings.wechat_appid
+        else None
+    )
+
+    def text(body: str, status: int = 200) -> Response:
+        return Response(body, status=status, mimetype="text/plain; charset=utf-8")
+
+    @app.get("/wechat")
+    def wechat_url_check():
+        try:
+            return text(verify_url_request(request.args, settings.wechat_token))
+        except SignatureError:
+            return text("forbidden", 403)
+        except ProtocolError:
+            return text("bad request", 400)
+
+    @app.post("/wechat")
+    def wechat_message():
+        started = time.monotonic()
+        try:
+            body = request.get_data(cache=False)
+            msg, mode = decode_post(
+                request.args, body, settings.wechat_token,
+                settings.wechat_aes_key or None, settings.wechat_appid or None,
+            )
+        except RequestEntityTooLarge:
+            return text("too large", 413)
+        except PayloadTooLarge:
+            return text("too large", 413)
+        except SignatureError:
+            return text("forbidden", 403)
+        except ProtocolError:
+            return text("bad request", 400)
+        outcome = app.extensions["conversation"].handle(msg, started)
+        log.info("wechat message", extra={"openid": msg.from_user, "type": msg.msg_type, "outcome": outcome.status,
+                                          "ms": round((time.monotonic() - started) * 1000)})
+        if not outcome.reply:
+            return text("success")
+        reply = render_text_reply(msg.from_user, msg.to_user, outcome.reply)
+        if mode == "aes" and crypto is not None:
+            reply = crypto.encrypt_reply(reply, str(int(time.time())), request.args.get("nonce", ""))
+        return Response(reply, mimetype="application/xml; charset=utf-8")
+
+    @app.get("/healthz")
+    def health():
+        conv = app.extensions["conversation"]
+        checks = {"redis": redis_answers(settings.redis_url), "rasa": conv.rasa.healthy()}
+        try:
+            with get_engine(settings.database_url).connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+            checks["database"] = True
+        except Exception:
+            checks["database"] = False
+        return jsonify(ok=all(checks.values()), local_mode=settings.local_mode, **checks), 200 if checks["database"] else 503
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_exc):
+        return text("too large", 413)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return text(exc.description or exc.name, exc.code or 400)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        # The message was recorded before anything could fail, so the sweep still answers it;
+        # WeChat gets an empty success instead of a 5xx (which would only make it retry).
+        log.exception("unexpected error", extra={"path": request.path})
+        return text("success" if request.path == "/wechat" else "error", 200 if request.path == "/wechat" else 500)
+
+    if settings.local_mode:
+        from webhook.devchat import devchat
+
+        app.register_blueprint(devchat)
+    return app

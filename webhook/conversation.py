@@ -1,0 +1,319 @@
+"""One owner message, after protocol decoding: keep it, ask the assistant, answer in time.
+
+Shared by the WeChat endpoint and the local /dev/chat page, so both run the same code. No Flask.
+
+- Every message is recorded in the database before anything else (it is never lost), and a
+  retried delivery (same dedupe key) never makes a second turn.
+- The assistant is asked in a background thread; the owner gets a passive reply if it answers
+  before the deadline, otherwise `success` now and the answer as a customer-service message.
+- When Rasa or the action server is down the owner gets a holding reply; the message stays
+  pending and the worker's sweep answers it when they are back.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Optional
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from backend import delivery, inbox
+from backend.config import Settings, load_settings
+from backend.db import get_engine, session_scope
+from backend.models import InboundMessage as InboundRow
+from backend.redis_conn import get_redis
+from webhook.rasa_client import AssistantUnavailable, RasaClient
+from webhook.wechat import InboundMessage
+
+log = logging.getLogger(__name__)
+
+# Menu buttons (CLICK keys configured in the account's menu) start the matching flow.
+MENU_INTENTS = {
+    "REPAIR": "/report_repair",
+    "TICKETS": "/query_ticket_status",
+    "FEES": "/query_fee",
+    "NOTICES": "/query_notice",
+    "OUTAGES": "/query_outage",
+    "CONTACT": "/ask_contact",
+    "HUMAN": "/request_human",
+}
+# Seconds to keep dedupe keys: WeChat retries within about 15 s; a day covers any replay.
+DEDUPE_TTL = 24 * 3600
+# How long the assistant may take on one message before we stop waiting for it at all.
+ASSISTANT_TIMEOUT = 30.0
+
+PARKED = "wuye:inbox:parked"
+LATE_PREFIX = "（刚才系统有点忙，回复晚了，抱歉）"
+
+
+@dataclass
+class Outcome:
+    """What the endpoint answers now. `reply` None means `success` (nothing shown now)."""
+
+    status: str  # answered | holding | late | duplicate | ignored
+    reply: Optional[str] = None
+    extra: list[str] = field(default_factory=list)
+
+
+def assistant_text(msg: InboundMessage) -> Optional[str]:
+    """What the assistant should read for this message, or None when there is nothing to answer."""
+    if msg.msg_type == "text":
+        return (msg.content or "").strip() or None
+    if msg.msg_type == "voice":
+        return (msg.recognition or "").strip() or None
+    if msg.msg_type == "image":
+        return "/send_photo" + json.dumps({"photo_url": msg.pic_url or "", "media_id": msg.media_id or ""}, ensure_ascii=False)
+    if msg.msg_type == "location":
+        return msg.label or None
+    if msg.msg_type == "event":
+        if msg.event == "subscribe":
+            return "/subscribe"
+        if msg.event == "click":
+            return MENU_INTENTS.get((msg.event_key or "").upper())
+    return None
+
+
+def fixed_reply(msg: InboundMessage) -> Optional[str]:
+    """Messages the assistant cannot read get a kind, fixed answer."""
+    if msg.msg_type == "voice":
+        return "这条语音我没听清 😅 麻烦您打字告诉我，或者再说一遍。"
+    if msg.msg_type in ("video", "shortvideo", "link", "file"):
+        return "收到啦。我暂时只看得懂文字、语音和图片，麻烦您用文字跟我说一下需要办什么。"
+    return None
+
+
+class Conversation:
+    def __init__(self, settings: Settings | None = None, rasa: RasaClient | None = None):
+        self.settings = settings or load_settings()
+        self.engine = get_engine(self.settings.database_url)
+        actions_url = os.environ.get("ACTION_SERVER_URL") or f"http://127.0.0.1:{os.environ.get('ACTIONS_PORT', '5055')}"
+        self.rasa = rasa or RasaClient(self.settings.rasa_url, actions_url)
+        self.pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="turn")
+
+    @property
+    def holding_reply(self) -> str:
+        return (
+            f"您的消息我们收到了 🙏 系统正在维护，稍后会在这里回复您，请不用重复发送。"
+            f"紧急情况（漏水、困梯、漏电等）请直接拨打物业24小时电话 {self.settings.service_hotline}。"
+        )
+
+    # --- the entry point ------------------------------------------------------------------------
+    def handle(self, msg: InboundMessage, started: float | None = None) -> Outcome:
+        started = started or time.monotonic()
+        deadline = started + self.settings.reply_deadline - 0.3  # leave time to write the response
+        text = assistant_text(msg)
+        if text is None:
+            fixed = fixed_reply(msg)
+            return Outcome("ignored", fixed)
+        if not self._first_delivery(msg.dedupe_key):
+            return self._duplicate(msg)
+        try:
+            with session_scope(self.engine) as session:
+                row, created = inbox.record_inbound(
+                    session, msg.dedupe_key, msg.from_user, msg.msg_type, text, payload=dict(msg.raw)
+                )
+                inbound_id = row.id
+        except SQLAlchemyError:
+            log.exception("database unavailable, message parked in redis", extra={"key": msg.dedupe_key})
+            self._park(msg, text)
+            return Outcome("holding", self.holding_reply)
+        if not created:
+            return self._duplicate(msg)
+        self._answer_older_first(msg.from_user, inbound_id)
+        return self._answer_in_time(inbound_id, deadline)
+
+    # --- dedupe -----------------------------------------------------------------------------------
+    def _first_delivery(self, key: str) -> bool:
+        """Fast cross-process check in Redis; the database's unique key is the backstop."""
+        try:
+            return bool(get_redis(self.settings.redis_url).set(f"wuye:seen:{key}", 1, nx=True, ex=DEDUPE_TTL))
+        except redis.RedisError:
+            return True
+
+    def _park(self, msg: InboundMessage, text: str) -> None:
+        """The database is down: keep the message in Redis until the sweep can record it."""
+        item = {"key": msg.dedupe_key, "openid": msg.from_user, "type": msg.msg_type, "text": text, "raw": dict(msg.raw)}
+        try:
+            get_redis(self.settings.redis_url).rpush(PARKED, json.dumps(item, ensure_ascii=False))
+        except redis.RedisError:
+            # Both stores down: the log line is the last copy (no phone numbers in it).
+            log.error("message could not be kept", extra={"key": msg.dedupe_key, "openid": msg.from_user})
+
+    def _unpark(self) -> None:
+        conn = get_redis(self.settings.redis_url)
+        while True:
+            item = conn.lpop(PARKED)
+            if item is None:
+                return
+            data = json.loads(item)
+            with session_scope(self.engine) as session:
+                inbox.record_inbound(session, data["key"], data["openid"], data["type"], data["text"], payload=data["raw"])
+
+    def _duplicate(self, msg: InboundMessage) -> Outcome:
+        try:
+            with session_scope(self.engine) as session:
+                row = session.execute(select(InboundRow).where(InboundRow.dedupe_key == msg.dedupe_key)).scalar_one_or_none()
+                replies = json.loads(row.reply) if row is not None and row.reply else None
+        except SQLAlchemyError:
+            replies = None
+        if replies:
+            # WeChat retried because it lost our answer: give the same answer again.
+            return Outcome("duplicate", "\n\n".join(replies))
+        return Outcome("duplicate", None)
+
+    # --- asking the assistant -------------------------------------------------------------------
+    def _answer_in_time(self, inbound_id: int, deadline: float) -> Outcome:
+        turn = _Turn()
+        future = self.pool.submit(self._run_turn, inbound_id, turn)
+        try:
+            replies = future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            replies = None
+        except AssistantUnavailable:
+            return Outcome("holding", self.holding_reply)
+        except Exception:
+            # The message is recorded (pending); the sweep will answer it. Never a 5xx.
+            log.exception("turn failed", extra={"inbound_id": inbound_id})
+            return Outcome("holding", self.holding_reply)
+        if replies is None and not turn.give_up():
+            replies = turn.replies  # finished in the instant we gave up
+        if replies is None:
+            return Outcome("late", None)
+        return self._passive(inbound_id, replies)
+
+    def _run_turn(self, inbound_id: int, turn: "_Turn") -> Optional[list[str]]:
+        replies = self.process(inbound_id)
+        if replies is None:
+            return None
+        if not turn.finish(replies):
+            # The request already answered `success`: this goes out as a customer-service message.
+            self.deliver_later(inbound_id, replies, late=True)
+        return replies
+
+    def process(self, inbound_id: int) -> Optional[list[str]]:
+        """Ask the assistant about one recorded message. None if another process has it."""
+        with session_scope(self.engine) as session:
+            if not inbox.claim(session, inbound_id):
+                return None
+            row = inbox.get(session, inbound_id)
+            openid, text, key = row.openid, row.text, row.dedupe_key
+        try:
+            replies = self.rasa.send(openid, text, {"dedupe_key": key, "inbound_id": inbound_id}, ASSISTANT_TIMEOUT)
+        except AssistantUnavailable as exc:
+            with session_scope(self.engine) as session:
+                inbox.mark_failed(session, inbound_id, str(exc))
+            log.warning("assistant unavailable, message kept", extra={"inbound_id": inbound_id, "error": str(exc)})
+            raise
+        with session_scope(self.engine) as session:
+            inbox.mark_answered(session, inbound_id, replies)
+        return replies
+
+    # --- answering --------------------------------------------------------------------------------
+    def _passive(self, inbound_id: int, replies: list[str]) -> Outcome:
+        from webhook.wechat import split_text
+
+        parts = split_text("\n\n".join(replies)) or [""]
+        if len(parts) > 1:
+            self.deliver_later(inbound_id, parts[1:])
+        with session_scope(self.engine) as session:
+            row = inbox.get(session, inbound_id)
+            from backend import outbox
+
+            outbox.record_outbound(session, row.openid, "passive", parts[0], "sent", inbound_id=inbound_id)
+        return Outcome("answered", parts[0], parts[1:])
+
+    def deliver_later(self, inbound_id: int, texts: list[str], late: bool = False) -> None:
+        from webhook.wechat import split_text
+
+        joined = "\n\n".join(texts)
+        if late:
+            joined = LATE_PREFIX + joined
+        parts = split_text(joined)
+        with session_scope(self.engine) as session:
+            openid = inbox.get(session, inbound_id).openid
+            ids = delivery.queue_texts(session, openid, parts, inbound_id=inbound_id)
+        delivery.enqueue(ids)
+
+    def _answer_older_first(self, openid: str, inbound_id: int) -> None:
+        """Messages kept while the assistant was down are answered before a newer one."""
+        with session_scope(self.engine) as session:
+            older = session.execute(
+                select(InboundRow.id)
+                .where(InboundRow.openid == openid, InboundRow.id < inbound_id,
+                       InboundRow.status.in_(("pending", "failed")))
+                .order_by(InboundRow.id)
+            ).scalars().all()
+        for old_id in older:
+            try:
+                replies = self.process(old_id)
+            except AssistantUnavailable:
+                return
+            if replies:
+                self.deliver_later(old_id, replies, late=True)
+
+    def retry_pending(self) -> int:
+        """Answer messages kept while the assistant was down (run periodically by the worker)."""
+        try:
+            self._unpark()
+        except redis.RedisError:
+            pass
+        with session_scope(self.engine) as session:
+            inbox.release_stale(session, timedelta(minutes=2))
+            ids = [row.id for row in inbox.pending(session, limit=100)]
+        answered = 0
+        for inbound_id in ids:
+            try:
+                replies = self.process(inbound_id)
+            except AssistantUnavailable:
+                break  # still down: try again on the next sweep
+            if replies:
+                self.deliver_later(inbound_id, replies, late=True)
+                answered += 1
+        return answered
+
+
+class _Turn:
+    """Hand-off between the request thread and the turn thread: exactly one of them answers."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._gave_up = False
+        self.replies: Optional[list[str]] = None
+
+    def finish(self, replies: list[str]) -> bool:
+        with self._lock:
+            if self._gave_up:
+                return False
+            self.replies = replies
+            return True
+
+    def give_up(self) -> bool:
+        with self._lock:
+            if self.replies is not None:
+                return False
+            self._gave_up = True
+            return True
+
+
+_default: Optional[Conversation] = None
+
+
+def default() -> Conversation:
+    global _default
+    if _default is None:
+        _default = Conversation()
+    return _default
+
+
+def retry_pending() -> int:
+    """Periodic task for the worker (`--every 5:webhook.conversation.retry_pending`)."""
+    return default().retry_pending()

@@ -1,0 +1,64 @@
+"""Local mode: chat as an owner in the browser, through the same pipeline as /wechat.
+
+Only registered when no WeChat credentials are set. The page builds the same InboundMessage the
+protocol layer would, so everything after decoding is the code WeChat traffic runs.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+
+from backend import outbox
+from backend.db import get_engine, session_scope
+from webhook.wechat import InboundMessage
+
+devchat = Blueprint("devchat", __name__, template_folder="templates")
+ACCOUNT = "gh_local_account"
+
+
+def _message(openid: str, payload: dict) -> InboundMessage:
+    now = int(time.time())
+    msg_id = str(time.time_ns())
+    if payload.get("image_url"):
+        fields = {"MsgType": "image", "PicUrl": payload["image_url"], "MediaId": f"local-{msg_id}"}
+        return InboundMessage(ACCOUNT, openid, now, "image", msg_id, pic_url=payload["image_url"],
+                              media_id=fields["MediaId"], raw=fields)
+    if payload.get("event") == "subscribe":
+        return InboundMessage(ACCOUNT, openid, now, "event", None, event="subscribe", raw={"Event": "subscribe"})
+    content = str(payload.get("text", ""))[:2000]
+    return InboundMessage(ACCOUNT, openid, now, "text", msg_id, content=content,
+                          raw={"MsgType": "text", "Content": content, "MsgId": msg_id})
+
+
+@devchat.get("/dev/chat")
+def page():
+    return render_template("devchat.html")
+
+
+@devchat.post("/dev/chat/send")
+def send():
+    payload = request.get_json(silent=True) or {}
+    openid = str(payload.get("openid") or "dev-owner").strip()[:64] or "dev-owner"
+    if not (payload.get("text") or "").strip() and not payload.get("image_url") and not payload.get("event"):
+        return jsonify(error="请输入内容"), 400
+    started = time.monotonic()
+    outcome = current_app.extensions["conversation"].handle(_message(openid, payload), started)
+    return jsonify(status=outcome.status, reply=outcome.reply, ms=round((time.monotonic() - started) * 1000))
+
+
+@devchat.get("/dev/chat/outbox")
+def outbox_feed():
+    after = request.args.get("after", default=0, type=int)
+    openid = request.args.get("openid") or None
+    conv = current_app.extensions["conversation"]
+    with session_scope(get_engine(conv.settings.database_url)) as session:
+        rows = outbox.recent(session, after_id=after, openid=openid)
+        items = [
+            {"id": r.id, "openid": r.openid, "channel": r.channel, "content": r.content, "status": r.status,
+             "at": r.created_at.isoformat() if r.created_at else None}
+            for r in rows
+            if r.channel != "passive"
+        ]
+        last = max([after] + [r.id for r in rows])
+    return jsonify(items=items, last=last)

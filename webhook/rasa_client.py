@@ -1,0 +1,63 @@
+"""Talks to the Rasa server's REST channel, and knows when the assistant cannot answer."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import requests
+
+
+class AssistantUnavailable(Exception):
+    """Rasa or the action server is down (or answered nothing): keep the message, answer later."""
+
+
+class RasaClient:
+    def __init__(self, rasa_url: str, actions_url: str | None):
+        self.rasa_url = rasa_url.rstrip("/")
+        self.actions_url = actions_url.rstrip("/") if actions_url else None
+        self._http = requests.Session()
+        self._actions_checked = 0.0
+        self._actions_up = False
+        self._lock = threading.Lock()
+
+    def _actions_healthy(self) -> bool:
+        # Rasa swallows an unreachable action server and still consumes the turn, so we ask
+        # the action server ourselves first (cached for a second: cheap on the hot path).
+        if not self.actions_url:
+            return True
+        with self._lock:
+            if time.monotonic() - self._actions_checked < 1.0:
+                return self._actions_up
+        try:
+            up = self._http.get(f"{self.actions_url}/health", timeout=0.5).ok
+        except requests.RequestException:
+            up = False
+        with self._lock:
+            self._actions_up, self._actions_checked = up, time.monotonic()
+        return up
+
+    def send(self, sender: str, text: str, metadata: dict[str, Any], timeout: float) -> list[str]:
+        """One owner message in, the assistant's texts out."""
+        if not self._actions_healthy():
+            raise AssistantUnavailable("action server is not answering")
+        try:
+            response = self._http.post(
+                f"{self.rasa_url}/webhooks/rest/webhook",
+                json={"sender": sender, "message": text, "metadata": metadata},
+                timeout=(1.0, timeout),
+            )
+        except requests.RequestException as exc:
+            raise AssistantUnavailable(f"rasa: {exc.__class__.__name__}") from exc
+        if response.status_code != 200:
+            raise AssistantUnavailable(f"rasa answered HTTP {response.status_code}")
+        texts = [m["text"] for m in response.json() if m.get("text")]
+        if not texts:
+            raise AssistantUnavailable("rasa answered nothing")
+        return texts
+
+    def healthy(self) -> bool:
+        try:
+            return self._http.get(f"{self.rasa_url}/", timeout=0.5).ok and self._actions_healthy()
+        except requests.RequestException:
+            return False
