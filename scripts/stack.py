@@ -106,3 +106,70 @@ def latest_model() -> Path:
     if not models:
         raise FileNotFoundError("no trained model in models/: run `make train`")
     return models[-1]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class System:
+    """The whole system on free ports with its own SQLite file, for tests and the bench."""
+
+    def __init__(self, tmp: Path, redis_url: str, wechat_api_url: str, wechat: tuple[str, str, str]):
+        token, aes_key, appid = wechat
+        self.ports = Ports(webhook=free_port(), rasa=free_port(), actions=free_port())
+        self.db_path = tmp / "system.db"
+        self.log_dir = tmp / "logs"
+        self.log_dir.mkdir(exist_ok=True)
+        self.env = child_env(self.ports, {
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": f"sqlite:///{self.db_path}",
+            "WUYE_VAR_DIR": str(tmp / "var"),
+            "WECHAT_TOKEN": token, "WECHAT_AES_KEY": aes_key, "WECHAT_APPID": appid,
+            "WECHAT_SECRET": "local-secret", "WECHAT_API_BASE_URL": wechat_api_url,
+        })
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.base_url = f"http://127.0.0.1:{self.ports.webhook}"
+
+    def up(self) -> None:
+        train(self.env)
+        for step in ("db-upgrade", "seed-demo"):
+            subprocess.run([sys.executable, "-m", "backend", step], cwd=ROOT, env=self.env, check=True,
+                           stdout=subprocess.DEVNULL)
+        for name in ("actions", "rasa", "worker", "webhook"):
+            self.start(name)
+        try:
+            self.wait_rasa()
+            wait_http(f"http://127.0.0.1:{self.ports.actions}/health", 60, self.procs["actions"])
+            wait_http(f"{self.base_url}/healthz", 60, self.procs["webhook"])
+        except Exception:
+            print(self.logs())
+            raise
+
+    def down(self) -> None:
+        for name in list(self.procs):
+            self.stop(name)
+
+    def start(self, name: str) -> None:
+        self.procs[name] = start(name, commands(self.ports)[name], self.env, self.log_dir)
+
+    def stop(self, name: str) -> None:
+        import signal
+
+        proc = self.procs.pop(name)
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def wait_rasa(self) -> None:
+        wait_http(f"http://127.0.0.1:{self.ports.rasa}/status", 300, self.procs["rasa"])
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in self.log_dir.glob("*.log"))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 
@@ -11,14 +10,9 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from backend.redis_conn import redis_answers, start_embedded_redis  # noqa: E402
+from scripts.stack import free_port  # noqa: E402
 
 TEST_REDIS_DB = 15  # tests never touch the data `make run` keeps in db 0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

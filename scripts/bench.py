@@ -1,0 +1,163 @@
+"""`make bench`: webhook latency and throughput through the whole stack, and NLU parse time.
+
+Starts the system on free ports (real Rasa, actions, worker, webhook, Redis; WeChat API stand-in),
+drives /wechat with 8 concurrent senders speaking signed XML, and writes docs/BENCHMARKS.md.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+
+from backend.redis_conn import redis_answers, start_embedded_redis  # noqa: E402
+from scripts import stack  # noqa: E402
+from scripts.wechat_standin import StandIn  # noqa: E402
+from tests.e2e.wx import WeChat  # noqa: E402
+
+SENDERS = 8
+CONVERSATIONS_PER_SENDER = 6
+# One owner's conversation: questions and a whole repair, as owners type them.
+SCRIPT = [
+    "你好", "物业电话多少", "明天停水吗", "我的报修到哪一步了",
+    "厨房水管漏水了", "3-2-501", "明天上午", "13812345678", "确认", "谢谢",
+]
+TOKEN, AES_KEY, APPID = "benchtoken", "B" * 43, "wxbench0000000000"
+
+
+def pct(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def drive(system) -> dict:
+    latencies, late, errors = [], [0], [0]
+    lock = threading.Lock()
+
+    def sender(n: int):
+        wx = WeChat(system.base_url, TOKEN, AES_KEY, APPID, "aes" if n % 2 else "plain")
+        for c in range(CONVERSATIONS_PER_SENDER):
+            owner = f"o-bench-{n}-{c}-{int(time.time())}"
+            for text in SCRIPT:
+                try:
+                    reply, took = wx.say(owner, text)
+                except Exception:  # noqa: BLE001
+                    with lock:
+                        errors[0] += 1
+                    continue
+                with lock:
+                    latencies.append(took * 1000)
+                    if reply is None or took > 4.5:
+                        late[0] += 1
+
+    # warm-up: the first turns load caches in every process
+    warm = WeChat(system.base_url, TOKEN, AES_KEY, APPID)
+    for text in SCRIPT:
+        warm.say("o-bench-warmup", text)
+    started = time.monotonic()
+    threads = [threading.Thread(target=sender, args=(n,)) for n in range(SENDERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    return {"n": len(latencies), "elapsed": elapsed, "latencies": latencies, "late": late[0], "errors": errors[0]}
+
+
+def nlu_parse_times(system) -> list[float]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    texts = [m.get("text") for m in load_data(str(ROOT / "nlu" / "heldout")).intent_examples]
+    http = requests.Session()
+    times = []
+    for text in texts:
+        started = time.perf_counter()
+        http.post(f"http://127.0.0.1:{system.ports.rasa}/model/parse", json={"text": text}, timeout=10).raise_for_status()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def write_report(result: dict, parse: list[float]) -> str:
+    lat = result["latencies"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `make bench` (scripts/bench.py) on {datetime.now(timezone.utc):%Y-%m-%d}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}: the whole stack on one machine "
+        "(gunicorn webhook 2×16 threads, one Rasa server, one action server, one worker, Redis, SQLite).",
+        "",
+        "## Webhook: owner message in, passive reply out",
+        "",
+        f"{SENDERS} concurrent senders, each playing {CONVERSATIONS_PER_SENDER} owners through a "
+        f"{len(SCRIPT)}-message conversation (greeting, three questions, a whole repair with its ticket, thanks), "
+        "as signed WeChat XML, half of them in safe (AES) mode.",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| messages | {result['n']} |",
+        f"| throughput | {result['n'] / result['elapsed']:.1f} messages/s |",
+        f"| latency p50 | {statistics.median(lat):.0f} ms |",
+        f"| latency p95 | {pct(lat, 95):.0f} ms |",
+        f"| latency p99 | {pct(lat, 99):.0f} ms |",
+        f"| max | {max(lat):.0f} ms |",
+        f"| replies past the 4.5 s deadline (or deferred) | {result['late']} |",
+        f"| errors | {result['errors']} |",
+        "",
+        "## NLU parse time (Rasa HTTP `/model/parse`, held-out texts, one at a time)",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| texts | {len(parse)} |",
+        f"| p50 | {statistics.median(parse):.1f} ms |",
+        f"| p95 | {pct(parse, 95):.1f} ms |",
+        f"| p99 | {pct(parse, 99):.1f} ms |",
+        "",
+        "Target: webhook p99 under 300 ms and no reply past the deadline.",
+        "",
+    ]
+    text = "\n".join(lines)
+    out = ROOT / "docs" / "BENCHMARKS.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return text
+
+
+def main() -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="wuye-bench-"))
+    redis_url, redis_proc = "redis://127.0.0.1:6379/14", None
+    if not redis_answers(redis_url):
+        redis_url = f"redis://127.0.0.1:{stack.free_port()}/14"
+        redis_proc = start_embedded_redis(redis_url, tmp / "redis")
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    standin = StandIn()
+    system = stack.System(tmp, redis_url, standin.start(), wechat=(TOKEN, AES_KEY, APPID))
+    print("==> starting the system (training only if needed)", flush=True)
+    system.up()
+    try:
+        print("==> driving /wechat", flush=True)
+        result = drive(system)
+        print("==> NLU parse times", flush=True)
+        parse = nlu_parse_times(system)
+        print(write_report(result, parse))
+    finally:
+        system.down()
+        standin.stop()
+        if redis_proc:
+            redis_proc.terminate()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
