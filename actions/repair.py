@@ -221,6 +221,11 @@ class ValidateRepairForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_repair_form"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        # rasa_sdk's default run drops every slot that is not a required slot of the form
+        # (repair_address, repair_urgency, ...); ours are all set here, in one reading.
+        return await self.get_extraction_events(dispatcher, tracker, domain)
+
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
@@ -234,7 +239,7 @@ class ValidateRepairForm(FormValidationAction):
             draft.fill_from_binding()
         if used:
             draft.set("repair_retry", False)
-        elif text and intent in ANSWER_INTENTS:
+        elif text and requested and intent in ANSWER_INTENTS:
             # An answer we could not use: ask the same question again, with a hint. Any other
             # intent (a question) returns nothing, so the form steps aside and the rules
             # answer it, then come back here.

@@ -31,3 +31,6 @@ def setup_logging(level: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
+    # Libraries that narrate their start-up at INFO.
+    for noisy in ("alembic", "rq.worker", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

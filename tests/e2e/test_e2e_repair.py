@@ -24,7 +24,7 @@ def tickets_of(db_session, openid):
 def test_step_by_step_repair_makes_one_ticket(wechat, db_session):
     owner = new_owner(wechat.mode)
     reply, _ = wechat.say(owner, "你好")
-    assert reply and "物业助手" in reply
+    assert reply and "您好" in reply
     reply, _ = wechat.say(owner, "我要报修")
     assert "什么东西坏了" in reply
     reply, _ = wechat.say(owner, "厨房水管漏水了")
