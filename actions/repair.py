@@ -20,9 +20,14 @@ from backend import addresses, appointments, owners, phones, tickets, urgency
 
 log = logging.getLogger(__name__)
 
-# Intents that can carry an answer to the form's question ("我是3栋2单元501的" may come out
-# as bind_house). Anything else is a question or a request the rules answer.
-ANSWER_INTENTS = ("inform", "affirm", "deny", "report_repair", "bind_house")
+# Questions and requests the rules answer mid-form (then the form carries on). Any other
+# message is read for answers first: a bare "1102" or "随时都行" may come out of the NLU as
+# goodbye or out_of_scope, and "我是3栋2单元501的" as bind_house.
+QUESTION_INTENTS = frozenset({
+    "query_ticket_status", "query_fee", "query_notice", "query_outage", "ask_contact",
+    "ask_paid_service", "complain", "request_human", "cancel", "rate_service", "send_photo",
+})
+RETRY_INTENTS = ("inform", "affirm", "report_repair", "bind_house")
 URGENT_TIME_LABEL = "尽快（紧急维修，30分钟内到场）"
 FORM_SLOTS = (
     "repair_description", "repair_location", "repair_place", "repair_address", "repair_house_id",
@@ -38,8 +43,15 @@ _GENERIC = re.compile(
 )
 _ADDRESS_BITS = re.compile(r"[0-9０-９A-Za-z一二三四五六七八九十零两-]+(栋|幢|号楼|楼|单元|室|号|区|座|门)?")
 _PHONE = re.compile(r"(\+?86)?1[3-9][0-9 \-]{9,12}")
+_UNIT_ROOM = re.compile(r"(?:(?P<unit>\d{1,2})\s*(?:单元|门)\s*)?(?P<room>\d{3,4})\s*(?:室|号|房)?")
 _ROOM_CORRECTION = re.compile(r"(?:改成|改为|应该是|是|不是\s*\d{3,4}\s*是)\s*(\d{3,4})\s*(?:室|号)?\s*$")
-_CONTACT_FROM_BINDING = re.compile(r"(就用|用)(这个|我的|登记的|绑定的|预留的|原来的)")
+# Words that name a fault; enough on their own to say what is wrong ("电梯坏了", "漏水").
+_FAULT = re.compile(
+    r"坏|漏|渗|滴水|堵|不通|不亮|不出水|没水|没电|断电|跳闸|裂|脱落|掉了|松了|响|异响|异味|臭|"
+    r"刷不开|打不开|关不上|锁不上|不转|不制冷|不制热|不动|卡住|困|冒烟|冒水|爆|返水|积水|短路|火花|损坏|故障|失灵"
+)
+# Shared places inside a building: the building is needed too ("5栋的电梯").
+NEEDS_BUILDING = frozenset({"楼道", "电梯", "电梯间", "大堂", "楼顶", "单元门口", "外墙", "消防通道"})
 
 
 def _now() -> datetime:
@@ -47,13 +59,17 @@ def _now() -> datetime:
 
 
 def describes_a_fault(text: str) -> bool:
-    """True when the message says what is wrong, not just "我要报修" or an address."""
+    """True when the message says what is wrong, not just "我要报修", an address or a time."""
+    if _FAULT.search(text):
+        return True
     rest = _PHONE.sub("", text)
     place = addresses.find_place(rest)
     if place:
         rest = rest.replace(place, "")
     rest = _ADDRESS_BITS.sub("", rest)
     rest = _GENERIC.sub("", rest)
+    if appointments.parse_preferred_time(text, _now()) is not None:
+        return False  # "明天下午三点以后" answers "when", not "what"
     return len(re.findall(r"[\u4e00-\u9fff]", rest)) >= 2
 
 
@@ -93,21 +109,18 @@ class RepairDraft:
     # --- one reader per answer -------------------------------------------------------------
     def _description(self, text: str, intent: str, requested: Optional[str]) -> bool:
         current = self.slots.get("repair_description")
-        if requested == "repair_description" and intent not in ("affirm", "deny"):
-            if describes_a_fault(text) or len(text.strip()) >= 4 and not addresses.parse_address(text):
-                self.set("repair_description", text.strip())
-                self._facility()
-                return True
+        says_fault = describes_a_fault(text) or bool(_entity(self.tracker, "facility"))
+        if not says_fault:
             return False
-        if intent == "report_repair" and describes_a_fault(text):
-            if not current:
-                self.set("repair_description", text.strip())
-            elif text.strip() not in current:
-                # "还有卫生间的灯也坏了": one visit, one ticket, both things on it.
-                self.set("repair_description", f"{current}；{text.strip()}")
-            self._facility()
-            return True
-        return False
+        if not current or requested == "repair_description":
+            self.set("repair_description", text.strip())
+        elif intent == "report_repair" and text.strip() not in current:
+            # "还有卫生间的灯也坏了": one visit, one ticket, both things on it.
+            self.set("repair_description", f"{current}；{text.strip()}")
+        else:
+            return False
+        self._facility()
+        return True
 
     def _facility(self) -> None:
         facility = _entity(self.tracker, "facility")
@@ -118,11 +131,8 @@ class RepairDraft:
         address = addresses.parse_address(text)
         place = addresses.find_place(text)
         old_address = self.slots.get("repair_address")
-        if not address and old_address and requested in (None, "repair_confirmed", "repair_location", "contact_phone", "repair_time"):
-            # "不是501，是502" / "房号改成502": only the room changes.
-            m = _ROOM_CORRECTION.search(text)
-            if m and not phones.extract_mobile(text):
-                address = addresses.Address(old_address["building"], old_address.get("unit"), m.group(1))
+        if not address and old_address and not phones.extract_mobile(text):
+            address = self._complete_address(text, old_address, requested)
         if address:
             self.set("repair_address", {"building": address.building, "unit": address.unit, "room": address.room})
             self.set("repair_house_id", None)
@@ -139,6 +149,18 @@ class RepairDraft:
                 self._relabel()
                 return True
         return False
+
+    @staticmethod
+    def _complete_address(text: str, old: dict, requested: Optional[str]) -> Optional[addresses.Address]:
+        """The rest of an address we half have: "2单元1201" after "5号楼", or "不是501是502"."""
+        if requested == "repair_location" and not old.get("room"):
+            m = _UNIT_ROOM.search(text)
+            if m:
+                return addresses.Address(old["building"], m.group("unit") or old.get("unit"), m.group("room"))
+        m = _ROOM_CORRECTION.search(text)
+        if m:
+            return addresses.Address(old["building"], old.get("unit"), m.group(1))
+        return None
 
     def _bound_house(self) -> Optional[dict]:
         with db() as session:
@@ -167,9 +189,13 @@ class RepairDraft:
         place = self.slots.get("repair_place")
         if place:
             parts.append(place)
-        shared = place and addresses.is_shared_area(place)
-        # A home address needs a room; a shared area is enough on its own.
-        complete = bool(address and address.get("room")) or bool(shared)
+        shared = bool(place) and addresses.is_shared_area(place)
+        # A home needs its room; a shared place inside a building (楼道, 电梯) its building; an
+        # estate-wide place (东门, 地下车库B2) is enough on its own.
+        if shared and place in NEEDS_BUILDING:
+            complete = bool(address)
+        else:
+            complete = bool(address and address.get("room")) or shared
         self.set("repair_location", " ".join(parts) if complete else None)
 
     def _urgency(self, text: str) -> bool:
@@ -234,12 +260,17 @@ class ValidateRepairForm(FormValidationAction):
         draft = RepairDraft(tracker)
         text = latest_text(tracker)
         # Questions and other requests are not answers: leave them to the rules.
-        used = intent in ANSWER_INTENTS and draft.absorb(text, intent, requested)
+        used = intent not in QUESTION_INTENTS and draft.absorb(text, intent, requested)
         if not draft.slots.get("repair_location") and (used or requested is None):
             draft.fill_from_binding()
         if used:
             draft.set("repair_retry", False)
-        elif text and requested and intent in ANSWER_INTENTS:
+            if requested != "repair_confirmed":
+                self._acknowledge_corrections(dispatcher, tracker, draft, requested)
+        elif text and requested and intent == "deny":
+            dispatcher.utter_message(response="utter_repair_what_to_change")
+            return [SlotSet("repair_retry", False)]
+        elif text and requested and intent in RETRY_INTENTS:
             # An answer we could not use: ask the same question again, with a hint. Any other
             # intent (a question) returns nothing, so the form steps aside and the rules
             # answer it, then come back here.
@@ -247,6 +278,32 @@ class ValidateRepairForm(FormValidationAction):
             if not draft.changes:
                 return [SlotSet("repair_retry", True)]
         return [SlotSet(name, value) for name, value in draft.changes.items()]
+
+    @staticmethod
+    def _acknowledge_corrections(dispatcher, tracker: Tracker, draft: RepairDraft, requested: Optional[str]) -> None:
+        """"电话改成139…" while we ask something else: say what changed, then carry on."""
+        for slot, label in (("repair_location", "地点"), ("repair_time", "上门时间"), ("contact_phone", "联系电话")):
+            before, after = tracker.get_slot(slot), draft.changes.get(slot)
+            if before and after and before != after and slot != requested:
+                dispatcher.utter_message(text=f"好的，{label}改为：{after}。")
+
+
+class AskRepairLocation(Action):
+    """Ask where, in the words that fit what we already know."""
+
+    def name(self) -> Text:
+        return "action_ask_repair_location"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        place, address = tracker.get_slot("repair_place"), tracker.get_slot("repair_address")
+        if place in NEEDS_BUILDING and not address:
+            dispatcher.utter_message(text=f"请问是哪一栋（哪个单元）的{place}？比如「5栋2单元」。")
+        elif address and not address.get("room") and not (place and addresses.is_shared_area(place)):
+            label = addresses.Address(address["building"], address.get("unit"), None).label
+            dispatcher.utter_message(text=f"请问是{label}的几号房？比如「{label}501」。")
+        else:
+            dispatcher.utter_message(response="utter_ask_repair_location")
+        return []
 
 
 def summary(tracker: Tracker) -> str:
@@ -313,9 +370,14 @@ class SubmitRepair(Action):
                 f"已为您提交紧急报修，单号 {number}。\n维修人员会在30分钟内到场，请保持电话畅通。"
                 "如有危险请先远离现场；漏水请先关闭总阀，漏电请先拉下电闸。"
             )
+        elif request.preferred_start is None:
+            text = (
+                f"报修已提交，单号 {number}。\n我们会尽快安排师傅上门，出发前会电话联系您。"
+                "查进度随时问我「我的报修到哪了」。"
+            )
         else:
             text = (
-                f"报修已提交，单号 {number}。\n我们会按您约的时间（{request.preferred_time_label}）安排师傅上门，"
+                f"报修已提交，单号 {number}。\n师傅会在您约的时间（{request.preferred_time_label}）上门，"
                 "出发前会电话联系您。查进度随时问我「我的报修到哪了」。"
             )
         dispatcher.utter_message(text=text)
