@@ -43,6 +43,7 @@ _GENERIC = re.compile(
 )
 _ADDRESS_BITS = re.compile(r"[0-9０-９A-Za-z一二三四五六七八九十零两-]+(栋|幢|号楼|楼|单元|室|号|区|座|门)?")
 _PHONE = re.compile(r"(\+?86)?1[3-9][0-9 \-]{9,12}")
+_CANCEL = re.compile(r"^(算了|不用了|不要了)|(不|别|不用|不要)(报修|修了|报了|派|弄了|来了)|取消(报修|了)?$")
 _UNIT_ROOM = re.compile(r"(?:(?P<unit>\d{1,2})\s*(?:单元|门)\s*)?(?P<room>\d{3,4})\s*(?:室|号|房)?")
 _ROOM_CORRECTION = re.compile(r"(?:改成|改为|应该是|是|不是\s*\d{3,4}\s*是)\s*(\d{3,4})\s*(?:室|号)?\s*$")
 # Words that name a fault; enough on their own to say what is wrong ("电梯坏了", "漏水").
@@ -259,6 +260,10 @@ class ValidateRepairForm(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         draft = RepairDraft(tracker)
         text = latest_text(tracker)
+        if requested and _CANCEL.search(text):
+            # "不报修了" / "别派师傅了" often come out of the NLU as the intent they negate.
+            dispatcher.utter_message(response="utter_cancelled")
+            return [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(n, None) for n in FORM_SLOTS]
         # Questions and other requests are not answers: leave them to the rules.
         used = intent not in QUESTION_INTENTS and draft.absorb(text, intent, requested)
         if not draft.slots.get("repair_location") and (used or requested is None):

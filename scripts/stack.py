@@ -62,7 +62,8 @@ def child_env(ports: Ports, extra: dict | None = None) -> dict:
     return env
 
 
-def commands(ports: Ports, model: str = "models") -> dict[str, list[str]]:
+def commands(ports: Ports, model: str | None = None) -> dict[str, list[str]]:
+    model = model or str(latest_model())
     py = str(BIN / "python")
     return {
         "rasa": [str(BIN / "rasa"), "run", "--enable-api", "-m", model, "--endpoints", "bot/endpoints.yml",
@@ -95,17 +96,43 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) ->
     raise TimeoutError(f"{url} did not come up in {timeout:.0f} s")
 
 
+# Everything the model is made from: a change to any of these means a new model.
+MODEL_INPUTS = ["bot/config.yml", "bot/domain", "bot/data", "nlu/data", "nlu/dict", "nlu/components"]
+
+
+def model_fingerprint() -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for entry in MODEL_INPUTS:
+        path = ROOT / entry
+        files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts) if path.is_dir() else [path]
+        for f in files:
+            digest.update(str(f.relative_to(ROOT)).encode())
+            digest.update(f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def train(env: dict | None = None) -> Path:
-    """Train unless the data and config are unchanged since the last model (Rasa's fingerprint)."""
-    subprocess.run([str(BIN / "rasa"), "train", *TRAIN_ARGS], cwd=ROOT, env=env or child_env(Ports.from_env()), check=True)
-    return latest_model()
+    """Train unless a model of exactly these data and config exists (then reuse it)."""
+    name = f"model-{model_fingerprint()}"
+    model = MODELS / f"{name}.tar.gz"
+    if model.exists():
+        print(f"Model is up to date: {model.relative_to(ROOT)}", flush=True)
+        return model
+    subprocess.run([str(BIN / "rasa"), "train", *TRAIN_ARGS, "--fixed-model-name", name], cwd=ROOT,
+                   env=env or child_env(Ports.from_env()), check=True)
+    for old in MODELS.glob("*.tar.gz"):  # keep the folder from growing with every change
+        if old != model:
+            old.unlink()
+    return model
 
 
 def latest_model() -> Path:
-    models = sorted(MODELS.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
-        raise FileNotFoundError("no trained model in models/: run `make train`")
-    return models[-1]
+    model = MODELS / f"model-{model_fingerprint()}.tar.gz"
+    if not model.exists():
+        raise FileNotFoundError("no model for the current data and config: run `make train`")
+    return model
 
 
 def free_port() -> int:

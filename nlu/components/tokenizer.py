@@ -1,8 +1,9 @@
 """Jieba tokenizer for owners' mixed Chinese/English messages.
 
 Rasa's JiebaTokenizer keeps the spaces jieba returns as tokens ("报修 ok" gives "报修", " ",
-"ok"), which adds noise features and misaligns entities. This one drops whitespace tokens and
-loads the property dictionary once per process.
+"ok"), which adds noise features and misaligns entities. This one drops whitespace tokens.
+It stays trainable like its parent: training copies the property dictionary (nlu/dict) into
+the model, and loading the model loads it, so the model tokenises the same way anywhere.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 
 @DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
+    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True
 )
 class PropertyJiebaTokenizer(JiebaTokenizer):
     def tokenize(self, message: Message, attribute: Text) -> List[Token]:

@@ -99,3 +99,34 @@ def test_follow_event_gets_a_welcome(wechat):
     owner = new_owner(wechat.mode)
     response = wechat.post(wechat.xml(owner, "event", {"Event": "subscribe", "EventKey": ""}))
     assert "欢迎" in wechat.reply_text(response)
+
+
+def test_voice_message_uses_wechat_transcript(wechat):
+    owner = new_owner(wechat.mode)
+    response = wechat.post(wechat.xml(owner, "voice", {"MediaId": "v1", "Format": "amr",
+                                                       "Recognition": "那个，我家卫生间马桶堵了。"}, next_msg_id()))
+    assert "楼栋" in wechat.reply_text(response)  # understood as a repair; asks where
+
+
+def test_voice_without_transcript_asks_to_type(wechat):
+    owner = new_owner(wechat.mode)
+    response = wechat.post(wechat.xml(owner, "voice", {"MediaId": "v2", "Format": "amr"}, next_msg_id()))
+    assert "打字" in wechat.reply_text(response)
+
+
+def test_menu_click_starts_its_flow(wechat):
+    owner = new_owner(wechat.mode)
+    response = wechat.post(wechat.xml(owner, "event", {"Event": "CLICK", "EventKey": "REPAIR"}))
+    assert "什么东西坏了" in wechat.reply_text(response)
+
+
+def test_photo_after_the_ticket_is_added_to_it(wechat, db_session):
+    owner = new_owner(wechat.mode)
+    wechat.say(owner, "东门的门禁刷不开 随时都可以 电话13812345678")
+    reply, _ = wechat.say(owner, "确认")
+    assert "单号" in reply
+    response = wechat.post(wechat.xml(owner, "image", {"PicUrl": "http://img.example/2.jpg", "MediaId": "m2"}, next_msg_id()))
+    (ticket,) = tickets_of(db_session, owner)
+    assert ticket.number in wechat.reply_text(response)
+    photos = db_session.execute(select(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id)).scalars().all()
+    assert [p.url for p in photos] == ["http://img.example/2.jpg"]
