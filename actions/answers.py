@@ -9,7 +9,7 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
@@ -170,12 +170,28 @@ class AnswerBindHouse(_DeskAnswer):
 
 
 class OutOfScope(Action):
+    """Off-topic, or a bare answer with no question open. If it names a fault after all
+    ("东门门禁刷不开 随时都可以"), the NLU missed a repair: start one rather than refuse."""
+
+    response = "utter_capabilities"
+
     def name(self) -> Text:
         return "action_out_of_scope"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        dispatcher.utter_message(response="utter_capabilities")
+        from actions.repair import describes_a_fault
+
+        if describes_a_fault(latest_text(tracker)):
+            return [FollowupAction("repair_form")]
+        dispatcher.utter_message(response=self.response)
         return []
+
+
+class InformOutsideAFlow(OutOfScope):
+    response = "utter_inform_without_context"
+
+    def name(self) -> Text:
+        return "action_inform_outside"
 
 
 class AnswerTicketStatus(Action):

@@ -38,11 +38,11 @@ def main() -> int:
     subprocess.run([sys.executable, "-m", "backend", "seed-demo"], cwd=stack.ROOT, env=env, check=True)
 
     say("Rasa model: training if the data or config changed (a few minutes the first time)")
-    stack.train(env)
+    model = str(stack.train(env))
 
     log_dir = VAR_DIR / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    procs = {name: stack.start(name, argv, env, log_dir) for name, argv in stack.commands(ports).items()}
+    procs = {name: stack.start(name, argv, env, log_dir) for name, argv in stack.commands(ports, model).items()}
     say(f"Started {', '.join(procs)}; logs in {log_dir}")
 
     def announce():

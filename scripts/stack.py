@@ -161,9 +161,10 @@ class System:
         })
         self.procs: dict[str, subprocess.Popen] = {}
         self.base_url = f"http://127.0.0.1:{self.ports.webhook}"
+        self.model: str | None = None
 
     def up(self) -> None:
-        train(self.env)
+        self.model = str(train(self.env))
         for step in ("db-upgrade", "seed-demo"):
             subprocess.run([sys.executable, "-m", "backend", step], cwd=ROOT, env=self.env, check=True,
                            stdout=subprocess.DEVNULL)
@@ -182,7 +183,7 @@ class System:
             self.stop(name)
 
     def start(self, name: str) -> None:
-        self.procs[name] = start(name, commands(self.ports)[name], self.env, self.log_dir)
+        self.procs[name] = start(name, commands(self.ports, self.model)[name], self.env, self.log_dir)
 
     def stop(self, name: str) -> None:
         import signal
