@@ -26,13 +26,13 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend import delivery, inbox
+from backend import delivery, inbox, outbox
 from backend.config import Settings, load_settings
 from backend.db import get_engine, session_scope
 from backend.models import InboundMessage as InboundRow
 from backend.redis_conn import get_redis
 from webhook.rasa_client import AssistantUnavailable, RasaClient
-from webhook.wechat import InboundMessage
+from webhook.wechat import InboundMessage, split_text
 
 log = logging.getLogger(__name__)
 
@@ -219,21 +219,15 @@ class Conversation:
 
     # --- answering --------------------------------------------------------------------------------
     def _passive(self, inbound_id: int, replies: list[str]) -> Outcome:
-        from webhook.wechat import split_text
-
         parts = split_text("\n\n".join(replies)) or [""]
         if len(parts) > 1:
             self.deliver_later(inbound_id, parts[1:])
         with session_scope(self.engine) as session:
             row = inbox.get(session, inbound_id)
-            from backend import outbox
-
             outbox.record_outbound(session, row.openid, "passive", parts[0], "sent", inbound_id=inbound_id)
         return Outcome("answered", parts[0], parts[1:])
 
     def deliver_later(self, inbound_id: int, texts: list[str], late: bool = False) -> None:
-        from webhook.wechat import split_text
-
         joined = "\n\n".join(texts)
         if late:
             joined = LATE_PREFIX + joined
