@@ -15,7 +15,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.store import db, latest_text, source_key, SETTINGS
+from actions.store import db, latest_text, source_key
 from backend import addresses, appointments, owners, phones, tickets, urgency
 
 log = logging.getLogger(__name__)

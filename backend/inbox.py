@@ -16,17 +16,9 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from backend.models import InboundMessage, WechatUser, utcnow
+from backend.models import InboundMessage, WechatUser, aware_now
 
 CLAIMABLE = ("pending", "failed")
-
-
-def _now(now: datetime | None) -> datetime:
-    if now is None:
-        return utcnow()
-    if now.tzinfo is None:
-        raise ValueError("now must be an aware datetime")
-    return now
 
 
 def _by_key(session: Session, dedupe_key: str) -> InboundMessage | None:
@@ -74,7 +66,7 @@ def record_inbound(
     existing = _by_key(session, dedupe_key)
     if existing is not None:
         return existing, False
-    received_at = _now(received_at)
+    received_at = aware_now(received_at)
     row = InboundMessage(
         dedupe_key=dedupe_key,
         openid=openid,
@@ -125,7 +117,7 @@ def claim(session: Session, inbound_id: int, now: datetime | None = None) -> boo
         .values(
             status="processing",
             attempts=InboundMessage.attempts + 1,
-            claimed_at=_now(now),
+            claimed_at=aware_now(now),
         )
         .execution_options(synchronize_session=False)
     )
@@ -138,7 +130,7 @@ def mark_answered(
 ) -> None:
     row = _require(session, inbound_id)
     row.status = "answered"
-    row.answered_at = _now(now)
+    row.answered_at = aware_now(now)
     row.reply = json.dumps(list(replies), ensure_ascii=False)
     row.last_error = None
     session.flush()
@@ -152,7 +144,7 @@ def mark_failed(session: Session, inbound_id: int, error: str) -> None:
 
 
 def release_stale(session: Session, older_than: timedelta, now: datetime | None = None) -> int:
-    cutoff = _now(now) - older_than
+    cutoff = aware_now(now) - older_than
     result = session.execute(
         update(InboundMessage)
         .where(InboundMessage.status == "processing", InboundMessage.claimed_at < cutoff)

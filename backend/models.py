@@ -57,6 +57,15 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def aware_now(now: datetime | None = None) -> datetime:
+    """`now` if given (it must carry a timezone), else the current UTC time."""
+    if now is None:
+        return utcnow()
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    return now
+
+
 class UTCDateTime(TypeDecorator):
     """Aware datetimes in, aware UTC datetimes out, on every backend.
 

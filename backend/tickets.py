@@ -23,7 +23,7 @@ from backend.models import (
     TicketCounter,
     TicketPhoto,
     TicketStep,
-    utcnow,
+    aware_now,
 )
 
 NUMBER_PREFIXES = {"repair": "BX", "complaint": "TS", "paid_service": "FW"}
@@ -57,14 +57,6 @@ def owner_actor(openid: str) -> str:
 
 def staff_actor(staff_id: int) -> str:
     return f"staff:{staff_id}"
-
-
-def _now(now: datetime | None) -> datetime:
-    if now is None:
-        return utcnow()
-    if now.tzinfo is None:
-        raise ValueError("now must be an aware datetime")
-    return now
 
 
 def next_number(session: Session, kind: str, now: datetime) -> str:
@@ -150,7 +142,7 @@ def _build_ticket(session: Session, req: RepairRequest, now: datetime) -> Ticket
 
 def create_repair(session: Session, req: RepairRequest, now: datetime | None = None) -> Ticket:
     """Raise a repair ticket; the same source_key always gives back the same ticket."""
-    now = _now(now)
+    now = aware_now(now)
     if req.urgency not in URGENCY_LEVELS:
         raise ValueError(f"urgency must be one of {URGENCY_LEVELS}, not {req.urgency!r}")
     if req.source_key:
@@ -180,7 +172,7 @@ def add_step(
     at: datetime | None = None,
 ) -> TicketStep:
     """Record a step. It does not change ticket.status: the lifecycle code decides that."""
-    at = _now(at)
+    at = aware_now(at)
     step = TicketStep(ticket=ticket, kind=kind, actor=actor, note=note, at=at)
     session.add(step)
     ticket.updated_at = max(ticket.updated_at or at, at)
@@ -192,7 +184,7 @@ def attach_photo(
     session: Session, openid: str, url: str, media_id: str | None, now: datetime | None = None
 ) -> Ticket | None:
     """Add a photo to the owner's ticket raised in the last 24 h that is still open."""
-    now = _now(now)
+    now = aware_now(now)
     ticket = session.execute(
         select(Ticket)
         .where(
