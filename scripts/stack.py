@@ -25,6 +25,9 @@ TRAIN_ARGS = ["--config", "bot/config.yml", "--domain", "bot/domain", "--data", 
 class Ports:
     webhook: int = 8000
     rasa: int = 5005
+    # More Rasa servers (sharing trackers and locks in Redis) on these ports; RASA_SERVERS=2
+    # uses RASA_PORT and RASA_PORT+1.
+    more_rasa: tuple = ()
     actions: int = 5055
 
     @classmethod
@@ -32,6 +35,8 @@ class Ports:
         return cls(
             webhook=int(os.environ.get("WEBHOOK_PORT", 8000)),
             rasa=int(os.environ.get("RASA_PORT", 5005)),
+            more_rasa=tuple(int(os.environ.get("RASA_PORT", 5005)) + i
+                            for i in range(1, int(os.environ.get("RASA_SERVERS", 1)))),
             actions=int(os.environ.get("ACTIONS_PORT", 5055)),
         )
 
@@ -46,7 +51,7 @@ def child_env(ports: Ports, extra: dict | None = None) -> dict:
         REDIS_HOST=parsed.hostname or "127.0.0.1",
         REDIS_PORT=str(parsed.port or 6379),
         REDIS_DB=(parsed.path or "/0").lstrip("/") or "0",
-        RASA_URL=f"http://127.0.0.1:{ports.rasa}",
+        RASA_URL=",".join(f"http://127.0.0.1:{p}" for p in (ports.rasa, *ports.more_rasa)),
         RASA_PORT=str(ports.rasa),
         ACTIONS_PORT=str(ports.actions),
         ACTION_ENDPOINT_URL=f"http://127.0.0.1:{ports.actions}/webhook",
@@ -65,9 +70,14 @@ def child_env(ports: Ports, extra: dict | None = None) -> dict:
 def commands(ports: Ports, model: str | None = None) -> dict[str, list[str]]:
     model = model or str(latest_model())
     py = str(BIN / "python")
+
+    def rasa(port: int) -> list[str]:
+        return [str(BIN / "rasa"), "run", "--enable-api", "-m", model, "--endpoints", "bot/endpoints.yml",
+                "--credentials", "bot/credentials.yml", "-i", "127.0.0.1", "-p", str(port)]
+
     return {
-        "rasa": [str(BIN / "rasa"), "run", "--enable-api", "-m", model, "--endpoints", "bot/endpoints.yml",
-                 "--credentials", "bot/credentials.yml", "-i", "127.0.0.1", "-p", str(ports.rasa)],
+        "rasa": rasa(ports.rasa),
+        **{f"rasa{i + 2}": rasa(port) for i, port in enumerate(ports.more_rasa)},
         "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(ports.actions)],
         "worker": [py, "-m", "backend.worker", "--every", "3:webhook.conversation.retry_pending",
                    "--every", "10:backend.delivery.sweep_queued"],
@@ -146,9 +156,11 @@ def free_port() -> int:
 class System:
     """The whole system on free ports with its own SQLite file, for tests and the bench."""
 
-    def __init__(self, tmp: Path, redis_url: str, wechat_api_url: str, wechat: tuple[str, str, str]):
+    def __init__(self, tmp: Path, redis_url: str, wechat_api_url: str, wechat: tuple[str, str, str],
+                 rasa_servers: int = 1):
         token, aes_key, appid = wechat
-        self.ports = Ports(webhook=free_port(), rasa=free_port(), actions=free_port())
+        self.ports = Ports(webhook=free_port(), rasa=free_port(), actions=free_port(),
+                           more_rasa=tuple(free_port() for _ in range(rasa_servers - 1)))
         self.db_path = tmp / "system.db"
         self.log_dir = tmp / "logs"
         self.log_dir.mkdir(exist_ok=True)
@@ -168,10 +180,12 @@ class System:
         for step in ("db-upgrade", "seed-demo"):
             subprocess.run([sys.executable, "-m", "backend", step], cwd=ROOT, env=self.env, check=True,
                            stdout=subprocess.DEVNULL)
-        for name in ("actions", "rasa", "worker", "webhook"):
+        for name in commands(self.ports, self.model):
             self.start(name)
         try:
             self.wait_rasa()
+            for i, port in enumerate(self.ports.more_rasa):
+                wait_http(f"http://127.0.0.1:{port}/status", 300, self.procs[f"rasa{i + 2}"])
             wait_http(f"http://127.0.0.1:{self.ports.actions}/health", 60, self.procs["actions"])
             wait_http(f"{self.base_url}/healthz", 60, self.procs["webhook"])
         except Exception:

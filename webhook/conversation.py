@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from backend import delivery, inbox, outbox
 from backend.config import Settings, load_settings
 from backend.db import get_engine, session_scope
-from backend.models import InboundMessage as InboundRow
+from backend.models import InboundMessage as InboundRow, aware_now
 from backend.redis_conn import get_redis
 from webhook.rasa_client import AssistantUnavailable, RasaClient
 from webhook.wechat import InboundMessage, split_text
@@ -52,6 +52,7 @@ DEDUPE_TTL = 24 * 3600
 ASSISTANT_TIMEOUT = 30.0
 
 PARKED = "wuye:inbox:parked"
+SETTLE_SECONDS = 10
 LATE_PREFIX = "（刚才系统有点忙，回复晚了，抱歉）"
 
 
@@ -148,15 +149,19 @@ class Conversation:
             # Both stores down: the log line is the last copy (no phone numbers in it).
             log.error("message could not be kept", extra={"key": msg.dedupe_key, "openid": msg.from_user})
 
-    def _unpark(self) -> None:
+    def _unpark(self) -> list[int]:
+        """Record messages parked while the database was down; returns their ids."""
         conn = get_redis(self.settings.redis_url)
+        ids = []
         while True:
             item = conn.lpop(PARKED)
             if item is None:
-                return
+                return ids
             data = json.loads(item)
             with session_scope(self.engine) as session:
-                inbox.record_inbound(session, data["key"], data["openid"], data["type"], data["text"], payload=data["raw"])
+                row, _ = inbox.record_inbound(session, data["key"], data["openid"], data["type"], data["text"],
+                                              payload=data["raw"])
+                ids.append(row.id)
 
     def _duplicate(self, msg: InboundMessage) -> Outcome:
         try:
@@ -257,12 +262,16 @@ class Conversation:
     def retry_pending(self) -> int:
         """Answer messages kept while the assistant was down (run periodically by the worker)."""
         try:
-            self._unpark()
+            unparked = self._unpark()
         except redis.RedisError:
-            pass
+            unparked = []
         with session_scope(self.engine) as session:
             inbox.release_stale(session, timedelta(minutes=2))
-            ids = [row.id for row in inbox.pending(session, limit=100)]
+            # A message still "pending" for a few seconds is most likely being answered by the
+            # webhook request that just recorded it: leave it to that request.
+            settled = aware_now() - timedelta(seconds=SETTLE_SECONDS)
+            ids = [row.id for row in inbox.pending(session, limit=100)
+                   if row.status == "failed" or row.received_at < settled or row.id in unparked]
         answered = 0
         for inbound_id in ids:
             try:

@@ -1,6 +1,7 @@
 """Talks to the Rasa server's REST channel, and knows when the assistant cannot answer."""
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from typing import Any
@@ -14,7 +15,10 @@ class AssistantUnavailable(Exception):
 
 class RasaClient:
     def __init__(self, rasa_url: str, actions_url: str | None):
-        self.rasa_url = rasa_url.rstrip("/")
+        # RASA_URL may list several servers (comma-separated): they share trackers and locks in
+        # Redis, so any of them can take any owner's next message; we take them in turn.
+        self.rasa_urls = [u.strip().rstrip("/") for u in rasa_url.split(",") if u.strip()]
+        self._turn = itertools.cycle(range(len(self.rasa_urls)))
         self.actions_url = actions_url.rstrip("/") if actions_url else None
         self._http = requests.Session()
         self._actions_checked = 0.0
@@ -42,8 +46,10 @@ class RasaClient:
         if not self._actions_healthy():
             raise AssistantUnavailable("action server is not answering")
         try:
+            with self._lock:
+                base = self.rasa_urls[next(self._turn)]
             response = self._http.post(
-                f"{self.rasa_url}/webhooks/rest/webhook",
+                f"{base}/webhooks/rest/webhook",
                 json={"sender": sender, "message": text, "metadata": metadata},
                 timeout=(1.0, timeout),
             )
@@ -58,6 +64,6 @@ class RasaClient:
 
     def healthy(self) -> bool:
         try:
-            return self._http.get(f"{self.rasa_url}/", timeout=0.5).ok and self._actions_healthy()
+            return all(self._http.get(f"{u}/", timeout=0.5).ok for u in self.rasa_urls) and self._actions_healthy()
         except requests.RequestException:
             return False

@@ -145,3 +145,14 @@ def test_long_answer_split_for_wechat(conv):
     outcome = conv.handle(text_msg(openid="o-long"))
     assert len(outcome.reply.encode()) <= 2048 and outcome.extra
     assert outcome.reply + "".join(outcome.extra) == "长" * 1500
+
+
+def test_sweep_leaves_a_just_recorded_message_to_its_request(conv):
+    """The worker's sweep must not snatch a message the webhook is answering right now."""
+    from backend import inbox
+
+    with backend_db.session_scope(conv.engine) as s:
+        row, _ = inbox.record_inbound(s, "msg:fresh", "o-fresh", "text", "刚发的", payload={})
+        fresh_id = row.id
+    assert conv.retry_pending() == 0
+    assert conv.process(fresh_id) == ["re: 刚发的"]
