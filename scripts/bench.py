@@ -57,9 +57,10 @@ def drive(system, pace: float = 0.0) -> dict:
             for text in SCRIPT:
                 try:
                     reply, took = wx.say(owner, text)
-                except Exception:  # noqa: BLE001
+                except Exception as exc:  # noqa: BLE001
                     with lock:
                         errors[0] += 1
+                    print(f"error from sender {n} ({wx.mode}) on {text!r}: {exc!r}", file=sys.stderr, flush=True)
                     continue
                 with lock:
                     latencies.append(took * 1000)
