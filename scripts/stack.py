@@ -81,10 +81,8 @@ def commands(ports: Ports, model: str | None = None) -> dict[str, list[str]]:
         "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(ports.actions)],
         "worker": [py, "-m", "backend.worker", "--every", "3:webhook.conversation.retry_pending",
                    "--every", "10:backend.delivery.sweep_queued"],
-        # keep-alive longer than gunicorn's 2 s default: a client (or proxy) reusing a connection
-        # after a pause must not race the server closing it.
         "webhook": [str(BIN / "gunicorn"), "-w", "2", "--threads", "16", "-b", f"127.0.0.1:{ports.webhook}",
-                    "--timeout", "60", "--keep-alive", "30", "--access-logfile", "-", "webhook.wsgi:app"],
+                    "--timeout", "60", "--access-logfile", "-", "webhook.wsgi:app"],
     }
 
 
