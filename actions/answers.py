@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions.store import SETTINGS, db, latest_text
+from actions.store import SETTINGS, db, entity, latest_text
 from backend import owners, tickets
 from backend.models import Community
 
@@ -147,10 +147,7 @@ class AnswerRating(Action):
         return "action_answer_rating"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        rating = next(
-            (e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "rating"),
-            None,
-        )
+        rating = entity(tracker, "rating")
         score = int(rating) if str(rating or "").isdigit() else None
         if score is not None and score <= 2:
             with db() as session:
@@ -199,10 +196,7 @@ class AnswerTicketStatus(Action):
         return "action_answer_ticket_status"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        number = next(
-            (e.get("value") for e in tracker.latest_message.get("entities") or [] if e.get("entity") == "ticket_no"),
-            None,
-        )
+        number = entity(tracker, "ticket_no")
         text = latest_text(tracker)
         urging = any(word in text for word in ("催", "怎么还没", "还没来", "太慢", "快点"))
         with db() as session:

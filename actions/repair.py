@@ -15,7 +15,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.store import db, latest_text, source_key
+from actions.store import db, entity, latest_text, source_key
 from backend import addresses, appointments, owners, phones, tickets, urgency
 
 log = logging.getLogger(__name__)
@@ -74,13 +74,6 @@ def describes_a_fault(text: str) -> bool:
     return len(re.findall(r"[\u4e00-\u9fff]", rest)) >= 2
 
 
-def _entity(tracker: Tracker, name: str) -> Optional[str]:
-    for entity in tracker.latest_message.get("entities") or []:
-        if entity.get("entity") == name and entity.get("value"):
-            return str(entity["value"])
-    return None
-
-
 class RepairDraft:
     """What the owner has told us so far, updated message by message."""
 
@@ -110,7 +103,7 @@ class RepairDraft:
     # --- one reader per answer -------------------------------------------------------------
     def _description(self, text: str, intent: str, requested: Optional[str]) -> bool:
         current = self.slots.get("repair_description")
-        says_fault = describes_a_fault(text) or bool(_entity(self.tracker, "facility"))
+        says_fault = describes_a_fault(text) or bool(entity(self.tracker, "facility"))
         if not says_fault:
             return False
         if not current or requested == "repair_description":
@@ -124,7 +117,7 @@ class RepairDraft:
         return True
 
     def _facility(self) -> None:
-        facility = _entity(self.tracker, "facility")
+        facility = entity(self.tracker, "facility")
         if facility and not self.slots.get("repair_facility"):
             self.set("repair_facility", facility)
 
@@ -396,8 +389,8 @@ class ReceivePhoto(Action):
         return "action_receive_photo"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        url = _entity(tracker, "photo_url")
-        media_id = _entity(tracker, "media_id")
+        url = entity(tracker, "photo_url")
+        media_id = entity(tracker, "media_id")
         if not url and not media_id:
             dispatcher.utter_message(response="utter_default")
             return []

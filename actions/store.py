@@ -33,3 +33,11 @@ def latest_text(tracker: Tracker) -> str:
     text = tracker.latest_message.get("text") or ""
     # "/intent{...}" messages from the webhook (photos, menu clicks) carry no owner words.
     return "" if text.startswith("/") else text
+
+
+def entity(tracker: Tracker, name: str):
+    """The first value the NLU found for an entity in the latest message, or None."""
+    for found in tracker.latest_message.get("entities") or []:
+        if found.get("entity") == name and found.get("value"):
+            return str(found["value"])
+    return None

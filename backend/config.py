@@ -7,7 +7,7 @@ SQLite under var/, Redis on loopback, local mode without WeChat credentials.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,6 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     service_hotline: str = "400-800-1234"
     company_name: str = "幸福里物业"
-    extra: dict = field(default_factory=dict)
 
     @property
     def local_mode(self) -> bool:
