@@ -49,7 +49,10 @@ OPEN_TICKET_STATUSES = ("new", "dispatched", "accepted", "on_site")
 URGENCY_LEVELS = ("urgent", "normal")
 INBOUND_STATUSES = ("pending", "processing", "answered", "failed")
 OUTBOUND_CHANNELS = ("passive", "custom", "template", "local")
-OUTBOUND_STATUSES = ("queued", "sent", "failed", "local")
+# "sending": claimed by a worker, the API call under way. "unknown": the worker died during the
+# call, so WeChat may or may not have it; it is not sent again (see backend/delivery.py).
+OUTBOUND_STATUSES = ("queued", "sending", "sent", "failed", "local", "unknown")
+ASSIGNMENT_STATUSES = ("pending", "accepted", "timed_out", "transferred", "closed")
 HANDOFF_STATUSES = ("open", "closed")
 
 
@@ -228,6 +231,11 @@ class Staff(Base):
     skills = Column(Text, nullable=False, default="")  # comma-separated, from SKILLS
     openid = Column(String(64), unique=True)
     active = Column(Boolean, nullable=False, default=True)
+    # None: works in every community of the deployment.
+    community_id = Column(Integer, ForeignKey("communities.id"))
+    # One-time binding code (sha256 of it), sent by the staff member to the account.
+    bind_code_hash = Column(String(64), unique=True)
+    bind_code_expires_at = Column(UTCDateTime)
 
     @property
     def skill_list(self) -> list[str]:
@@ -260,6 +268,8 @@ class Ticket(Base):
     due_at = Column(UTCDateTime)
     contact_phone = Column(String(32), nullable=False, default="")
     status = Column(String(16), nullable=False, default="new")
+    assignee_id = Column(Integer, ForeignKey("staff.id"), index=True)
+    skill = Column(String(16))  # the trade dispatch looked for (水电, 电梯, ...)
     # Ties a ticket to what caused it (a conversation turn, an import row), so a retry of the
     # same turn returns the same ticket instead of a second one.
     source_key = Column(String(128), unique=True)
@@ -268,6 +278,7 @@ class Ticket(Base):
 
     community = relationship("Community")
     house = relationship("House")
+    assignee = relationship("Staff")
     steps = relationship(
         "TicketStep", back_populates="ticket", order_by=lambda: (TicketStep.at, TicketStep.id)
     )
@@ -350,11 +361,27 @@ class OutboundMessage(Base):
     openid = Column(String(64), nullable=False, index=True)
     channel = Column(String(16), nullable=False)
     content = Column(Text, nullable=False)
-    status = Column(String(16), nullable=False, default="queued")
+    status = Column(String(16), nullable=False, default="queued", index=True)
     errcode = Column(Integer)
     inbound_id = Column(Integer, ForeignKey("inbound_messages.id"), index=True)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     sent_at = Column(UTCDateTime)
+    # Template messages: {"template_id", "data", "url"}. A customer-service text may carry the
+    # template it falls back to when WeChat refuses it (45015 window closed, 45047 count used).
+    template = Column(Text)
+    purpose = Column(String(32), nullable=False, default="reply", server_default="reply")  # reply | task | progress | notice
+    ticket_id = Column(Integer, ForeignKey("tickets.id"), index=True)
+    # Makes "tell X about event E" happen once however often the job that decides it runs.
+    dedupe_key = Column(String(128), unique=True)
+    fallback_of = Column(Integer, ForeignKey("outbound_messages.id"))
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(UTCDateTime)
+    claimed_at = Column(UTCDateTime)
+    last_error = Column(Text)
+
+    @property
+    def template_payload(self) -> dict | None:
+        return json.loads(self.template) if self.template else None
 
 
 class HumanHandoff(Base):
@@ -366,3 +393,36 @@ class HumanHandoff(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     status = Column(String(16), nullable=False, default="open")
 
+
+
+class DutyShift(Base):
+    """Who is on duty when: dispatch only offers new work to staff on a shift covering now."""
+
+    __tablename__ = "duty_shifts"
+    __table_args__ = (Index("ix_duty_shifts_window", "starts_at", "ends_at"),)
+
+    id = Column(Integer, primary_key=True)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False, index=True)
+    starts_at = Column(UTCDateTime, nullable=False)
+    ends_at = Column(UTCDateTime, nullable=False)
+
+    staff = relationship("Staff")
+
+
+class TicketAssignment(Base):
+    """One offer of a ticket to one staff member, and what became of it."""
+
+    __tablename__ = "ticket_assignments"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id"), nullable=False, index=True)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False, index=True)
+    status = Column(String(16), nullable=False, default="pending")
+    assigned_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    # No 接单 by then: offered to the next person and the supervisor is told. None: no timer.
+    ack_due_at = Column(UTCDateTime, index=True)
+    acked_at = Column(UTCDateTime)
+    reason = Column(Text)  # why it was assigned or ended (转单 reason, timeout, ...)
+
+    ticket = relationship("Ticket")
+    staff = relationship("Staff")
