@@ -16,7 +16,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.store import db, entity, latest_text, source_key
-from backend import addresses, appointments, owners, phones, tickets, urgency
+from backend import addresses, appointments, jobs, owners, phones, tickets, urgency
 
 log = logging.getLogger(__name__)
 
@@ -361,7 +361,9 @@ class SubmitRepair(Action):
         )
         with db() as session:
             ticket = tickets.create_repair(session, request)
-            number, urgent = ticket.number, ticket.urgency == "urgent"
+            number, urgent, ticket_id = ticket.number, ticket.urgency == "urgent", ticket.id
+        # The worker finds the technician; if Redis is down its sweep picks the ticket up.
+        jobs.enqueue("backend.dispatch.dispatch_ticket", ticket_id, high=True)
         log.info("repair ticket recorded", extra={"ticket": number, "urgency": request.urgency, "phone": phones.mask(request.contact_phone)})
         if urgent:
             text = (

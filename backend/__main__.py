@@ -28,16 +28,16 @@ def _counts(session, tables) -> dict:
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     from backend.demo import seed_demo
-    from backend.models import Building, Community, House, Resident, Staff
+    from backend.models import Building, Community, DutyShift, House, Resident, Staff
 
     url = args.database_url or load_settings().database_url
     if not args.no_upgrade:
         db.upgrade(url)
-    tables = (Community, Building, House, Resident, Staff)
+    tables = (Community, Building, House, Resident, Staff, DutyShift)
     engine = db.get_engine(url)
     with db.session_scope(engine) as session:
         before = _counts(session, tables)
-        seed_demo(session)
+        seed_demo(session, local_mode=load_settings().local_mode)
         session.flush()
         after = _counts(session, tables)
     print(f"demo data in {_where(url)}:")
@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed-demo", help="add the demo community 幸福里花园 (safe to repeat)")
     seed.add_argument("--no-upgrade", action="store_true", help="do not migrate first")
     seed.set_defaults(func=cmd_seed_demo)
+    from backend import staff_cli
+
+    staff_cli.register(sub)
     return parser
 
 

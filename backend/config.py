@@ -34,6 +34,12 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     service_hotline: str = "400-800-1234"
     company_name: str = "幸福里物业"
+    # Template ids from the account's template library (模板消息): a new task for staff, and a
+    # ticket's progress for owners. Fields used: keyword1..keyword5 (see backend/notify.py).
+    template_task: str = "TASK_TEMPLATE"
+    template_progress: str = "PROGRESS_TEMPLATE"
+    # Where a template message's link points (the staff console's ticket page), if anywhere.
+    console_base_url: str = ""
 
     @property
     def local_mode(self) -> bool:
@@ -55,4 +61,7 @@ def load_settings() -> Settings:
         reply_deadline=float(_env("WECHAT_REPLY_DEADLINE", "4.5")),
         service_hotline=_env("SERVICE_HOTLINE") or "400-800-1234",
         company_name=_env("COMPANY_NAME") or "幸福里物业",
+        template_task=_env("WECHAT_TEMPLATE_TASK") or "TASK_TEMPLATE",
+        template_progress=_env("WECHAT_TEMPLATE_PROGRESS") or "PROGRESS_TEMPLATE",
+        console_base_url=_env("CONSOLE_BASE_URL").rstrip("/"),
     )

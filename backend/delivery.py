@@ -1,71 +1,229 @@
-"""Messages to owners outside the passive reply: recorded first, then sent by the worker.
+"""Every message we send outside the passive reply: recorded first, then sent by the worker.
+
+The record is the truth; RQ jobs are only the fast path. A message goes
+queued -> sending (claimed by one worker) -> sent | failed | queued again (retry later).
+
+- Claiming is one conditional UPDATE, so a job and the sweep (or two workers) never both send.
+- 45009, HTTP 5xx and network errors: back to "queued" with a growing delay, up to MAX_ATTEMPTS.
+- 45015/45047 (window closed or used up): recorded as failed, and the template the message
+  carries (if any) goes out instead, as its own recorded message.
+- 43004 (not following): recorded as failed; the person is marked unsubscribed; a staff task
+  that cannot reach its technician is offered to the next one at once.
+- A worker killed during the API call leaves the row in "sending". WeChat may already have it
+  (most likely: the call was under way) and neither API takes an idempotency key, so the sweep
+  marks it "unknown" and does not send it again: an owner never gets the same message twice.
+  Staff tasks are covered anyway: without 接单 the ticket goes to the next person.
 
 In local mode (no WeChat credentials) "sending" files the message in the outbox that /dev/chat
 shows, through the same job, so the local page shows exactly what WeChat would have received.
 """
 from __future__ import annotations
 
+import json
 import logging
-from datetime import datetime, timedelta, timezone
+import random
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from wechatpy.exceptions import WeChatClientException
+from sqlalchemy import event, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from backend import jobs, outbox
 from backend.config import Settings, load_settings
 from backend.db import get_engine, session_scope
-from backend.models import OutboundMessage
+from backend.models import OutboundMessage, WechatUser, aware_now
 
 log = logging.getLogger(__name__)
 
-
-def queue_texts(session, openid: str, texts: list[str], inbound_id: int | None = None) -> list[int]:
-    """Record customer-service texts as queued; the caller enqueues them after commit."""
-    ids = []
-    for text in texts:
-        row = outbox.record_outbound(session, openid, "custom", text, "queued", inbound_id=inbound_id)
-        session.flush()
-        ids.append(row.id)
-    return ids
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 600.0
+# Longer than the client's 5 s timeout plus a commit: a "sending" row this old lost its worker.
+STALE_SENDING = timedelta(seconds=60)
+_PENDING_KEY = "wuye_send_after_commit"
 
 
-def enqueue(ids: list[int]) -> None:
-    for outbound_id in ids:
-        jobs.enqueue("backend.delivery.send_outbound", outbound_id)
+def backoff(attempts: int) -> float:
+    """Seconds before attempt `attempts + 1`: 2, 4, 8 ... capped, with jitter so retries of
+    many messages do not arrive at WeChat in one burst."""
+    delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * (2 ** max(0, attempts - 1)))
+    return delay * random.uniform(0.8, 1.2)
+
+
+# --- recording ------------------------------------------------------------------------------------
+def record(
+    session: Session,
+    openid: str,
+    channel: str,
+    content: str,
+    *,
+    purpose: str = "reply",
+    template: dict | None = None,
+    ticket_id: int | None = None,
+    dedupe_key: str | None = None,
+    inbound_id: int | None = None,
+    fallback_of: int | None = None,
+) -> OutboundMessage | None:
+    """Record a message to send. With a dedupe_key, a second call records nothing (None).
+
+    The message is enqueued when the session commits (never before: the job must find it)."""
+    if dedupe_key is not None:
+        exists = session.execute(
+            select(OutboundMessage.id).where(OutboundMessage.dedupe_key == dedupe_key)
+        ).scalar_one_or_none()
+        if exists is not None:
+            return None
+    row = OutboundMessage(
+        openid=openid, channel=channel, content=content, status="queued", purpose=purpose,
+        template=json.dumps(template, ensure_ascii=False) if template else None,
+        ticket_id=ticket_id, dedupe_key=dedupe_key, inbound_id=inbound_id, fallback_of=fallback_of,
+        created_at=aware_now(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None  # another process recorded the same dedupe_key in the meantime
+    send_after_commit(session, [row.id], high=purpose != "notice")
+    return row
+
+
+def queue_texts(session: Session, openid: str, texts: list[str], inbound_id: int | None = None) -> list[int]:
+    """Customer-service texts (late answers, the rest of a long reply), sent after commit."""
+    return [record(session, openid, "custom", text, inbound_id=inbound_id).id for text in texts]
+
+
+def send_after_commit(session: Session, ids: list[int], high: bool = True) -> None:
+    """Enqueue these messages once the session's transaction has committed."""
+    pending = session.info.setdefault(_PENDING_KEY, [])
+    if not pending and not event.contains(session, "after_commit", _enqueue_pending):
+        event.listen(session, "after_commit", _enqueue_pending)
+        event.listen(session, "after_rollback", _forget_pending)
+    pending.extend((i, high) for i in ids)
+
+
+def _enqueue_pending(session: Session) -> None:
+    for outbound_id, high in session.info.pop(_PENDING_KEY, []):
+        jobs.enqueue("backend.delivery.send_outbound", outbound_id, high=high)
+
+
+def _forget_pending(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+# --- sending ---------------------------------------------------------------------------------------
+def _claim(session: Session, outbound_id: int, now: datetime) -> bool:
+    result = session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.id == outbound_id,
+            OutboundMessage.status == "queued",
+            (OutboundMessage.next_attempt_at.is_(None)) | (OutboundMessage.next_attempt_at <= now),
+        )
+        .values(status="sending", claimed_at=now, attempts=OutboundMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def send_outbound(outbound_id: int, settings: Settings | None = None) -> str:
-    """Job: send one recorded message. Idempotent: a message already sent is not sent again."""
+    """Job: send one recorded message, once. Returns what became of it."""
     settings = settings or load_settings()
-    with session_scope(get_engine(settings.database_url)) as session:
-        row = session.get(OutboundMessage, outbound_id, with_for_update=True)
-        if row is None or row.status != "queued":
+    engine = get_engine(settings.database_url)
+    now = aware_now()
+    with session_scope(engine) as session:
+        if not _claim(session, outbound_id, now):
+            row = session.get(OutboundMessage, outbound_id)
             return row.status if row else "missing"
-        if settings.local_mode:
-            outbox.mark_sent(session, row.id, status="local")
-            return "local"
-        from backend.wechat_api import WeChatAPI
+        row = session.get(OutboundMessage, outbound_id)
+        message = (row.openid, row.channel, row.content, row.template_payload, row.attempts)
+    openid, channel, content, template, attempts = message
 
-        try:
-            WeChatAPI(settings).message.send_text(row.openid, row.content)
-        except WeChatClientException as exc:
-            outbox.mark_sent(session, row.id, status="failed", errcode=exc.errcode)
-            log.warning("customer-service message failed", extra={"outbound_id": row.id, "errcode": exc.errcode})
-            return "failed"
-        outbox.mark_sent(session, row.id, status="sent", errcode=0)
-        return "sent"
+    if settings.local_mode:
+        with session_scope(engine) as session:
+            outbox.mark_sent(session, outbound_id, status="local")
+        return "local"
+
+    from backend.wechat_api import WeChatAPI, classify, errcode_of
+
+    try:
+        api = WeChatAPI(settings)
+        if channel == "template":
+            api.send_template(openid, template["template_id"], template["data"], template.get("url"))
+        else:
+            api.send_custom_text(openid, content)
+    except Exception as exc:  # every failure is recorded; none may leave the row in "sending"
+        return _failed(engine, outbound_id, exc, classify(exc), errcode_of(exc), attempts)
+    with session_scope(engine) as session:
+        outbox.mark_sent(session, outbound_id, status="sent", errcode=0)
+    return "sent"
 
 
+def _failed(engine, outbound_id: int, exc: Exception, kind: str, errcode: int | None, attempts: int) -> str:
+    detail = f"{type(exc).__name__}: {exc}"[:500]
+    log.warning("outbound message failed", extra={"outbound_id": outbound_id, "errcode": errcode, "kind": kind})
+    with session_scope(engine) as session:
+        row = session.get(OutboundMessage, outbound_id)
+        row.errcode, row.last_error = errcode, detail
+        if kind == "retry" and attempts < MAX_ATTEMPTS:
+            delay = backoff(attempts)
+            row.status = "queued"
+            row.next_attempt_at = aware_now() + timedelta(seconds=delay)
+            jobs_after = [(timedelta(seconds=delay), outbound_id)]
+        else:
+            row.status = "failed"
+            jobs_after = []
+            if kind == "window" and row.template:
+                _fall_back_to_template(session, row)
+            elif kind == "unreachable":
+                _unreachable(session, row)
+    for delay, oid in jobs_after:
+        jobs.enqueue_in(delay, "backend.delivery.send_outbound", oid, high=True)
+    return "retry" if jobs_after else "failed"
+
+
+def _fall_back_to_template(session: Session, row: OutboundMessage) -> None:
+    template = row.template_payload
+    record(
+        session, row.openid, "template", template.get("text") or row.content, purpose=row.purpose,
+        template=template, ticket_id=row.ticket_id, fallback_of=row.id,
+        dedupe_key=f"fallback:{row.id}",
+    )
+
+
+def _unreachable(session: Session, row: OutboundMessage) -> None:
+    user = session.get(WechatUser, row.openid)
+    if user is not None:
+        user.subscribed = False
+    if row.purpose == "task" and row.ticket_id:
+        from backend import dispatch  # a staff task nobody can receive: offer it to the next one
+
+        dispatch.unreachable(session, row.ticket_id, row.openid)
+
+
+# --- sweeps (periodic, in the worker) -------------------------------------------------------------
 def sweep_queued(settings: Settings | None = None, older_than: timedelta = timedelta(seconds=15)) -> int:
-    """Periodic: send what was recorded but never reached the queue (Redis was down)."""
+    """Send what is due but never reached the queue (Redis was down, a job was lost), and settle
+    messages whose worker died mid-call."""
     settings = settings or load_settings()
-    cutoff = datetime.now(timezone.utc) - older_than
+    now = aware_now()
     with session_scope(get_engine(settings.database_url)) as session:
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.status == "sending", OutboundMessage.claimed_at < now - STALE_SENDING)
+            .values(status="unknown", last_error="the worker stopped during the call; not sent again")
+            .execution_options(synchronize_session=False)
+        )
         ids = session.execute(
             select(OutboundMessage.id)
-            .where(OutboundMessage.status == "queued", OutboundMessage.created_at < cutoff)
+            .where(
+                OutboundMessage.status == "queued",
+                OutboundMessage.created_at < now - older_than,
+                (OutboundMessage.next_attempt_at.is_(None)) | (OutboundMessage.next_attempt_at <= now),
+            )
             .order_by(OutboundMessage.id)
-            .limit(200)
+            .limit(500)
         ).scalars().all()
     for outbound_id in ids:
         send_outbound(outbound_id, settings)

@@ -2,13 +2,16 @@
 missing. Phone numbers are fake (1380000xxxx)."""
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.addresses import Address
-from backend.models import Building, Community, House, Resident, Staff
+from backend.appointments import SHANGHAI
+from backend.models import Building, Community, DutyShift, House, Resident, Staff, aware_now
+from backend.staff import add_daily_shifts, staff_by_openid
 
 COMMUNITY = dict(
     code="XFL",
@@ -102,17 +105,51 @@ def _residents(session: Session, buildings: dict[str, Building], houses: dict) -
             session.add(Resident(house_id=house.id, name=name, phone=phone, role=role))
 
 
-def _staff(session: Session) -> None:
+# Local mode: the demo staff are bound to these openids, so /dev/chat can play them.
+LOCAL_OPENIDS = {"王师傅": "dev-wang", "赵师傅": "dev-zhao", "孙师傅": "dev-sun", "周师傅": "dev-zhou",
+                 "吴主管": "dev-wu", "郑客服": "dev-zheng"}
+ROSTER_DAYS = 8
+
+
+def _staff(session: Session) -> list[Staff]:
+    people = []
     for name, phone, role, skills in STAFF:
         found = session.execute(select(Staff).where(Staff.phone == phone)).scalars().first()
         if found is None:
-            session.add(Staff(name=name, phone=phone, role=role, skills=skills, active=True))
+            found = Staff(name=name, phone=phone, role=role, skills=skills, active=True)
+            session.add(found)
+        people.append(found)
+    session.flush()
+    return people
 
 
-def seed_demo(session: Session) -> None:
+def _duty(session: Session, people: list[Staff], now: datetime) -> None:
+    """Everyone on duty around the clock for the coming week, so a demo ticket always finds
+    someone; a real roster comes from `python -m backend roster add`."""
+    today = now.astimezone(SHANGHAI).date()
+    for person in people:
+        covered = session.execute(
+            select(DutyShift.id).where(DutyShift.staff_id == person.id,
+                                       DutyShift.ends_at >= now + timedelta(days=ROSTER_DAYS - 2))
+        ).first()
+        if covered is None:
+            add_daily_shifts(session, person, today - timedelta(days=1), ROSTER_DAYS, time(0), time(0))
+
+
+def _bind_locally(session: Session, people: list[Staff]) -> None:
+    for person in people:
+        openid = LOCAL_OPENIDS.get(person.name)
+        if person.openid is None and openid and staff_by_openid(session, openid) is None:
+            person.openid = openid
+
+
+def seed_demo(session: Session, local_mode: bool = False, now: datetime | None = None) -> None:
     community = _community(session)
     buildings = _buildings(session, community)
     houses = _houses(session, buildings)
     _residents(session, buildings, houses)
-    _staff(session)
+    people = _staff(session)
+    _duty(session, people, aware_now(now))
+    if local_mode:
+        _bind_locally(session, people)
     session.flush()

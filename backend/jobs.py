@@ -1,7 +1,12 @@
-"""The job queue (RQ on Redis). Jobs are named by dotted path so any process can enqueue them."""
+"""The job queue (RQ on Redis). Jobs are named by dotted path so any process can enqueue them.
+
+Two queues: staff tasks and owners' updates go on "wuye:high", which workers always empty first,
+so a long broadcast never delays a technician's push.
+"""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import redis
 from rq import Queue, Retry
@@ -11,18 +16,30 @@ from backend.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
 QUEUE = "wuye"
+HIGH = "wuye:high"
+QUEUES = [HIGH, QUEUE]  # the order workers listen in
 
 
-def queue() -> Queue:
-    return Queue(QUEUE, connection=get_redis(load_settings().redis_url))
+def queue(name: str = QUEUE) -> Queue:
+    return Queue(name, connection=get_redis(load_settings().redis_url))
 
 
-def enqueue(func: str, *args, **kwargs) -> bool:
+def enqueue(func: str, *args, high: bool = False, **kwargs) -> bool:
     """Enqueue; False when Redis is down. Callers record the work in the database first, so a
     periodic sweep picks it up later: nothing is lost."""
     try:
-        queue().enqueue(func, *args, retry=Retry(max=3, interval=[2, 10, 30]), **kwargs)
+        queue(HIGH if high else QUEUE).enqueue(func, *args, retry=Retry(max=3, interval=[2, 10, 30]), **kwargs)
         return True
     except redis.RedisError as exc:
         log.warning("could not enqueue, the sweep will retry", extra={"job": func, "error": str(exc)})
+        return False
+
+
+def enqueue_in(delay: timedelta, func: str, *args, high: bool = False) -> bool:
+    """Run later (RQ's scheduler, which every worker runs). The sweep is the backstop."""
+    try:
+        queue(HIGH if high else QUEUE).enqueue_in(delay, func, *args)
+        return True
+    except redis.RedisError as exc:
+        log.warning("could not schedule, the sweep will retry", extra={"job": func, "error": str(exc)})
         return False

@@ -65,7 +65,7 @@ def main(argv=None) -> None:
     while True:
         # Redis may be down at start or go away: keep trying, the sweeps run meanwhile.
         try:
-            SimpleWorker([jobs.QUEUE], connection=conn).work(with_scheduler=True)
+            SimpleWorker(jobs.QUEUES, connection=conn).work(with_scheduler=True)
             break
         except redis.RedisError as exc:
             log.warning("redis unavailable, retrying", extra={"error": str(exc)})

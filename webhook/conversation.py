@@ -26,7 +26,7 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend import delivery, inbox, outbox
+from backend import delivery, inbox, outbox, staff_desk
 from backend.config import Settings, load_settings
 from backend.db import get_engine, session_scope
 from backend.models import InboundMessage as InboundRow, aware_now
@@ -211,6 +211,11 @@ class Conversation:
                 return None
             row = inbox.get(session, inbound_id)
             openid, text, key = row.openid, row.text, row.dedupe_key
+            # Staff commands (and binding codes) are answered here, never by the owner assistant.
+            staff_replies = staff_desk.answer(session, openid, text)
+            if staff_replies is not None:
+                inbox.mark_answered(session, inbound_id, staff_replies)
+                return staff_replies
         try:
             replies = self.rasa.send(openid, text, {"dedupe_key": key, "inbound_id": inbound_id}, ASSISTANT_TIMEOUT)
         except AssistantUnavailable as exc:
@@ -239,8 +244,7 @@ class Conversation:
         parts = split_text(joined)
         with session_scope(self.engine) as session:
             openid = inbox.get(session, inbound_id).openid
-            ids = delivery.queue_texts(session, openid, parts, inbound_id=inbound_id)
-        delivery.enqueue(ids)
+            delivery.queue_texts(session, openid, parts, inbound_id=inbound_id)  # sent after commit
 
     def _answer_older_first(self, openid: str, inbound_id: int) -> None:
         """Messages kept while the assistant was down are answered before a newer one."""
