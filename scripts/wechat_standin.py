@@ -3,7 +3,9 @@
     python -m scripts.wechat_standin --port 9100     # then WECHAT_API_BASE_URL=http://127.0.0.1:9100
 
 It answers the calls the product makes (token, customer-service and template messages) the way
-WeChat does, records what it received, and can be told to fail the next calls with an errcode.
+WeChat does, records what it received, and can be told to fail the next calls with an errcode
+(`failures`) or an HTTP status (`http_failures`), to retire every token it issued
+(`expire_tokens`, as when another client fetched a new one), or to be slow (`delay`).
 """
 from __future__ import annotations
 
@@ -22,7 +24,11 @@ class StandIn:
         self.lock = threading.Lock()
         self.messages: list[dict] = []
         self.tokens_issued = 0
+        self.valid_tokens: set[str] = set()
         self.failures: list[int] = []  # errcodes to answer to the next message calls
+        self.http_failures: list[int] = []  # HTTP statuses to answer to the next message calls
+        self.delay = 0.0  # seconds each message call takes (it is recorded after the wait)
+        self.arrived = 0  # message calls that reached us, recorded or not
         self._ids = itertools.count(1)
         self._routes()
         self._server = None
@@ -36,11 +42,22 @@ class StandIn:
                 return jsonify(errcode=41002, errmsg="appid missing")
             with self.lock:
                 self.tokens_issued += 1
-                return jsonify(access_token=f"standin-token-{self.tokens_issued}", expires_in=7200)
+                token = f"standin-token-{self.tokens_issued}"
+                self.valid_tokens.add(token)
+                return jsonify(access_token=token, expires_in=7200)
 
         def record(kind: str):
-            if not request.args.get("access_token"):
+            token = request.args.get("access_token")
+            if not token:
                 return jsonify(errcode=41001, errmsg="access_token missing")
+            with self.lock:
+                self.arrived += 1
+                if token not in self.valid_tokens:
+                    return jsonify(errcode=40001, errmsg="invalid credential, access_token is invalid or not latest")
+                if self.http_failures:
+                    return "busy", self.http_failures.pop(0)
+            if self.delay:
+                time.sleep(self.delay)  # like WeChat, it goes on even if the caller hangs up
             with self.lock:
                 if self.failures:
                     code = self.failures.pop(0)
@@ -71,6 +88,24 @@ class StandIn:
     def stop(self):
         if self._server:
             self._server.shutdown()
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.valid_tokens.clear()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.messages.clear()
+            self.failures.clear()
+            self.http_failures.clear()
+            self.valid_tokens.clear()
+            self.tokens_issued = self.arrived = 0
+            self.delay = 0.0
+
+    def to(self, openid: str, kind: str | None = None) -> list[dict]:
+        with self.lock:
+            return [m for m in self.messages
+                    if m["body"].get("touser") == openid and (kind is None or m["kind"] == kind)]
 
     def texts_to(self, openid: str) -> list[str]:
         with self.lock:

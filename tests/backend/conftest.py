@@ -110,3 +110,37 @@ def session(engine):
 @pytest.fixture
 def is_sqlite(db_url) -> bool:
     return db_url.startswith("sqlite")
+
+
+# --- the outbound side: WeChat's API stand-in and the environment jobs read -----------------------
+TEST_APPID = "wxtest0000000001"
+
+
+@pytest.fixture
+def standin():
+    from scripts.wechat_standin import StandIn
+
+    s = StandIn()
+    s.url = s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def wechat_env(monkeypatch, db_url, redis_url, standin, engine):
+    """Settings as a worker sees them: this test's database, test Redis, the stand-in as WeChat.
+    Jobs (dispatch, delivery) read their settings from the environment, like in production."""
+    import redis
+
+    from backend.config import load_settings
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("WECHAT_APPID", TEST_APPID)
+    monkeypatch.setenv("WECHAT_SECRET", "test-secret")
+    monkeypatch.setenv("WECHAT_API_BASE_URL", standin.url)
+    conn = redis.Redis.from_url(redis_url)
+    conn.delete(f"wuye:wechat:{TEST_APPID}:access_token")  # a token from an earlier stand-in
+    for key in conn.scan_iter("rq:*"):
+        conn.delete(key)  # jobs enqueued by earlier tests (nobody runs them here)
+    return load_settings()
