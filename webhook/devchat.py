@@ -47,6 +47,24 @@ def send():
     return jsonify(status=outcome.status, reply=outcome.reply, ms=round((time.monotonic() - started) * 1000))
 
 
+@devchat.get("/dev/chat/people")
+def people():
+    """Bound staff, so the page can play a technician (the demo binds them in local mode)."""
+    from sqlalchemy import select
+
+    from backend.models import Staff
+
+    conv = current_app.extensions["conversation"]
+    roles = {"technician": "维修师傅", "supervisor": "主管", "customer_service": "客服"}
+    with session_scope(get_engine(conv.settings.database_url)) as session:
+        rows = session.execute(
+            select(Staff).where(Staff.openid.is_not(None), Staff.active.is_(True)).order_by(Staff.id)
+        ).scalars().all()
+        staff = [{"openid": p.openid, "name": p.name, "role": roles.get(p.role, p.role), "skills": p.skills}
+                 for p in rows]
+    return jsonify(staff=staff)
+
+
 @devchat.get("/dev/chat/outbox")
 def outbox_feed():
     after = request.args.get("after", default=0, type=int)
