@@ -1,4 +1,5 @@
-"""`make bench`: webhook latency and throughput through the whole stack, and NLU parse time.
+"""`make bench`: webhook latency and throughput through the whole stack, NLU parse time, and how
+fast a new ticket's task reaches the technician (scripts/bench_staff.py).
 
 Starts the system on free ports (real Rasa, actions, worker, webhook, Redis; WeChat API stand-in),
 drives /wechat with 8 concurrent senders speaking signed XML, and writes docs/BENCHMARKS.md.
@@ -22,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from backend.redis_conn import redis_answers, start_embedded_redis  # noqa: E402
-from scripts import stack  # noqa: E402
+from scripts import bench_staff, stack  # noqa: E402
 from scripts.wechat_standin import StandIn  # noqa: E402
 from tests.e2e.wx import WeChat  # noqa: E402
 
@@ -158,7 +159,7 @@ def main() -> int:
     redis.Redis.from_url(redis_url).flushdb()
     standin = StandIn()
     standin_url = standin.start()
-    results, parse = [], []
+    results, parse, staff = [], [], None
     try:
         for servers in (1, 2):
             (tmp / f"rasa{servers}").mkdir(exist_ok=True)
@@ -175,9 +176,14 @@ def main() -> int:
                 if not parse:
                     print("==> NLU parse times", flush=True)
                     parse = nlu_parse_times(system)
+                if staff is None:
+                    print("==> staff notification latency", flush=True)
+                    staff = bench_staff.measure(system, standin, WeChat(system.base_url, TOKEN, AES_KEY, APPID, "aes"))
             finally:
                 system.down()
         print(write_report(results, parse))
+        bench_staff.write_section(bench_staff.section(staff))
+        print(bench_staff.section(staff))
     finally:
         standin.stop()
         if redis_proc:

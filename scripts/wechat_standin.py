@@ -107,6 +107,10 @@ class StandIn:
             return [m for m in self.messages
                     if m["body"].get("touser") == openid and (kind is None or m["kind"] == kind)]
 
+    def to_kind(self, kind: str) -> list[dict]:
+        with self.lock:
+            return [m for m in self.messages if m["kind"] == kind]
+
     def texts_to(self, openid: str) -> list[str]:
         with self.lock:
             return [m["body"].get("text", {}).get("content", "") for m in self.messages
