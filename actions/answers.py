@@ -87,14 +87,6 @@ class AnswerNotice(_DeskAnswer):
     )
 
 
-class AnswerOutage(_DeskAnswer):
-    action_name = "action_answer_outage"
-    template = (
-        "停水停电的通知还没有接入到我这里，暂时答不准，抱歉。具体时间请问物业服务中心：{desk}。\n"
-        "如果是您家突然没水没电、别人家都正常，可能是家里的问题，跟我说「报修」就行。"
-    )
-
-
 class AnswerPaidService(_DeskAnswer):
     action_name = "action_answer_paid_service"
     template = (

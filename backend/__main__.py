@@ -62,9 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed-demo", help="add the demo community 幸福里花园 (safe to repeat)")
     seed.add_argument("--no-upgrade", action="store_true", help="do not migrate first")
     seed.set_defaults(func=cmd_seed_demo)
-    from backend import staff_cli
+    from backend import outage_cli, staff_cli
 
     staff_cli.register(sub)
+    outage_cli.register(sub)
     return parser
 
 

@@ -40,6 +40,8 @@ class Settings:
     template_progress: str = "PROGRESS_TEMPLATE"
     # Where a template message's link points (the staff console's ticket page), if anywhere.
     console_base_url: str = ""
+    # Bearer token for the admin JSON API (/api); unset: the API answers 403 to everyone.
+    admin_api_token: str = ""
 
     @property
     def local_mode(self) -> bool:
@@ -64,4 +66,5 @@ def load_settings() -> Settings:
         template_task=_env("WECHAT_TEMPLATE_TASK") or "TASK_TEMPLATE",
         template_progress=_env("WECHAT_TEMPLATE_PROGRESS") or "PROGRESS_TEMPLATE",
         console_base_url=_env("CONSOLE_BASE_URL").rstrip("/"),
+        admin_api_token=_env("ADMIN_API_TOKEN"),
     )

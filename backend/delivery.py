@@ -63,10 +63,13 @@ def record(
     dedupe_key: str | None = None,
     inbound_id: int | None = None,
     fallback_of: int | None = None,
+    campaign: str | None = None,
+    enqueue: bool = True,
 ) -> OutboundMessage | None:
     """Record a message to send. With a dedupe_key, a second call records nothing (None).
 
-    The message is enqueued when the session commits (never before: the job must find it)."""
+    The message is enqueued when the session commits (never before: the job must find it);
+    broadcasts pass enqueue=False and send their campaign themselves, paced."""
     if dedupe_key is not None:
         exists = session.execute(
             select(OutboundMessage.id).where(OutboundMessage.dedupe_key == dedupe_key)
@@ -77,7 +80,7 @@ def record(
         openid=openid, channel=channel, content=content, status="queued", purpose=purpose,
         template=json.dumps(template, ensure_ascii=False) if template else None,
         ticket_id=ticket_id, dedupe_key=dedupe_key, inbound_id=inbound_id, fallback_of=fallback_of,
-        created_at=aware_now(),
+        campaign=campaign, created_at=aware_now(),
     )
     try:
         with session.begin_nested():
@@ -85,7 +88,8 @@ def record(
             session.flush()
     except IntegrityError:
         return None  # another process recorded the same dedupe_key in the meantime
-    send_after_commit(session, [row.id], high=purpose != "notice")
+    if enqueue:
+        send_after_commit(session, [row.id], high=purpose != "notice")
     return row
 
 
@@ -127,19 +131,21 @@ def _claim(session: Session, outbound_id: int, now: datetime) -> bool:
     return result.rowcount == 1
 
 
-def send_outbound(outbound_id: int, settings: Settings | None = None) -> str:
+def send_outbound(outbound_id: int, settings: Settings | None = None, api=None) -> str:
     """Job: send one recorded message, once. Returns what became of it."""
     settings = settings or load_settings()
     engine = get_engine(settings.database_url)
-    now = aware_now()
     with session_scope(engine) as session:
-        if not _claim(session, outbound_id, now):
+        if not _claim(session, outbound_id, aware_now()):
             row = session.get(OutboundMessage, outbound_id)
             return row.status if row else "missing"
         row = session.get(OutboundMessage, outbound_id)
         message = (row.openid, row.channel, row.content, row.template_payload, row.attempts)
-    openid, channel, content, template, attempts = message
+    return _deliver(engine, settings, outbound_id, message, api)
 
+
+def _deliver(engine, settings: Settings, outbound_id: int, message: tuple, api=None) -> str:
+    openid, channel, content, template, attempts = message
     if settings.local_mode:
         with session_scope(engine) as session:
             outbox.mark_sent(session, outbound_id, status="local")
@@ -148,7 +154,7 @@ def send_outbound(outbound_id: int, settings: Settings | None = None) -> str:
     from backend.wechat_api import WeChatAPI, classify, errcode_of
 
     try:
-        api = WeChatAPI(settings)
+        api = api or WeChatAPI(settings)
         if channel == "template":
             api.send_template(openid, template["template_id"], template["data"], template.get("url"))
         else:
@@ -158,6 +164,52 @@ def send_outbound(outbound_id: int, settings: Settings | None = None) -> str:
     with session_scope(engine) as session:
         outbox.mark_sent(session, outbound_id, status="sent", errcode=0)
     return "sent"
+
+
+def send_many(ids: list[int], settings: Settings | None = None, rate: float = 200.0, threads: int = 4,
+              progress=None) -> dict[str, int]:
+    """Send many recorded messages (a broadcast), at most `rate` a second, each claimed on its
+    own right before its call (so a kill leaves at most `threads` in doubt, never a batch)."""
+    import threading
+    import time as _time
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    from backend.wechat_api import WeChatAPI
+
+    settings = settings or load_settings()
+    engine = get_engine(settings.database_url)
+    lock, counts, local = threading.Lock(), Counter(), threading.local()
+    interval = 1.0 / rate if rate > 0 else 0.0
+    next_slot = [_time.monotonic()]
+
+    def pace():
+        with lock:
+            now = _time.monotonic()
+            slot = max(now, next_slot[0])
+            next_slot[0] = slot + interval
+        if slot > now:
+            _time.sleep(slot - now)
+
+    def one(outbound_id: int) -> None:
+        if not hasattr(local, "api") and not settings.local_mode:
+            local.api = WeChatAPI(settings)  # one HTTP session (kept-alive connection) per thread
+        pace()
+        with session_scope(engine) as session:
+            if not _claim(session, outbound_id, aware_now()):
+                return
+            row = session.get(OutboundMessage, outbound_id)
+            message = (row.openid, row.channel, row.content, row.template_payload, row.attempts)
+        result = _deliver(engine, settings, outbound_id, message, getattr(local, "api", None))
+        with lock:
+            counts[result] += 1
+            if progress:
+                progress(sum(counts.values()))
+
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send") as pool:
+        for _ in pool.map(one, ids):
+            pass
+    return dict(counts)
 
 
 def _failed(engine, outbound_id: int, exc: Exception, kind: str, errcode: int | None, attempts: int) -> str:
@@ -219,6 +271,7 @@ def sweep_queued(settings: Settings | None = None, older_than: timedelta = timed
             select(OutboundMessage.id)
             .where(
                 OutboundMessage.status == "queued",
+                OutboundMessage.campaign.is_(None),  # broadcasts send (and resume) themselves, paced
                 OutboundMessage.created_at < now - older_than,
                 (OutboundMessage.next_attempt_at.is_(None)) | (OutboundMessage.next_attempt_at <= now),
             )

@@ -53,6 +53,8 @@ OUTBOUND_CHANNELS = ("passive", "custom", "template", "local")
 # call, so WeChat may or may not have it; it is not sent again (see backend/delivery.py).
 OUTBOUND_STATUSES = ("queued", "sending", "sent", "failed", "local", "unknown")
 ASSIGNMENT_STATUSES = ("pending", "accepted", "timed_out", "transferred", "closed")
+OUTAGE_KINDS = {"water": "停水", "power": "停电", "gas": "停气", "hot_water": "停热水"}
+OUTAGE_STATUSES = ("scheduled", "restored", "cancelled")
 HANDOFF_STATUSES = ("open", "closed")
 
 
@@ -374,6 +376,8 @@ class OutboundMessage(Base):
     # Makes "tell X about event E" happen once however often the job that decides it runs.
     dedupe_key = Column(String(128), unique=True)
     fallback_of = Column(Integer, ForeignKey("outbound_messages.id"))
+    # A broadcast this message belongs to, e.g. "outage:12:notice": counts and resumes by it.
+    campaign = Column(String(64), index=True)
     attempts = Column(Integer, nullable=False, default=0)
     next_attempt_at = Column(UTCDateTime)
     claimed_at = Column(UTCDateTime)
@@ -426,3 +430,37 @@ class TicketAssignment(Base):
 
     ticket = relationship("Ticket")
     staff = relationship("Staff")
+
+
+class Outage(Base):
+    """A water, power, gas or hot-water cut in some buildings of a community, and its notices.
+
+    `version` grows with every change staff make; each version's notice goes to the people who
+    got the first one (and any newly affected), once."""
+
+    __tablename__ = "outages"
+    __table_args__ = (Index("ix_outages_community_window", "community_id", "starts_at", "ends_at"),)
+
+    id = Column(Integer, primary_key=True)
+    community_id = Column(Integer, ForeignKey("communities.id"), nullable=False)
+    kind = Column(String(16), nullable=False)  # OUTAGE_KINDS
+    planned = Column(Boolean, nullable=False, default=True)
+    buildings = Column(Text)  # JSON list of building codes; NULL: the whole community
+    starts_at = Column(UTCDateTime, nullable=False)
+    ends_at = Column(UTCDateTime, nullable=False)  # expected end
+    reason = Column(Text, nullable=False, default="")
+    prepare = Column(Text, nullable=False, default="")  # what owners should do beforehand
+    status = Column(String(16), nullable=False, default="scheduled")
+    version = Column(Integer, nullable=False, default=1)
+    note = Column(Text)  # the latest change, in words (延长到18点, 提前恢复...)
+    created_by = Column(String(100), nullable=False, default="")
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    restored_at = Column(UTCDateTime)
+    cancelled_at = Column(UTCDateTime)
+
+    community = relationship("Community")
+
+    @property
+    def building_codes(self) -> list[str] | None:
+        return json.loads(self.buildings) if self.buildings else None

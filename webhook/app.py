@@ -90,6 +90,8 @@ def create_app(settings: Settings | None = None, conversation: Conversation | No
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if request.path.startswith("/api/"):
+            return jsonify(error=exc.description or exc.name), exc.code or 400
         return text(exc.description or exc.name, exc.code or 400)
 
     @app.errorhandler(Exception)
@@ -97,7 +99,15 @@ def create_app(settings: Settings | None = None, conversation: Conversation | No
         # The message was recorded before anything could fail, so the sweep still answers it;
         # WeChat gets an empty success instead of a 5xx (which would only make it retry).
         log.exception("unexpected error", extra={"path": request.path})
+        if request.path.startswith("/api/"):
+            return jsonify(error="服务器出错了，已记录"), 500
         return text("success" if request.path == "/wechat" else "error", 200 if request.path == "/wechat" else 500)
+
+    # The admin JSON API shares this process (one port to put behind the proxy); it has its own
+    # auth and knows nothing of WeChat.
+    import adminapi
+
+    adminapi.register(app, settings)
 
     if settings.local_mode:
         from webhook.devchat import devchat

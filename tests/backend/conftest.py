@@ -135,6 +135,9 @@ def wechat_env(monkeypatch, db_url, redis_url, standin, engine):
     from backend.config import load_settings
 
     monkeypatch.setenv("DATABASE_URL", db_url)
+    # Its own Redis database: nothing here may meet the e2e system's worker (which uses the
+    # fixture's database) or the jobs it would run.
+    redis_url = redis_url.rsplit("/", 1)[0] + "/13"
     monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("WECHAT_APPID", TEST_APPID)
     monkeypatch.setenv("WECHAT_SECRET", "test-secret")
