@@ -156,6 +156,8 @@ def free_port() -> int:
 class System:
     """The whole system on free ports with its own SQLite file, for tests and the bench."""
 
+    ADMIN_TOKEN = "e2e-admin-token"
+
     def __init__(self, tmp: Path, redis_url: str, wechat_api_url: str, wechat: tuple[str, str, str],
                  rasa_servers: int = 1):
         token, aes_key, appid = wechat
@@ -170,6 +172,7 @@ class System:
             "WUYE_VAR_DIR": str(tmp / "var"),
             "WECHAT_TOKEN": token, "WECHAT_AES_KEY": aes_key, "WECHAT_APPID": appid,
             "WECHAT_SECRET": "local-secret", "WECHAT_API_BASE_URL": wechat_api_url,
+            "ADMIN_API_TOKEN": self.ADMIN_TOKEN,
         })
         self.procs: dict[str, subprocess.Popen] = {}
         self.base_url = f"http://127.0.0.1:{self.ports.webhook}"

@@ -29,6 +29,12 @@ class StandIn:
         self.http_failures: list[int] = []  # HTTP statuses to answer to the next message calls
         self.delay = 0.0  # seconds each message call takes (it is recorded after the wait)
         self.arrived = 0  # message calls that reached us, recorded or not
+        # Hold every message call after this many were recorded, until release(): the caller is
+        # then certainly in the middle of a call (tests kill it there). Held calls are recorded
+        # when released, as WeChat would have delivered them.
+        self.hold_after: int | None = None
+        self.holding = 0
+        self._released = threading.Event()
         self._ids = itertools.count(1)
         self._routes()
         self._server = None
@@ -58,6 +64,12 @@ class StandIn:
                     return "busy", self.http_failures.pop(0)
             if self.delay:
                 time.sleep(self.delay)  # like WeChat, it goes on even if the caller hangs up
+            with self.lock:
+                hold = self.hold_after is not None and len(self.messages) >= self.hold_after
+                if hold:
+                    self.holding += 1
+            if hold:
+                self._released.wait(120)
             with self.lock:
                 if self.failures:
                     code = self.failures.pop(0)
@@ -89,6 +101,11 @@ class StandIn:
         if self._server:
             self._server.shutdown()
 
+    def release(self) -> None:
+        with self.lock:
+            self.hold_after = None
+        self._released.set()
+
     def expire_tokens(self) -> None:
         with self.lock:
             self.valid_tokens.clear()
@@ -99,8 +116,10 @@ class StandIn:
             self.failures.clear()
             self.http_failures.clear()
             self.valid_tokens.clear()
-            self.tokens_issued = self.arrived = 0
+            self.tokens_issued = self.arrived = self.holding = 0
             self.delay = 0.0
+            self.hold_after = None
+        self._released = threading.Event()
 
     def to(self, openid: str, kind: str | None = None) -> list[dict]:
         with self.lock:

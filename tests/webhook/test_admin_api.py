@@ -1,0 +1,90 @@
+"""/api/outages: auth, validation with clear 4xx, and the whole create → send → change cycle."""
+from __future__ import annotations
+
+import pytest
+
+from backend import db as backend_db
+from backend.config import load_settings
+from backend.demo import seed_demo
+from backend.models import Building, House, WechatBinding
+from webhook.app import create_app
+from webhook.conversation import Conversation
+
+TOKEN = "test-admin-token-123"
+
+
+@pytest.fixture
+def api(tmp_path, redis_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'api.db'}")
+    monkeypatch.setenv("REDIS_URL", redis_url.rsplit("/", 1)[0] + "/13")
+    monkeypatch.setenv("ADMIN_API_TOKEN", TOKEN)
+    settings = load_settings()
+    backend_db.upgrade(settings.database_url)
+    with backend_db.session_scope(backend_db.get_engine(settings.database_url)) as session:
+        seed_demo(session)
+        house = session.query(House).join(Building).filter(Building.code == "3").first()
+        session.add(WechatBinding(openid="o-api-owner", house_id=house.id, is_current=True))
+    return create_app(settings, Conversation(settings)).test_client()
+
+
+def auth(token=TOKEN):
+    return {"Authorization": f"Bearer {token}"}
+
+
+BODY = {"community": "XFL", "kind": "water", "buildings": ["3", "5"], "starts_at": "2031-11-25T09:00",
+        "ends_at": "2031-11-25T17:00", "reason": "市政管网维修"}
+
+
+@pytest.mark.parametrize("method, path", [
+    ("post", "/api/outages"), ("get", "/api/outages"), ("get", "/api/outages/1"),
+    ("post", "/api/outages/1/update"), ("post", "/api/outages/1/restore"), ("post", "/api/outages/1/cancel"),
+    ("post", "/api/outages/1/send"),
+])
+def test_every_endpoint_needs_the_token(api, method, path):
+    assert getattr(api, method)(path, json=BODY).status_code == 401
+    assert getattr(api, method)(path, json=BODY, headers=auth("wrong")).status_code == 403
+
+
+def test_no_token_configured_means_closed(api, monkeypatch):
+    api.application.config["ADMIN_API_TOKEN"] = ""
+    response = api.get("/api/outages", headers=auth())
+    assert response.status_code == 403 and "ADMIN_API_TOKEN" in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"kind": "wifi"}, "类型"),
+    ({"buildings": ["99"]}, "楼栋"),
+    ({"ends_at": "2031-11-25T08:00"}, "晚于"),
+    ({"starts_at": "明天"}, "不是有效时间"),
+    ({"community": "NOPE"}, "小区"),
+    ({"community": None}, "缺少"),
+])
+def test_bad_input_gets_a_clear_400(api, change, message):
+    response = api.post("/api/outages", json={**BODY, **change}, headers=auth())
+    assert response.status_code == 400 and message in response.get_json()["error"]
+
+
+def test_not_json_is_400_and_unknown_is_404(api):
+    assert api.post("/api/outages", data="x", headers=auth()).status_code == 400
+    assert api.get("/api/outages/999", headers=auth()).status_code == 404
+    assert api.get("/api/nothing", headers=auth()).status_code == 404
+
+
+def test_create_preview_change_and_cancel(api):
+    response = api.post("/api/outages", json={**BODY, "send": False}, headers=auth())
+    assert response.status_code == 201
+    outage = response.get_json()
+    assert outage["buildings"] == ["3", "5"] and outage["status"] == "scheduled"
+    assert outage["recipients"] == {"per_building": {"3": 1}, "total": 1}
+    assert outage["delivery"] == {}
+    sent = api.post(f"/api/outages/{outage['id']}/send", headers=auth()).get_json()
+    assert sent["delivery"]["notice"]["total"] == 1 and sent["delivery"]["notice"]["pending"] == 1
+    changed = api.post(f"/api/outages/{outage['id']}/update", json={"ends_at": "2031-11-25T19:00", "note": "延长两小时"},
+                       headers=auth()).get_json()
+    assert changed["version"] == 2 and changed["delivery"]["update2"]["total"] == 1
+    cancelled = api.post(f"/api/outages/{outage['id']}/cancel", json={"reason": "改期"}, headers=auth()).get_json()
+    assert cancelled["status"] == "cancelled" and "cancelled" in cancelled["delivery"]
+    listing = api.get("/api/outages?community=XFL", headers=auth()).get_json()["outages"]
+    assert [o["id"] for o in listing] == [outage["id"]]
+    again = api.post(f"/api/outages/{outage['id']}/update", json={"note": "x"}, headers=auth())
+    assert again.status_code == 400
