@@ -18,6 +18,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from backend.config import load_settings
 
@@ -52,10 +53,16 @@ def _setup_sqlite(engine: Engine) -> None:
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        pool = {}
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # SQLAlchemy 1.4 opens and closes a file database per transaction (NullPool); in WAL
+            # mode the close can checkpoint, a few ms each time. Keep connections open instead;
+            # a pooled connection moves between threads, one at a time.
+            pool = {"poolclass": QueuePool, "pool_size": 8, "max_overflow": 24}
         engine = create_engine(
-            url, future=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            url, future=True,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}, **pool
         )
         _setup_sqlite(engine)
         return engine

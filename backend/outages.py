@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from datetime import datetime, timedelta
 
 import redis
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 REMIND_BEFORE = timedelta(hours=1)
 # How far ahead owners' questions look for planned cuts.
 LOOKAHEAD = timedelta(days=7)
-BROADCAST_RATE = 300.0  # messages a second; WeChat answers 45009 if we go too fast, and we back off
+# Messages a second per broadcast. WeChat answers 45009 if we go too fast (we then back off).
+BROADCAST_RATE = float(os.environ.get("BROADCAST_RATE", "300"))
 BATCH = 1000
 LOCK_SECONDS = 20
 PREPARE_DEFAULT = {
@@ -290,7 +292,8 @@ def broadcast(outage_id: int, event: str, rate: float | None = None) -> dict:
     settings = load_settings()
     name = campaign(outage_id, event)
     conn = get_redis(settings.redis_url)
-    lock = conn.lock(f"wuye:broadcast:{name}", timeout=LOCK_SECONDS, blocking=False)
+    # thread_local=False: the sending threads extend the lock the job thread took.
+    lock = conn.lock(f"wuye:broadcast:{name}", timeout=LOCK_SECONDS, blocking=False, thread_local=False)
     try:
         if not lock.acquire(blocking=False):
             return {"skipped": "another worker is sending this campaign"}
@@ -314,8 +317,8 @@ def broadcast(outage_id: int, event: str, rate: float | None = None) -> dict:
             if lock is not None and done % 200 == 0:
                 try:
                     lock.extend(LOCK_SECONDS, replace_ttl=True)
-                except redis.RedisError:
-                    pass
+                except (redis.RedisError, redis.exceptions.LockError):
+                    pass  # Redis gone or the lock expired: sending goes on; claims keep it single
             if done % 1000 == 0 or done == total:
                 log.info("broadcast progress", extra={"campaign": name, "done": done, "total": total})
 

@@ -115,11 +115,11 @@ def section(result: dict) -> str:
     ])
 
 
-def write_section(text: str) -> None:
-    """Put the section into docs/BENCHMARKS.md, replacing an earlier one."""
+def write_section(text: str, heading: str = HEADING) -> None:
+    """Put a section into docs/BENCHMARKS.md, replacing an earlier one with the same heading."""
     out = ROOT / "docs" / "BENCHMARKS.md"
     old = out.read_text(encoding="utf-8") if out.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(HEADING) + r".*?(?=\n## |\Z)", re.S)
+    pattern = re.compile(re.escape(heading) + r".*?(?=\n## |\Z)", re.S)
     new = pattern.sub(lambda _: text.rstrip("\n"), old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
     out.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
 
