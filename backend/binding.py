@@ -113,15 +113,21 @@ def bindings_of(session: Session, openid: str) -> list[WechatBinding]:
     ).scalars())
 
 
-def switch_to(session: Session, openid: str, address: Address) -> WechatBinding | None:
-    """Make one of the owner's bound homes the current one; None if the address is not theirs."""
-    for binding in bindings_of(session, openid):
-        house = binding.house
-        if (house.building.code == address.building and house.room == address.room
-                and (not address.unit or (house.unit or "") == address.unit)):
-            owners.bind(session, openid, house, binding.resident_id)
-            return binding
-    return None
+def switch_to(session: Session, openid: str, address: Address, text: str = "") -> WechatBinding | None:
+    """Make one of the owner's bound homes the current one; None if the address is not theirs.
+    The same address in two communities: the one named in the text, else the one not current."""
+    named = set(communities_named(session, text))
+    found = [
+        b for b in bindings_of(session, openid)
+        if b.house.building.code == address.building and b.house.room == address.room
+        and (not address.unit or (b.house.unit or "") == address.unit)
+        and (not named or b.house.building.community_id in named)
+    ]
+    if not found:
+        return None
+    chosen = min(found, key=lambda b: (b.is_current, b.id))
+    owners.bind(session, openid, chosen.house, chosen.resident_id)
+    return chosen
 
 
 def label(house: House) -> str:

@@ -23,7 +23,8 @@ class BadValue(ValueError):
 
 
 def text(value, label: str, required: bool = True, max_len: int = 200) -> str:
-    value = unicodedata.normalize("NFKC", str(value or "")).strip()
+    # No NFKC here: it would turn Chinese punctuation （，；） into ASCII.
+    value = str(value or "").replace("\u3000", " ").strip()
     if required and not value:
         raise BadValue(f"缺少{label}")
     if len(value) > max_len:
