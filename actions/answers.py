@@ -144,10 +144,16 @@ class OutOfScope(Action):
 
         # The answer to a question we just asked (the phone for a binding, "更多" notices),
         # which the NLU cannot know is one.
+        # Answered here rather than by FollowupAction: no rule follows those actions after
+        # an inform or out_of_scope turn, so the policy could not predict what comes next.
         if wants_binding_continued(tracker):
-            return [FollowupAction("action_answer_bind_house")]
+            from actions.binding import BindHouse
+
+            return BindHouse().run(dispatcher, tracker, domain)
         if asks_for_more(tracker):
-            return [FollowupAction("action_answer_notice")]
+            from actions.notices import AnswerNotice
+
+            return AnswerNotice().run(dispatcher, tracker, domain)
         if describes_a_fault(latest_text(tracker)):
             return [FollowupAction("repair_form")]
         dispatcher.utter_message(response=self.response)

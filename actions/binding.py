@@ -124,7 +124,7 @@ class BindHouse(Action):
 
 def wants_binding_continued(tracker: Tracker) -> bool:
     """A bare address or phone right after we asked for it."""
-    if not tracker.get_slot("bind_pending"):
+    if not tracker.get_slot("bind_pending") or tracker.active_loop.get("name"):
         return False
     text = latest_text(tracker)
     return bool(phones.extract_mobile(text) or (addresses.parse_address(text) or addresses.Address("")).room)
