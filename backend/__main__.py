@@ -66,7 +66,8 @@ def _import(args: argparse.Namespace, files) -> int:
     progress = not args.no_progress and sys.stderr.isatty()
     try:
         with db.session_scope(db.get_engine(url)) as session:
-            reports = import_files(session, files, progress=progress, dry_run=args.dry_run)
+            # A dry run writes and rolls back, so a folder's later files see its earlier ones.
+            reports = import_files(session, files, progress=progress)
             if args.dry_run:
                 session.rollback()
     except ImportFailed as failed:

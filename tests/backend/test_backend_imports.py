@@ -168,3 +168,27 @@ def test_unknown_kind_and_file_type(session, tmp_path):
     (tmp_path / "x.txt").write_text("a,b\n")
     report = import_file(session, "houses", tmp_path / "x.txt")
     assert report.errors[0].row == 0 and ".xlsx" in report.errors[0].reason
+
+
+def test_cli_reports_bad_rows_and_exits_non_zero(databases, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    url = databases.new()
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "backend", "--database-url", url, *args], cwd=root,
+                              capture_output=True, text=True, env={**__import__("os").environ, "PYTHONPATH": str(root)})
+
+    assert "natural key" in cli("import", "--help").stdout
+    write_csv(tmp_path / "communities.csv", ["小区编码", "小区名称"], [["T3", "第三花园"], ["", "没有编码"]])
+    result = cli("import", "communities", str(tmp_path / "communities.csv"))
+    assert result.returncode == 1 and "第3行：缺少小区编码" in result.stderr and "没有任何改动" in result.stderr
+    write_csv(tmp_path / "communities.csv", ["小区编码", "小区名称"], [["T3", "第三花园"]])
+    result = cli("import", "--dry-run", "communities", str(tmp_path / "communities.csv"))
+    assert result.returncode == 0 and "没有写入" in result.stdout
+    result = cli("import-dir", str(tmp_path))
+    assert result.returncode == 0 and "新增1" in result.stdout
+    assert "未变1" in cli("import-dir", str(tmp_path)).stdout
