@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 BIND_SLOTS = ("bind_pending", "bind_address", "bind_phone")
 _SWITCH = re.compile(r"切换|换到|换成|改到|改成|当前|现在用|用这套|看这套")
+_UNBIND = re.compile(r"解绑|解除绑定|取消绑定|删除(房屋|房子)|不要绑")
 _LIST = re.compile(r"(绑|绑定)(了|的)?(哪些|几套|什么)|我的房子|我的房屋|切换房屋|切换房子|换房子|换房屋")
 
 
@@ -53,6 +54,9 @@ class BindHouse(Action):
             phone = tracker.get_slot("bind_phone")
         with db() as session:
             mine = binding.bindings_of(session, openid)
+            if _UNBIND.search(text):
+                dispatcher.utter_message(text=self._unbind(session, openid, addresses.parse_address(text), text, mine))
+                return _clear()
             if address and address.room and not phones.extract_mobile(text) and mine:
                 switched = binding.switch_to(session, openid, address, text)
                 if switched is not None:
@@ -69,6 +73,20 @@ class BindHouse(Action):
         log.info("bind house", extra={"status": outcome.status, "phone": phones.mask(phone)})
         dispatcher.utter_message(text=reply)
         return _clear()
+
+    @staticmethod
+    def _unbind(session, openid: str, address, text: str, mine) -> str:
+        if not mine:
+            return "您还没有绑定房屋，不用解绑。"
+        house = binding.unbind(session, openid, address if address and address.room else None, text)
+        if house is None:
+            return f"您没有绑定{address.label}。" + BindHouse._list(session, mine)
+        left = binding.bindings_of(session, openid)
+        reply = f"好的，已解除绑定：{binding.label(house)}。"
+        current = next((b for b in left if b.is_current), None)
+        if current:
+            reply += f"现在的当前房屋是 {binding.label(current.house)}。"
+        return reply
 
     @staticmethod
     def _list(session, mine) -> str:

@@ -130,6 +130,30 @@ def switch_to(session: Session, openid: str, address: Address, text: str = "") -
     return chosen
 
 
+def unbind(session: Session, openid: str, address: Address | None = None, text: str = "") -> House | None:
+    """Remove one binding (the one at `address`, else the current one); another home of the
+    account, if any, becomes current. Returns the house unbound, or None."""
+    mine = bindings_of(session, openid)
+    if address is not None:
+        named = set(communities_named(session, text))
+        mine = [b for b in mine if b.house.building.code == address.building and b.house.room == address.room
+                and (not address.unit or (b.house.unit or "") == address.unit)
+                and (not named or b.house.building.community_id in named)]
+    else:
+        mine = [b for b in mine if b.is_current]
+    if not mine:
+        return None
+    gone = min(mine, key=lambda b: (not b.is_current, b.id))
+    house = gone.house
+    session.delete(gone)
+    session.flush()
+    rest = bindings_of(session, openid)
+    if rest and not any(b.is_current for b in rest):
+        rest[-1].is_current = True
+        session.flush()
+    return house
+
+
 def label(house: House) -> str:
     """"幸福里花园 3栋2单元501"."""
     return f"{house.building.community.name} {house.label}"

@@ -136,3 +136,16 @@ def test_switching_between_two_homes(demo_db, text):
     assert "幸福里花园 12栋1102（当前）" in listing and "幸福里花园 3栋2单元501" in listing
     assert "已切换到 幸福里花园 3栋2单元501" in owner.say(BindHouse, text)
     assert "751.80元" in owner.say(AnswerFee, "物业费")
+
+
+def test_unbinding_a_home(demo_db):
+    owner = Owner()
+    assert "还没有绑定" in owner.say(BindHouse, "解绑房屋")
+    owner.say(BindHouse, "绑定 3-2-501 13800001001")
+    owner.say(BindHouse, "绑定 12幢1102 13800001003")
+    reply = owner.say(BindHouse, "解绑12幢1102")
+    assert "已解除绑定：幸福里花园 12栋1102" in reply and "当前房屋是 幸福里花园 3栋2单元501" in reply
+    assert "没有绑定8栋702" in owner.say(BindHouse, "解绑8号楼702")
+    assert "已解除绑定" in owner.say(BindHouse, "解除绑定")
+    assert rows(demo_db, WechatBinding, openid=owner.openid) == []
+    assert "先绑定" in owner.say(AnswerFee, "物业费")
