@@ -17,9 +17,17 @@ def new_owner(mode: str) -> str:
     return f"o-e2e-home-{mode}-{next(_owner)}"
 
 
-def bindings_of(db_session, openid):
+def read(db_session, stmt):
+    """Read, then end the transaction: on SQLite an open one holds the write lock (BEGIN
+    IMMEDIATE) and the webhook could not record the next message."""
     db_session.expire_all()
-    return db_session.execute(select(WechatBinding).where(WechatBinding.openid == openid)).scalars().all()
+    found = db_session.execute(stmt).scalars().all()
+    db_session.commit()
+    return found
+
+
+def bindings_of(db_session, openid):
+    return read(db_session, select(WechatBinding).where(WechatBinding.openid == openid))
 
 
 def test_bind_with_the_right_phone_then_the_fee_is_the_imported_bill(wechat, db_session):
@@ -42,7 +50,7 @@ def test_wrong_phone_is_refused_and_binds_nothing(wechat, db_session):
     reply, _ = wechat.say(owner, "我是3栋2单元501的业主 帮我绑定 手机13912345678")
     assert "没有绑定" in reply and "139****5678" in reply
     assert bindings_of(db_session, owner) == []
-    requests = db_session.execute(select(BindingRequest).where(BindingRequest.openid == owner)).scalars().all()
+    requests = read(db_session, select(BindingRequest).where(BindingRequest.openid == owner))
     assert [r.reason for r in requests] == ["phone_not_listed"]
     reply, _ = wechat.say(owner, "物业费欠多少")
     assert "先绑定" in reply and "751.80" not in reply
