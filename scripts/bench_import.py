@@ -129,11 +129,12 @@ def run_backend(url: str, files: dict[str, Path]) -> list[tuple[str, dict]]:
     db.upgrade(url)
     for kind in ("communities", "buildings"):
         measure(url, kind, files[kind])
+    # The malformed file first, into an empty bills table: nothing of it may stay.
     return [
         ("10,000 houses", measure(url, "houses", files["houses"])),
+        (f"30,000 bills, row {BAD_ROW:,} malformed", measure(url, "bills", files["bad_bills"])),
         ("30,000 bills", measure(url, "bills", files["bills"])),
         ("30,000 bills again (no change)", measure(url, "bills", files["bills"])),
-        (f"30,000 bills, row {BAD_ROW:,} malformed", measure(url, "bills", files["bad_bills"])),
     ]
 
 
@@ -152,9 +153,11 @@ def section(results: dict[str, list[tuple[str, dict]]]) -> str:
             else:
                 result = f"{r['inserted']:,} new, {r['updated']:,} changed, {r['unchanged']:,} unchanged"
             lines.append(f"| {backend_name} | {label} | {r['rows']:,} | {r['seconds']:.1f} s | "
-                         f"{r['rows'] / r['seconds']:,.0f} | {r['peak_kb'] / 1024:.0f} MB | {result} |")
-    lines += ["", "The malformed row is reported by its number and the file changes nothing (the bill count is "
-              "the one before it); a second import of the same file changes nothing either.", ""]
+                         f"{r['rows'] / r['seconds']:,.0f} | {r['peak_kb'] / 1024:.0f} MB ({r['rss_before_kb'] / 1024:.0f} MB before) | {result} |")
+    lines += ["", "The malformed file is imported first, into an empty bills table: its bad row is reported by "
+              "number and none of its 29,999 good rows stay (0 bills after). A second import of the same good "
+              "file changes nothing. Peak memory holds the whole file's checked rows before writing (about 2 KB "
+              "a bill row); a file many times larger would want the check pass to keep only the keys.", ""]
     return "\n".join(lines)
 
 
