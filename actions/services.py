@@ -32,8 +32,11 @@ class AnswerContact(Action):
         return "action_answer_contact"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        from actions.notices import AnswerNotice, asks_for_more
         from actions.store import SETTINGS
 
+        if asks_for_more(tracker):  # "还有吗" right after a page of notices reads as ask_contact
+            return AnswerNotice().run(dispatcher, tracker, domain)
         with db() as session:
             place = where(session, tracker.sender_id, latest_text(tracker))
             if place.community is None:

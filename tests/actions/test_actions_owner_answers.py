@@ -95,7 +95,7 @@ def test_notices_page_with_more_and_come_from_the_owners_community(demo_db):
     assert "阳光城" not in first and "地下车库照明" not in first
     more = owner.say(OutOfScope, "更多", intent="nlu_fallback")
     assert "4. 11月5日 垃圾分类宣传活动" in more and "消杀" not in more
-    assert "没有更多" in owner.say(AnswerNotice, "更多")
+    assert "没有更多" in owner.say(AnswerContact, "还有吗", intent="ask_contact")
     other = Owner()
     other.say(BindHouse, "绑定 阳光城3栋2单元501 13800003001")
     theirs = other.say(AnswerNotice, "通知")
