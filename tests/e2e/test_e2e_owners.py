@@ -72,3 +72,16 @@ def test_notices_and_contacts_come_from_the_owners_own_community(wechat, db_sess
     assert "0571-8888 6666" in reply and "林晓" in reply and "021" not in reply
     reply, _ = wechat.say(theirs, "管家电话多少")
     assert "021-6666 8888" in reply and "马可" in reply and "0571" not in reply
+
+
+def test_paid_service_price_and_booking_for_the_bound_home(wechat, db_session):
+    from backend.models import Ticket
+
+    owner = new_owner(wechat.mode)
+    assert "绑定成功" in wechat.say(owner, "绑定 3-2-501 13800001001")[0]
+    reply, _ = wechat.say(owner, "开锁多少钱")
+    assert "80.00元/次" in reply
+    reply, _ = wechat.say(owner, "帮我预约开锁")
+    (ticket,) = read(db_session, select(Ticket).where(Ticket.openid == owner))
+    assert ticket.kind == "paid_service" and ticket.number.startswith("FW") and ticket.number in reply
+    assert ticket.location_label == "3栋2单元501"
