@@ -3,7 +3,8 @@ record, and the natural key that makes a re-import an update instead of a duplic
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
@@ -45,7 +46,8 @@ class Kind:
     needs: list[tuple[str, ...]]  # each: one of these columns must be in the header
     key: tuple[str, ...]  # table columns of the natural key
     row: Callable[[dict, Lookup], dict]  # cells → column values; raises fields.BadValue
-    labels: dict[str, str] = field(default_factory=dict)
+    # Checks across rows, once every row is read: [(index in records, reason)].
+    check_all: Callable[[list[dict], Lookup], list[tuple[int, str]]] | None = None
 
     @property
     def table(self) -> Table:
@@ -165,6 +167,24 @@ def _payment_row(c: dict, look: Lookup) -> dict:
     )
 
 
+def _payments_fit_their_bills(records: list[dict], look: Lookup) -> list[tuple[int, str]]:
+    """After the import a bill's payments are the recorded ones this file does not re-send plus
+    the file's own: flag the row that takes a bill past its amount (多收)."""
+    in_file = {(r["community_id"], r["receipt_no"]) for r in records}
+    paid: dict[int, Decimal] = defaultdict(Decimal)
+    for community_id in {r["community_id"] for r in records}:
+        for receipt, (bill_id, amount) in look.recorded_payments(community_id).items():
+            if (community_id, receipt) not in in_file:
+                paid[bill_id] += amount
+    problems = []
+    for index, r in enumerate(records):
+        billed, before = look.bill_amount(r["bill_id"]), paid[r["bill_id"]]
+        paid[r["bill_id"]] += r["amount"]
+        if paid[r["bill_id"]] > billed:
+            problems.append((index, f"这期应收{billed}元，已缴{before}元，再收{r['amount']}元就多收了"))
+    return problems
+
+
 def _disclosure_row(c: dict, look: Lookup) -> dict:
     url = f.text(c.get("url"), "链接", required=False, max_len=500)
     if url and not re.match(r"https?://", url):
@@ -265,7 +285,7 @@ KINDS: dict[str, Kind] = {
             "amount": ("实收金额", "实收", "金额"), "paid_on": ("缴费日期", "收款日期"),
             "method": ("缴费方式", "支付方式"),
         }, [("community",), ("receipt_no",), *HOUSE_NEEDS, ("period",), ("amount",), ("paid_on",)],
-            ("community_id", "receipt_no"), _payment_row),
+            ("community_id", "receipt_no"), _payment_row, _payments_fit_their_bills),
         Kind("disclosures", "收支公示", FeeDisclosure, {
             "community": COMMUNITY, "period": ("公示期间", "期间"), "title": ("标题",),
             "url": ("链接", "网址"), "published_on": ("公示日期", "发布日期"),

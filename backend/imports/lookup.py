@@ -2,12 +2,14 @@
 community rather than one per row: 30,000 bill rows must not mean 30,000 SELECTs."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.addresses import Address
 from backend.imports.fields import BadValue
-from backend.models import Building, Community, FeeBill, House
+from backend.models import Building, Community, FeeBill, FeePayment, House
 
 
 class Lookup:
@@ -17,6 +19,8 @@ class Lookup:
         self._buildings: dict[int, dict[str, int]] = {}
         self._houses: dict[int, dict[tuple, int]] = {}
         self._bills: dict[int, dict[tuple, int]] = {}
+        self._amounts: dict[int, Decimal] = {}  # bill id → amount billed
+        self._receipts: dict[int, dict[str, tuple[int, Decimal]]] = {}  # community → receipt → (bill, amount)
 
     def community(self, ref: str) -> int:
         """By code (XFL) or by name (幸福里花园)."""
@@ -67,13 +71,27 @@ class Lookup:
     def bill(self, community_id: int, house_id: int, item: str, period: str) -> int:
         if community_id not in self._bills:
             rows = self.session.execute(
-                select(FeeBill.house_id, FeeBill.item, FeeBill.period, FeeBill.id)
+                select(FeeBill.house_id, FeeBill.item, FeeBill.period, FeeBill.id, FeeBill.amount)
                 .join(House, House.id == FeeBill.house_id)
                 .join(Building, Building.id == House.building_id)
                 .where(Building.community_id == community_id)
-            )
-            self._bills[community_id] = {(h, i, p): id_ for h, i, p, id_ in rows}
+            ).all()
+            self._bills[community_id] = {(h, i, p): id_ for h, i, p, id_, _ in rows}
+            self._amounts.update({id_: amount for *_, id_, amount in rows})
         found = self._bills[community_id].get((house_id, item, period))
         if found is None:
             raise BadValue(f"找不到这户「{item} {period}」的账单（请先导入账单）")
         return found
+
+    def bill_amount(self, bill_id: int) -> Decimal:
+        return self._amounts[bill_id]
+
+    def recorded_payments(self, community_id: int) -> dict[str, tuple[int, Decimal]]:
+        """receipt → (bill id, amount) of the payments already recorded in the community."""
+        if community_id not in self._receipts:
+            rows = self.session.execute(
+                select(FeePayment.receipt_no, FeePayment.bill_id, FeePayment.amount)
+                .where(FeePayment.community_id == community_id)
+            )
+            self._receipts[community_id] = {r: (b, a) for r, b, a in rows}
+        return self._receipts[community_id]

@@ -82,7 +82,7 @@ def check_rows(session: Session, kind: Kind, path: Path, report: Report,
     report.rows = len(rows)
     look = Lookup(session)
     seen: dict[tuple, int] = {}
-    records = []
+    records, numbers = [], []
     for number, cells in _bar(rows, len(rows), f"检查{kind.label}", progress):
         try:
             values = kind.row(cells, look)
@@ -95,6 +95,10 @@ def check_rows(session: Session, kind: Kind, path: Path, report: Report,
             continue
         seen[key] = number
         records.append(values)
+        numbers.append(number)
+    if kind.check_all and report.ok:
+        for index, reason in kind.check_all(records, look):
+            report.errors.append(RowError(numbers[index], reason))
     return records
 
 

@@ -147,6 +147,23 @@ def test_payments_must_match_a_bill_and_money_is_exact(session, tmp_path):
     report = import_file(session, "payments", payments)
     assert [e.row for e in report.errors] == [4] and "账单" in report.errors[0].reason
     assert count(session, FeePayment) == 0
+    write_csv(payments, ["小区", "收据号", "房屋", "账期", "实收金额", "缴费日期"], [
+        ["T1", "R1", "3-2-501", "2026Q4", "0.10", "2026-10-02"],
+        ["T1", "R2", "3-2-501", "2026Q4", "751.70", "2026-10-03"],
+    ])
+    assert import_file(session, "payments", payments).ok
+    assert import_file(session, "payments", payments).unchanged == 2  # its own receipts are not counted twice
+    write_csv(payments, ["小区", "收据号", "房屋", "账期", "实收金额", "缴费日期"], [
+        ["T1", "R3", "3-2-501", "2026Q4", "0.01", "2026-10-04"]])
+    report = import_file(session, "payments", payments)
+    assert [e.row for e in report.errors] == [2] and "多收" in report.errors[0].reason
+    # A corrected receipt later in the file makes room for a new one earlier in it.
+    write_csv(payments, ["小区", "收据号", "房屋", "账期", "实收金额", "缴费日期"], [
+        ["T1", "R3", "3-2-501", "2026Q4", "0.01", "2026-10-04"],
+        ["T1", "R2", "3-2-501", "2026Q4", "751.69", "2026-10-03"],
+    ])
+    report = import_file(session, "payments", payments)
+    assert report.ok and (report.inserted, report.updated) == (1, 1), report.errors
 
 
 def test_notice_scope_must_be_a_building_of_the_community(session, tmp_path):
