@@ -38,6 +38,7 @@ eval-nlu: train
 bench: train
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_outage.py
+	$(BIN)/python scripts/bench_import.py
 
 clean:
 	rm -rf $(VENV) models var .pytest_cache

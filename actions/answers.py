@@ -1,7 +1,8 @@
 """Answers outside the repair form.
 
-Fees, notices, outages and paid services get an honest answer that points to the service desk
-until their own flows land; ticket status is answered from the records today.
+Outages get an honest answer that points to the service desk until their own flow lands;
+ticket status is answered from the records. Fees, notices, contacts, paid services and binding
+have their own modules (fees.py, notices.py, services.py, binding.py).
 """
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from typing import Any, Dict, List, Optional, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
 
+from actions.home import where
 from actions.store import SETTINGS, db, entity, latest_text
 from backend import owners, tickets
 from backend.models import Community
@@ -30,12 +31,10 @@ STATUS_WORDS = {
 }
 
 
-def desk(session, openid: str) -> Dict[str, str]:
-    """The service desk of the owner's community (their bound home's; else the first one)."""
-    house = owners.current_house(session, openid)
-    community: Optional[Community] = owners.community_of(session, house) if house else None
-    if community is None:
-        community = session.execute(select(Community).order_by(Community.id).limit(1)).scalar_one_or_none()
+def desk(session, openid: str, text: str = "") -> Dict[str, str]:
+    """The service desk of the owner's community: their bound home's, else one they name, else
+    the only one; with several communities and no clue, the company's own hotline."""
+    community: Optional[Community] = where(session, openid, text).community
     if community is None:
         return {"name": SETTINGS.company_name, "hotline": SETTINGS.service_hotline, "hours": "", "address": ""}
     return {
@@ -69,35 +68,6 @@ class _DeskAnswer(Action):
             d = desk(session, tracker.sender_id)
         dispatcher.utter_message(text=self.template.format(desk=_desk_line(d), hotline=d["hotline"]))
         return []
-
-
-class AnswerFee(_DeskAnswer):
-    action_name = "action_answer_fee"
-    template = (
-        "物业费账单的在线查询还在接入中，我这里暂时查不到您家的金额，抱歉 🙏\n"
-        "欠费金额、收费标准、缴费方式和发票，都可以问物业服务中心：{desk}。"
-    )
-
-
-class AnswerNotice(_DeskAnswer):
-    action_name = "action_answer_notice"
-    template = (
-        "小区通知公告的在线查询还在接入中，最新通知请看单元门口和电梯里的公告栏，"
-        "或者问物业服务中心：{desk}。"
-    )
-
-
-class AnswerPaidService(_DeskAnswer):
-    action_name = "action_answer_paid_service"
-    template = (
-        "有偿服务（开锁、家电清洗、管道疏通、家政等）的价目表还在整理上线中。"
-        "价格和预约请问物业服务中心：{desk}。"
-    )
-
-
-class AnswerContact(_DeskAnswer):
-    action_name = "action_answer_contact"
-    template = "{desk}。\n报修、投诉也可以直接在这里跟我说，24小时都能受理。"
 
 
 class RequestHuman(Action):
@@ -150,14 +120,6 @@ class AnswerRating(Action):
         return []
 
 
-class AnswerBindHouse(_DeskAnswer):
-    action_name = "action_answer_bind_house"
-    template = (
-        "在线绑定房屋马上开放。现在报修时告诉我地址就行，不影响办理；"
-        "需要登记或核实业主信息，请联系{desk}。"
-    )
-
-
 class OutOfScope(Action):
     """Off-topic, or a bare answer with no question open. If it names a fault after all
     ("东门门禁刷不开 随时都可以"), the NLU missed a repair: start one rather than refuse."""
@@ -168,8 +130,22 @@ class OutOfScope(Action):
         return "action_out_of_scope"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        from actions.binding import wants_binding_continued
+        from actions.notices import asks_for_more
         from actions.repair import describes_a_fault
 
+        # The answer to a question we just asked (the phone for a binding, "更多" notices),
+        # which the NLU cannot know is one.
+        # Answered here rather than by FollowupAction: no rule follows those actions after
+        # an inform or out_of_scope turn, so the policy could not predict what comes next.
+        if wants_binding_continued(tracker):
+            from actions.binding import BindHouse
+
+            return BindHouse().run(dispatcher, tracker, domain)
+        if asks_for_more(tracker):
+            from actions.notices import AnswerNotice
+
+            return AnswerNotice().run(dispatcher, tracker, domain)
         if describes_a_fault(latest_text(tracker)):
             return [FollowupAction("repair_form")]
         dispatcher.utter_message(response=self.response)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -28,23 +29,67 @@ def _counts(session, tables) -> dict:
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     from backend.demo import seed_demo
-    from backend.models import Building, Community, DutyShift, House, Resident, Staff
+    from backend.imports import ImportFailed
+    from backend.models import Staff
 
     url = args.database_url or load_settings().database_url
     if not args.no_upgrade:
         db.upgrade(url)
-    tables = (Community, Building, House, Resident, Staff, DutyShift)
     engine = db.get_engine(url)
-    with db.session_scope(engine) as session:
-        before = _counts(session, tables)
-        seed_demo(session, local_mode=load_settings().local_mode)
-        session.flush()
-        after = _counts(session, tables)
+    try:
+        with db.session_scope(engine) as session:
+            reports = seed_demo(session, local_mode=load_settings().local_mode)
+            staff = _counts(session, (Staff,))[Staff]
+    except ImportFailed as failed:
+        return _print_failure(failed.reports)
     print(f"demo data in {_where(url)}:")
-    for table in tables:
-        added = after[table] - before[table]
-        print(f"  {table.__tablename__:<12} {after[table]:>5} rows ({added} added)")
+    for report in reports:
+        print("  " + report.summary())
+    print(f"  staff: {staff} rows")
     return 0
+
+
+def _print_failure(reports) -> int:
+    for report in reports:
+        print(("  " if report.ok else "✗ ") + report.summary(), file=sys.stderr)
+        for error in report.errors:
+            print(f"    {error}", file=sys.stderr)
+    print("导入失败，数据库没有任何改动。请改正上面的行后重新导入。", file=sys.stderr)
+    return 1
+
+
+def _import(args: argparse.Namespace, files) -> int:
+    from backend.imports import ImportFailed, import_files
+
+    url = args.database_url or load_settings().database_url
+    db.upgrade(url)
+    progress = not args.no_progress and sys.stderr.isatty()
+    try:
+        with db.session_scope(db.get_engine(url)) as session:
+            # A dry run writes and rolls back, so a folder's later files see its earlier ones.
+            reports = import_files(session, files, progress=progress)
+            if args.dry_run:
+                session.rollback()
+    except ImportFailed as failed:
+        return _print_failure(failed.reports)
+    for report in reports:
+        print(report.summary())
+    print("检查通过，没有写入（--dry-run）。" if args.dry_run else f"已导入到 {_where(url)}。")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    return _import(args, [(args.kind, Path(args.file))])
+
+
+def cmd_import_dir(args: argparse.Namespace) -> int:
+    from backend.imports import files_in
+
+    files = files_in(args.folder)
+    if not files:
+        print(f"{args.folder} 里没有按种类命名的文件（如 houses.csv、bills.xlsx）", file=sys.stderr)
+        return 2
+    return _import(args, files)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +107,31 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed-demo", help="add the demo community 幸福里花园 (safe to repeat)")
     seed.add_argument("--no-upgrade", action="store_true", help="do not migrate first")
     seed.set_defaults(func=cmd_seed_demo)
+
+    from backend.imports import KINDS, ORDER
+
+    kinds_help = "; ".join(f"{k} ({KINDS[k].label})" for k in ORDER)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    common.add_argument("--no-progress", action="store_true", help="no progress bar")
+    imp = sub.add_parser(
+        "import", parents=[common],
+        help="import one CSV or .xlsx file of a kind (all rows or nothing; safe to repeat)",
+        description="Import a staff spreadsheet. Every row is checked first; if any row is bad, "
+        "each one is reported by its row number and nothing is written. Rows are matched by "
+        "their natural key (house by building/unit/room, bill by house/item/period...), so "
+        "importing the same file again changes nothing. Kinds: " + kinds_help,
+    )
+    imp.add_argument("kind", choices=ORDER, metavar="KIND", help=kinds_help)
+    imp.add_argument("file", help="a .csv (UTF-8 or GBK) or .xlsx file; header in row 1")
+    imp.set_defaults(func=cmd_import)
+    imp_dir = sub.add_parser(
+        "import-dir", parents=[common],
+        help="import every <kind>.csv/.xlsx in a folder, in dependency order, in one transaction",
+    )
+    imp_dir.add_argument("folder")
+    imp_dir.set_defaults(func=cmd_import_dir)
+
     from backend import outage_cli, staff_cli
 
     staff_cli.register(sub)

@@ -464,3 +464,132 @@ class Outage(Base):
     @property
     def building_codes(self) -> list[str] | None:
         return json.loads(self.buildings) if self.buildings else None
+
+
+# --- issue 4: owners' own data (fees, notices, contacts, paid services, binding requests) ------
+# Natural keys are unique constraints, so an import can upsert and a re-import changes nothing.
+# A scope "whole community" is building_code "" rather than NULL: NULLs never collide in UNIQUE.
+
+BINDING_REQUEST_STATUSES = ("open", "approved", "rejected")
+
+
+class Contact(Base):
+    """A person owners can reach: the building steward (管家), the security room, ..."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("community_id", "building_code", "role"),)
+
+    id = Column(Integer, primary_key=True)
+    community_id = Column(Integer, ForeignKey("communities.id"), nullable=False)
+    building_code = Column(String(16), nullable=False, default="")  # "" = whole community
+    role = Column(String(32), nullable=False, default="管家")
+    name = Column(String(50), nullable=False)
+    phone = Column(String(32), nullable=False, default="")
+    hours = Column(String(64), nullable=False, default="")
+
+
+class FeeStandard(Base):
+    """A published charge: 物业费 2.80 元/m²/月 (by floor area) or 车位管理费 80 元/月 (fixed)."""
+
+    __tablename__ = "fee_standards"
+    __table_args__ = (UniqueConstraint("community_id", "item", "building_code"),)
+
+    id = Column(Integer, primary_key=True)
+    community_id = Column(Integer, ForeignKey("communities.id"), nullable=False)
+    item = Column(String(32), nullable=False)  # 物业费, 车位管理费, 公摊水电...
+    building_code = Column(String(16), nullable=False, default="")  # "" = whole community
+    unit_price = Column(ExactNumeric(12, 4), nullable=False)
+    per_area = Column(Boolean, nullable=False, default=True)  # price per m² of floor area
+    pay_methods = Column(Text, nullable=False, default="")
+    late_fee_rule = Column(Text, nullable=False, default="")
+    effective_from = Column(Date)
+
+
+class FeeBill(Base):
+    __tablename__ = "fee_bills"
+    __table_args__ = (UniqueConstraint("house_id", "item", "period"),)
+
+    id = Column(Integer, primary_key=True)
+    house_id = Column(Integer, ForeignKey("houses.id"), nullable=False)
+    item = Column(String(32), nullable=False)
+    period = Column(String(32), nullable=False)  # as the company names it: 2026年第4季度
+    period_start = Column(Date, nullable=False)
+    period_end = Column(Date, nullable=False)
+    amount = Column(ExactNumeric(12, 2), nullable=False)
+    due_date = Column(Date, nullable=False)
+
+
+class FeePayment(Base):
+    __tablename__ = "fee_payments"
+    __table_args__ = (UniqueConstraint("community_id", "receipt_no"),)
+
+    id = Column(Integer, primary_key=True)
+    community_id = Column(Integer, ForeignKey("communities.id"), nullable=False)
+    receipt_no = Column(String(64), nullable=False)
+    bill_id = Column(Integer, ForeignKey("fee_bills.id"), nullable=False, index=True)
+    amount = Column(ExactNumeric(12, 2), nullable=False)
+    paid_on = Column(Date, nullable=False)
+    method = Column(String(32), nullable=False, default="")
+
+
+class FeeDisclosure(Base):
+    """收支公示: the published income and spending of the property fees for a period."""
+
+    __tablename__ = "fee_disclosures"
+    __table_args__ = (UniqueConstraint("community_id", "period"),)
+
+    id = Column(Integer, primary_key=True)
+    community_id = Column(Integer, ForeignKey("communities.id"), nullable=False)
+    period = Column(String(32), nullable=False)
+    title = Column(String(200), nullable=False)
+    url = Column(String(500), nullable=False, default="")
+    published_on = Column(Date, nullable=False)
+
+
+class Notice(Base):
+    __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("community_id", "published_on", "title"),
+        Index("ix_notices_community_id_published_on", "community_id", "published_on"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    community_id = Column(Integer, ForeignKey("communities.id"), nullable=False)
+    building_code = Column(String(16), nullable=False, default="")  # "" = whole community
+    title = Column(String(200), nullable=False)
+    body = Column(Text, nullable=False, default="")
+    published_on = Column(Date, nullable=False)
+    expires_on = Column(Date)  # shown up to and including this day; NULL = until replaced
+
+
+class PaidService(Base):
+    """The published price list of paid special services (特约服务)."""
+
+    __tablename__ = "paid_services"
+    __table_args__ = (UniqueConstraint("community_id", "item"),)
+
+    id = Column(Integer, primary_key=True)
+    community_id = Column(Integer, ForeignKey("communities.id"), nullable=False)
+    item = Column(String(50), nullable=False)
+    price = Column(ExactNumeric(12, 2))  # NULL: 面议 (priced on site)
+    unit = Column(String(16), nullable=False, default="次")
+    note = Column(String(200), nullable=False, default="")
+
+
+class BindingRequest(Base):
+    """A binding we could not verify (phone not on the house's list, or no such house): the
+    service desk checks it and calls the owner back. Never a binding by itself."""
+
+    __tablename__ = "binding_requests"
+    __table_args__ = (Index("ix_binding_requests_openid_created_at", "openid", "created_at"),)
+
+    id = Column(Integer, primary_key=True)
+    openid = Column(String(64), nullable=False)
+    house_id = Column(Integer, ForeignKey("houses.id"))
+    address_text = Column(String(100), nullable=False, default="")
+    phone = Column(String(32), nullable=False, default="")
+    reason = Column(String(32), nullable=False)  # phone_not_listed, no_such_house
+    status = Column(String(16), nullable=False, default="open")
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    house = relationship("House")

@@ -56,7 +56,8 @@ def test_seed_demo_is_idempotent(session):
     seed_demo(session)
     session.commit()
     assert {m: count(session, m) for m in counts} == counts
-    community = session.execute(select(Community)).scalar_one()
+    assert {c.code for c in session.execute(select(Community)).scalars()} == {"XFL", "YGC"}
+    community = session.execute(select(Community).where(Community.code == "XFL")).scalar_one()
     assert (community.code, community.name, community.service_grade) == ("XFL", "幸福里花园", 2)
     assert community.hotline == "0571-8888 6666" and community.desk_hours == "08:00-20:00"
     codes = {b.code for b in community.buildings}
@@ -66,14 +67,15 @@ def test_seed_demo_is_idempotent(session):
     assert session.execute(select(Staff).where(Staff.role == "supervisor")).scalars().first()
     phones = [r.phone for r in session.execute(select(Resident)).scalars()]
     assert phones and all(p.startswith("1380000") for p in phones)
-    labels = {h.label for h in session.execute(select(House)).scalars()}
+    labels = {h.label for h in session.execute(select(House).join(Building).where(Building.community_id == community.id)).scalars()}
     assert {"3栋2单元501", "12栋1102", "8栋702", "A区5栋1单元1802"} <= labels
 
 
 def test_bindings_and_current_house(session):
     seed_demo(session)
     session.commit()
-    houses = {h.label: h for h in session.execute(select(House)).scalars()}
+    xfl = select(House).join(Building).join(Community).where(Community.code == "XFL")
+    houses = {h.label: h for h in session.execute(xfl).scalars()}
     assert owners.current_house(session, "o-1") is None
     owners.bind(session, "o-1", houses["3栋2单元501"])
     owners.bind(session, "o-1", houses["12栋1102"])
@@ -113,4 +115,4 @@ def test_cli_upgrade_and_seed(databases):
     assert "latest schema" in result.stdout
     result = _cli("--database-url", url, "seed-demo")
     assert result.returncode == 0, result.stderr
-    assert "houses" in result.stdout and "added" in result.stdout
+    assert "房屋" in result.stdout and "新增354" in result.stdout

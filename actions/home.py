@@ -1,0 +1,45 @@
+"""Whose community an answer is about: the owner's bound home, else a community they name,
+else the only one there is. With several communities and none of these, we ask."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from sqlalchemy import select
+
+from backend import binding, owners
+from backend.models import Community, House
+
+HOW_TO_BIND = "跟我说「绑定房屋」，再告诉我房号和在物业登记的手机号，比如「绑定 3栋2单元501 13812345678」。"
+
+
+@dataclass
+class Where:
+    community: Optional[Community] = None
+    house: Optional[House] = None
+    choices: List[Community] = field(default_factory=list)  # when we cannot tell
+
+    @property
+    def building_code(self) -> Optional[str]:
+        return self.house.building.code if self.house else None
+
+
+def where(session, openid: str, text: str = "", community_id: Optional[int] = None) -> Where:
+    house = owners.current_house(session, openid)
+    if house is not None:
+        return Where(owners.community_of(session, house), house)
+    named = binding.communities_named(session, text)
+    if not named and community_id:
+        named = [community_id]
+    if len(named) == 1:
+        return Where(session.get(Community, named[0]))
+    everyone = list(session.execute(select(Community).order_by(Community.id)).scalars())
+    if len(everyone) == 1:
+        return Where(everyone[0])
+    return Where(choices=everyone)
+
+
+def which_community(choices: List[Community], what: str) -> str:
+    names = "、".join(c.name for c in choices)
+    return (f"请问您是哪个小区的？（{names}）说小区名加「{what}」就行，比如「{choices[0].name}{what}」。\n"
+            f"绑定房屋后就不用再说小区了：{HOW_TO_BIND}")
