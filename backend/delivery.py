@@ -263,7 +263,10 @@ def _failed(engine, outbound_id: int, exc: Exception, kind: str, errcode: int | 
     with session_scope(engine) as session:
         row = session.get(OutboundMessage, outbound_id)
         row.errcode, row.last_error = errcode, detail
-        if kind == "retry" and attempts < MAX_ATTEMPTS:
+        if kind == "quota":  # not WeChat's refusal: our count of today's quota; wait for tomorrow
+            row.status, row.next_attempt_at, row.attempts = "queued", exc.until, max(0, attempts - 1)
+            jobs_after = [(exc.until - aware_now(), outbound_id)]
+        elif kind == "retry" and attempts < MAX_ATTEMPTS:
             delay = backoff(attempts)
             row.status = "queued"
             row.next_attempt_at = aware_now() + timedelta(seconds=delay)

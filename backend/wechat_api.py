@@ -16,6 +16,7 @@ import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
+from backend import wechat_quota
 from backend.config import Settings
 from backend.redis_conn import get_redis
 
@@ -38,7 +39,9 @@ def cgi_base(base_url: str) -> str:
 
 
 def classify(exc: Exception) -> str:
-    """What a failed call means for the message: retry | window | unreachable | failed."""
+    """What a failed call means for the message: retry | quota | window | unreachable | failed."""
+    if isinstance(exc, wechat_quota.QuotaReached):
+        return "quota"
     if isinstance(exc, requests.RequestException):
         return "retry"  # connection refused, timeout: WeChat (or the network) is having a moment
     if isinstance(exc, WeChatClientException):
@@ -93,6 +96,7 @@ class WeChatAPI(WeChatClient):
         self.API_BASE_URL = cgi_base(settings.wechat_api_base_url)
         super().__init__(settings.wechat_appid, settings.wechat_secret, timeout=5, auto_retry=False)
         self.tokens = SharedToken(self, settings.redis_url)
+        self.redis_url = settings.redis_url
 
     @property
     def access_token(self) -> str:
@@ -130,6 +134,7 @@ class WeChatAPI(WeChatClient):
         return self.message.send_text(openid, text)
 
     def send_template(self, openid: str, template_id: str, data: dict, url: str | None = None) -> dict:
+        wechat_quota.take_template(self.redis_url, self.appid)
         return self.message.send_template(openid, template_id, data, url=url or None)
 
 

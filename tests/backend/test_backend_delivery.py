@@ -176,3 +176,20 @@ def test_the_customer_service_window(session, wechat_env):
     owner_wrote(session, "o-click", now - timedelta(seconds=30), msg_type="event")
     assert wechat_window.custom_allowed(session, "o-click", now)
     assert not wechat_window.custom_allowed(session, "o-click", now + timedelta(minutes=2))
+
+
+def test_past_the_daily_template_quota_messages_wait_for_tomorrow(session, wechat_env, standin, monkeypatch):
+    from backend import wechat_quota
+
+    monkeypatch.setattr(wechat_quota, "TEMPLATE_DAILY", 2)
+    import redis as redis_lib
+
+    conn = redis_lib.Redis.from_url(wechat_env.redis_url)
+    for key in conn.scan_iter(f"wuye:wechat:{wechat_env.wechat_appid}:templates:*"):
+        conn.delete(key)
+    ids = [_record(session, channel="template", template=TEMPLATE, key=f"q{n}", openid=f"o-{n}") for n in range(3)]
+    assert [delivery.send_outbound(i) for i in ids] == ["sent", "sent", "retry"]
+    waiting = _row(session, ids[2])
+    assert waiting.status == "queued" and waiting.attempts == 0
+    assert waiting.next_attempt_at > aware_now() + timedelta(minutes=1)
+    assert len(standin.messages) == 2
