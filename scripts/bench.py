@@ -22,7 +22,6 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from backend.redis_conn import redis_answers, start_embedded_redis  # noqa: E402
 from scripts import bench_staff, stack  # noqa: E402
 from scripts.wechat_standin import StandIn  # noqa: E402
 from tests.e2e.wx import WeChat  # noqa: E402
@@ -150,13 +149,7 @@ def write_report(results: list[tuple[str, dict]], parse: list[float]) -> str:
 
 def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="wuye-bench-"))
-    redis_url, redis_proc = "redis://127.0.0.1:6379/14", None
-    if not redis_answers(redis_url):
-        redis_url = f"redis://127.0.0.1:{stack.free_port()}/14"
-        redis_proc = start_embedded_redis(redis_url, tmp / "redis")
-    import redis
-
-    redis.Redis.from_url(redis_url).flushdb()
+    redis_url, redis_proc = stack.scratch_redis(14, tmp)
     standin = StandIn()
     standin_url = standin.start()
     results, parse, staff = [], [], None

@@ -52,20 +52,13 @@ def _estate(database_url: str, owners: int) -> None:
 
 
 def measure(owners: int = 10_000) -> dict:
-    import redis
-
     from backend import db
     from backend.models import Outage, aware_now
-    from backend.redis_conn import redis_answers, start_embedded_redis
     from scripts import stack
     from scripts.wechat_standin import StandIn
 
     tmp = Path(tempfile.mkdtemp(prefix="wuye-bench-outage-"))
-    redis_url, redis_proc = "redis://127.0.0.1:6379/12", None
-    if not redis_answers(redis_url):
-        redis_url = f"redis://127.0.0.1:{stack.free_port()}/12"
-        redis_proc = start_embedded_redis(redis_url, tmp / "redis")
-    redis.Redis.from_url(redis_url).flushdb()
+    redis_url, redis_proc = stack.scratch_redis(12, tmp)
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a log line per request would be the bench

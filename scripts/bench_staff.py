@@ -125,20 +125,13 @@ def write_section(text: str, heading: str = HEADING) -> None:
 
 
 def main() -> int:
-    from backend.redis_conn import redis_answers, start_embedded_redis
     from scripts import stack
     from scripts.bench import AES_KEY, APPID, TOKEN
     from scripts.wechat_standin import StandIn
     from tests.e2e.wx import WeChat
 
     tmp = Path(tempfile.mkdtemp(prefix="wuye-bench-staff-"))
-    redis_url, redis_proc = "redis://127.0.0.1:6379/14", None
-    if not redis_answers(redis_url):
-        redis_url = f"redis://127.0.0.1:{stack.free_port()}/14"
-        redis_proc = start_embedded_redis(redis_url, tmp / "redis")
-    import redis
-
-    redis.Redis.from_url(redis_url).flushdb()
+    redis_url, redis_proc = stack.scratch_redis(14, tmp)
     standin = StandIn()
     url = standin.start()
     system = stack.System(tmp, redis_url, url, wechat=(TOKEN, AES_KEY, APPID))

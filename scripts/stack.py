@@ -153,6 +153,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def scratch_redis(db: int, tmp: Path):
+    """An empty Redis database for a bench: the machine's, or the bundled server when none
+    answers. Returns (url, process to stop or None)."""
+    import redis
+
+    from backend.redis_conn import redis_answers, start_embedded_redis
+
+    url, proc = f"redis://127.0.0.1:6379/{db}", None
+    if not redis_answers(url):
+        url = f"redis://127.0.0.1:{free_port()}/{db}"
+        proc = start_embedded_redis(url, tmp / "redis")
+    redis.Redis.from_url(url).flushdb()
+    return url, proc
+
+
 class System:
     """The whole system on free ports with its own SQLite file, for tests and the bench."""
 

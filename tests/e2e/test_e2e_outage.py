@@ -18,20 +18,12 @@ from backend.db import get_engine, session_scope
 from backend.models import Building, House, OutboundMessage, WechatBinding
 from scripts.stack import System
 from tests.e2e.conftest import AES_KEY, APPID, TOKEN
-from tests.e2e.wx import WeChat
+from tests.e2e.wx import WeChat, wait_for
 
 PER_BUILDING = 30  # building 8 has 36 homes in the demo
 ADMIN = {"Authorization": "Bearer " + System.ADMIN_TOKEN}
 
 
-def wait_for(check, timeout=30.0, every=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError(f"not seen within {timeout} s")
 
 
 @pytest.fixture(scope="module")

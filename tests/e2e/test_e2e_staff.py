@@ -15,20 +15,12 @@ from backend import delivery, staff as staff_records
 from backend.db import get_engine, session_scope
 from backend.models import OutboundMessage, Staff, Ticket
 from tests.e2e.conftest import AES_KEY, APPID, TOKEN
-from tests.e2e.wx import WeChat
+from tests.e2e.wx import WeChat, wait_for
 
 PLUMBER = "o-e2e-plumber"
 OWNER = "o-e2e-leak-owner"
 
 
-def wait_for(check, timeout=15.0, every=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError(f"not seen within {timeout} s")
 
 
 @pytest.fixture(scope="module")

@@ -69,3 +69,14 @@ class WeChat:
         started = time.monotonic()
         response = self.post(self.xml(openid, "text", {"Content": text}, msg_id))
         return self.reply_text(response), time.monotonic() - started
+
+
+def wait_for(check, timeout: float = 30.0, every: float = 0.1):
+    """Poll `check` until it returns something truthy (returned), or fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"not seen within {timeout} s")
