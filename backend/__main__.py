@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     from backend import staff_cli
 
     staff_cli.register(sub)
+    from backend import service_cli
+
+    service_cli.register(sub)
     return parser
 
 

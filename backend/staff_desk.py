@@ -11,7 +11,7 @@ import unicodedata
 
 from sqlalchemy.orm import Session
 
-from backend import dispatch, staff as staff_records, taskflow
+from backend import aftercare, complaints, dispatch, sla, staff as staff_records, taskflow
 from backend.models import Staff, aware_now
 
 PHOTO_PREFIX = "/send_photo"
@@ -23,6 +23,9 @@ COMMANDS = [  # (command, pattern of the words that name it)
     ("arrive", r"已到达|到场|已到|到了|到达"),
     ("done", r"完工|完成|修好了|已修好|搞定"),
     ("transfer", r"转单|转派|退单"),
+    ("handle", r"办结|处理"),
+    ("revisit", r"回访"),
+    ("follow", r"跟进"),
 ]
 HELP = (
     "可以这样回复我：\n"
@@ -31,6 +34,9 @@ HELP = (
     "· 完工 换了新水龙头 —— 修好了，后面写处理情况；完工后可以再发现场照片\n"
     "· 转单 需要电梯公司处理 —— 转给别人，必须写原因\n"
     "· 任务 —— 看手上的任务\n"
+    "· 办结 TS261123001 已协调楼上停止施工 —— 投诉处理完，结果会转告业主\n"
+    "· 回访 BX261123001 业主说已修好 5分 —— 记录回访结果\n"
+    "· 跟进 BX261123001 已上门道歉并返修 —— 差评跟进结果\n"
     "不写单号就是最新的那一单；指定某一单就在指令后加单号，比如「接单 BX261123001」。"
 )
 
@@ -65,7 +71,7 @@ def answer(session: Session, openid: str, text: str) -> list[str] | None:
     command, number, rest = parse(text)
     try:
         return [_run(session, person, command, number, rest)]
-    except (taskflow.TaskError, dispatch.DispatchError) as exc:
+    except (taskflow.TaskError, dispatch.DispatchError, complaints.ComplaintError, aftercare.FollowUpError) as exc:
         return [str(exc)]
 
 
@@ -93,6 +99,8 @@ def _run(session: Session, person: Staff, command: str | None, number: str | Non
         return HELP
     if command == "tasks":
         return _list(session, person)
+    if command in ("handle", "revisit", "follow"):
+        return _service(session, person, command, number, rest)
     if command is None:
         return "这条我没看懂 😅 回复「帮助」看看能用的指令，比如「接单」「到场」「完工」。"
     ticket = taskflow.find_task(session, person, number)
@@ -118,6 +126,21 @@ def _run(session: Session, person: Staff, command: str | None, number: str | Non
             return f"{ticket.number} 暂时没有其他人可以接，已通知主管安排。"
         return f"{ticket.number} 已转给{holder.name}，主管已知悉。"
     raise AssertionError(command)
+
+
+def _service(session: Session, person: Staff, command: str, number: str | None, rest: str) -> str:
+    """办结 (complaints), 回访 and 跟进 (after a job): customer service and supervisors."""
+    now = aware_now()
+    if command == "handle":
+        ticket = complaints.find_for_staff(session, person, number)
+        complaints.handle(session, ticket, person, rest, now)
+        clock = sla.get(session, ticket.id, "handled")
+        timing = "（2小时内办结 ✅）" if clock is not None and clock.outcome == "met" else "（已超过2小时时限）"
+        return f"投诉 {ticket.number} 已办结{timing}，处理结果已转告业主。"
+    kind = "revisit" if command == "revisit" else "low_score"
+    item, ticket, score = aftercare.record_follow_up(session, person, kind, number, rest, now)
+    word = "回访" if kind == "revisit" else "跟进"
+    return f"{ticket.number} 的{word}结果已记录" + (f"，评分 {score} 分" if score else "") + "。辛苦了！"
 
 
 def _list(session: Session, person: Staff) -> str:
