@@ -56,6 +56,12 @@ def parse(text: str) -> tuple[str | None, str | None, str]:
     return None, number.group(0).upper() if number else None, text
 
 
+def _raw_rest(text: str, command: str, normalised_rest: str) -> str:
+    words = dict(COMMANDS)[command]
+    match = re.match(rf"^\s*(?:{words})\s*[:：,，]?\s*({NUMBER})?\s*[:：,，]?\s*(.*)$", text or "", re.IGNORECASE | re.S)
+    return match.group(2).strip() if match else normalised_rest
+
+
 def answer(session: Session, openid: str, text: str) -> list[str] | None:
     """Replies for a staff message, or None when it is not for us (an owner's message)."""
     code = staff_records.looks_like_bind_code(_normalise(text))
@@ -69,6 +75,8 @@ def answer(session: Session, openid: str, text: str) -> list[str] | None:
     if text.startswith("/"):  # a menu click or follow event: staff get their own menu
         return [HELP]
     command, number, rest = parse(text)
+    if command in ("handle", "revisit", "follow"):
+        rest = _raw_rest(text, command, rest)  # the owner reads it: keep their own punctuation
     try:
         return [_run(session, person, command, number, rest)]
     except (taskflow.TaskError, dispatch.DispatchError, complaints.ComplaintError, aftercare.FollowUpError) as exc:
