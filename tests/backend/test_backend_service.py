@@ -361,3 +361,22 @@ def test_the_survey_asks_bound_owners_and_counts_their_answers(session, crew, no
     assert (result.satisfied, result.overall_answers, result.satisfaction) == (1, 2, 0.5)
     suggestion = session.execute(select(SurveyAnswer).where(SurveyAnswer.question == "suggestion")).scalar_one()
     assert suggestion.text == "希望东门晚上多一个保安"
+
+
+def test_survey_cli_starts_once_and_counts(session, crew, db_url, capsys):
+    from backend.__main__ import main
+
+    owners.bind(session, "o-a", crew.house)
+    session.commit()
+    assert main(["--database-url", db_url, "survey", "start", "--community", "XFL", "--by", "吴主管"]) == 0
+    assert "已向 1 位" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main(["--database-url", db_url, "survey", "start", "--community", "XFL"])
+    assert "已经发起过了" in str(exc.value)
+    survey.answer(session, "o-a", "很满意", aware_now())
+    session.commit()
+    assert main(["--database-url", db_url, "survey", "results", "--community", "XFL"]) == 0
+    printed = capsys.readouterr().out
+    assert "回复 1" in printed and "100.0%" in printed
+    with pytest.raises(SystemExit):
+        main(["--database-url", db_url, "survey", "start", "--community", "NOPE"])
