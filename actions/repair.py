@@ -409,7 +409,10 @@ class ReceivePhoto(Action):
         with db() as session:
             ticket = tickets.attach_photo(session, tracker.sender_id, url, media_id)
             number = ticket.number if ticket else None
-        if number:
+            is_complaint = ticket is not None and ticket.kind == "complaint"
+        if is_complaint:
+            dispatcher.utter_message(text=f"照片收到了，已经补充到您的投诉 {number}，客服会看到。")
+        elif number:
             dispatcher.utter_message(response="utter_photo_attached", ticket_no=number)
         else:
             dispatcher.utter_message(response="utter_photo_no_ticket")

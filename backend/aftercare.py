@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from backend import delivery, jobs, notify, ratings, sla, staff as staff_records
 from backend.config import load_settings
-from backend.models import FollowUp, Rating, SlaClock, Staff, Ticket, TicketStep, aware_now
+from backend.models import FollowUp, Rating, Staff, Ticket, aware_now
 from backend.tickets import add_step, find_by_number, owner_actor, staff_actor
 
 log = logging.getLogger(__name__)

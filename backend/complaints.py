@@ -229,6 +229,27 @@ def handle(session: Session, ticket: Ticket, person: Staff, result: str, now: da
     return complaint
 
 
+def answer_owner(session: Session, ticket: Ticket, person: Staff, text: str, now: datetime | None = None) -> None:
+    """A word to the owner before the complaint is closed (答复); the clock keeps running."""
+    now = aware_now(now)
+    text = (text or "").strip()
+    if not may_handle(person, ticket):
+        raise ComplaintError(f"投诉 {ticket.number} 不在您名下，请联系主管。")
+    if not text:
+        raise ComplaintError(f"请写上要告诉业主的话，比如「答复 {ticket.number} 我们已联系楼上业主，今晚会上门协调」。")
+    add_step(session, ticket, "answered", staff_actor(person.id), note=text, at=now)
+    if ticket.status == "dispatched":
+        ticket.status = "accepted"
+    from backend import notify
+
+    settings = load_settings()
+    message = f"您好，关于您反映的「{ticket.description}」（{ticket.number}），客服{person.name}回复：{text}"
+    template = {"template_id": settings.template_progress, "url": None, "text": message,
+                "data": notify._fields(ticket.number, ticket.description, "投诉处理中", person.name, notify._clock(now))}
+    notify._to_person(session, ticket.openid, message, template, "progress", ticket,
+                      f"complaint-answer:{ticket.id}:{int(now.timestamp())}", now)
+
+
 def _tell_owner(session: Session, ticket: Ticket, result: str, now: datetime) -> None:
     from backend import notify
 

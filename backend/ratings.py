@@ -17,7 +17,7 @@ _D = r"[0-5一二两俩三四五零]"
 # Explicit scores, most specific first. Group "n" is the number.
 _EXPLICIT = [
     re.compile(rf"(?<![0-9扣减])(?P<n>{_D})\s*(?:颗星|颗|星|分(?!钟|之|享|开|别|期|手|析|配|类))"),
-    re.compile(rf"(?:打|给|评|评分|打分|选|rate|score)\s*(?:个|了|为|是)?\s*[:：]?\s*(?P<n>[0-5])(?![0-9])", re.I),
+    re.compile(r"(?:打|给|评|评分|打分|选|rate|score)\s*(?:个|了|为|是)?\s*[:：]?\s*(?P<n>[0-5])(?![0-9])", re.I),
     re.compile(r"(?<![0-9])(?P<n>[1-5])(?![0-9])\s*(?:stars?|分|$|[\s,，。.!！~～吧呗啦哈]|ok\b)", re.I),
 ]
 _STARS = re.compile(r"[★⭐]{1,5}")

@@ -11,7 +11,7 @@ from backend import aftercare, complaints, dispatch, owners, scorecard, sla, sur
 from backend.__main__ import main
 from backend.addresses import Address
 from backend.appointments import SHANGHAI
-from backend.models import Building, House, Ticket
+from backend.models import House
 from backend.staff import add_shift, add_staff
 from backend.tickets import RepairRequest, create_repair
 from tests.backend.crew import make_crew, owner_wrote

@@ -230,6 +230,12 @@ def test_customer_service_closes_a_complaint_from_wechat(session, crew, now):
     assert "不在您名下" in reply
     [reply] = staff_desk.answer(session, crew.desk.openid, "办结")
     assert "处理结果" in reply
+    [reply] = staff_desk.answer(session, crew.desk.openid, f"答复 {number} 我们已联系楼上业主，今晚会上门协调")
+    session.commit()
+    assert "已把您的答复转告业主" in reply
+    [word] = _messages(session, openid=OWNER, contains="客服郑客服回复")
+    assert "今晚会上门协调" in word.content
+    assert _clock(session, tid, "handled").outcome is None  # a word is not the result
     [reply] = staff_desk.answer(session, crew.desk.openid, f"办结 {number} 已联系楼上业主，保证晚十点后不施工")
     session.commit()
     assert "已办结" in reply and "2小时内" in reply
