@@ -76,11 +76,18 @@ def raise_complaint(session: Session, req: ComplaintRequest, now: datetime | Non
         if found is not None:
             return found
     category = req.category if req.category in CATEGORY_LABELS else categorize(req.description)
+    community_id = req.community_id
+    if community_id is None:
+        from backend.addresses import parse_address
+        from backend.communities import community_for
+
+        address = parse_address(req.location_label or "")
+        community_id = community_for(session, address.building if address else None)
     try:
         with session.begin_nested():
             ticket = Ticket(
                 number=next_number(session, "complaint", now), kind="complaint", openid=req.openid,
-                community_id=req.community_id, house_id=req.house_id, location_label=req.location_label or "",
+                community_id=community_id, house_id=req.house_id, location_label=req.location_label or "",
                 description=req.description, urgency="normal", due_at=now + sla.COMPLAINT_HANDLED,
                 contact_phone=req.contact_phone or "", status="new", source_key=req.source_key,
                 created_at=now, updated_at=now,

@@ -386,3 +386,22 @@ def test_survey_cli_starts_once_and_counts(session, crew, db_url, capsys):
     assert "回复 1" in printed and "100.0%" in printed
     with pytest.raises(SystemExit):
         main(["--database-url", db_url, "survey", "start", "--community", "NOPE"])
+
+
+def test_a_ticket_from_an_unbound_owner_gets_the_community_of_its_building(session, crew, now):
+    from backend.addresses import Address
+    from backend.communities import community_for
+    from backend.models import Building, Community
+    from backend.tickets import RepairRequest, create_repair
+
+    ticket = create_repair(session, RepairRequest(
+        openid="o-unbound", description="楼道灯不亮", contact_phone="13800001001", address=Address("3", "2"),
+        place="楼道"), now=now)
+    assert ticket.community_id == crew.community.id
+    other = Community(code="HY", name="和园", service_grade=1)
+    session.add_all([other, Building(community=other, code="3"), Building(community=other, code="9")])
+    session.flush()
+    assert community_for(session, "9") == other.id
+    assert community_for(session, "3") is None  # both have a 3栋: a person decides
+    assert community_for(session, None) is None
+    session.rollback()
