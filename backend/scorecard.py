@@ -251,14 +251,23 @@ def to_csv(card: dict) -> str:
     return out.getvalue()
 
 
+def _pad(text: str, width: int) -> str:
+    """Pad to a display width (a Chinese character takes two columns)."""
+    import unicodedata
+
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, width - used)
+
+
 def to_text(card: dict) -> str:
     c = card["community"]
     lines = [f"{c['name']}（{c['code']}，{c['service_grade']}级服务）{card['period'].get('month', '')} 服务指标"]
     for f in card["figures"]:
         target = "—" if f["target"] is None else f"≥{f['target'] * 100:.0f}%"
-        lines.append(f"  {f['label']:<16} {_pct(f['value']):>7}  ({f['numerator']}/{f['denominator']})  目标 {target:<6} {_status(f)}")
+        counted = f"({f['numerator']}/{f['denominator']})"
+        lines.append(f"  {_pad(f['label'], 26)}{_pct(f['value']):>7}  {_pad(counted, 10)}目标 {target:<6} {_status(f)}")
     for key, spread in card["response_times"].items():
         median = "—" if spread["median"] is None else spread["median"]
         p90 = "—" if spread["p90"] is None else spread["p90"]
-        lines.append(f"  {RESPONSE_LABELS[key]:<16} 中位数 {median}  P90 {p90}  （{spread['count']} 单）")
+        lines.append(f"  {_pad(RESPONSE_LABELS[key], 26)} 中位数 {median}  P90 {p90}  （{spread['count']} 单）")
     return "\n".join(lines)

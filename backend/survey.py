@@ -57,15 +57,17 @@ def start(session: Session, community: Community, year: int | None = None, start
     year = year or now.astimezone(SHANGHAI).year
     if session.execute(select(Survey.id).where(Survey.community_id == community.id, Survey.year == year)).first():
         raise SurveyError(f"{community.name} {year} 年的满意度调查已经发起过了。")
-    survey = Survey(community_id=community.id, year=year, started_at=now, started_by=started_by)
-    session.add(survey)
-    session.flush()
     owners = session.execute(
         select(WechatBinding.openid, func.min(WechatBinding.house_id))
         .join(House, House.id == WechatBinding.house_id).join(Building, Building.id == House.building_id)
         .where(Building.community_id == community.id, WechatBinding.is_current.is_(True))
         .group_by(WechatBinding.openid).order_by(WechatBinding.openid)
     ).all()
+    if not owners:
+        raise SurveyError(f"{community.name} 还没有业主绑定微信，没法在微信里发问卷。")
+    survey = Survey(community_id=community.id, year=year, started_at=now, started_by=started_by)
+    session.add(survey)
+    session.flush()
     settings = load_settings()
     intro = (f"您好！{community.name}一年一度的业主满意度调查开始了，只有{len(QUESTIONS)}个小问题，"
              f"耽误您半分钟 🙏\n{_ask(0)}")

@@ -372,6 +372,9 @@ def test_the_survey_asks_bound_owners_and_counts_their_answers(session, crew, no
 def test_survey_cli_starts_once_and_counts(session, crew, db_url, capsys):
     from backend.__main__ import main
 
+    with pytest.raises(SystemExit) as exc:  # nobody to ask yet: nothing is started
+        main(["--database-url", db_url, "survey", "start", "--community", "XFL"])
+    assert "还没有业主绑定微信" in str(exc.value)
     owners.bind(session, "o-a", crew.house)
     session.commit()
     assert main(["--database-url", db_url, "survey", "start", "--community", "XFL", "--by", "吴主管"]) == 0
