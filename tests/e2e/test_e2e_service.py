@@ -116,3 +116,43 @@ def test_a_complaint_reaches_customer_service_and_the_result_reaches_the_owner(s
         return session.get(Complaint, ticket.id).category, ticket.location_label, clock.kind, clock.outcome
 
     assert _read(engine, outcome) == ("noise", "3栋2单元", "handled", "met")
+
+
+def test_the_yearly_survey_is_started_by_staff_and_answered_in_chat(system, standin, wx, engine):
+    import subprocess
+    import sys
+
+    from backend import owners
+    from backend.models import Building, Community, House
+
+    owner = "o-e2e-surveyed"
+    wx.say(owner, "你好")  # their 48-hour window is open: the survey comes as a chat message
+
+    def bind(session):
+        house = session.execute(select(House).join(Building).join(Community).where(Community.code == "XFL")
+                                .order_by(House.id).limit(1)).scalar_one()
+        owners.bind(session, owner, house)
+
+    _read(engine, bind)
+    started = subprocess.run([sys.executable, "-m", "backend", "survey", "start", "--community", "XFL", "--by", "吴主管"],
+                             env=system.env, capture_output=True, text=True, check=True)
+    assert "已向 1 位" in started.stdout
+    asked = wait_for(lambda: [t for t in standin.texts_to(owner) if "满意度调查" in t])
+    assert "第1题" in asked[0]
+
+    reply, _ = wx.say(owner, "5")
+    assert "第2题" in reply
+    reply, _ = wx.say(owner, "还行吧")
+    assert "第3题" in reply
+    reply, _ = wx.say(owner, "小区绿化可以再多一些")
+    assert "谢谢您花时间" in reply
+    results = subprocess.run([sys.executable, "-m", "backend", "survey", "results", "--community", "XFL"],
+                             env=system.env, capture_output=True, text=True, check=True)
+    assert "答完 1" in results.stdout and "100.0%（1/1）" in results.stdout
+
+
+def test_still_broken_after_rating_sends_the_job_back(system, wx, engine):
+    reply, _ = wx.say(OWNER, "还没修好 水管接头还在滴水")
+    assert "重新派单" in reply
+    status = _read(engine, lambda s: s.execute(select(Ticket.status).where(Ticket.openid == OWNER)).scalar_one())
+    assert status in ("new", "dispatched")
