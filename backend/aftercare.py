@@ -39,11 +39,6 @@ def on_done(session: Session, ticket: Ticket, now: datetime) -> None:
         sla.restart(session, ticket, "feedback", now, now + sla.FEEDBACK_DUE, now + sla.FEEDBACK_REMIND)
 
 
-def _done_at(ticket: Ticket) -> datetime | None:
-    done = [s.at for s in ticket.steps if s.kind == "done"]
-    return max(done) if done else None
-
-
 def latest_done(session: Session, openid: str, now: datetime, within: timedelta = RATE_WITHIN) -> Ticket | None:
     """The owner's most recently finished repair: unrated ones first."""
     found = session.execute(
