@@ -2,7 +2,8 @@
 (../shared/docs/SERVICE_STANDARDS.md), computed from our own records.
 
 Figures (tickets counted by the period they were raised in, Beijing time):
-- emergency_on_site: urgent repairs whose 30-minute clock has ended, on time / ended.
+- emergency_on_site: urgent repairs whose 30-minute clock has ended, on time / ended (tickets
+  the owner withdrew are left out of every figure).
 - agreed_time_on_site: repairs with an agreed time, on site by then (+2 h) / ended.
 - complaints_within_2h: complaints whose 2-hour clock has ended, closed in time / ended.
 - complaints_effective (投诉有效处理率): complaints closed with a result the owner did not
@@ -127,7 +128,7 @@ def compute(session: Session, community: Community, start: datetime, end: dateti
     def clocks(kind: str, *where) -> list[str]:
         return session.execute(
             select(SlaClock.outcome).join(Ticket, Ticket.id == SlaClock.ticket_id)
-            .where(raised, SlaClock.kind == kind, SlaClock.outcome.is_not(None), *where)
+            .where(raised, SlaClock.kind == kind, SlaClock.outcome.is_not(None), Ticket.status != "cancelled", *where)
         ).scalars().all()
 
     urgent = clocks("on_site", Ticket.urgency == "urgent")
