@@ -104,20 +104,6 @@ class AnswerComplaint(Action):
         return []
 
 
-class AnswerRating(Action):
-    def name(self) -> Text:
-        return "action_answer_rating"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        rating = entity(tracker, "rating")
-        score = int(rating) if str(rating or "").isdigit() else None
-        if score is not None and score <= 2:
-            with db() as session:
-                owners.record_handoff(session, tracker.sender_id, f"差评：{latest_text(tracker)}")
-            dispatcher.utter_message(text="很抱歉这次没让您满意。您的评价已转给客服主管，会尽快联系您了解情况。")
-        else:
-            dispatcher.utter_message(text="谢谢您的评价！我们会继续努力 💪")
-        return []
 
 
 class OutOfScope(Action):

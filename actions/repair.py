@@ -401,10 +401,18 @@ class ReceivePhoto(Action):
             photos.append({"url": url, "media_id": media_id})
             dispatcher.utter_message(response="utter_photo_received")
             return [SlotSet("repair_photos", photos)]
+        if tracker.active_loop.get("name") == "complaint_form":
+            photos = list(tracker.get_slot("complaint_photos") or [])
+            photos.append({"url": url, "media_id": media_id})
+            dispatcher.utter_message(text="照片收到了 👍 会和投诉一起交给客服。")
+            return [SlotSet("complaint_photos", photos)]
         with db() as session:
             ticket = tickets.attach_photo(session, tracker.sender_id, url, media_id)
             number = ticket.number if ticket else None
-        if number:
+            is_complaint = ticket is not None and ticket.kind == "complaint"
+        if is_complaint:
+            dispatcher.utter_message(text=f"照片收到了，已经补充到您的投诉 {number}，客服会看到。")
+        elif number:
             dispatcher.utter_message(response="utter_photo_attached", ticket_no=number)
         else:
             dispatcher.utter_message(response="utter_photo_no_ticket")

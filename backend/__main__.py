@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     staff_cli.register(sub)
     outage_cli.register(sub)
+    from backend import service_cli
+
+    service_cli.register(sub)
     return parser
 
 

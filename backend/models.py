@@ -593,3 +593,138 @@ class BindingRequest(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     house = relationship("House")
+
+
+# --- Service standards (issue 7): SLA clocks, complaints, ratings, follow-ups, surveys ---------
+# New tables only (migration 0006), so they merge cleanly with the other branches.
+SLA_KINDS = ("on_site", "handled", "feedback")
+SLA_OUTCOMES = ("met", "missed")
+COMPLAINT_CATEGORIES = ("noise", "hygiene", "parking", "security", "staff", "facilities", "neighbours", "other")
+FOLLOW_UP_KINDS = ("revisit", "low_score")
+
+
+class SlaClock(Base):
+    """One promise about one ticket, kept in the database so it survives restarts.
+
+    on_site: staff on site (urgent: 30 min; normal: the agreed time). handled: a complaint
+    answered and closed within 2 h. feedback: the owner rates within 48 h (reminder at 24 h).
+    warn_at: the moment to act before it is missed (escalate, remind); warned_at marks it done.
+    """
+
+    __tablename__ = "sla_clocks"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "kind"),
+        Index("ix_sla_clocks_outcome_due_at", "outcome", "due_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id"), nullable=False)
+    kind = Column(String(16), nullable=False)
+    started_at = Column(UTCDateTime, nullable=False)
+    due_at = Column(UTCDateTime, nullable=False)
+    warn_at = Column(UTCDateTime)
+    warned_at = Column(UTCDateTime)
+    escalated_at = Column(UTCDateTime)  # acted on at the deadline (missed)
+    stopped_at = Column(UTCDateTime)  # when the promised thing happened
+    outcome = Column(String(8))  # None while running; met | missed
+
+    ticket = relationship("Ticket")
+
+
+class Complaint(Base):
+    """What a complaint ticket (kind complaint, TS number) adds: its category and its result."""
+
+    __tablename__ = "complaints"
+
+    ticket_id = Column(Integer, ForeignKey("tickets.id"), primary_key=True)
+    category = Column(String(16), nullable=False, default="other")
+    result = Column(Text)
+    handled_at = Column(UTCDateTime)
+    handled_by_id = Column(Integer, ForeignKey("staff.id"))
+    # The owner said it is not solved after all: not an effective handling (投诉有效处理率).
+    reopened_at = Column(UTCDateTime)
+
+    ticket = relationship("Ticket")
+    handled_by = relationship("Staff")
+
+
+class Rating(Base):
+    """The owner's score (1-5) of one ticket, from chat or from a staff revisit call."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score"),)
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id"), nullable=False, unique=True)
+    openid = Column(String(64), nullable=False, index=True)
+    score = Column(Integer, nullable=False)
+    comment = Column(Text, nullable=False, default="")
+    source = Column(String(16), nullable=False, default="owner")  # owner | revisit
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    ticket = relationship("Ticket")
+
+
+class FollowUp(Base):
+    """Work for staff after a job: a revisit call (回访, no rating in 48 h) or a supervisor's
+    follow-up of a low score. Closed with what was found."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (UniqueConstraint("ticket_id", "kind"),)
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id"), nullable=False)
+    kind = Column(String(16), nullable=False)
+    staff_id = Column(Integer, ForeignKey("staff.id"))
+    opened_at = Column(UTCDateTime, nullable=False)
+    result = Column(Text)
+    closed_at = Column(UTCDateTime)
+    closed_by_id = Column(Integer, ForeignKey("staff.id"))
+
+    ticket = relationship("Ticket")
+    staff = relationship("Staff", foreign_keys=[staff_id])
+
+
+class Survey(Base):
+    """The yearly satisfaction survey of one community (满意度调查)."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (UniqueConstraint("community_id", "year"),)
+
+    id = Column(Integer, primary_key=True)
+    community_id = Column(Integer, ForeignKey("communities.id"), nullable=False)
+    year = Column(Integer, nullable=False)
+    started_at = Column(UTCDateTime, nullable=False)
+    started_by = Column(String(100), nullable=False, default="")
+
+    community = relationship("Community")
+
+
+class SurveyInvite(Base):
+    """One bound owner asked; `step` is the question waiting for their answer."""
+
+    __tablename__ = "survey_invites"
+    __table_args__ = (UniqueConstraint("survey_id", "openid"),)
+
+    id = Column(Integer, primary_key=True)
+    survey_id = Column(Integer, ForeignKey("surveys.id"), nullable=False)
+    openid = Column(String(64), nullable=False, index=True)
+    house_id = Column(Integer, ForeignKey("houses.id"))
+    sent_at = Column(UTCDateTime, nullable=False)
+    step = Column(Integer, nullable=False, default=0)
+    last_answer_at = Column(UTCDateTime)
+    finished_at = Column(UTCDateTime)
+
+    survey = relationship("Survey")
+
+
+class SurveyAnswer(Base):
+    __tablename__ = "survey_answers"
+    __table_args__ = (UniqueConstraint("invite_id", "question"),)
+
+    id = Column(Integer, primary_key=True)
+    invite_id = Column(Integer, ForeignKey("survey_invites.id"), nullable=False)
+    question = Column(String(32), nullable=False)
+    score = Column(Integer)
+    text = Column(Text, nullable=False, default="")
+    at = Column(UTCDateTime, nullable=False)

@@ -11,7 +11,7 @@ import unicodedata
 
 from sqlalchemy.orm import Session
 
-from backend import dispatch, staff as staff_records, taskflow
+from backend import aftercare, complaints, dispatch, sla, staff as staff_records, taskflow
 from backend.models import Staff, aware_now
 
 PHOTO_PREFIX = "/send_photo"
@@ -23,6 +23,10 @@ COMMANDS = [  # (command, pattern of the words that name it)
     ("arrive", r"已到达|到场|已到|到了|到达"),
     ("done", r"完工|完成|修好了|已修好|搞定"),
     ("transfer", r"转单|转派|退单"),
+    ("handle", r"办结|处理"),
+    ("reply", r"答复|回复业主"),
+    ("revisit", r"回访"),
+    ("follow", r"跟进"),
 ]
 HELP = (
     "可以这样回复我：\n"
@@ -31,6 +35,10 @@ HELP = (
     "· 完工 换了新水龙头 —— 修好了，后面写处理情况；完工后可以再发现场照片\n"
     "· 转单 需要电梯公司处理 —— 转给别人，必须写原因\n"
     "· 任务 —— 看手上的任务\n"
+    "· 办结 TS261123001 已协调楼上停止施工 —— 投诉处理完，结果会转告业主\n"
+    "· 答复 TS261123001 明天上午物业上门协调 —— 先给业主回个话，不办结\n"
+    "· 回访 BX261123001 业主说已修好 5分 —— 记录回访结果\n"
+    "· 跟进 BX261123001 已上门道歉并返修 —— 差评跟进结果\n"
     "不写单号就是最新的那一单；指定某一单就在指令后加单号，比如「接单 BX261123001」。"
 )
 
@@ -50,6 +58,12 @@ def parse(text: str) -> tuple[str | None, str | None, str]:
     return None, number.group(0).upper() if number else None, text
 
 
+def _raw_rest(text: str, command: str, normalised_rest: str) -> str:
+    words = dict(COMMANDS)[command]
+    match = re.match(rf"^\s*(?:{words})\s*[:：,，]?\s*({NUMBER})?\s*[:：,，]?\s*(.*)$", text or "", re.IGNORECASE | re.S)
+    return match.group(2).strip() if match else normalised_rest
+
+
 def answer(session: Session, openid: str, text: str) -> list[str] | None:
     """Replies for a staff message, or None when it is not for us (an owner's message)."""
     code = staff_records.looks_like_bind_code(_normalise(text))
@@ -63,9 +77,11 @@ def answer(session: Session, openid: str, text: str) -> list[str] | None:
     if text.startswith("/"):  # a menu click or follow event: staff get their own menu
         return [HELP]
     command, number, rest = parse(text)
+    if command in ("handle", "reply", "revisit", "follow"):
+        rest = _raw_rest(text, command, rest)  # the owner reads it: keep their own punctuation
     try:
         return [_run(session, person, command, number, rest)]
-    except (taskflow.TaskError, dispatch.DispatchError) as exc:
+    except (taskflow.TaskError, dispatch.DispatchError, complaints.ComplaintError, aftercare.FollowUpError) as exc:
         return [str(exc)]
 
 
@@ -93,6 +109,8 @@ def _run(session: Session, person: Staff, command: str | None, number: str | Non
         return HELP
     if command == "tasks":
         return _list(session, person)
+    if command in ("handle", "reply", "revisit", "follow"):
+        return _service(session, person, command, number, rest)
     if command is None:
         return "这条我没看懂 😅 回复「帮助」看看能用的指令，比如「接单」「到场」「完工」。"
     ticket = taskflow.find_task(session, person, number)
@@ -118,6 +136,25 @@ def _run(session: Session, person: Staff, command: str | None, number: str | Non
             return f"{ticket.number} 暂时没有其他人可以接，已通知主管安排。"
         return f"{ticket.number} 已转给{holder.name}，主管已知悉。"
     raise AssertionError(command)
+
+
+def _service(session: Session, person: Staff, command: str, number: str | None, rest: str) -> str:
+    """办结 (complaints), 回访 and 跟进 (after a job): customer service and supervisors."""
+    now = aware_now()
+    if command == "handle":
+        ticket = complaints.find_for_staff(session, person, number)
+        complaints.handle(session, ticket, person, rest, now)
+        clock = sla.get(session, ticket.id, "handled")
+        timing = "（2小时内办结 ✅）" if clock is not None and clock.outcome == "met" else "（已超过2小时时限）"
+        return f"投诉 {ticket.number} 已办结{timing}，处理结果已转告业主。"
+    if command == "reply":
+        ticket = complaints.find_for_staff(session, person, number)
+        complaints.answer_owner(session, ticket, person, rest, now)
+        return f"已把您的答复转告业主（{ticket.number}），处理完记得回复「办结 {ticket.number} 结果」。"
+    kind = "revisit" if command == "revisit" else "low_score"
+    item, ticket, score = aftercare.record_follow_up(session, person, kind, number, rest, now)
+    word = "回访" if kind == "revisit" else "跟进"
+    return f"{ticket.number} 的{word}结果已记录" + (f"，评分 {score} 分" if score else "") + "。辛苦了！"
 
 
 def _list(session: Session, person: Staff) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend import notify
+from backend import aftercare, notify, sla
 from backend.config import load_settings
 from backend.dispatch import ACTIVE, active_assignment
 from backend.models import Staff, Ticket, TicketAssignment, TicketPhoto, aware_now
@@ -95,6 +95,7 @@ def arrive(session: Session, person: Staff, ticket: Ticket, now: datetime | None
         _accept(session, person, ticket, current, now, tell_owner=False)
     ticket.status = "on_site"
     add_step(session, ticket, "arrived", staff_actor(person.id), note=person.name, at=now)
+    sla.stop(session, ticket, "on_site", now)
     notify.progress(session, load_settings(), ticket, "arrived", person, now=now)
     return True
 
@@ -108,6 +109,8 @@ def complete(session: Session, person: Staff, ticket: Ticket, note: str = "", no
     current.status = "closed"
     ticket.status = "done"
     add_step(session, ticket, "done", staff_actor(person.id), note=note or None, at=now)
+    sla.stop(session, ticket, "on_site", now)  # 完工 without 到场: they were there by now
+    aftercare.on_done(session, ticket, now)
     notify.progress(session, load_settings(), ticket, "done", person, note=f"处理情况：{note}" if note else "", now=now)
 
 

@@ -106,6 +106,10 @@ def _build_ticket(session: Session, req: RepairRequest, now: datetime) -> Ticket
             raise ValueError(f"no house with id {req.house_id}")
         community_id = community_id or house.building.community_id
         address = address or house.address
+    if community_id is None:  # an owner not bound to a home: the scorecard and roster need one
+        from backend.communities import community_for
+
+        community_id = community_for(session, address.building if address else None)
     address = _scope_to_place(address, req.place)
     label = " ".join(part for part in (address.label if address else None, req.place) if part)
     due_at = now + EMERGENCY_ON_SITE if req.urgency == "urgent" else req.preferred_start

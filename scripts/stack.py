@@ -80,7 +80,8 @@ def commands(ports: Ports, model: str | None = None) -> dict[str, list[str]]:
         **{f"rasa{i + 2}": rasa(port) for i, port in enumerate(ports.more_rasa)},
         "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(ports.actions)],
         "worker": [py, "-m", "backend.worker", "--every", "3:webhook.conversation.retry_pending",
-                   "--every", "10:backend.delivery.sweep_queued", "--every", "5:backend.dispatch.sweep", "--every", "15:backend.outages.sweep"],
+                   "--every", "10:backend.delivery.sweep_queued", "--every", "5:backend.dispatch.sweep",
+                   "--every", "15:backend.outages.sweep", "--every", "15:backend.sla.sweep"],
         "webhook": [str(BIN / "gunicorn"), "-w", "2", "--threads", "16", "-b", f"127.0.0.1:{ports.webhook}",
                     "--timeout", "60", "--access-logfile", "-", "webhook.wsgi:app"],
     }

@@ -26,7 +26,7 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend import delivery, inbox, outbox, staff_desk
+from backend import delivery, inbox, outbox, owner_desk, staff_desk
 from backend.config import Settings, load_settings
 from backend.db import get_engine, session_scope
 from backend.models import InboundMessage as InboundRow, aware_now
@@ -216,6 +216,11 @@ class Conversation:
             if staff_replies is not None:
                 inbox.mark_answered(session, inbound_id, staff_replies)
                 return staff_replies
+            # An answer to something we asked the owner (survey, "还没修好" after a job).
+            owner_replies = owner_desk.answer(session, openid, text)
+            if owner_replies is not None:
+                inbox.mark_answered(session, inbound_id, owner_replies)
+                return owner_replies
         try:
             replies = self.rasa.send(openid, text, {"dedupe_key": key, "inbound_id": inbound_id}, ASSISTANT_TIMEOUT)
         except AssistantUnavailable as exc:

@@ -1,0 +1,158 @@
+"""Complaints (投诉) and ratings (评价) in chat.
+
+Complaint intake asks only what it lacks: what happened and where. "楼上装修太吵了" from an
+owner with a bound home is enough on its own (where: their home); "我要投诉" asks what
+happened, then where. Every message during the form is taken as the answer to the open question
+(an owner who is upset does not phrase answers as the NLU expects); cancel, goodbye and 转人工
+still work (rules). The category is read from the words in backend/complaints.py.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.store import db, entity, latest_text, source_key
+from backend import addresses, aftercare, complaints, owners, phones
+
+log = logging.getLogger(__name__)
+
+FORM_SLOTS = ("complaint_description", "complaint_location", "complaint_house_id", "complaint_photos")
+# Words that say "I want to complain" without saying about what.
+_GENERIC = re.compile(
+    r"我要|我想|想要|要|帮我|麻烦|请|需要|投诉|投拆|反映|反应|举报|意见|建议|一下|个|问题|情况|事情|物业|"
+    r"你们|您好|你好|在吗|请问|了|啊|呀|吧|的|呢|哦|嗯|喂|有|[\s!！?？。，,.~]",
+)
+_CANCEL = re.compile(r"^(算了|不用了|不要了)|不投诉了|(不|别)(投诉|反映)了|撤回|取消(投诉)?$")
+_HOME = re.compile(r"家|屋|我这|自己|楼上|楼下|隔壁|对门")
+
+
+def says_what(text: str) -> bool:
+    return len(re.findall(r"[\u4e00-\u9fffA-Za-z]", _GENERIC.sub("", text or ""))) >= 2
+
+
+def _where(text: str) -> Optional[str]:
+    """An address or a place named in the message (3栋2单元501, 东门, 地下车库)."""
+    address = addresses.parse_address(text)
+    place = addresses.find_place(text)
+    parts = [address.label if address else None, place]
+    label = " ".join(p for p in parts if p)
+    return label or None
+
+
+def _bound_house(openid: str) -> Optional[tuple[int, str]]:
+    with db() as session:
+        house = owners.current_house(session, openid)
+        return (house.id, house.label) if house else None
+
+
+class ValidateComplaintForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_complaint_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        return await self.get_extraction_events(dispatcher, tracker, domain)
+
+    async def get_extraction_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: Dict[Text, Any]) -> List[EventType]:
+        text = latest_text(tracker)
+        requested = tracker.get_slot("requested_slot")
+        if requested and _CANCEL.search(text):
+            dispatcher.utter_message(response="utter_complaint_cancelled")
+            return [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(n, None) for n in FORM_SLOTS]
+        if not text:
+            return []
+        events: Dict[str, Any] = {}
+        description = tracker.get_slot("complaint_description")
+        if not description and (says_what(text) or requested == "complaint_description"):
+            description = text.strip()[:300]
+            events["complaint_description"] = description
+        location = tracker.get_slot("complaint_location")
+        if not location:
+            where = _where(text)
+            if where:
+                events["complaint_location"] = where
+            elif requested == "complaint_location":
+                bound = _bound_house(tracker.sender_id) if _HOME.search(text) else None
+                if bound:
+                    events["complaint_house_id"], events["complaint_location"] = bound
+                else:
+                    events["complaint_location"] = text.strip()[:60]
+            elif description:
+                # "楼上装修太吵了" from a bound owner: it is about where they live.
+                bound = _bound_house(tracker.sender_id)
+                if bound:
+                    events["complaint_house_id"] = bound[0]
+                    events["complaint_location"] = f"{bound[1]}附近"
+        return [SlotSet(name, value) for name, value in events.items()]
+
+
+class SubmitComplaint(Action):
+    def name(self) -> Text:
+        return "action_submit_complaint"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        slot = tracker.get_slot
+        description = slot("complaint_description")
+        if not description:
+            return [SlotSet(name, None) for name in FORM_SLOTS]
+        phone = phones.extract_mobile(description) or ""
+        with db() as session:
+            house = owners.current_house(session, tracker.sender_id)
+            house_id = slot("complaint_house_id") or (house.id if house else None)
+            community_id = owners.community_of(session, house).id if house else None
+            ticket = complaints.raise_complaint(session, complaints.ComplaintRequest(
+                openid=tracker.sender_id, description=description, location_label=slot("complaint_location") or "",
+                house_id=house_id, community_id=community_id, contact_phone=phone,
+                photos=[(p.get("url"), p.get("media_id")) for p in slot("complaint_photos") or []],
+                source_key=source_key(tracker),
+            ))
+            number, category = ticket.number, complaints.label(complaints.complaint_of(session, ticket).category)
+        dispatcher.utter_message(text=(
+            f"给您添麻烦了，非常抱歉 🙏 投诉已经登记，单号 {number}（{category}）。\n"
+            "客服会在2小时内处理，结果会在这里告诉您。有照片可以直接发过来补充。"
+        ))
+        return [SlotSet(name, None) for name in FORM_SLOTS]
+
+
+class AnswerRating(Action):
+    """A score for the latest finished job, in any wording (backend/ratings.py)."""
+
+    def name(self) -> Text:
+        return "action_answer_rating"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        text = latest_text(tracker)
+        found = entity(tracker, "rating")
+        score = int(found) if str(found or "").isdigit() and 1 <= int(found) <= 5 else None
+        with db() as session:
+            recorded = aftercare.record_rating(session, tracker.sender_id, text, score=score)
+            if recorded is not None:
+                score, comment = recorded.rating.score, recorded.rating.comment
+                number, reopened = recorded.ticket.number, recorded.reopened
+            elif score is not None and score <= 2:
+                owners.record_handoff(session, tracker.sender_id, f"差评：{text}")
+        if recorded is None:
+            if score is not None and score <= 2:
+                dispatcher.utter_message(text="很抱歉没让您满意 🙏 您的意见已转给客服主管，会尽快联系您了解情况。")
+            else:
+                dispatcher.utter_message(text="谢谢您的评价！我们会继续努力 💪")
+            return []
+        if score <= aftercare.LOW_SCORE:
+            reply = f"很抱歉这次没让您满意 🙏 评价已记下（{number}，{score}分），主管会尽快联系您了解情况。"
+        elif score == 3:
+            reply = f"谢谢您的评价（{number}，{score}分）。"
+        else:
+            reply = f"谢谢您的评价（{number}，{score}分）！"
+        if comment and score > aftercare.LOW_SCORE:
+            reply += f"您提到「{comment}」，我们记下了，会转告师傅改进 🙏"
+        elif score >= 4:
+            reply += "我们会继续努力 💪"
+        if reopened:
+            reply += "\n问题还没解决的话我们已经重新派单，师傅会再上门。"
+        dispatcher.utter_message(text=reply)
+        return []
