@@ -59,7 +59,7 @@ def board():
         rows = queries.board(s, f, now)
         communities = queries.communities(s)
     return render_template(
-        "queries.html", rows=rows, f=f, communities=communities, now=now,
+        "board.html", rows=rows, f=f, communities=communities, now=now,
         is_overdue=queries.is_overdue, limit=queries.BOARD_LIMIT,
     )
 
