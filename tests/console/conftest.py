@@ -24,6 +24,18 @@ OPENID = "o-owner-zhangwei"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+CONSOLE_REDIS_DB = 14
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_url):
+    """The tests' Redis, database 14: replies queued here are never taken by a worker that
+    another test session (the e2e system on database 15) is running."""
+    url = redis_url.rsplit("/", 1)[0] + f"/{CONSOLE_REDIS_DB}"
+    get_redis(url).flushdb()
+    return url
+
+
 @pytest.fixture
 def settings(db_url, redis_url, monkeypatch):
     # RQ jobs (replies to owners) go to the tests' Redis database, never to `make run`'s.
