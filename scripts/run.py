@@ -36,6 +36,13 @@ def main() -> int:
     say(f"Database: {settings.database_url.split('@')[-1]} (migrating, loading the demo community)")
     subprocess.run([sys.executable, "-m", "backend", "db-upgrade"], cwd=stack.ROOT, env=env, check=True)
     subprocess.run([sys.executable, "-m", "backend", "seed-demo"], cwd=stack.ROOT, env=env, check=True)
+    console_login = ""
+    if settings.local_mode:
+        # A demo admin for the staff console, with a fresh password printed when all is up.
+        console_login = subprocess.run(
+            [sys.executable, "-m", "console", "demo-admin"], cwd=stack.ROOT, env=env, check=True,
+            capture_output=True, text=True,
+        ).stdout.strip()
 
     say("Rasa model: training if the data or config changed (a few minutes the first time)")
     model = str(stack.train(env))
@@ -49,6 +56,7 @@ def main() -> int:
         try:
             stack.wait_http(f"http://127.0.0.1:{ports.rasa}/status", 240, procs["rasa"])
             stack.wait_http(f"http://127.0.0.1:{ports.webhook}/healthz", 60, procs["webhook"])
+            stack.wait_http(f"http://127.0.0.1:{ports.console}/healthz", 60, procs["console"])
         except Exception as exc:  # noqa: BLE001
             say(f"Something did not start: {exc}. See {log_dir}")
             return
@@ -56,6 +64,7 @@ def main() -> int:
         say(f"Ready, {mode}.")
         if settings.local_mode:
             say(f"Open http://127.0.0.1:{ports.webhook}/dev/chat to chat as an owner.")
+        say(f"Staff console: http://127.0.0.1:{ports.console}/" + (f"    {console_login}" if console_login else ""))
         say(f"WeChat server URL: http://<this host>:{ports.webhook}/wechat    Ctrl-C stops everything.")
 
     threading.Thread(target=announce, daemon=True).start()
