@@ -59,7 +59,7 @@ def seed_console_demo(session: Session, now: datetime | None = None) -> dict:
     start = now - timedelta(minutes=52)
     _chat(session, zhang, start,
           ("厨房水管爆了，水一直往外冒", "请核对：3栋2单元501 厨房 水管爆裂（紧急）。联系电话 138****1001，对吗？"),
-          ("对的", "已为您登记紧急报修，单号见下方，师傅30分钟内上门。"))
+          ("对的", "已为您登记紧急报修，师傅30分钟内上门，请先关闭厨房水阀。"))
     leak = create_repair(session, RepairRequest(
         openid=zhang, description="厨房水管爆了，水一直往外冒", contact_phone="13800001001", urgency="urgent",
         urgency_reason="漏水", facility="水管", place="厨房", house_id=h_zhang.id, photos=[(PHOTO, "demo-media")],
@@ -68,7 +68,7 @@ def seed_console_demo(session: Session, now: datetime | None = None) -> dict:
 
     # 2. A light in 12栋, booked for tomorrow morning, already dispatched.
     _chat(session, wang, now - timedelta(hours=3), ("卫生间的灯不亮了", "好的，请问什么时候方便上门？"),
-          ("明天上午", "已登记，单号见下方。"))
+          ("明天上午", "好的，已为您登记，师傅明天上午上门。"))
     light = create_repair(session, RepairRequest(
         openid=wang, description="卫生间顶灯不亮", contact_phone="13800001003", facility="灯",
         place="卫生间", house_id=h_wang.id, preferred_time_label="明天上午 9:00-12:00",

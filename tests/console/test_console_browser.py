@@ -101,10 +101,10 @@ def test_the_handoff_inbox(page, site):
     first = cards.nth(0)
     assert "陈静" in first.inner_text() and "物业费怎么算的" in first.inner_text()
     first.locator("textarea").fill("陈女士您好，您家 89.5 平方米，每月物业费 223.75 元。")
-    first.locator("form.reply button").click()
+    first.locator("button.send").click()
     assert "正在通过微信送达业主" in page.locator(".flash").inner_text()
     assert "223.75" in page.locator("article.handoff").nth(0).inner_text()
-    page.locator("article.handoff").nth(0).locator("form.handback button").click()
+    page.locator("article.handoff").nth(0).locator("button.handback").click()
     assert page.locator(".flash").inner_text() == "已交回智能助手。"
     assert page.locator("article.handoff").count() == 1
     with db.session_scope(site.engine) as s:
