@@ -16,7 +16,8 @@ from typing import Iterator
 from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.routing import IntegerConverter
 
 from backend.config import VAR_DIR, Settings, load_settings
 from backend.db import get_engine, session_scope
@@ -33,13 +34,21 @@ def _secret_key(settings: Settings) -> str:
         return key
     if not settings.local_mode:
         raise RuntimeError("CONSOLE_SECRET_KEY must be set when the console runs with WeChat credentials")
-    # Local mode: one key kept under var/, so every gunicorn worker and restart shares it.
+    # Local mode: one key kept under var/, so every gunicorn worker and restart shares it. Written
+    # to a temporary file and linked into place: two workers starting together agree on one key.
     path = Path(VAR_DIR) / "console-secret.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process won; use its key
+        finally:
+            tmp.unlink()
     return path.read_text().strip()
 
 
@@ -49,6 +58,21 @@ def _cookie_secure(settings: Settings) -> bool:
         return flag == "1"
     # Deployed (WeChat credentials set) means behind HTTPS; locally it is plain http://127.0.0.1.
     return not settings.local_mode
+
+
+class RecordId(IntegerConverter):
+    """A record id in a URL: a positive 32-bit integer, so /tickets/99999999999 is a 404 and not
+    a database overflow."""
+
+    def __init__(self, map):
+        super().__init__(map, min=1, max=2**31 - 1)
+
+
+def _refuse_nul() -> None:
+    # PostgreSQL cannot store NUL in text; no real form or link carries one.
+    for values in (request.args, request.form):
+        if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
+            raise BadRequest("NUL in request")
 
 
 def create_app(settings: Settings | None = None, **config) -> Flask:
@@ -76,6 +100,8 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+    app.url_map.converters["id"] = RecordId
+    app.before_request(_refuse_nul)
     csrf.init_app(app)
     labels.register(app)
 

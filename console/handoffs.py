@@ -65,7 +65,7 @@ def _get_open(session, handoff_id: int) -> HumanHandoff:
     return handoff
 
 
-@bp.post("/handoffs/<int:handoff_id>/reply")
+@bp.post("/handoffs/<id:handoff_id>/reply")
 @require("handoffs")
 def reply(handoff_id: int):
     text = (request.form.get("text") or "").strip()
@@ -82,7 +82,7 @@ def reply(handoff_id: int):
     return redirect(url_for("handoffs.inbox") + f"#h{handoff_id}")
 
 
-@bp.post("/handoffs/<int:handoff_id>/close")
+@bp.post("/handoffs/<id:handoff_id>/close")
 @require("handoffs")
 def close(handoff_id: int):
     with db_session() as s:

@@ -83,13 +83,13 @@ def render_ticket(ticket_id: int, error: str | None = None, status: int = 200, f
     ), status
 
 
-@bp.get("/tickets/<int:ticket_id>")
+@bp.get("/tickets/<id:ticket_id>")
 @require("tickets.view")
 def ticket_page(ticket_id: int):
     return render_ticket(ticket_id)
 
 
-@bp.post("/tickets/<int:ticket_id>/status")
+@bp.post("/tickets/<id:ticket_id>/status")
 @require("tickets.status")
 def change_status(ticket_id: int):
     new = request.form.get("status", "")
@@ -115,7 +115,7 @@ def change_status(ticket_id: int):
     return redirect(url_for("tickets.ticket_page", ticket_id=ticket_id))
 
 
-@bp.post("/tickets/<int:ticket_id>/note")
+@bp.post("/tickets/<id:ticket_id>/note")
 @require("tickets.note")
 def add_note(ticket_id: int):
     note = (request.form.get("note") or "").strip()
@@ -130,7 +130,7 @@ def add_note(ticket_id: int):
     return redirect(url_for("tickets.ticket_page", ticket_id=ticket_id))
 
 
-@bp.post("/tickets/<int:ticket_id>/reply")
+@bp.post("/tickets/<id:ticket_id>/reply")
 @require("tickets.reply")
 def reply(ticket_id: int):
     text = (request.form.get("text") or "").strip()
@@ -149,7 +149,7 @@ def reply(ticket_id: int):
     return redirect(url_for("tickets.ticket_page", ticket_id=ticket_id))
 
 
-@bp.post("/tickets/<int:ticket_id>/dispatch")
+@bp.post("/tickets/<id:ticket_id>/dispatch")
 @require("tickets.dispatch")
 def dispatch_ticket(ticket_id: int):
     if dispatch is None:

@@ -16,14 +16,14 @@ from tests.console.conftest import PASSWORD, ROLES, csrf_token, login, post_form
 RULES = [  # (method, rule, permission)
     ("GET", "/", "session"),
     ("GET", "/tickets", "tickets.view"),
-    ("GET", "/tickets/<int:ticket_id>", "tickets.view"),
-    ("POST", "/tickets/<int:ticket_id>/status", "tickets.status"),
-    ("POST", "/tickets/<int:ticket_id>/note", "tickets.note"),
-    ("POST", "/tickets/<int:ticket_id>/reply", "tickets.reply"),
-    ("POST", "/tickets/<int:ticket_id>/dispatch", "tickets.dispatch"),
+    ("GET", "/tickets/<id:ticket_id>", "tickets.view"),
+    ("POST", "/tickets/<id:ticket_id>/status", "tickets.status"),
+    ("POST", "/tickets/<id:ticket_id>/note", "tickets.note"),
+    ("POST", "/tickets/<id:ticket_id>/reply", "tickets.reply"),
+    ("POST", "/tickets/<id:ticket_id>/dispatch", "tickets.dispatch"),
     ("GET", "/handoffs", "handoffs"),
-    ("POST", "/handoffs/<int:handoff_id>/reply", "handoffs"),
-    ("POST", "/handoffs/<int:handoff_id>/close", "handoffs"),
+    ("POST", "/handoffs/<id:handoff_id>/reply", "handoffs"),
+    ("POST", "/handoffs/<id:handoff_id>/close", "handoffs"),
     ("GET", "/staff", "directory.staff"),
     ("GET", "/residents", "directory.residents"),
     ("GET", "/audit", "audit.view"),
@@ -32,7 +32,7 @@ RULES = [  # (method, rule, permission)
 
 
 def routes(world):
-    ids = {"<int:ticket_id>": str(world["ticket"].id), "<int:handoff_id>": str(world["handoff"].id)}
+    ids = {"<id:ticket_id>": str(world["ticket"].id), "<id:handoff_id>": str(world["handoff"].id)}
     out = []
     for method, rule, permission in RULES:
         for placeholder, value in ids.items():
@@ -190,3 +190,33 @@ def test_security_headers(as_role):
     assert resp.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
     assert resp.headers["Cache-Control"] == "no-store"
+
+
+def test_local_mode_keeps_one_secret_key_for_every_process(settings, engine, monkeypatch, tmp_path):
+    import console.app as console_app
+
+    monkeypatch.delenv("CONSOLE_SECRET_KEY", raising=False)
+    monkeypatch.setattr(console_app, "VAR_DIR", tmp_path)
+    first = create_app(settings).secret_key
+    second = create_app(settings).secret_key
+    assert first == second and len(first) == 64
+    assert (tmp_path / "console-secret.key").stat().st_mode & 0o077 == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["console-secret.key"]
+
+
+def test_bad_input_is_a_4xx_never_a_5xx(as_role, world):
+    client = as_role("admin")
+    t = world["ticket"].id
+    for path in ("/tickets/99999999999999999999", "/tickets/0", "/tickets/-1", "/tickets/abc",
+                 "/handoffs/99999999999/close"):
+        assert client.get(path).status_code in (404, 405), path
+    assert client.get("/tickets?q=%00").status_code == 400
+    assert client.get("/residents?q=a%00b").status_code == 400
+    assert post_form(client, f"/tickets/{t}/note", {"note": "a\x00b"}).status_code == 400
+    assert post_form(client, f"/tickets/{t}/status", {"status": "done\x00"}).status_code == 400
+    assert client.get("/tickets?community=99999999999999999999&status=%E4%B8%AD").status_code == 200
+    assert client.get("/staff?q=" + "长" * 500).status_code == 200
+    anon = client.application.test_client()
+    token = csrf_token(anon)
+    assert anon.post("/login", data={"username": "a\x00", "password": "x", "csrf_token": token}).status_code == 400
+    assert anon.post("/login", data={"username": "字" * 5000, "password": "x", "csrf_token": token}).status_code == 401
