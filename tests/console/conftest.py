@@ -81,6 +81,9 @@ def world(engine, session):
     handoff = HumanHandoff(openid=OPENID, text="我要找人工客服", created_at=now, status="open")
     session.add(handoff)
     session.commit()
+    # Detached: reading world["ticket"].id later never starts a transaction in the test's session
+    # (on SQLite that would hold the write lock the app needs).
+    session.expunge_all()
     return {"ticket": ticket, "handoff": handoff, "house": house, "community": community}
 
 

@@ -198,13 +198,13 @@ def test_dispatch_calls_assign(as_role, world, session):
     pytest.importorskip("backend.dispatch", reason="backend/dispatch.py arrives with issue 3")
     from backend.models import Staff
 
-    tech = session.execute(select(Staff).where(Staff.name == "王师傅")).scalar_one()
+    tech_id = session.execute(select(Staff.id).where(Staff.name == "王师傅")).scalar_one()
     session.rollback()
     resp = post_form(as_role("supervisor"), f"/tickets/{world['ticket'].id}/dispatch",
-                     {"staff_id": str(tech.id), "reason": "水电"})
+                     {"staff_id": str(tech_id), "reason": "水电"})
     assert resp.status_code == 302
     [row] = audit_rows(session, "ticket.dispatch")
-    assert row.detail_data["staff_id"] == tech.id
+    assert row.detail_data["staff_id"] == tech_id
     session.rollback()
     assert post_form(as_role("admin"), f"/tickets/{world['ticket'].id}/dispatch",
                      {"staff_id": "999999"}).status_code == 400
