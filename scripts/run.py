@@ -64,7 +64,9 @@ def main() -> int:
         say(f"Ready, {mode}.")
         if settings.local_mode:
             say(f"Open http://127.0.0.1:{ports.webhook}/dev/chat to chat as an owner.")
-        say(f"Staff console: http://127.0.0.1:{ports.console}/" + (f"    {console_login}" if console_login else ""))
+        say(f"Staff console: http://127.0.0.1:{ports.console}/")
+        if console_login:
+            say(console_login)
         say(f"WeChat server URL: http://<this host>:{ports.webhook}/wechat    Ctrl-C stops everything.")
 
     threading.Thread(target=announce, daemon=True).start()
