@@ -1,10 +1,15 @@
 """The ticket board and the ticket page with its actions (status, note, reply, dispatch)."""
 from __future__ import annotations
 
+import importlib
+import importlib.util
+from pathlib import Path
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+import backend
 from backend import tickets as ticket_records
 from backend.models import TICKET_STATUSES, Staff, Ticket, utcnow
 from console import audit, outbound
@@ -12,10 +17,21 @@ from console import board as queries
 from console.access import can, require
 from console.app import db_session
 
-try:  # dispatch arrives with issue 3 (backend/dispatch.py); until then the form is hidden
-    from backend import dispatch
-except ImportError:  # pragma: no cover - depends on the merge state
-    dispatch = None
+
+def _dispatch_module():
+    """backend.dispatch (issue 3) when this checkout has it, else None: the form stays hidden.
+
+    Only its absence hides the form; an error inside the module fails loudly. The file must sit
+    in this backend package: a shared editable install can resolve a missing submodule to another
+    checkout of the project.
+    """
+    spec = importlib.util.find_spec("backend.dispatch")
+    if spec is None or spec.origin is None or Path(spec.origin).parent != Path(backend.__file__).parent:
+        return None
+    return importlib.import_module("backend.dispatch")
+
+
+dispatch = _dispatch_module()
 
 bp = Blueprint("tickets", __name__)
 MAX_NOTE = 1000
@@ -75,11 +91,10 @@ def render_ticket(ticket_id: int, error: str | None = None, status: int = 200, f
             staff = list(
                 s.execute(select(Staff).where(Staff.active.is_(True)).order_by(Staff.role, Staff.name)).scalars()
             )
-        house_label = ticket.house.label if ticket.house is not None else ""
     return render_template(
         "ticket.html", t=ticket, excerpt=excerpt, clocks=queries.clocks(ticket, now), reachable=reachable,
         statuses=TICKET_STATUSES, staff=staff, dispatch_enabled=dispatch is not None,
-        house_label=house_label, error=error, form=form or {},
+        error=error, form=form or {},
     ), status
 
 
