@@ -80,7 +80,8 @@ def board():
     )
 
 
-def render_ticket(ticket_id: int, error: str | None = None, status: int = 200, form: dict | None = None):
+def render_ticket(ticket_id: int, error: str | None = None, status: int = 200, form: dict | None = None,
+                  phone: str | None = None):
     now = utcnow()
     with db_session() as s:
         ticket = _load(s, ticket_id)
@@ -94,7 +95,7 @@ def render_ticket(ticket_id: int, error: str | None = None, status: int = 200, f
     return render_template(
         "ticket.html", t=ticket, excerpt=excerpt, clocks=queries.clocks(ticket, now), reachable=reachable,
         statuses=TICKET_STATUSES, staff=staff, dispatch_enabled=dispatch is not None,
-        error=error, form=form or {},
+        error=error, form=form or {}, phone=phone,
     ), status
 
 
@@ -102,6 +103,17 @@ def render_ticket(ticket_id: int, error: str | None = None, status: int = 200, f
 @require("tickets.view")
 def ticket_page(ticket_id: int):
     return render_ticket(ticket_id)
+
+
+@bp.post("/tickets/<id:ticket_id>/phone")
+@require("tickets.view")
+def reveal_phone(ticket_id: int):
+    """The owner's full number, for calling them; masked by default, and every look is logged."""
+    with db_session() as s:
+        ticket = _load(s, ticket_id)
+        phone = ticket.contact_phone
+        audit.record(s, "ticket.phone_viewed", "ticket", ticket.id, number=ticket.number)
+    return render_ticket(ticket_id, phone=phone)
 
 
 @bp.post("/tickets/<id:ticket_id>/status")

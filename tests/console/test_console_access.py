@@ -17,6 +17,7 @@ RULES = [  # (method, rule, permission)
     ("GET", "/", "session"),
     ("GET", "/tickets", "tickets.view"),
     ("GET", "/tickets/<id:ticket_id>", "tickets.view"),
+    ("POST", "/tickets/<id:ticket_id>/phone", "tickets.view"),
     ("POST", "/tickets/<id:ticket_id>/status", "tickets.status"),
     ("POST", "/tickets/<id:ticket_id>/note", "tickets.note"),
     ("POST", "/tickets/<id:ticket_id>/reply", "tickets.reply"),

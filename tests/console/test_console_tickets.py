@@ -83,6 +83,16 @@ def test_ticket_page_shows_steps_photos_conversation_and_clocks(as_role, world, 
     assert 'id="note"' in page
 
 
+def test_the_full_phone_number_is_shown_on_request_and_logged(as_role, world, session):
+    client = as_role("technician")
+    resp = post_form(client, f"/tickets/{world['ticket'].id}/phone")
+    assert resp.status_code == 200
+    assert 'href="tel:13800001001"' in resp.get_data(as_text=True)
+    [row] = audit_rows(session, "ticket.phone_viewed")
+    assert row.username == "technician" and row.target_id == str(world["ticket"].id)
+    assert "13800001001" not in row.detail  # the log says who looked, not the number
+
+
 def test_add_note_writes_a_step_and_an_audit_row(as_role, world, session):
     client = as_role("technician")
     resp = post_form(client, f"/tickets/{world['ticket'].id}/note", {"note": "已电话联系业主，下午到场"})
