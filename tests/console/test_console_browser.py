@@ -11,7 +11,7 @@ from console import users
 from console.app import create_app
 from console.demo import seed_console_demo
 from console.live import LiveServer
-from tests.console.browser import DESKTOP, PHONE, browser, log_in  # noqa: F401 (fixture)
+from tests.console.browser import DESKTOP, PHONE, log_in
 
 pytestmark = pytest.mark.browser
 PASSWORD = "browser-pass-1"

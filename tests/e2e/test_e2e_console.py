@@ -11,7 +11,7 @@ import time
 import pytest
 
 from scripts import stack
-from tests.console.browser import DESKTOP, browser, log_in  # noqa: F401 (fixture)
+from tests.console.browser import DESKTOP, log_in
 from tests.e2e.wx import WeChat
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
