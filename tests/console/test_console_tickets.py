@@ -2,7 +2,6 @@
 queue), each with its audit row; bad input answers 400 and changes nothing."""
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
