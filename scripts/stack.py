@@ -201,6 +201,9 @@ class System:
             wait_http(f"{self.console_url}/healthz", 60, self.procs["console"])
         except Exception:
             print(self.logs())
+            # The fixture's teardown never runs when up() fails: stop what did start, or its
+            # worker lives on and takes other test sessions' jobs from the shared queue.
+            self.down()
             raise
 
     def down(self) -> None:
