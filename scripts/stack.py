@@ -217,7 +217,11 @@ class System:
         import signal
 
         proc = self.procs.pop(name)
-        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:  # it already exited (and took its group with it)
+            proc.wait()
+            return
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
