@@ -728,3 +728,46 @@ class SurveyAnswer(Base):
     score = Column(Integer)
     text = Column(Text, nullable=False, default="")
     at = Column(UTCDateTime, nullable=False)
+
+
+# --- the staff console (issue 6): its users and the audit log ----------------------------------
+CONSOLE_ROLES = ("admin", "supervisor", "customer_service", "technician")
+
+
+class ConsoleUser(Base):
+    """Someone who logs in to the staff console. Optionally the Staff record they are."""
+
+    __tablename__ = "console_users"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    display_name = Column(String(50), nullable=False, default="")
+    password_hash = Column(String(255), nullable=False)  # werkzeug.security, never the password
+    role = Column(String(32), nullable=False)
+    staff_id = Column(Integer, ForeignKey("staff.id"))
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    last_login_at = Column(UTCDateTime)
+
+    staff = relationship("Staff")
+
+
+class AuditLog(Base):
+    """Who changed what from the console: one row per data-changing request."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id"),)
+
+    id = Column(Integer, primary_key=True)
+    at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    user_id = Column(Integer, ForeignKey("console_users.id"))
+    username = Column(String(64), nullable=False)  # kept as typed, even for failed logins
+    action = Column(String(64), nullable=False)
+    target_type = Column(String(32))
+    target_id = Column(String(64))
+    detail = Column(Text, nullable=False, default="{}")  # JSON object
+    ip = Column(String(64))
+
+    @property
+    def detail_data(self) -> dict:
+        return json.loads(self.detail or "{}")

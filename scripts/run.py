@@ -40,6 +40,13 @@ def main() -> int:
     say(f"Database: {settings.database_url.split('@')[-1]} (migrating, loading the demo community)")
     subprocess.run([sys.executable, "-m", "backend", "db-upgrade"], cwd=stack.ROOT, env=env, check=True)
     subprocess.run([sys.executable, "-m", "backend", "seed-demo"], cwd=stack.ROOT, env=env, check=True)
+    console_login = ""
+    if settings.local_mode:
+        # A demo admin for the staff console, with a fresh password printed when all is up.
+        console_login = subprocess.run(
+            [sys.executable, "-m", "console", "demo-admin"], cwd=stack.ROOT, env=env, check=True,
+            capture_output=True, text=True,
+        ).stdout.strip()
 
     say("Rasa model: training if the data or config changed (a few minutes the first time)")
     model = str(stack.train(env))
@@ -53,6 +60,7 @@ def main() -> int:
         try:
             stack.wait_http(f"http://127.0.0.1:{ports.rasa}/status", 240, procs["rasa"])
             stack.wait_http(f"http://127.0.0.1:{ports.webhook}/healthz", 60, procs["webhook"])
+            stack.wait_http(f"http://127.0.0.1:{ports.console}/healthz", 60, procs["console"])
         except Exception as exc:  # noqa: BLE001
             say(f"Something did not start: {exc}. See {log_dir}")
             return
@@ -63,6 +71,9 @@ def main() -> int:
         if extra.get("ADMIN_API_TOKEN"):
             say(f"Admin API: http://127.0.0.1:{ports.webhook}/api/outages with header "
                 f"'Authorization: Bearer {extra['ADMIN_API_TOKEN']}' (this run's token)")
+        say(f"Staff console: http://127.0.0.1:{ports.console}/")
+        if console_login:
+            say(console_login)
         say(f"WeChat server URL: http://<this host>:{ports.webhook}/wechat    Ctrl-C stops everything.")
 
     threading.Thread(target=announce, daemon=True).start()

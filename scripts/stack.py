@@ -29,6 +29,7 @@ class Ports:
     # uses RASA_PORT and RASA_PORT+1.
     more_rasa: tuple = ()
     actions: int = 5055
+    console: int = 5002
 
     @classmethod
     def from_env(cls) -> "Ports":
@@ -38,6 +39,7 @@ class Ports:
             more_rasa=tuple(int(os.environ.get("RASA_PORT", 5005)) + i
                             for i in range(1, int(os.environ.get("RASA_SERVERS", 1)))),
             actions=int(os.environ.get("ACTIONS_PORT", 5055)),
+            console=int(os.environ.get("CONSOLE_PORT", 5002)),
         )
 
 
@@ -57,6 +59,7 @@ def child_env(ports: Ports, extra: dict | None = None) -> dict:
         ACTION_ENDPOINT_URL=f"http://127.0.0.1:{ports.actions}/webhook",
         ACTION_SERVER_URL=f"http://127.0.0.1:{ports.actions}",
         WEBHOOK_PORT=str(ports.webhook),
+        CONSOLE_PORT=str(ports.console),
         PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",
         # Rasa's telemetry would try to reach the internet.
@@ -84,6 +87,9 @@ def commands(ports: Ports, model: str | None = None) -> dict[str, list[str]]:
                    "--every", "15:backend.outages.sweep", "--every", "15:backend.sla.sweep"],
         "webhook": [str(BIN / "gunicorn"), "-w", "2", "--threads", "16", "-b", f"127.0.0.1:{ports.webhook}",
                     "--timeout", "60", "--access-logfile", "-", "webhook.wsgi:app"],
+        # The staff console: loopback only; a deployment puts an HTTPS reverse proxy in front.
+        "console": [str(BIN / "gunicorn"), "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{ports.console}",
+                    "--timeout", "30", "--access-logfile", "-", "console.wsgi:app"],
     }
 
 
@@ -177,7 +183,7 @@ class System:
     def __init__(self, tmp: Path, redis_url: str, wechat_api_url: str, wechat: tuple[str, str, str],
                  rasa_servers: int = 1):
         token, aes_key, appid = wechat
-        self.ports = Ports(webhook=free_port(), rasa=free_port(), actions=free_port(),
+        self.ports = Ports(webhook=free_port(), rasa=free_port(), actions=free_port(), console=free_port(),
                            more_rasa=tuple(free_port() for _ in range(rasa_servers - 1)))
         self.db_path = tmp / "system.db"
         self.log_dir = tmp / "logs"
@@ -189,9 +195,13 @@ class System:
             "WECHAT_TOKEN": token, "WECHAT_AES_KEY": aes_key, "WECHAT_APPID": appid,
             "WECHAT_SECRET": "local-secret", "WECHAT_API_BASE_URL": wechat_api_url,
             "ADMIN_API_TOKEN": self.ADMIN_TOKEN,
+            # WeChat credentials mean "deployed" to the console: it wants its own key, and the
+            # tests reach it over plain http on loopback.
+            "CONSOLE_SECRET_KEY": os.urandom(16).hex(), "CONSOLE_COOKIE_SECURE": "0",
         })
         self.procs: dict[str, subprocess.Popen] = {}
         self.base_url = f"http://127.0.0.1:{self.ports.webhook}"
+        self.console_url = f"http://127.0.0.1:{self.ports.console}"
         self.model: str | None = None
 
     def up(self) -> None:
@@ -207,8 +217,12 @@ class System:
                 wait_http(f"http://127.0.0.1:{port}/status", 300, self.procs[f"rasa{i + 2}"])
             wait_http(f"http://127.0.0.1:{self.ports.actions}/health", 60, self.procs["actions"])
             wait_http(f"{self.base_url}/healthz", 60, self.procs["webhook"])
+            wait_http(f"{self.console_url}/healthz", 60, self.procs["console"])
         except Exception:
             print(self.logs())
+            # The fixture's teardown never runs when up() fails: stop what did start, or its
+            # worker lives on and takes other test sessions' jobs from the shared queue.
+            self.down()
             raise
 
     def down(self) -> None:
@@ -222,7 +236,11 @@ class System:
         import signal
 
         proc = self.procs.pop(name)
-        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:  # it already exited (and took its group with it)
+            proc.wait()
+            return
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:

@@ -30,3 +30,18 @@ def redis_url(tmp_path_factory):
     if proc is not None:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium under Playwright, for the console's browser tests; skipped with the
+    reason when it is not installed (.ci/run installs it)."""
+    from tests.console.browser import CHROMIUM, launch
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: `apt-get install chromium fonts-noto-cjk` (.ci/run does)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip package playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

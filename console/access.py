@@ -1,0 +1,90 @@
+"""Who may do what. Every view is marked `public` or `require(permission)`; unmarked views are
+refused to everyone (fail closed). No login → 302 to the login page; wrong role → 403."""
+from __future__ import annotations
+
+from flask import abort, current_app, g, redirect, request, session, url_for
+
+from backend.models import CONSOLE_ROLES, ConsoleUser
+
+ROLE_LABELS = {
+    "admin": "管理员",
+    "supervisor": "主管",
+    "customer_service": "客服",
+    "technician": "维修师傅",
+}
+assert set(ROLE_LABELS) == set(CONSOLE_ROLES)
+
+_DESK = {"admin", "supervisor", "customer_service"}
+PERMISSIONS: dict[str, set[str]] = {
+    "tickets.view": set(CONSOLE_ROLES),
+    "tickets.note": set(CONSOLE_ROLES),
+    "tickets.status": set(CONSOLE_ROLES),
+    "tickets.reply": _DESK,
+    "tickets.dispatch": _DESK,
+    "handoffs": _DESK,
+    # Residents' names and (masked) numbers: the desk only, not every technician.
+    "directory.residents": _DESK,
+    "directory.staff": set(CONSOLE_ROLES),
+    "audit.view": {"admin"},
+    "session": set(CONSOLE_ROLES),  # anyone logged in: log out
+}
+
+
+def can(role: str | None, permission: str) -> bool:
+    return role in PERMISSIONS[permission]
+
+
+def public(view):
+    view._console_permission = None
+    return view
+
+
+def require(permission: str):
+    if permission not in PERMISSIONS:
+        raise KeyError(permission)
+
+    def mark(view):
+        view._console_permission = permission
+        return view
+
+    return mark
+
+
+def _session_user() -> ConsoleUser | None:
+    uid = session.get("uid")
+    if uid is None:
+        return None
+    from console.app import db_session
+
+    with db_session() as s:
+        user = s.get(ConsoleUser, uid)
+    # A changed password or a deactivated account ends every session at once.
+    if user is None or not user.active or session.get("pwv") != password_version(user):
+        session.clear()
+        return None
+    return user
+
+
+def password_version(user: ConsoleUser) -> str:
+    return user.password_hash[-12:]
+
+
+def load_user_and_check():
+    if request.endpoint is None:  # 404/405: let Flask answer
+        return None
+    view = current_app.view_functions[request.endpoint]
+    if request.endpoint == "static":
+        return None
+    if not hasattr(view, "_console_permission"):
+        abort(403)
+    permission = view._console_permission
+    g.user = _session_user()
+    if permission is None:
+        return None
+    if g.user is None:
+        target = request.full_path if request.method == "GET" else request.path
+        return redirect(url_for("auth.login", next=target.rstrip("?")))
+    if not can(g.user.role, permission):
+        abort(403)
+    return None
+

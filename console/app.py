@@ -1,0 +1,163 @@
+"""The console's Flask app: sessions, CSRF, access control by default, security headers.
+
+Every view declares who may use it (console.access.require); a view that forgets is refused to
+everyone, so a new page is never accidentally public.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Iterator
+
+from flask import Flask, current_app, g, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.routing import IntegerConverter
+
+from backend.config import VAR_DIR, Settings, load_settings
+from backend.db import get_engine, session_scope
+from console import access, labels
+from console.ratelimit import LoginLimiter
+
+log = logging.getLogger(__name__)
+csrf = CSRFProtect()
+
+
+def _secret_key(settings: Settings) -> str:
+    key = os.environ.get("CONSOLE_SECRET_KEY", "").strip()
+    if key:
+        return key
+    if not settings.local_mode:
+        raise RuntimeError("CONSOLE_SECRET_KEY must be set when the console runs with WeChat credentials")
+    # Local mode: one key kept under var/, so every gunicorn worker and restart shares it. Written
+    # to a temporary file and linked into place: two workers starting together agree on one key.
+    path = Path(VAR_DIR) / "console-secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process won; use its key
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+def _cookie_secure(settings: Settings) -> bool:
+    flag = os.environ.get("CONSOLE_COOKIE_SECURE", "").strip()
+    if flag in ("0", "1"):
+        return flag == "1"
+    # Deployed (WeChat credentials set) means behind HTTPS; locally it is plain http://127.0.0.1.
+    return not settings.local_mode
+
+
+class RecordId(IntegerConverter):
+    """A record id in a URL: a positive 32-bit integer, so /tickets/99999999999 is a 404 and not
+    a database overflow."""
+
+    def __init__(self, map):
+        super().__init__(map, min=1, max=2**31 - 1)
+
+
+def _refuse_nul() -> None:
+    # PostgreSQL cannot store NUL in text; no real form or link carries one.
+    for values in (request.args, request.form):
+        if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
+            raise BadRequest("NUL in request")
+
+
+def create_app(settings: Settings | None = None, **config) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=config.pop("SECRET_KEY", None) or _secret_key(settings),
+        SESSION_COOKIE_NAME="wuye_console",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=_cookie_secure(settings),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        MAX_CONTENT_LENGTH=256 * 1024,
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_WINDOW_SECONDS=15 * 60,
+    )
+    app.config.update(config)
+    app.extensions["console.settings"] = settings
+    app.extensions["console.engine"] = get_engine(settings.database_url)
+    app.extensions["console.limiter"] = LoginLimiter(
+        settings.redis_url, app.config["LOGIN_MAX_FAILURES"], app.config["LOGIN_WINDOW_SECONDS"]
+    )
+    if os.environ.get("CONSOLE_BEHIND_PROXY") == "1":
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+    app.url_map.converters["id"] = RecordId
+    app.before_request(_refuse_nul)
+    csrf.init_app(app)
+    labels.register(app)
+
+    from console import auth, directory, handoffs, tickets
+
+    for module in (auth, tickets, handoffs, directory):
+        app.register_blueprint(module.bp)
+    app.before_request(access.load_user_and_check)
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: https: http:; form-action 'self'; "
+            "frame-ancestors 'none'",
+        )
+        if request.endpoint != "static":
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc):
+        return render_template("error.html", code=400, message="页面已过期或来源不明，请刷新后重试。"), 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc):
+        messages = {403: "您的账号没有权限访问这个页面。", 404: "没有找到这个页面或记录。",
+                    405: "不支持这种请求方式。", 413: "提交的内容太大。"}
+        message = messages.get(exc.code, exc.description or "请求有误。")
+        return render_template("error.html", code=exc.code, message=message), exc.code
+
+    @app.get("/healthz")
+    @access.public
+    def healthz():
+        return {"ok": True}
+
+    return app
+
+
+@contextmanager
+def db_session() -> Iterator[Session]:
+    """A session on the console's database, committed when the block ends without error."""
+    with session_scope(current_app.extensions["console.engine"]) as session:
+        yield session
+
+
+def limiter() -> LoginLimiter:
+    return current_app.extensions["console.limiter"]
+
+
+def settings() -> Settings:
+    return current_app.extensions["console.settings"]
+
+
+def current_user():
+    return g.get("user")

@@ -1,0 +1,88 @@
+"""Chinese labels for codes, Beijing time for timestamps: template filters."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from backend.appointments import SHANGHAI
+from backend.phones import mask
+
+STATUS = {
+    "new": "待派单",
+    "dispatched": "已派单",
+    "accepted": "已接单",
+    "on_site": "处理中",
+    "done": "已完成",
+    "closed": "已关闭",
+    "cancelled": "已取消",
+}
+KIND = {"repair": "报修", "complaint": "投诉", "paid_service": "有偿服务"}
+URGENCY = {"urgent": "紧急", "normal": "普通"}
+STAFF_ROLE = {"technician": "维修师傅", "supervisor": "主管", "customer_service": "客服"}
+RESIDENT_ROLE = {"owner": "业主", "tenant": "租户", "family": "家属"}
+STEP = {
+    "created": "业主提交",
+    "photo_added": "上传照片",
+    "note": "备注",
+    "reply": "回复业主",
+    "status_changed": "状态变更",
+    "cancelled": "取消",
+    "dispatched": "派单",
+    "assigned": "派单",
+    "reassigned": "改派",
+    "accepted": "接单",
+    "on_site": "到场",
+    "done": "完工",
+    "closed": "关闭",
+    "rated": "评价",
+}
+OUTBOUND_STATUS = {"queued": "待发送", "sent": "已发送", "failed": "发送失败", "local": "已发送（本地）"}
+FINISHED = ("done", "closed", "cancelled")
+
+
+def beijing(value: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(SHANGHAI).strftime(fmt)
+
+
+def duration(seconds: float) -> str:
+    """Whole minutes, hours and days in Chinese: 25分钟, 3小时10分钟, 2天5小时."""
+    minutes = max(int(seconds // 60), 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}天{hours}小时" if hours else f"{days}天"
+    if hours:
+        return f"{hours}小时{minutes}分钟" if minutes else f"{hours}小时"
+    return f"{minutes}分钟"
+
+
+def actor(value: str | None) -> str:
+    """Who did a step, in words: 业主 / 员工 #3 / 后台 admin / 系统."""
+    value = value or ""
+    kind, _, who = value.partition(":")
+    return {"owner": "业主", "staff": f"员工 #{who}", "console": f"后台 {who}", "system": "系统"}.get(
+        kind, value
+    )
+
+
+def register(app) -> None:
+    app.jinja_env.filters.update(
+        beijing=beijing,
+        mask=mask,
+        duration=duration,
+        actor=actor,
+        status=lambda c: STATUS.get(c, c),
+        kind=lambda c: KIND.get(c, c),
+        urgency=lambda c: URGENCY.get(c, c),
+        staff_role=lambda c: STAFF_ROLE.get(c, c),
+        resident_role=lambda c: RESIDENT_ROLE.get(c, c),
+        step=lambda c: STEP.get(c, c),
+        outbound_status=lambda c: OUTBOUND_STATUS.get(c, c),
+    )
+    from console.access import PERMISSIONS, ROLE_LABELS, can
+
+    app.jinja_env.globals.update(
+        STATUS=STATUS, KIND=KIND, URGENCY=URGENCY, ROLE_LABELS=ROLE_LABELS, can=can,
+        PERMISSIONS=PERMISSIONS,
+    )

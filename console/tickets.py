@@ -1,0 +1,197 @@
+"""The ticket board and the ticket page with its actions (status, note, reply, dispatch)."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+import backend
+from backend import tickets as ticket_records
+from backend.models import TICKET_STATUSES, Staff, Ticket, utcnow
+from console import audit, outbound
+from console import board as queries
+from console.access import can, require
+from console.app import db_session
+
+
+def _dispatch_module():
+    """backend.dispatch (issue 3) when this checkout has it, else None: the form stays hidden.
+
+    Only its absence hides the form; an error inside the module fails loudly. The file must sit
+    in this backend package: a shared editable install can resolve a missing submodule to another
+    checkout of the project.
+    """
+    spec = importlib.util.find_spec("backend.dispatch")
+    if spec is None or spec.origin is None or Path(spec.origin).parent != Path(backend.__file__).parent:
+        return None
+    return importlib.import_module("backend.dispatch")
+
+
+dispatch = _dispatch_module()
+
+bp = Blueprint("tickets", __name__)
+MAX_NOTE = 1000
+
+
+def console_actor() -> str:
+    return f"console:{g.user.username}"
+
+
+def _load(session, ticket_id: int) -> Ticket:
+    ticket = session.execute(
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .options(selectinload(Ticket.steps), selectinload(Ticket.photos), selectinload(Ticket.community))
+    ).scalar_one_or_none()
+    if ticket is None:
+        abort(404)
+    return ticket
+
+
+class Refused(Exception):
+    """An action refused for a reason the form shows (400); raised inside the transaction so
+    nothing of it is kept."""
+
+    def __init__(self, message: str, form: dict | None = None):
+        super().__init__(message)
+        self.message, self.form = message, form
+
+
+@bp.errorhandler(Refused)
+def _refused(exc: Refused):
+    return render_ticket(request.view_args["ticket_id"], exc.message, 400, exc.form)
+
+
+@bp.get("/tickets")
+@require("tickets.view")
+def board():
+    f = queries.BoardFilter.from_args(request.args)
+    now = utcnow()
+    with db_session() as s:
+        rows = queries.board(s, f, now)
+        communities = queries.communities(s)
+    return render_template(
+        "board.html", rows=rows, f=f, communities=communities, now=now,
+        is_overdue=queries.is_overdue, limit=queries.BOARD_LIMIT,
+    )
+
+
+def render_ticket(ticket_id: int, error: str | None = None, status: int = 200, form: dict | None = None,
+                  phone: str | None = None):
+    now = utcnow()
+    with db_session() as s:
+        ticket = _load(s, ticket_id)
+        excerpt = queries.ticket_excerpt(s, ticket)
+        reachable = queries.can_message(s, ticket.openid, now)
+        staff = []
+        if dispatch is not None and can(g.user.role, "tickets.dispatch"):
+            staff = list(
+                s.execute(select(Staff).where(Staff.active.is_(True)).order_by(Staff.role, Staff.name)).scalars()
+            )
+    return render_template(
+        "ticket.html", t=ticket, excerpt=excerpt, clocks=queries.clocks(ticket, now), reachable=reachable,
+        statuses=TICKET_STATUSES, staff=staff, dispatch_enabled=dispatch is not None,
+        error=error, form=form or {}, phone=phone,
+    ), status
+
+
+@bp.get("/tickets/<id:ticket_id>")
+@require("tickets.view")
+def ticket_page(ticket_id: int):
+    return render_ticket(ticket_id)
+
+
+@bp.post("/tickets/<id:ticket_id>/phone")
+@require("tickets.view")
+def reveal_phone(ticket_id: int):
+    """The owner's full number, for calling them; masked by default, and every look is logged."""
+    with db_session() as s:
+        ticket = _load(s, ticket_id)
+        phone = ticket.contact_phone
+        audit.record(s, "ticket.phone_viewed", "ticket", ticket.id, number=ticket.number)
+    return render_ticket(ticket_id, phone=phone)
+
+
+@bp.post("/tickets/<id:ticket_id>/status")
+@require("tickets.status")
+def change_status(ticket_id: int):
+    new = request.form.get("status", "")
+    reason = (request.form.get("reason") or "").strip()[:200] or None
+    if new not in TICKET_STATUSES:
+        raise Refused("请选择有效的状态。")
+    with db_session() as s:
+        ticket = _load(s, ticket_id)
+        old = ticket.status
+        if new == old:
+            raise Refused("工单已经是这个状态。")
+        if new == "cancelled":
+            try:
+                ticket_records.cancel(s, ticket, console_actor(), reason)
+            except ValueError:
+                raise Refused("已完成或已关闭的工单不能取消。")
+        else:
+            ticket.status = new
+            note = f"{old} → {new}" + (f"：{reason}" if reason else "")
+            ticket_records.add_step(s, ticket, "status_changed", console_actor(), note=note)
+        audit.record(s, "ticket.status", "ticket", ticket.id, number=ticket.number, old=old, new=new, reason=reason)
+    flash("状态已更新。")
+    return redirect(url_for("tickets.ticket_page", ticket_id=ticket_id))
+
+
+@bp.post("/tickets/<id:ticket_id>/note")
+@require("tickets.note")
+def add_note(ticket_id: int):
+    note = (request.form.get("note") or "").strip()
+    if not note or len(note) > MAX_NOTE:
+        message = "备注不能为空。" if not note else f"备注太长了（最多 {MAX_NOTE} 字）。"
+        raise Refused(message, {"note": note})
+    with db_session() as s:
+        ticket = _load(s, ticket_id)
+        step = ticket_records.add_step(s, ticket, "note", console_actor(), note=note)
+        audit.record(s, "ticket.note", "ticket", ticket.id, number=ticket.number, step_id=step.id)
+    flash("备注已添加。")
+    return redirect(url_for("tickets.ticket_page", ticket_id=ticket_id))
+
+
+@bp.post("/tickets/<id:ticket_id>/reply")
+@require("tickets.reply")
+def reply(ticket_id: int):
+    text = (request.form.get("text") or "").strip()
+    problem = outbound.check_reply(text)
+    if problem:
+        raise Refused(problem, {"reply": text})
+    with db_session() as s:
+        ticket = _load(s, ticket_id)
+        ids = outbound.queue_reply(s, ticket.openid, text)
+        ticket_records.add_step(s, ticket, "reply", console_actor(), note=text)
+        audit.record(s, "ticket.reply", "ticket", ticket.id, number=ticket.number, outbound_ids=ids)
+        reachable = queries.can_message(s, ticket.openid)
+    flash("回复已发出，正在通过微信送达业主。" if reachable
+          else "回复已记录；业主超过 48 小时没有发消息，微信可能不予送达，请电话联系。")
+    return redirect(url_for("tickets.ticket_page", ticket_id=ticket_id))
+
+
+@bp.post("/tickets/<id:ticket_id>/dispatch")
+@require("tickets.dispatch")
+def dispatch_ticket(ticket_id: int):
+    if dispatch is None:
+        abort(404)
+    staff_id = request.form.get("staff_id", "")
+    reason = (request.form.get("reason") or "").strip()[:200] or None
+    with db_session() as s:
+        ticket = _load(s, ticket_id)
+        staff = s.get(Staff, int(staff_id)) if staff_id.isdigit() and len(staff_id) < 10 else None
+        if staff is None or not staff.active:
+            raise Refused("请选择在岗的员工。")
+        try:
+            dispatch.assign(s, ticket, staff, actor=console_actor(), reason=reason)
+        except ValueError as exc:
+            raise Refused(f"无法派单：{exc}") from exc
+        audit.record(s, "ticket.dispatch", "ticket", ticket.id, number=ticket.number,
+                     staff_id=staff.id, staff=staff.name, reason=reason)
+    flash(f"已派给 {staff.name}。")
+    return redirect(url_for("tickets.ticket_page", ticket_id=ticket_id))
