@@ -109,7 +109,7 @@ def _build_ticket(session: Session, req: RepairRequest, now: datetime) -> Ticket
     if community_id is None:  # an owner not bound to a home: the scorecard and roster need one
         from backend.communities import community_for
 
-        community_id = community_for(session, address.building if address else None)
+        community_id = community_for(session, address.building if address else None, req.openid)
     address = _scope_to_place(address, req.place)
     label = " ".join(part for part in (address.label if address else None, req.place) if part)
     due_at = now + EMERGENCY_ON_SITE if req.urgency == "urgent" else req.preferred_start

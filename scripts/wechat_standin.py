@@ -34,6 +34,7 @@ class StandIn:
         self.tokens_issued = 0
         self.valid_tokens: set[str] = set()
         self.failures: list[int] = []  # errcodes to answer to the next message calls
+        self.failures_for: dict[str, list[int]] = {}  # the same, for calls to one openid only
         self.http_failures: list[int] = []  # HTTP statuses to answer to the next message calls
         self.delay = 0.0  # seconds each message call takes (it is recorded after the wait)
         self.arrived = 0  # message calls that reached us, recorded or not
@@ -79,10 +80,13 @@ class StandIn:
             if hold:
                 self._released.wait(120)
             with self.lock:
+                body = request.get_json(force=True, silent=True) or {}
+                mine = self.failures_for.get(body.get("touser"))
+                if mine:
+                    return jsonify(errcode=mine.pop(0), errmsg="stand-in failure")
                 if self.failures:
                     code = self.failures.pop(0)
                     return jsonify(errcode=code, errmsg="stand-in failure")
-                body = request.get_json(force=True, silent=True) or {}
                 self.messages.append({"kind": kind, "at": time.time(), "body": body, "id": next(self._ids)})
                 return jsonify(errcode=0, errmsg="ok", msgid=self.messages[-1]["id"])
 
@@ -122,6 +126,7 @@ class StandIn:
         with self.lock:
             self.messages.clear()
             self.failures.clear()
+            self.failures_for.clear()
             self.http_failures.clear()
             self.valid_tokens.clear()
             self.tokens_issued = self.arrived = self.holding = 0

@@ -63,6 +63,9 @@ def _card(engine) -> dict:
 
 def test_a_finished_repair_is_rated_in_words_and_counted_in_the_scorecard(system, standin, wx, engine):
     _bind(engine, wx, "王师傅", PLUMBER)
+    # A bound owner: with two communities in the demo, "3栋2单元501" alone names two homes.
+    reply, _ = wx.say(OWNER, "绑定 3栋2单元501 13800001001")
+    assert "绑定成功" in reply
     reply, _ = wx.say(OWNER, "3栋2单元501厨房水管爆了 水一直往外冒 电话13912345678")
     assert "请核对" in reply
     reply, _ = wx.say(OWNER, "对的")
@@ -123,7 +126,9 @@ def test_the_yearly_survey_is_started_by_staff_and_answered_in_chat(system, stan
     import sys
 
     from backend import owners
-    from backend.models import Building, Community, House
+    from sqlalchemy import func
+
+    from backend.models import Building, Community, House, WechatBinding
 
     owner = "o-e2e-surveyed"
     wx.say(owner, "你好")  # their 48-hour window is open: the survey comes as a chat message
@@ -134,9 +139,13 @@ def test_the_yearly_survey_is_started_by_staff_and_answered_in_chat(system, stan
         owners.bind(session, owner, house)
 
     _read(engine, bind)
+    # Every owner bound in XFL is asked (other tests in this session bound some too).
+    invited = _read(engine, lambda s: s.execute(
+        select(func.count(func.distinct(WechatBinding.openid))).join(House, House.id == WechatBinding.house_id)
+        .join(Building).join(Community).where(Community.code == "XFL")).scalar_one())
     started = subprocess.run([sys.executable, "-m", "backend", "survey", "start", "--community", "XFL", "--by", "吴主管"],
                              env=system.env, capture_output=True, text=True, check=True)
-    assert "已向 1 位" in started.stdout
+    assert f"已向 {invited} 位" in started.stdout
     asked = wait_for(lambda: [t for t in standin.texts_to(owner) if "满意度调查" in t])
     assert "第1题" in asked[0]
 

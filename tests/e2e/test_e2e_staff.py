@@ -109,7 +109,7 @@ def test_worker_killed_mid_job_loses_nothing_and_sends_nothing_twice(system, sta
     engine = get_engine(f"sqlite:///{system.db_path}")
     openids = [f"o-kill-{n}" for n in range(8)]
     standin.delay = 0.4       # each call takes a while: the kill lands inside one
-    standin.failures = [45009]  # and the first one must wait and try again
+    standin.failures_for[openids[0]] = [45009]  # and one must wait and try again
     arrived_before = standin.arrived
     with session_scope(engine) as session:
         ids = [delivery.record(session, o, "template", f"停水通知 {o}", purpose="progress",
