@@ -131,6 +131,18 @@ def _candidates(text: str):
         yield m.start(), Address(m.group("building"), m.group("unit"), m.group("room"))
 
 
+def strip_address(text: str) -> str:
+    """The text without the addresses in it ("3栋2单元501厨房漏水" -> "厨房漏水"), for quoting
+    what an owner reported back to them without repeating where."""
+    if not text:
+        return text
+    masked = _masked(text)
+    spans = [m.span() for m in _WORDY.finditer(masked)] + [m.span() for m in _SEPARATED.finditer(masked)]
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + text[end:]
+    return text
+
+
 def parse_address(text: str) -> Address | None:
     """The most complete address in the text (a room beats a bare building), earliest first."""
     if not text:

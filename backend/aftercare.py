@@ -114,7 +114,7 @@ def _revisit_staff(session: Session, ticket: Ticket, now: datetime) -> list[Staf
 def _task(session: Session, people: list[Staff], ticket: Ticket, title: str, what: str, reply: str, key: str) -> None:
     settings = load_settings()
     text = (f"【{title}】{ticket.number}\n地点：{ticket.location_label or '（未写）'}\n"
-            f"内容：{ticket.description or ticket.facility or '报修'}\n{what}\n{reply}")
+            f"内容：{notify.what_is_wrong(ticket)}\n{what}\n{reply}")
     if ticket.contact_phone:
         text += f"\n业主电话：{ticket.contact_phone}"
     data = notify._fields(ticket.number, ticket.location_label or "（未写）", what, title, "今天内")
@@ -157,7 +157,7 @@ def remind(session: Session, ticket: Ticket, now: datetime) -> None:
     if ticket.status != "done":
         return
     settings = load_settings()
-    what = ticket.description or ticket.facility or "报修"
+    what = notify.what_is_wrong(ticket)
     text = (f"您好，您报修的「{what}」（{ticket.number}）修好一天了，现在用着还好吗？\n"
             "方便的话回复 1-5 分给这次服务打个分（5分最满意），也可以说说意见；如果问题还在，回复「还没修好」。")
     template = {"template_id": settings.template_progress, "url": None, "text": text,

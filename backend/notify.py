@@ -11,11 +11,12 @@ characters, so the facts go there, short. Template fields (configure templates w
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from backend import delivery, wechat_window
+from backend import addresses, delivery, phones, wechat_window
 from backend.appointments import SHANGHAI
 from backend.config import Settings
 from backend.models import Staff, Ticket, aware_now
@@ -41,8 +42,12 @@ def _place(ticket: Ticket) -> str:
     return ticket.location_label or "（未写地址）"
 
 
-def _what(ticket: Ticket) -> str:
-    return ticket.description or ticket.facility or "报修"
+def what_is_wrong(ticket: Ticket) -> str:
+    """What is wrong, in the owner's words, without the address and phone they typed with it."""
+    text = phones.MOBILE_RE.sub("", addresses.strip_address(ticket.description or ""))
+    text = re.sub(r"(联系)?(电话|手机)(号码?)?\s*[:：是]?\s*(?=[\s，,。]|$)", "", text)
+    text = re.sub(r"\s+", " ", text).strip(" ，,。.;；")
+    return text or ticket.facility or "报修"
 
 
 def _deadline(ticket: Ticket) -> str:
@@ -62,11 +67,11 @@ def task(session: Session, settings: Settings, ticket: Ticket, person: Staff, as
          note: str = "") -> None:
     """A new task for `person`: the template with the facts, once per assignment."""
     urgency = URGENCY_LABELS.get(ticket.urgency, ticket.urgency)
-    data = _fields(ticket.number, _place(ticket), _what(ticket), urgency, _deadline(ticket))
+    data = _fields(ticket.number, _place(ticket), what_is_wrong(ticket), urgency, _deadline(ticket))
     lines = [
         f"【新维修任务】{ticket.number}（{urgency}）",
         f"地点：{_place(ticket)}",
-        f"内容：{_what(ticket)}",
+        f"内容：{what_is_wrong(ticket)}",
         f"时限：{_deadline(ticket)}",
     ]
     if ticket.contact_phone:
@@ -86,7 +91,7 @@ def supervisors(session: Session, settings: Settings, ticket: Ticket, people: li
                 key: str, now: datetime | None = None) -> None:
     """Tell supervisors something needs them (a task nobody took, a transfer)."""
     urgency = URGENCY_LABELS.get(ticket.urgency, ticket.urgency)
-    text = f"【需要您关注】{ticket.number}（{urgency}）\n地点：{_place(ticket)}\n内容：{_what(ticket)}\n{what}"
+    text = f"【需要您关注】{ticket.number}（{urgency}）\n地点：{_place(ticket)}\n内容：{what_is_wrong(ticket)}\n{what}"
     template = {"template_id": settings.template_task, "url": _link(settings, ticket), "text": text,
                 "data": _fields(ticket.number, _place(ticket), what, urgency, _deadline(ticket))}
     for person in people:
@@ -100,7 +105,7 @@ def progress(session: Session, settings: Settings, ticket: Ticket, step: str, pe
     now = aware_now(now)
     name = person.name if person else "维修师傅"
     phone = f"（电话 {person.phone}）" if person and person.phone else ""
-    what = _what(ticket)
+    what = what_is_wrong(ticket)
     texts = {
         "accepted": (f"您好，您的报修「{what}」（{ticket.number}）{name}已经接单，正在赶过去的路上{phone}。"
                      "师傅到了会再告诉您。", f"{name}已接单，正在路上"),

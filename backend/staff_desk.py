@@ -11,7 +11,7 @@ import unicodedata
 
 from sqlalchemy.orm import Session
 
-from backend import aftercare, complaints, dispatch, sla, staff as staff_records, taskflow
+from backend import aftercare, complaints, dispatch, notify, sla, staff as staff_records, taskflow
 from backend.models import Staff, aware_now
 
 PHOTO_PREFIX = "/send_photo"
@@ -118,7 +118,7 @@ def _run(session: Session, person: Staff, command: str | None, number: str | Non
     if command == "accept":
         if not taskflow.accept(session, person, ticket, now):
             return f"这单（{ticket.number}）您已经接过了。到了现场回复「到场」。"
-        return (f"已接单 {ticket.number}：{ticket.location_label}，{ticket.description or ticket.facility}。"
+        return (f"已接单 {ticket.number}：{ticket.location_label}，{notify.what_is_wrong(ticket)}。"
                 f"{'业主电话 ' + ticket.contact_phone + '。' if ticket.contact_phone else ''}"
                 "业主已收到通知，到了回复「到场」。")
     if command == "arrive":
@@ -165,5 +165,5 @@ def _list(session: Session, person: Staff) -> str:
     lines = [f"您手上有 {len(tasks)} 单："]
     for t in tasks[:10]:
         urgent = "【紧急】" if t.urgency == "urgent" else ""
-        lines.append(f"· {t.number} {urgent}{t.location_label} {t.description or t.facility}（{status.get(t.status, t.status)}）")
+        lines.append(f"· {t.number} {urgent}{t.location_label} {notify.what_is_wrong(t)}（{status.get(t.status, t.status)}）")
     return "\n".join(lines)

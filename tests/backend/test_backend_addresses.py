@@ -168,3 +168,12 @@ def test_is_shared_area(place, shared):
 def test_every_place_found_under_its_own_name():
     for place in PLACES:
         assert find_place(place) == place
+
+
+def test_quoting_a_fault_back_without_its_address():
+    from backend.addresses import strip_address
+
+    assert strip_address("3栋2单元501厨房水管爆了") == "厨房水管爆了"
+    assert strip_address("3-2-501卫生间漏水") == "卫生间漏水"
+    assert strip_address("8号楼702客厅的灯不亮了") == "客厅的灯不亮了"
+    assert strip_address("厨房水龙头漏水") == "厨房水龙头漏水"
