@@ -105,9 +105,9 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
     csrf.init_app(app)
     labels.register(app)
 
-    from console import auth, directory, handoffs, tickets
+    from console import auth, data, directory, handoffs, outages, scorecard, tickets
 
-    for module in (auth, tickets, handoffs, directory):
+    for module in (auth, tickets, handoffs, directory, outages, scorecard, data):
         app.register_blueprint(module.bp)
     app.before_request(access.load_user_and_check)
 
