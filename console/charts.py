@@ -14,7 +14,9 @@ def _attrs(**kw) -> str:
 
 def line_chart(labels: list[str], series: list[dict], title: str, width: int = 640, height: int = 260) -> Markup:
     """series: [{"name", "values": [0..1 or None per label]}]; y axis 0–100%."""
-    left, right, top, bottom = 44, 12, 16, 64
+    left, right, top = 44, 12, 16
+    bottom = 34 + 16 * ((len(series) + 1) // 2)  # axis labels, then the legend in two columns
+    height += bottom - 64
     w, h = width - left - right, height - top - bottom
     n = max(len(labels), 1)
 

@@ -45,7 +45,10 @@ def trend(s, community: Community, start: datetime, end: datetime) -> tuple[list
         figures = {f["key"]: f for f in cards.compute(s, community, a, b)["figures"]}
         for key in TREND:
             values[key].append(figures[key]["value"])
-    labels = [f"{a:%m/%d}–{(b - timedelta(seconds=1)):%d}" for a, b in spans]
+    labels = []
+    for a, b in spans:
+        last = b - timedelta(seconds=1)
+        labels.append(f"{a:%m/%d}" if last.date() == a.date() else f"{a:%m/%d}–{last:%d}")
     return labels, [{"name": cards.LABELS[k], "values": values[k]} for k in TREND]
 
 
