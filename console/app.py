@@ -68,6 +68,16 @@ class RecordId(IntegerConverter):
         super().__init__(map, min=1, max=2**31 - 1)
 
 
+# Pages that take a file get a bigger body than the app's small default (forms only).
+UPLOAD_LIMITS = {"data.run_import": 5 * 1024 * 1024}
+
+
+def _upload_limit() -> None:
+    limit = UPLOAD_LIMITS.get(request.endpoint or "")
+    if limit:
+        request.max_content_length = limit
+
+
 def _refuse_nul() -> None:
     # PostgreSQL cannot store NUL in text; no real form or link carries one.
     for values in (request.args, request.form):
@@ -101,6 +111,7 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     app.url_map.converters["id"] = RecordId
+    app.before_request(_upload_limit)  # before anything reads the body
     app.before_request(_refuse_nul)
     csrf.init_app(app)
     labels.register(app)

@@ -21,7 +21,6 @@ from console.access import require
 from console.app import db_session
 
 bp = Blueprint("data", __name__)
-MAX_UPLOAD = 5 * 1024 * 1024  # spreadsheets are bigger than forms
 MAX_DAYS = 31
 
 
@@ -35,13 +34,6 @@ def _import_page(report=None, error: str | None = None, status: int = 200, form=
 @require("data.import")
 def imports_page():
     return _import_page()
-
-
-@bp.before_app_request
-def _bigger_uploads():
-    # Only the import form takes files; everything else keeps the app's small limit.
-    if request.endpoint == "data.run_import":
-        request.max_content_length = MAX_UPLOAD
 
 
 @bp.post("/imports")

@@ -283,3 +283,14 @@ def test_assignee_history_and_my_tickets(as_role, world, session):
     assert world["ticket"].number in mine
     # A login not linked to a staff record is told so, not shown someone else's work.
     assert "还没有关联员工档案" in as_role("customer_service").get("/tickets/mine").get_data(as_text=True)
+
+
+def test_a_large_spreadsheet_is_accepted_but_not_a_huge_one(as_role, world, session):
+    client = as_role("admin")
+    codes = [f"{chr(66 + n // 999)}{n % 999 + 1}" for n in range(20000)]  # B1…V20: free codes
+    rows = "".join(f"XFL,{code},{code}楼\n" for code in codes)  # ~350 KB, over the forms' limit
+    resp = upload(client, "buildings", "小区,楼栋,名称\n" + rows, dry_run=True)
+    assert resp.status_code == 200 and "检查通过" in resp.get_data(as_text=True)
+    assert upload(client, "buildings", "x" * (6 * 1024 * 1024)).status_code == 413
+    # Other forms keep the small limit.
+    assert post_form(client, f"/tickets/{world['ticket'].id}/note", {"note": "x" * 300_000}).status_code == 413
