@@ -12,7 +12,7 @@ def _attrs(**kw) -> str:
     return " ".join(f'{k.rstrip("_").replace("_", "-")}="{escape(v)}"' for k, v in kw.items())
 
 
-def line_chart(labels: list[str], series: list[dict], title: str, width: int = 640, height: int = 260) -> Markup:
+def line_chart(labels: list[str], series: list[dict], title: str, width: int = 480, height: int = 240) -> Markup:
     """series: [{"name", "values": [0..1 or None per label]}]; y axis 0–100%."""
     left, right, top = 44, 12, 16
     bottom = 34 + 16 * ((len(series) + 1) // 2)  # axis labels, then the legend in two columns
@@ -27,7 +27,7 @@ def line_chart(labels: list[str], series: list[dict], title: str, width: int = 6
         return top + h * (1 - v)
 
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
-             f'xmlns="http://www.w3.org/2000/svg" font-size="12" font-family="sans-serif">',
+             f'xmlns="http://www.w3.org/2000/svg" font-size="13" font-family="sans-serif">',
              f"<title>{escape(title)}</title>"]
     for pct in (0, 25, 50, 75, 100):
         yy = y(pct / 100)
@@ -55,14 +55,14 @@ def line_chart(labels: list[str], series: list[dict], title: str, width: int = 6
     return Markup("".join(parts))
 
 
-def bar_chart(rows: list[tuple[str, int]], title: str, width: int = 640) -> Markup:
+def bar_chart(rows: list[tuple[str, int]], title: str, width: int = 480) -> Markup:
     """Horizontal bars, one per (label, count), longest first."""
-    bar, gap, left, right = 22, 8, 120, 44
+    bar, gap, left, right = 22, 8, 104, 36
     height = max(len(rows), 1) * (bar + gap) + gap
     most = max((n for _, n in rows), default=0) or 1
     w = width - left - right
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
-             f'xmlns="http://www.w3.org/2000/svg" font-size="12" font-family="sans-serif">',
+             f'xmlns="http://www.w3.org/2000/svg" font-size="13" font-family="sans-serif">',
              f"<title>{escape(title)}</title>"]
     if not rows:
         parts.append(f'<text {_attrs(x=width / 2, y=height / 2 + 4, text_anchor="middle", fill="#6b7785")}>本月没有工单</text>')
