@@ -26,6 +26,14 @@ PERMISSIONS: dict[str, set[str]] = {
     "directory.residents": _DESK,
     "directory.staff": set(CONSOLE_ROLES),
     "audit.view": {"admin"},
+    # Technicians see outages (owners ask them); the desk announces and changes them.
+    "outages.view": set(CONSOLE_ROLES),
+    "outages.manage": _DESK,
+    "scorecard": {"admin", "supervisor"},
+    "data.import": {"admin", "supervisor"},
+    "roster.view": set(CONSOLE_ROLES),
+    "roster.manage": {"admin", "supervisor"},
+    "tickets.mine": set(CONSOLE_ROLES),
     "session": set(CONSOLE_ROLES),  # anyone logged in: log out
 }
 

@@ -68,6 +68,16 @@ class RecordId(IntegerConverter):
         super().__init__(map, min=1, max=2**31 - 1)
 
 
+# Pages that take a file get a bigger body than the app's small default (forms only).
+UPLOAD_LIMITS = {"data.run_import": 5 * 1024 * 1024}
+
+
+def _upload_limit() -> None:
+    limit = UPLOAD_LIMITS.get(request.endpoint or "")
+    if limit:
+        request.max_content_length = limit
+
+
 def _refuse_nul() -> None:
     # PostgreSQL cannot store NUL in text; no real form or link carries one.
     for values in (request.args, request.form):
@@ -101,13 +111,14 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     app.url_map.converters["id"] = RecordId
+    app.before_request(_upload_limit)  # before anything reads the body
     app.before_request(_refuse_nul)
     csrf.init_app(app)
     labels.register(app)
 
-    from console import auth, directory, handoffs, tickets
+    from console import auth, data, directory, handoffs, outages, scorecard, tickets
 
-    for module in (auth, tickets, handoffs, directory):
+    for module in (auth, tickets, handoffs, directory, outages, scorecard, data):
         app.register_blueprint(module.bp)
     app.before_request(access.load_user_and_check)
 

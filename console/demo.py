@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.appointments import SHANGHAI
 from backend.demo import seed_demo
 from backend.models import (
     Building, Community, House, HumanHandoff, InboundMessage, OutboundMessage, Resident, Ticket, TicketStep,
@@ -115,3 +116,73 @@ def seed_console_demo(session: Session, now: datetime | None = None) -> dict:
     session.flush()
     return {"leak": leak, "light": light, "lift": lift, "door": door, "complaint": complaint,
             "handoffs": [fees, rubbish]}
+
+
+def seed_screenshot_extras(session: Session, demo: dict, now: datetime | None = None) -> dict:
+    """More history for the screenshots of the outage, scorecard and roster pages: this month's
+    finished repairs with their clocks and ratings, bound owners in a few buildings, an outage
+    part-way through its broadcast, one saved but not yet sent, and an assignment history."""
+    from backend import outages
+    from backend.models import Outage, Rating, SlaClock, Staff, TicketAssignment, aware_now
+
+    now = aware_now(now)
+    month_start = now.astimezone(SHANGHAI).replace(day=1, hour=9, minute=0, second=0, microsecond=0)
+    facilities = ["水管", "灯", "门", "水管", "电梯", "下水道", "灯", "门窗", "水管", "插座", "电梯", "水管"]
+    days = max((now - month_start).days, 1)
+    for n, facility in enumerate(facilities):
+        raised = month_start + timedelta(days=n * days / len(facilities), hours=n % 5)
+        house = _house(session, "3", "2", "501")
+        t = create_repair(session, RepairRequest(
+            openid="o-demo-zhangwei", description=f"{facility}坏了", contact_phone="13800001001",
+            urgency="urgent" if n % 3 == 0 else "normal", facility=facility, place="家里", house_id=house.id,
+            source_key=f"demo-history-{n}"), now=raised)
+        t.status = "done"
+        add_step(session, t, "accepted", "staff:1", at=raised + timedelta(minutes=4 + n))
+        add_step(session, t, "arrived", "staff:1", at=raised + timedelta(minutes=20 + 3 * n))
+        session.add(SlaClock(ticket_id=t.id, kind="on_site", started_at=raised, due_at=raised + timedelta(minutes=30),
+                             stopped_at=raised + timedelta(minutes=20 + 3 * n),
+                             outcome="met" if n not in (7, 10) else "missed"))
+        if n % 4 != 3:
+            session.add(Rating(ticket_id=t.id, openid="o-demo-zhangwei", score=5 if n % 5 else 3, created_at=raised + timedelta(hours=5)))
+    # Bound owners in 3栋 and 8栋: an outage's preview has something to count.
+    for code in ("3", "8"):
+        houses = session.execute(select(House).join(Building).join(Community, Community.id == Building.community_id)
+                                 .where(Community.code == "XFL", Building.code == code).order_by(House.id).limit(18)
+                                 ).scalars().all()
+        for n, house in enumerate(houses):
+            openid = f"o-demo-{code}-{n}"
+            bind(session, openid, house)
+    session.flush()
+    start = (now + timedelta(days=1)).astimezone(SHANGHAI).replace(hour=9, minute=0, second=0, microsecond=0)
+    sending = outages.create(session, "XFL", "water", start, start + timedelta(hours=8), buildings=["3", "8"],
+                             reason="二次供水水箱清洗消毒", actor="console:wu", now=now - timedelta(minutes=5))
+    from backend.config import load_settings
+
+    outages.plan(session, load_settings(), sending, "notice", now - timedelta(minutes=4))
+    msgs = session.execute(select(OutboundMessage).where(OutboundMessage.campaign == outages.campaign(sending.id, "notice"))
+                           .order_by(OutboundMessage.id)).scalars().all()
+    for i, m in enumerate(msgs):
+        if i < len(msgs) * 2 // 3:
+            m.status, m.sent_at = "sent", now - timedelta(minutes=3)
+        elif i < len(msgs) * 2 // 3 + 2:
+            m.status, m.errcode = "failed", 43004
+    draft = outages.create(session, "XFL", "power", start + timedelta(days=2), start + timedelta(days=2, hours=4),
+                           buildings=["3"], reason="配电房设备检修", actor="console:wu", now=now)
+    old = Outage(community=sending.community, kind="gas", planned=False, starts_at=now - timedelta(days=6),
+                 ends_at=now - timedelta(days=6) + timedelta(hours=3), reason="燃气管道抢修", prepare="",
+                 status="restored", version=1, created_by="console:wu", created_at=now - timedelta(days=6),
+                 updated_at=now - timedelta(days=6), restored_at=now - timedelta(days=6) + timedelta(hours=2))
+    session.add(old)
+    # The light's assignment history: offered to one technician, moved to another.
+    techs = session.execute(select(Staff).where(Staff.role == "technician").order_by(Staff.id)).scalars().all()
+    light = demo["light"]
+    if len(techs) >= 2:
+        session.add(TicketAssignment(ticket_id=light.id, staff_id=techs[0].id, status="transferred",
+                                     assigned_at=now - timedelta(hours=2, minutes=40), reason="派单"))
+        session.add(TicketAssignment(ticket_id=light.id, staff_id=techs[1].id, status="accepted",
+                                     assigned_at=now - timedelta(hours=2, minutes=20),
+                                     acked_at=now - timedelta(hours=2, minutes=15), reason="原师傅在处理急修"))
+        light.assignee_id = techs[1].id
+        demo["lift"].assignee_id = techs[1].id
+    session.flush()
+    return {"sending": sending, "draft": draft, "technician": techs[1] if len(techs) >= 2 else None}

@@ -36,6 +36,8 @@ STEP = {
     "rated": "评价",
 }
 OUTBOUND_STATUS = {"queued": "待发送", "sent": "已发送", "failed": "发送失败", "local": "已发送（本地）"}
+ASSIGNMENT = {"pending": "待接单", "accepted": "已接单", "transferred": "已转派", "timed_out": "超时未接",
+              "closed": "已结束", "declined": "已拒绝"}
 FINISHED = ("done", "closed", "cancelled")
 
 
@@ -79,6 +81,7 @@ def register(app) -> None:
         resident_role=lambda c: RESIDENT_ROLE.get(c, c),
         step=lambda c: STEP.get(c, c),
         outbound_status=lambda c: OUTBOUND_STATUS.get(c, c),
+        assignment=lambda c: ASSIGNMENT.get(c, c),
     )
     from console.access import PERMISSIONS, ROLE_LABELS, can
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 import backend
 from backend import tickets as ticket_records
-from backend.models import TICKET_STATUSES, Staff, Ticket, utcnow
+from backend.models import OPEN_TICKET_STATUSES, TICKET_STATUSES, Staff, Ticket, TicketAssignment, utcnow
 from console import audit, outbound
 from console import board as queries
 from console.access import can, require
@@ -86,6 +86,11 @@ def render_ticket(ticket_id: int, error: str | None = None, status: int = 200, f
     with db_session() as s:
         ticket = _load(s, ticket_id)
         excerpt = queries.ticket_excerpt(s, ticket)
+        assignments = s.execute(
+            select(TicketAssignment).where(TicketAssignment.ticket_id == ticket.id)
+            .options(selectinload(TicketAssignment.staff)).order_by(TicketAssignment.assigned_at, TicketAssignment.id)
+        ).scalars().all()
+        assignee = ticket.assignee
         reachable = queries.can_message(s, ticket.openid, now)
         staff = []
         if dispatch is not None and can(g.user.role, "tickets.dispatch"):
@@ -94,9 +99,29 @@ def render_ticket(ticket_id: int, error: str | None = None, status: int = 200, f
             )
     return render_template(
         "ticket.html", t=ticket, excerpt=excerpt, clocks=queries.clocks(ticket, now), reachable=reachable,
-        statuses=TICKET_STATUSES, staff=staff, dispatch_enabled=dispatch is not None,
+        statuses=TICKET_STATUSES, staff=staff, assignments=assignments, assignee=assignee, dispatch_enabled=dispatch is not None,
         error=error, form=form or {}, phone=phone,
     ), status
+
+
+@bp.get("/tickets/mine")
+@require("tickets.mine")
+def mine():
+    """A technician's own work: open tickets assigned to the Staff record their login is linked to."""
+    now = utcnow()
+    staff_id = g.user.staff_id
+    rows = []
+    if staff_id is not None:
+        with db_session() as s:
+            offered = select(TicketAssignment.ticket_id).where(
+                TicketAssignment.staff_id == staff_id, TicketAssignment.status.in_(("pending", "accepted")))
+            rows = list(s.execute(
+                select(Ticket).options(selectinload(Ticket.community))
+                .where(Ticket.status.in_(OPEN_TICKET_STATUSES),
+                       (Ticket.assignee_id == staff_id) | Ticket.id.in_(offered))
+                .order_by(Ticket.urgency.desc(), Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)
+                .limit(queries.BOARD_LIMIT)).scalars())
+    return render_template("mine.html", rows=rows, now=now, is_overdue=queries.is_overdue, linked=staff_id is not None)
 
 
 @bp.get("/tickets/<id:ticket_id>")

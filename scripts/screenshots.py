@@ -19,7 +19,7 @@ from backend import db  # noqa: E402
 from backend.config import load_settings  # noqa: E402
 from console import users  # noqa: E402
 from console.app import create_app  # noqa: E402
-from console.demo import seed_console_demo  # noqa: E402
+from console.demo import seed_console_demo, seed_screenshot_extras  # noqa: E402
 from console.live import LiveServer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +27,11 @@ OUT = ROOT / "docs" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SIZES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
 PASSWORD = "screenshot-pass-1"
+BAD_IMPORT = ("小区,楼栋,单元,房号,姓名,手机号,身份\n"
+              "XFL,3,2,501,张伟,13800001001,业主\n"
+              "XFL,3,2,9901,李娜,13800001002,业主\n"
+              "XFL,5,1,302,王芳,1380000,租户\n"
+              "XFL,8,,702,,13800001004,业主\n")
 
 
 def main() -> int:
@@ -36,7 +41,12 @@ def main() -> int:
         db.upgrade(url)
         with db.session_scope(db.get_engine(url)) as s:
             demo = seed_console_demo(s)
+            extras = seed_screenshot_extras(s, demo)
             users.create_user(s, "wu", PASSWORD, "supervisor", "吴主管")
+            tech = extras["technician"]
+            users.create_user(s, "zhao", PASSWORD, "technician", tech.name if tech else "赵师傅",
+                              staff_id=tech.id if tech else None)
+            ids = {"sending": extras["sending"].id, "draft": extras["draft"].id}
         settings = dataclasses.replace(load_settings(), database_url=url)
         app = create_app(settings, SECRET_KEY="screenshots")
         with LiveServer(app) as server, sync_playwright() as p:
@@ -57,6 +67,40 @@ def main() -> int:
                 shot(page, f"ticket-{size}", full_page=True)
                 page.goto(f"{server.url}/handoffs")
                 shot(page, f"handoffs-{size}", full_page=True)
+                page.goto(f"{server.url}/tickets/{demo['light'].id}")
+                shot(page, f"ticket-assignments-{size}", full_page=True)
+                page.goto(f"{server.url}/outages")
+                shot(page, f"outages-{size}")
+                page.goto(f"{server.url}/outages/new")
+                shot(page, f"outage-new-{size}", full_page=True)
+                page.goto(f"{server.url}/outages/{ids['draft']}")
+                shot(page, f"outage-preview-{size}", full_page=True)
+                page.goto(f"{server.url}/outages/{ids['sending']}")
+                page.wait_for_selector('.event[data-event="notice"]')
+                shot(page, f"outage-progress-{size}", full_page=True)
+                page.goto(f"{server.url}/scorecard")
+                shot(page, f"scorecard-{size}", full_page=True)
+                page.goto(f"{server.url}/imports")
+                page.select_option("select[name=kind]", "residents")
+                page.set_input_files("input[type=file]", files=[{
+                    "name": "住户.csv", "mimeType": "text/csv", "buffer": BAD_IMPORT.encode("utf-8")}])
+                page.click("#import-form button[type=submit]")
+                page.wait_for_selector("#import-report")
+                shot(page, f"import-errors-{size}", full_page=True)
+                page.goto(f"{server.url}/roster")
+                shot(page, f"roster-{size}", full_page=True)
+                context.close()
+                # A technician's own list.
+                context = browser.new_context(viewport=viewport, locale="zh-CN", device_scale_factor=1,
+                                              is_mobile=size == "phone")
+                page = context.new_page()
+                page.goto(f"{server.url}/login")
+                page.fill("input[name=username]", "zhao")
+                page.fill("input[name=password]", PASSWORD)
+                page.click("button[type=submit]")
+                page.wait_for_url(f"{server.url}/tickets")
+                page.goto(f"{server.url}/tickets/mine")
+                shot(page, f"mine-{size}")
                 context.close()
             browser.close()
     return 0

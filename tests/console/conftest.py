@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 
 from backend.config import load_settings
+from backend import outages
 from backend.demo import seed_demo
-from backend.models import Community, House, HumanHandoff, InboundMessage, WechatUser, utcnow
+from backend.models import Community, House, HumanHandoff, InboundMessage, WechatUser, aware_now, utcnow
 from backend.owners import bind
 from backend.redis_conn import get_redis
 from backend.tickets import RepairRequest, create_repair
@@ -81,11 +82,14 @@ def world(engine, session):
         source_key="test-ticket-1"), now=now - timedelta(minutes=4))
     handoff = HumanHandoff(openid=OPENID, text="我要找人工客服", created_at=now, status="open")
     session.add(handoff)
+    # Saved but not yet sent: the outage pages' preview state.
+    outage = outages.create(session, "XFL", "water", aware_now(now) + timedelta(hours=2),
+                            aware_now(now) + timedelta(hours=6), buildings=["3"], reason="二次供水水箱清洗")
     session.commit()
     # Detached: reading world["ticket"].id later never starts a transaction in the test's session
     # (on SQLite that would hold the write lock the app needs).
     session.expunge_all()
-    return {"ticket": ticket, "handoff": handoff, "house": house, "community": community}
+    return {"ticket": ticket, "handoff": handoff, "house": house, "community": community, "outage": outage}
 
 
 def csrf_token(client, path: str = "/login") -> str:

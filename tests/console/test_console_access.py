@@ -28,12 +28,30 @@ RULES = [  # (method, rule, permission)
     ("GET", "/staff", "directory.staff"),
     ("GET", "/residents", "directory.residents"),
     ("GET", "/audit", "audit.view"),
+    ("GET", "/tickets/mine", "tickets.mine"),
+    ("GET", "/outages", "outages.view"),
+    ("GET", "/outages/new", "outages.manage"),
+    ("POST", "/outages", "outages.manage"),
+    ("GET", "/outages/<id:outage_id>", "outages.view"),
+    ("GET", "/outages/<id:outage_id>/progress", "outages.view"),
+    ("POST", "/outages/<id:outage_id>/update", "outages.manage"),
+    ("POST", "/outages/<id:outage_id>/send", "outages.manage"),
+    ("POST", "/outages/<id:outage_id>/restore", "outages.manage"),
+    ("POST", "/outages/<id:outage_id>/cancel", "outages.manage"),
+    ("GET", "/scorecard", "scorecard"),
+    ("GET", "/scorecard.csv", "scorecard"),
+    ("GET", "/imports", "data.import"),
+    ("POST", "/imports", "data.import"),
+    ("GET", "/roster", "roster.view"),
+    ("POST", "/roster/shifts", "roster.manage"),
+    ("POST", "/roster/bind-code", "roster.manage"),
     ("POST", "/logout", "session"),
 ]
 
 
 def routes(world):
-    ids = {"<id:ticket_id>": str(world["ticket"].id), "<id:handoff_id>": str(world["handoff"].id)}
+    ids = {"<id:ticket_id>": str(world["ticket"].id), "<id:handoff_id>": str(world["handoff"].id),
+           "<id:outage_id>": str(world["outage"].id)}
     out = []
     for method, rule, permission in RULES:
         for placeholder, value in ids.items():
@@ -93,7 +111,11 @@ def test_post_without_csrf_token_is_refused(as_role, world, session):
     t = world["ticket"].id
     for path, data in [(f"/tickets/{t}/note", {"note": "没有令牌"}), (f"/tickets/{t}/status", {"status": "done"}),
                        (f"/tickets/{t}/reply", {"text": "你好"}), (f"/handoffs/{world['handoff'].id}/close", {}),
-                       ("/logout", {})]:
+                       ("/outages", {"community": "XFL", "kind": "water", "starts_at": "2030-01-01T08:00",
+                                     "ends_at": "2030-01-01T12:00"}),
+                       (f"/outages/{world['outage'].id}/send", {}), (f"/outages/{world['outage'].id}/cancel", {}),
+                       ("/imports", {"kind": "buildings"}), ("/roster/shifts", {"staff_id": "1"}),
+                       ("/roster/bind-code", {"staff_id": "1"}), ("/logout", {})]:
         resp = client.post(path, data=data)
         assert resp.status_code == 400, path
         assert "页面已过期" in resp.get_data(as_text=True)
@@ -103,6 +125,7 @@ def test_post_without_csrf_token_is_refused(as_role, world, session):
     assert resp.status_code == 400
     notes = session.execute(select(TicketStep).where(TicketStep.kind == "note")).scalars().all()
     assert notes == []
+    assert session.execute(select(AuditLog).where(AuditLog.action != "login")).first() is None
 
 
 def test_login_form_needs_csrf_too(app, accounts):

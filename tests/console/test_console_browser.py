@@ -146,3 +146,36 @@ def test_phone_layout_has_no_sideways_scrolling(browser, site):
         assert not page.locator("table.tickets thead").is_visible()  # rows become cards
     finally:
         context.close()
+
+
+def test_scorecard_draws_its_charts(page, site):
+    log_in(page, site.url, "admin", PASSWORD)
+    page.wait_for_url(f"{site.url}/tickets")
+    page.click("nav >> text=服务指标")
+    page.wait_for_url(f"{site.url}/scorecard")
+    assert page.locator(".figure").count() == 8
+    charts = page.locator("svg.chart")
+    assert charts.count() == 2
+    for i in range(2):
+        box = charts.nth(i).bounding_box()
+        assert box["width"] > 200 and box["height"] > 40  # drawn, not an empty box
+    assert page.locator("svg.chart rect").count() >= 1  # a bar for the demo's tickets
+    assert "目标" in page.locator(".figures").inner_text()
+    with page.expect_download() as download:
+        page.click("text=导出 CSV")
+    assert download.value.suggested_filename.startswith("scorecard-")
+
+
+def test_an_import_with_a_bad_row_shows_the_row(page, site):
+    log_in(page, site.url, "admin", PASSWORD)
+    page.goto(f"{site.url}/imports")
+    page.select_option("select[name=kind]", "buildings")
+    page.set_input_files("input[type=file]", files=[{
+        "name": "楼栋.csv", "mimeType": "text/csv",
+        "buffer": "小区,楼栋,名称\nXFL,30,30栋\nXFL,,无楼号\n".encode("utf-8")}])
+    page.click("#import-form button[type=submit]")
+    report = page.locator("#import-report")
+    assert "没有导入任何数据" in report.inner_text()
+    assert "第3行" in page.locator(".row-errors").inner_text()
+    page.goto(f"{site.url}/outages/new")
+    assert "30栋" not in page.content()  # nothing was written
