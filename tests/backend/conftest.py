@@ -137,7 +137,8 @@ def wechat_env(monkeypatch, db_url, redis_url, standin, engine):
     monkeypatch.setenv("DATABASE_URL", db_url)
     # Its own Redis database: nothing here may meet the e2e system's worker (which uses the
     # fixture's database) or the jobs it would run.
-    redis_url = redis_url.rsplit("/", 1)[0] + "/13"
+    base, db = redis_url.rsplit("/", 1)
+    redis_url = f"{base}/{int(db) - 2 if int(db) >= 2 else 13}"
     monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("WECHAT_APPID", TEST_APPID)
     monkeypatch.setenv("WECHAT_SECRET", "test-secret")

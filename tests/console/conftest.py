@@ -32,7 +32,8 @@ CONSOLE_REDIS_DB = 14
 def redis_url(redis_url):
     """The tests' Redis, database 14: replies queued here are never taken by a worker that
     another test session (the e2e system on database 15) is running."""
-    url = redis_url.rsplit("/", 1)[0] + f"/{CONSOLE_REDIS_DB}"
+    base, db = redis_url.rsplit("/", 1)
+    url = f"{base}/{int(db) - 1 if int(db) else CONSOLE_REDIS_DB}"  # next to the session's own database
     get_redis(url).flushdb()
     return url
 
