@@ -120,7 +120,8 @@ def write_section(text: str, heading: str = HEADING) -> None:
     out = ROOT / "docs" / "BENCHMARKS.md"
     old = out.read_text(encoding="utf-8") if out.exists() else "# Benchmarks\n"
     pattern = re.compile(re.escape(heading) + r".*?(?=\n## |\Z)", re.S)
-    new = pattern.sub(lambda _: text.rstrip("\n"), old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
+    text = text.rstrip("\n") + "\n"
+    new = pattern.sub(lambda _: text, old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
     out.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
 
 
