@@ -1,37 +1,17 @@
 """The ticket board and the ticket page with its actions (status, note, reply, dispatch)."""
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from pathlib import Path
-
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-import backend
-from backend import tickets as ticket_records
+from backend import dispatch, tickets as ticket_records
 from backend.models import OPEN_TICKET_STATUSES, TICKET_STATUSES, Staff, Ticket, TicketAssignment, utcnow
 from console import audit, outbound
 from console import board as queries
 from console.access import can, require
 from console.app import db_session
 
-
-def _dispatch_module():
-    """backend.dispatch (issue 3) when this checkout has it, else None: the form stays hidden.
-
-    Only its absence hides the form; an error inside the module fails loudly. The file must sit
-    in this backend package: a shared editable install can resolve a missing submodule to another
-    checkout of the project.
-    """
-    spec = importlib.util.find_spec("backend.dispatch")
-    if spec is None or spec.origin is None or Path(spec.origin).parent != Path(backend.__file__).parent:
-        return None
-    return importlib.import_module("backend.dispatch")
-
-
-dispatch = _dispatch_module()
 
 bp = Blueprint("tickets", __name__)
 MAX_NOTE = 1000
@@ -93,13 +73,13 @@ def render_ticket(ticket_id: int, error: str | None = None, status: int = 200, f
         assignee = ticket.assignee
         reachable = queries.can_message(s, ticket.openid, now)
         staff = []
-        if dispatch is not None and can(g.user.role, "tickets.dispatch"):
+        if can(g.user.role, "tickets.dispatch"):
             staff = list(
                 s.execute(select(Staff).where(Staff.active.is_(True)).order_by(Staff.role, Staff.name)).scalars()
             )
     return render_template(
         "ticket.html", t=ticket, excerpt=excerpt, clocks=queries.clocks(ticket, now), reachable=reachable,
-        statuses=TICKET_STATUSES, staff=staff, assignments=assignments, assignee=assignee, dispatch_enabled=dispatch is not None,
+        statuses=TICKET_STATUSES, staff=staff, assignments=assignments, assignee=assignee,
         error=error, form=form or {}, phone=phone,
     ), status
 
@@ -203,8 +183,6 @@ def reply(ticket_id: int):
 @bp.post("/tickets/<id:ticket_id>/dispatch")
 @require("tickets.dispatch")
 def dispatch_ticket(ticket_id: int):
-    if dispatch is None:
-        abort(404)
     staff_id = request.form.get("staff_id", "")
     reason = (request.form.get("reason") or "").strip()[:200] or None
     with db_session() as s:

@@ -122,10 +122,6 @@ def test_technicians_see_no_reply_form_and_no_inbox(page, site):
 
 
 def test_dispatch_from_the_ticket_page(page, site):
-    from console import tickets
-
-    if tickets.dispatch is None:
-        pytest.skip("backend/dispatch.py arrives with issue 3")
     log_in(page, site.url, "admin", PASSWORD)
     page.goto(f"{site.url}/tickets/{site.demo['complaint'].id}")
     page.select_option("#dispatch select", label="王师傅 · 维修师傅（水电）")

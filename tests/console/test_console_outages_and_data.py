@@ -7,7 +7,6 @@ import io
 import re
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from backend.appointments import SHANGHAI
@@ -260,10 +259,6 @@ def test_binding_code_is_shown_once_and_not_logged(as_role, world, session):
 
 # --- tickets: assignee, history, mine ----------------------------------------------------------------
 def test_assignee_history_and_my_tickets(as_role, world, session):
-    from console import tickets
-
-    if tickets.dispatch is None:
-        pytest.skip("backend/dispatch.py arrives with issue 3")
     people = fetch(session, select(Staff).where(Staff.role == "technician").order_by(Staff.id))
     first, second = people[0], people[1]
     session.execute(ConsoleUser.__table__.update().where(ConsoleUser.username == "technician")
