@@ -25,7 +25,7 @@ import logging
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,7 +41,6 @@ BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 600.0
 # Longer than the client's 5 s timeout plus a commit: a "sending" row this old lost its worker.
 STALE_SENDING = timedelta(seconds=60)
-_PENDING_KEY = "wuye_send_after_commit"
 
 
 def backoff(attempts: int) -> float:
@@ -101,70 +100,62 @@ def queue_texts(session: Session, openid: str, texts: list[str], inbound_id: int
 
 def send_after_commit(session: Session, ids: list[int], high: bool = True) -> None:
     """Enqueue these messages once the session's transaction has committed."""
-    pending = session.info.setdefault(_PENDING_KEY, [])
-    if not pending and not event.contains(session, "after_commit", _enqueue_pending):
-        event.listen(session, "after_commit", _enqueue_pending)
-        event.listen(session, "after_rollback", _forget_pending)
-    pending.extend((i, high) for i in ids)
-
-
-def _enqueue_pending(session: Session) -> None:
-    for outbound_id, high in session.info.pop(_PENDING_KEY, []):
-        jobs.enqueue("backend.delivery.send_outbound", outbound_id, high=high)
-
-
-def _forget_pending(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+    for outbound_id in ids:
+        jobs.enqueue_after_commit(session, "backend.delivery.send_outbound", outbound_id, high=high)
 
 
 # --- sending ---------------------------------------------------------------------------------------
-def _claim(session: Session, outbound_id: int, now: datetime) -> bool:
-    result = session.execute(
-        update(OutboundMessage)
-        .where(
-            OutboundMessage.id == outbound_id,
-            OutboundMessage.status == "queued",
-            (OutboundMessage.next_attempt_at.is_(None)) | (OutboundMessage.next_attempt_at <= now),
-        )
-        .values(status="sending", claimed_at=now, attempts=OutboundMessage.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+_TABLE = OutboundMessage.__table__
+
+
+def _claim(conn, outbound_id: int, now: datetime) -> bool:
+    """Take a due, queued message for sending; False if someone else has it (or it is not due)."""
+    t = _TABLE
+    return conn.execute(
+        update(t)
+        .where(t.c.id == outbound_id, t.c.status == "queued",
+               (t.c.next_attempt_at.is_(None)) | (t.c.next_attempt_at <= now))
+        .values(status="sending", claimed_at=now, attempts=t.c.attempts + 1)
+    ).rowcount == 1
+
+
+def _message(row) -> tuple:
+    """What _deliver needs from a row (a Core row of _TABLE)."""
+    return row.openid, row.channel, row.content, json.loads(row.template) if row.template else None, row.attempts
 
 
 def send_outbound(outbound_id: int, settings: Settings | None = None, api=None) -> str:
     """Job: send one recorded message, once. Returns what became of it."""
     settings = settings or load_settings()
     engine = get_engine(settings.database_url)
-    with session_scope(engine) as session:
-        if not _claim(session, outbound_id, aware_now()):
-            row = session.get(OutboundMessage, outbound_id)
-            return row.status if row else "missing"
-        row = session.get(OutboundMessage, outbound_id)
-        message = (row.openid, row.channel, row.content, row.template_payload, row.attempts)
-    return _deliver(engine, settings, outbound_id, message, api)
+    with engine.begin() as conn:
+        claimed = _claim(conn, outbound_id, aware_now())
+        row = conn.execute(select(_TABLE).where(_TABLE.c.id == outbound_id)).first()
+    if not claimed:
+        return row.status if row else "missing"
+    return _deliver(engine, settings, outbound_id, _message(row), api)
 
 
-def _deliver(engine, settings: Settings, outbound_id: int, message: tuple, api=None) -> str:
+def _deliver(engine, settings: Settings, outbound_id: int, message: tuple, api=None,
+             writing=contextlib.nullcontext()) -> str:
+    """Make the call for a claimed message and record what became of it."""
     openid, channel, content, template, attempts = message
-    if settings.local_mode:
-        with session_scope(engine) as session:
-            outbox.mark_sent(session, outbound_id, status="local")
-        return "local"
+    status = "local"
+    if not settings.local_mode:
+        from backend.wechat_api import WeChatAPI, classify, errcode_of
 
-    from backend.wechat_api import WeChatAPI, classify, errcode_of
-
-    try:
-        api = api or WeChatAPI(settings)
-        if channel == "template":
-            api.send_template(openid, template["template_id"], template["data"], template.get("url"))
-        else:
-            api.send_custom_text(openid, content)
-    except Exception as exc:  # every failure is recorded; none may leave the row in "sending"
-        return _failed(engine, outbound_id, exc, classify(exc), errcode_of(exc), attempts)
-    with session_scope(engine) as session:
-        outbox.mark_sent(session, outbound_id, status="sent", errcode=0)
-    return "sent"
+        try:
+            api = api or WeChatAPI(settings)
+            if channel == "template":
+                api.send_template(openid, template["template_id"], template["data"], template.get("url"))
+            else:
+                api.send_custom_text(openid, content)
+        except Exception as exc:  # every failure is recorded; none may leave the row in "sending"
+            return _failed(engine, outbound_id, exc, classify(exc), errcode_of(exc), attempts)
+        status = "sent"
+    with writing, engine.begin() as conn:
+        outbox.mark_sent(conn, outbound_id, status=status, errcode=0 if status == "sent" else None)
+    return status
 
 
 def send_many(ids: list[int], settings: Settings | None = None, rate: float = 200.0, threads: int = 4,
@@ -172,25 +163,21 @@ def send_many(ids: list[int], settings: Settings | None = None, rate: float = 20
     """Send many recorded messages (a broadcast), at most `rate` a second, each claimed on its
     own right before its call (so a kill leaves at most `threads` in doubt, never a batch).
 
-    The hot path uses plain SQL statements, two short transactions per message; what each
-    message says is read once, up front."""
+    Two short transactions per message; what each message says is read once, up front."""
     import threading
     import time as _time
     from collections import Counter
     from concurrent.futures import ThreadPoolExecutor
 
-    from backend.wechat_api import WeChatAPI, classify, errcode_of
+    from backend.wechat_api import WeChatAPI
 
     settings = settings or load_settings()
     engine = get_engine(settings.database_url)
-    table = OutboundMessage.__table__
     messages: dict[int, tuple] = {}
     for start in range(0, len(ids), 1000):
         with engine.connect() as conn:
-            for row in conn.execute(select(table.c.id, table.c.openid, table.c.channel, table.c.content,
-                                           table.c.template, table.c.attempts)
-                                    .where(table.c.id.in_(ids[start:start + 1000]))):
-                messages[row.id] = row
+            for row in conn.execute(select(_TABLE).where(_TABLE.c.id.in_(ids[start:start + 1000]))):
+                messages[row.id] = _message(row)
     lock, counts, local = threading.Lock(), Counter(), threading.local()
     # SQLite has one writer at a time and its busy handler waits by sleeping; handing the write
     # turn between our own threads with a lock is far quicker. The HTTP calls still overlap.
@@ -207,37 +194,17 @@ def send_many(ids: list[int], settings: Settings | None = None, rate: float = 20
             _time.sleep(slot - now)
 
     def one(outbound_id: int) -> None:
-        row = messages.get(outbound_id)
-        if row is None:
+        message = messages.get(outbound_id)
+        if message is None:
             return
         pace()
         with writing, engine.begin() as conn:
-            claimed = conn.execute(
-                update(table).where(table.c.id == outbound_id, table.c.status == "queued",
-                                    (table.c.next_attempt_at.is_(None)) | (table.c.next_attempt_at <= aware_now()))
-                .values(status="sending", claimed_at=aware_now(), attempts=table.c.attempts + 1)
-            ).rowcount == 1
-        if not claimed:
-            return
-        if settings.local_mode:
-            result, status = "local", "local"
-        else:
-            if not hasattr(local, "api"):
-                local.api = WeChatAPI(settings)  # one HTTP session per thread
-            template = json.loads(row.template) if row.template else None
-            try:
-                if row.channel == "template":
-                    local.api.send_template(row.openid, template["template_id"], template["data"], template.get("url"))
-                else:
-                    local.api.send_custom_text(row.openid, row.content)
-                result, status = "sent", "sent"
-            except Exception as exc:
-                result = _failed(engine, outbound_id, exc, classify(exc), errcode_of(exc), row.attempts + 1)
-                status = None
-        if status is not None:
-            with writing, engine.begin() as conn:
-                conn.execute(update(table).where(table.c.id == outbound_id)
-                             .values(status=status, errcode=0 if status == "sent" else None, sent_at=aware_now()))
+            if not _claim(conn, outbound_id, aware_now()):
+                return
+        if not settings.local_mode and not hasattr(local, "api"):
+            local.api = WeChatAPI(settings)  # one HTTP session per thread
+        *what, attempts = message
+        result = _deliver(engine, settings, outbound_id, (*what, attempts + 1), getattr(local, "api", None), writing)
         with lock:
             counts[result] += 1
             if progress:

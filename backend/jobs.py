@@ -10,11 +10,14 @@ from datetime import timedelta
 
 import redis
 from rq import Queue, Retry
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from backend.config import load_settings
 from backend.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
+_AFTER_COMMIT = "wuye_jobs_after_commit"
 QUEUE = "wuye"
 HIGH = "wuye:high"
 QUEUES = [HIGH, QUEUE]  # the order workers listen in
@@ -43,3 +46,21 @@ def enqueue_in(delay: timedelta, func: str, *args, high: bool = False) -> bool:
     except redis.RedisError as exc:
         log.warning("could not schedule, the sweep will retry", extra={"job": func, "error": str(exc)})
         return False
+
+
+def enqueue_after_commit(session: Session, func: str, *args, high: bool = False) -> None:
+    """Enqueue once the session's transaction has committed (never before: the job must find
+    what the transaction records); forgotten if it rolls back."""
+    if not event.contains(session, "after_commit", _enqueue_pending):
+        event.listen(session, "after_commit", _enqueue_pending)
+        event.listen(session, "after_rollback", _forget_pending)
+    session.info.setdefault(_AFTER_COMMIT, []).append((func, args, high))
+
+
+def _enqueue_pending(session: Session) -> None:
+    for func, args, high in session.info.pop(_AFTER_COMMIT, []):
+        enqueue(func, *args, high=high)
+
+
+def _forget_pending(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)

@@ -17,12 +17,12 @@ import redis
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from backend import delivery, jobs
+from backend import delivery, jobs, wechat_window
 from backend.appointments import SHANGHAI
 from backend.config import Settings, load_settings
 from backend.db import get_engine, session_scope
 from backend.models import (
-    OUTAGE_KINDS, Building, Community, House, InboundMessage, Outage, OutboundMessage, WechatBinding,
+    OUTAGE_KINDS, Building, Community, House, Outage, OutboundMessage, WechatBinding,
     WechatUser, aware_now,
 )
 from backend.redis_conn import get_redis
@@ -224,22 +224,6 @@ def campaign(outage_id: int, event: str) -> str:
     return f"outage:{outage_id}:{event}"
 
 
-def _window_open(session: Session, openids: list[str], now: datetime) -> set[str]:
-    """Of these, who may get a customer-service message now (wrote to us in 48 h, < 5 used).
-    One query each for a whole batch, not two per owner."""
-    from backend.wechat_window import MESSAGE_WINDOW, MESSAGE_WINDOW_LIMIT
-
-    since = now - MESSAGE_WINDOW
-    wrote = set(session.execute(
-        select(InboundMessage.openid).where(InboundMessage.openid.in_(openids), InboundMessage.received_at >= since,
-                                            InboundMessage.msg_type != "event").distinct()).scalars())
-    used = dict(session.execute(
-        select(OutboundMessage.openid, func.count()).where(
-            OutboundMessage.openid.in_(wrote), OutboundMessage.channel == "custom",
-            OutboundMessage.created_at >= since).group_by(OutboundMessage.openid)).all()) if wrote else {}
-    return {o for o in wrote if used.get(o, 0) < MESSAGE_WINDOW_LIMIT}
-
-
 def plan(session: Session, settings: Settings, outage: Outage, event: str, now: datetime | None = None,
          openids: list[str] | None = None) -> int:
     """Record this event's message for every recipient not yet recorded; returns how many new."""
@@ -261,7 +245,7 @@ def plan(session: Session, settings: Settings, outage: Outage, event: str, now: 
         todo = [o for o in chunk if o not in done]
         if not todo:
             continue
-        window = _window_open(session, todo, now)
+        window = wechat_window.open_windows(session, todo, now)
         session.execute(insert(OutboundMessage), [
             {"openid": o, "channel": "custom" if o in window else "template", "content": text,
              "template": template_json, "purpose": "notice", "campaign": name, "status": "queued",
@@ -277,13 +261,7 @@ def announce(session: Session, outage: Outage, event: str, settings: Settings | 
     """Record who is to be told and start the broadcast once the session commits."""
     settings = settings or load_settings()
     plan(session, settings, outage, event, now)
-    delivery_args = (outage.id, event)
-
-    from sqlalchemy import event as sa_event
-
-    @sa_event.listens_for(session, "after_commit", once=True)
-    def _start(_session):
-        jobs.enqueue("backend.outages.broadcast", *delivery_args)
+    jobs.enqueue_after_commit(session, "backend.outages.broadcast", outage.id, event)
 
 
 # --- the broadcast job -----------------------------------------------------------------------------

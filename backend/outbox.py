@@ -1,7 +1,8 @@
 """Every message we send (or, in local mode, would have sent) and what became of it."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from backend.models import OutboundMessage, utcnow
@@ -36,16 +37,17 @@ def record_outbound(
 
 
 def mark_sent(
-    session: Session, outbound_id: int, status: str = "sent", errcode: int | None = None
+    session: Session | Connection, outbound_id: int, status: str = "sent", errcode: int | None = None
 ) -> None:
-    row = session.get(OutboundMessage, outbound_id)
-    if row is None:
-        raise LookupError(f"no outbound message {outbound_id}")
-    row.status = status
-    row.errcode = errcode
+    """One UPDATE, no read first: broadcasts call it per message on a plain connection."""
+    values = {"status": status, "errcode": errcode}
     if status in DELIVERED:
-        row.sent_at = utcnow()
-    session.flush()
+        values["sent_at"] = utcnow()
+    result = session.execute(
+        update(OutboundMessage).where(OutboundMessage.id == outbound_id).values(**values)
+    )
+    if result.rowcount != 1:
+        raise LookupError(f"no outbound message {outbound_id}")
 
 
 def recent(

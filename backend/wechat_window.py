@@ -21,30 +21,45 @@ EVENT_WINDOW_LIMIT = 3
 COUNTED = ("queued", "sending", "sent", "local", "unknown")
 
 
-def _last_inbound(session: Session, openid: str, since: datetime, events: bool):
+def _last_inbound(session: Session, openids: list[str], since: datetime, events: bool) -> dict[str, datetime]:
     kind = InboundMessage.msg_type == "event" if events else InboundMessage.msg_type != "event"
-    return session.execute(
-        select(func.max(InboundMessage.received_at)).where(
-            InboundMessage.openid == openid, InboundMessage.received_at >= since, kind
-        )
-    ).scalar_one()
+    return dict(session.execute(
+        select(InboundMessage.openid, func.max(InboundMessage.received_at))
+        .where(InboundMessage.openid.in_(openids), InboundMessage.received_at >= since, kind)
+        .group_by(InboundMessage.openid)
+    ).all())
 
 
-def _customs_since(session: Session, openid: str, since: datetime) -> int:
-    return session.execute(
-        select(func.count()).select_from(OutboundMessage).where(
-            OutboundMessage.openid == openid,
+def _customs_since(session: Session, starts: dict[str, datetime]) -> dict[str, int]:
+    """Customer-service messages to each openid since its window opened."""
+    if not starts:
+        return {}
+    sent = session.execute(
+        select(OutboundMessage.openid, OutboundMessage.created_at).where(
+            OutboundMessage.openid.in_(list(starts)),
             OutboundMessage.channel == "custom",
             OutboundMessage.status.in_(COUNTED),
-            OutboundMessage.created_at >= since,
+            OutboundMessage.created_at >= min(starts.values()),
         )
-    ).scalar_one()
+    ).all()
+    counts = dict.fromkeys(starts, 0)
+    for openid, at in sent:
+        if at >= starts[openid]:
+            counts[openid] += 1
+    return counts
+
+
+def open_windows(session: Session, openids: list[str], now: datetime | None = None) -> set[str]:
+    """Of these, who may get a customer-service message now. A few queries for the whole list
+    (a broadcast asks about thousands at once), not per person."""
+    now = aware_now(now)
+    allowed = set()
+    for window, limit, events in ((MESSAGE_WINDOW, MESSAGE_WINDOW_LIMIT, False),
+                                  (EVENT_WINDOW, EVENT_WINDOW_LIMIT, True)):
+        starts = _last_inbound(session, [o for o in openids if o not in allowed], now - window, events)
+        allowed |= {o for o, n in _customs_since(session, starts).items() if n < limit}
+    return allowed
 
 
 def custom_allowed(session: Session, openid: str, now: datetime | None = None) -> bool:
-    now = aware_now(now)
-    start = _last_inbound(session, openid, now - MESSAGE_WINDOW, events=False)
-    if start is not None and _customs_since(session, openid, start) < MESSAGE_WINDOW_LIMIT:
-        return True
-    start = _last_inbound(session, openid, now - EVENT_WINDOW, events=True)
-    return start is not None and _customs_since(session, openid, start) < EVENT_WINDOW_LIMIT
+    return openid in open_windows(session, [openid], now)

@@ -148,3 +148,19 @@ def wechat_env(monkeypatch, db_url, redis_url, standin, engine):
     for key in conn.scan_iter("rq:*"):
         conn.delete(key)  # jobs enqueued by earlier tests (nobody runs them here)
     return load_settings()
+
+
+@pytest.fixture
+def now():
+    """The real current time, once per test: dispatch and clock tests count from it."""
+    from backend.models import aware_now
+
+    return aware_now()
+
+
+@pytest.fixture
+def crew(session, wechat_env, now):
+    """A community with plumbers, a lift technician and a supervisor, on duty now (crew.py)."""
+    from tests.backend.crew import make_crew
+
+    return make_crew(session, now)

@@ -7,18 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from backend import dispatch, taskflow
-from backend.models import OutboundMessage, Ticket, TicketAssignment, aware_now
-from tests.backend.crew import make_crew, repair
-
-
-@pytest.fixture
-def now():
-    return aware_now()
-
-
-@pytest.fixture
-def crew(session, wechat_env, now):
-    return make_crew(session, now)
+from backend.models import OutboundMessage, Ticket, TicketAssignment
+from tests.backend.crew import repair
 
 
 # Helpers end their read transaction: on SQLite every transaction holds the write lock

@@ -10,13 +10,8 @@ from sqlalchemy import select
 
 from backend import outages
 from backend.config import load_settings
-from backend.models import Building, Community, House, OutboundMessage, Outage, WechatBinding, WechatUser, aware_now
+from backend.models import Building, Community, House, OutboundMessage, Outage, WechatBinding, WechatUser
 from tests.backend.crew import owner_wrote
-
-
-@pytest.fixture
-def now():
-    return aware_now()
 
 
 @pytest.fixture

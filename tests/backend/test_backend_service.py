@@ -28,11 +28,6 @@ OWNER = "o-owner"
 
 
 @pytest.fixture
-def now():
-    return aware_now()
-
-
-@pytest.fixture
 def crew(session, wechat_env, now):
     crew = make_crew(session, now)
     desk = add_staff(session, "郑客服", "13800002006", "customer_service", "")

@@ -9,17 +9,7 @@ from sqlalchemy import select
 
 from backend import dispatch, staff as staff_records, staff_desk
 from backend.models import OutboundMessage, Ticket, TicketPhoto, aware_now
-from tests.backend.crew import make_crew, owner_wrote, repair
-
-
-@pytest.fixture
-def now():
-    return aware_now()
-
-
-@pytest.fixture
-def crew(session, wechat_env, now):
-    return make_crew(session, now)
+from tests.backend.crew import owner_wrote, repair
 
 
 def say(session, openid, text) -> str:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 
 from scripts import stack
 from tests.console.browser import DESKTOP, log_in
-from tests.e2e.wx import WeChat
+from tests.e2e.wx import WeChat, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 PASSWORD = "e2e-console-pass"
@@ -26,14 +25,6 @@ def console_user(system):
     return "desk"
 
 
-def wait_for(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError("timed out")
 
 
 def say(wechat, standin, owner: str, text: str) -> str:

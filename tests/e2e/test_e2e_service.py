@@ -3,7 +3,6 @@
 gets a TS number, reaches customer service's WeChat, and its result reaches the owner."""
 from __future__ import annotations
 
-import time
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +12,7 @@ from backend.appointments import SHANGHAI
 from backend.db import get_engine, session_scope
 from backend.models import Complaint, Rating, SlaClock, Staff, Ticket, aware_now
 from tests.e2e.conftest import AES_KEY, APPID, TOKEN
-from tests.e2e.wx import WeChat
+from tests.e2e.wx import WeChat, wait_for
 
 PLUMBER = "o-e2e-plumber"  # the same WeChat test_e2e_staff binds 王师傅 to
 DESK = "o-e2e-desk"
@@ -21,14 +20,6 @@ OWNER = "o-e2e-rating-owner"
 COMPLAINER = "o-e2e-complainer"
 
 
-def wait_for(check, timeout=15.0, every=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError(f"not seen within {timeout} s")
 
 
 @pytest.fixture(scope="module")
@@ -71,12 +62,12 @@ def test_a_finished_repair_is_rated_in_words_and_counted_in_the_scorecard(system
     reply, _ = wx.say(OWNER, "对的")
     assert "30分钟" in reply
     number = _read(engine, lambda s: s.execute(select(Ticket.number).where(Ticket.openid == OWNER)).scalar_one())
-    wait_for(lambda: [m for m in standin.to(PLUMBER, "template") if m["body"]["data"]["keyword1"]["value"] == number])
+    wait_for(lambda: [m for m in standin.to(PLUMBER, "template") if m["body"]["data"]["keyword1"]["value"] == number], timeout=15)
 
     for command in (f"接单 {number}", f"到场 {number}", f"完工 {number} 换了一截新水管"):
         reply, _ = wx.say(PLUMBER, command)
         assert number in reply
-    asked = wait_for(lambda: [t for t in standin.texts_to(OWNER) if "处理完成" in t])
+    asked = wait_for(lambda: [t for t in standin.texts_to(OWNER) if "处理完成" in t], timeout=15)
     assert "打个分" in asked[0] and "1-5 分" in asked[0]
     before = _card(engine)
 
@@ -105,12 +96,12 @@ def test_a_complaint_reaches_customer_service_and_the_result_reaches_the_owner(s
     reply, _ = wx.say(COMPLAINER, "3栋2单元")
     assert "TS" in reply and "2小时内" in reply and "噪音扰民" in reply
     number = _read(engine, lambda s: s.execute(select(Ticket.number).where(Ticket.openid == COMPLAINER)).scalar_one())
-    [task] = wait_for(lambda: [m for m in standin.to(DESK, "template") if m["body"]["data"]["keyword1"]["value"] == number])
+    [task] = wait_for(lambda: [m for m in standin.to(DESK, "template") if m["body"]["data"]["keyword1"]["value"] == number], timeout=15)
     assert task["body"]["data"]["keyword4"]["value"] == "投诉"
 
     reply, _ = wx.say(DESK, f"办结 {number} 已上门提醒楼上业主，晚上十点后不再施工")
     assert "已办结" in reply
-    told = wait_for(lambda: [t for t in standin.texts_to(COMPLAINER) if number in t and "已经处理" in t])
+    told = wait_for(lambda: [t for t in standin.texts_to(COMPLAINER) if number in t and "已经处理" in t], timeout=15)
     assert "晚上十点后不再施工" in told[0]
 
     def outcome(session):
@@ -146,7 +137,7 @@ def test_the_yearly_survey_is_started_by_staff_and_answered_in_chat(system, stan
     started = subprocess.run([sys.executable, "-m", "backend", "survey", "start", "--community", "XFL", "--by", "吴主管"],
                              env=system.env, capture_output=True, text=True, check=True)
     assert f"已向 {invited} 位" in started.stdout
-    asked = wait_for(lambda: [t for t in standin.texts_to(owner) if "满意度调查" in t])
+    asked = wait_for(lambda: [t for t in standin.texts_to(owner) if "满意度调查" in t], timeout=15)
     assert "第1题" in asked[0]
 
     reply, _ = wx.say(owner, "5")
