@@ -173,11 +173,13 @@ def send_many(ids: list[int], settings: Settings | None = None, rate: float = 20
 
     settings = settings or load_settings()
     engine = get_engine(settings.database_url)
-    messages: dict[int, tuple] = {}
+    t = _TABLE
+    rows: dict[int, tuple] = {}  # only what the calls need; templates parsed one at a time
     for start in range(0, len(ids), 1000):
         with engine.connect() as conn:
-            for row in conn.execute(select(_TABLE).where(_TABLE.c.id.in_(ids[start:start + 1000]))):
-                messages[row.id] = _message(row)
+            for row in conn.execute(select(t.c.id, t.c.openid, t.c.channel, t.c.content, t.c.template, t.c.attempts)
+                                    .where(t.c.id.in_(ids[start:start + 1000]))):
+                rows[row.id] = row
     lock, counts, local = threading.Lock(), Counter(), threading.local()
     # SQLite has one writer at a time and its busy handler waits by sleeping; handing the write
     # turn between our own threads with a lock is far quicker. The HTTP calls still overlap.
@@ -194,8 +196,8 @@ def send_many(ids: list[int], settings: Settings | None = None, rate: float = 20
             _time.sleep(slot - now)
 
     def one(outbound_id: int) -> None:
-        message = messages.get(outbound_id)
-        if message is None:
+        row = rows.get(outbound_id)
+        if row is None:
             return
         pace()
         with writing, engine.begin() as conn:
@@ -203,7 +205,7 @@ def send_many(ids: list[int], settings: Settings | None = None, rate: float = 20
                 return
         if not settings.local_mode and not hasattr(local, "api"):
             local.api = WeChatAPI(settings)  # one HTTP session per thread
-        *what, attempts = message
+        *what, attempts = _message(row)
         result = _deliver(engine, settings, outbound_id, (*what, attempts + 1), getattr(local, "api", None), writing)
         with lock:
             counts[result] += 1
