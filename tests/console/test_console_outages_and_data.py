@@ -221,7 +221,7 @@ def test_import_refuses_other_files_and_kinds(as_role, world):
     assert "只支持" in upload(client, "buildings", "x", name="a.txt").get_data(as_text=True)
     assert upload(client, "nope", "x").status_code == 400
     resp = upload(client, "buildings", "a,b\n1,2\n")
-    assert resp.status_code == 400 and "表头缺少列" in resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "找不到表头" in resp.get_data(as_text=True)
 
 
 # --- roster --------------------------------------------------------------------------------------
