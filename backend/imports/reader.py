@@ -328,14 +328,20 @@ def _table(kind, name: str | None, records: Iterator) -> Table:
     positions = _match_header(kind, table, header, used)
     multiline = getattr(kind, "multiline", ())
     width = len(header)
+    names = {i: f for f, i in positions.items()}
     for number, cells, span in data:
         values = {f: cells[i] if i < len(cells) else "" for f, i in positions.items()}
         table.rows.append((number, values))
         if span[1] > span[0]:  # a CSV record over several lines: a quoted cell with line breaks
-            for f, v in values.items():
-                if isinstance(v, str) and "\n" in v and (f not in multiline or _looks_like_rows(v, width)):
-                    table.problems.append(Problem(number, table.titles[f], (
-                        f"「{table.titles[f]}」这一格跨了文件的第{span[0]}到第{span[1]}行，"
+            for i, v in enumerate(cells):
+                if not (isinstance(v, str) and "\n" in v):
+                    continue
+                f = names.get(i)
+                # A long text may hold line breaks; no cell may hold what looks like more rows.
+                if (f is not None and f not in multiline) or _looks_like_rows(v, width):
+                    title = table.titles.get(f) or (str(header[i]) if i < len(header) else f"第{i + 1}列")
+                    table.problems.append(Problem(number, title, (
+                        f"「{title}」这一格跨了文件的第{span[0]}到第{span[1]}行，"
                         "多半是多了一个引号 \"，把后面的行吞了进来：请删掉多余的引号")))
                     break
     return table
