@@ -108,7 +108,7 @@ def _resident_row(c: dict, look: Lookup) -> dict:
     return dict(
         house_id=look.house(community_id, f.address(c)),
         name=f.text(c.get("name"), "姓名", max_len=50),
-        phone=f.mobile(c.get("phone"), required=False),
+        phone=f.mobile(look.blank(c, "phone", "没有手机号，这些住户不能在公众号自己绑定房屋"), required=False),
         role=f.role(look.default(c, "role", "身份", "业主")),
     )
 

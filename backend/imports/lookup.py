@@ -23,7 +23,15 @@ class Lookup:
         self._receipts: dict[int, dict[str, tuple[int, Decimal]]] = {}  # community → receipt → (bill, amount)
         # (label, value) → rows where a blank cell was taken as the default: said in the result.
         self.defaults: dict[tuple[str, str], list[int]] = {}
+        self.blanks: dict[str, list[int]] = {}  # consequence of a blank optional cell → rows
         self.row = 0  # the row being read, for the defaults
+
+    def blank(self, cells: dict, field: str, consequence: str) -> str:
+        """The cell; a blank one is counted, to say what it means in the result."""
+        cell = cells.get(field, "")
+        if not str(cell).strip():
+            self.blanks.setdefault(consequence, []).append(self.row)
+        return cell
 
     def default(self, cells: dict, field: str, label: str, value: str) -> str:
         """The cell, or `value` when it is blank; a default is never taken silently."""

@@ -332,6 +332,12 @@ def _table(kind, name: str | None, records: Iterator) -> Table:
     for number, cells, span in data:
         values = {f: cells[i] if i < len(cells) else "" for f, i in positions.items()}
         table.rows.append((number, values))
+        extra = [(i, v) for i, v in enumerate(cells[width:], start=width) if v != ""]
+        if extra:  # "89,5" unquoted in a CSV is two cells: never drop the second one silently
+            i, v = extra[0]
+            table.problems.append(Problem(number, f"第{i + 1}列", (
+                f"这一行比表头多出了内容（第{i + 1}列「{str(v)[:30]}」），表头没有这一列："
+                "多半是某一格里的逗号把它分成了两格（比如 89,5），请检查这一行")))
         if span[1] > span[0]:  # a CSV record over several lines: a quoted cell with line breaks
             for i, v in enumerate(cells):
                 if not (isinstance(v, str) and "\n" in v):

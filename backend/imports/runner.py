@@ -71,9 +71,12 @@ class Report:
         if not self.ok:
             read = f"读到{self.rows}行，" if self.rows else ""
             return f"{label} {self.where}：{read}{len(self.errors)}处错误，没有导入任何数据"
-        will = "将" if self.dry_run else ""
-        return (f"{label} {self.where}：读到{self.rows}行，{will}写入{self.inserted + self.updated}行"
-                f"（{will}新增{self.inserted}，{will}更新{self.updated}），未变{self.unchanged}")
+        skipped = len(self.skipped) + self.blank_rows
+        skipped_text = f"，跳过{skipped}行（见下）" if skipped else ""
+        written = f"写入{self.inserted + self.updated}行（新增{self.inserted}，更新{self.updated}），未变{self.unchanged}"
+        if self.dry_run:
+            return f"{label} {self.where}：读到{self.rows}行，都没问题；导入会{written}{skipped_text}"
+        return f"{label} {self.where}：读到{self.rows}行，{written}{skipped_text}"
 
     def details(self) -> list[str]:
         """What a clerk needs to compare the result with what Excel shows, one line each."""
@@ -134,6 +137,9 @@ def _defaults_note(look: Lookup, titles: dict[str, str]) -> list[str]:
     for (label, value), rows in look.defaults.items():
         shown = "、".join(str(r) for r in rows[:10]) + ("…" if len(rows) > 10 else "")
         notes.append(f"「{label}」空着或没有这一列的{len(rows)}行（第{shown}行）按「{value}」导入")
+    for consequence, rows in look.blanks.items():
+        shown = "、".join(str(r) for r in rows[:10]) + ("…" if len(rows) > 10 else "")
+        notes.append(f"{len(rows)}行（第{shown}行）{consequence}")
     return notes
 
 
