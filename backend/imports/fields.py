@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -103,18 +104,37 @@ def day(value, label: str, required: bool = True) -> date | None:
         if required:
             raise BadValue(f"缺少{label}")
         return None
+    found = _parse_day(raw)
+    if found is None:
+        raise BadValue(f"{label}「{value}」不是日期（请写成 2026-11-23）")
+    return found
+
+
+@lru_cache(maxsize=4096)  # a file repeats the same few dates thousands of times
+def _parse_day(raw: str) -> date | None:
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(raw, fmt).date()
         except ValueError:
             continue
-    raise BadValue(f"{label}「{value}」不是日期（请写成 2026-11-23）")
+    return None
 
 
 _CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 
 
 def period(value, label: str = "账期") -> str:
+    if isinstance(value, str):
+        return _period_text(value, label)
+    return _period(value, label)
+
+
+@lru_cache(maxsize=1024)
+def _period_text(value: str, label: str) -> str:
+    return _period(value, label)
+
+
+def _period(value, label: str) -> str:
     """One spelling per period whatever the cell holds, so a bill imported from .xlsx (where
     Excel turned 2026年7月 into a date) and again from CSV is the same bill: months become
     2026年7月, quarters 2026年第3季度, half years 2026年上半年; anything else is kept as typed."""
@@ -186,9 +206,13 @@ _ADDRESS_WORDS = re.compile(rf"(?:{_BUILDING})-?(?:{_UNIT}-?|(?P<u2>[1-9]\d?)-)?
 _ADDRESS_DASHES = re.compile(r"(?P<b>[A-Z]?[1-9]\d{0,2})(?:栋|幢|号楼|#)?-(?:(?P<u>[1-9]\d?)(?:单元)?-)?(?P<r>\d{3,4}[A-Z]?)(?:室|号)?")
 
 
+@lru_cache(maxsize=4096)
+def _clean_text(value: str) -> str:
+    return re.sub(r"\s+", "", normalize_numbers(value))
+
+
 def _clean(value) -> str:
-    raw = normalize_numbers(str(value or ""))
-    return re.sub(r"\s+", "", raw)
+    return _clean_text(str(value or ""))
 
 
 def _building_code(m: re.Match) -> str:

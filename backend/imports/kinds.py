@@ -295,7 +295,7 @@ KINDS: dict[str, Kind] = {
             "role": ("身份", "类型", "住户类型", "与业主关系", "关系", "住户身份", "人员类型", "身份类型"),
         }, [("community",), *HOUSE_NEEDS, ("name",)], ("house_id", "name"), _resident_row),
         Kind("fee-standards", "收费标准", FeeStandard, {
-            "community": COMMUNITY, "item": ("收费项目", "项目名称", "费用名称", "费用项目"),
+            "community": COMMUNITY, "item": ("收费项目", "费用名称", "费用项目"),
             "building": ("楼栋", "适用楼栋", "适用范围"),
             "price": ("单价", "收费标准", "价格", "标准", "收费单价"),
             "unit": ("计费单位", "单位", "收费单位", "计价单位", "单价单位"),

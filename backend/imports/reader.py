@@ -143,7 +143,7 @@ def _read_csv(path: Path) -> Iterator[tuple[int, list, tuple[int, int]]]:
             raise FileProblem(f"文件第{line + 1}行到第{where}行的引号 \" 没有配对（一格里多了或少了一个引号），"
                               "请在这一格里删掉多余的引号，或用 Excel 重新另存为 CSV") from None
         number += 1
-        yield number, [_cell(v) for v in cells], (line + 1, reader.line_num)
+        yield number, [v.strip() for v in cells], (line + 1, reader.line_num)  # no NUL: refused above
         line = reader.line_num
 
 
@@ -314,14 +314,17 @@ def _table(kind, name: str | None, records: Iterator) -> Table:
         yield from head[index + 1:]
         yield from records
 
+    untitled = [i for i, t in enumerate(header) if not header_key(t)]
     previous = header_number
     for number, cells, span in rows():
         table.blank_rows += max(number - previous - 1, 0)  # rows an .xlsx leaves out are blank
         previous = number
-        if all(v == "" for v in cells):
+        if not any(cells):  # cells are text ("" when empty) or dates
             table.blank_rows += 1
             continue
-        used.update(i for i, v in enumerate(cells) if v != "")
+        for i in untitled:
+            if i < len(cells) and cells[i] != "":
+                used.add(i)
         data.append((number, cells, span))
         if len(data) > MAX_ROWS:
             raise FileProblem(f"超过 {MAX_ROWS} 行，请分成几个文件导入")
@@ -332,7 +335,7 @@ def _table(kind, name: str | None, records: Iterator) -> Table:
     for number, cells, span in data:
         values = {f: cells[i] if i < len(cells) else "" for f, i in positions.items()}
         table.rows.append((number, values))
-        extra = [(i, v) for i, v in enumerate(cells[width:], start=width) if v != ""]
+        extra = [(i, v) for i, v in enumerate(cells[width:], start=width) if v != ""] if len(cells) > width else None
         if extra:  # "89,5" unquoted in a CSV is two cells: never drop the second one silently
             i, v = extra[0]
             table.problems.append(Problem(number, f"第{i + 1}列", (
