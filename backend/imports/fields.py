@@ -28,13 +28,15 @@ class BadValue(ValueError):
         self.field = field  # the column it is about, when not the one read last
 
 
-def text(value, label: str, required: bool = True, max_len: int = 200) -> str:
+def text(value, label: str, required: bool = True, max_len: int = 200, lines: bool | None = None) -> str:
     # No NFKC here: it would turn Chinese punctuation （，；） into ASCII.
     value = str(value or "").replace("\u3000", " ").strip()
     if required and not value:
         raise BadValue(f"缺少{label}")
     if len(value) > max_len:
         raise BadValue(f"{label}太长（最多{max_len}个字）")
+    if not (max_len >= 500 if lines is None else lines) and re.search(r"[\r\n]", value):  # a name has one line
+        raise BadValue(f"{label}「{value[:30]}」里有换行，请删掉换行")
     return value
 
 

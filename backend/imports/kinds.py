@@ -249,7 +249,7 @@ def _paid_service_row(c: dict, look: Lookup) -> dict:
         item=f.text(c.get("item"), "服务项目", max_len=50),
         price=price,
         unit=f.text(look.default(c, "unit", "单位", "次"), "单位", max_len=16).removeprefix("元/") or "次",
-        note=f.text(c.get("note"), "说明", required=False),
+        note=f.text(c.get("note"), "说明", required=False, lines=True),
     )
 
 

@@ -24,6 +24,8 @@ MAX_COLS = 200
 MAX_BYTES = 100 * 2**20  # a CSV, or the XML of one worksheet once unpacked
 MAX_UNPACKED = 200 * 2**20  # everything inside an .xlsx once unpacked
 MAX_STRINGS = 50 * 2**20  # an .xlsx's shared strings are held in memory: keep them bounded
+EXCEL_ERRORS = frozenset({"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!",
+                          "#CALC!", "#GETTING_DATA"})
 HEADER_SCAN = 10  # the header is looked for in the first rows (a title may sit above it)
 # Columns staff keep for themselves; said in the result as ignored, never an error.
 NOTE_COLUMNS = ("备注", "序号", "说明", "附注", "no", "no.", "#", "行号")
@@ -335,6 +337,10 @@ def _table(kind, name: str | None, records: Iterator) -> Table:
     for number, cells, span in data:
         values = {f: cells[i] if i < len(cells) else "" for f, i in positions.items()}
         table.rows.append((number, values))
+        for f, v in values.items():
+            if v in EXCEL_ERRORS:  # a formula Excel could not work out: never stored as a value
+                table.problems.append(Problem(number, table.titles[f], (
+                    f"「{table.titles[f]}」是 Excel 的错误值 {v}（这一格的公式算不出结果），请改正后再导入")))
         extra = [(i, v) for i, v in enumerate(cells[width:], start=width) if v != ""] if len(cells) > width else None
         if extra:  # "89,5" unquoted in a CSV is two cells: never drop the second one silently
             i, v = extra[0]

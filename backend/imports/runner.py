@@ -177,6 +177,7 @@ def check_rows(session: Session, kind: Kind, path: Path, report: Report, progres
         for index, reason in kind.check_all(records, look):
             report.errors.append(RowError(numbers[index], reason, "", table.sheet))
     report.notes.extend(_defaults_note(look, table.titles))
+    report.errors.sort(key=lambda e: e.row)  # as the clerk reads the sheet, top to bottom
     return records
 
 
@@ -281,6 +282,7 @@ def scan_folder(folder: Path | str) -> list[FolderFile]:
     entries: list[FolderFile] = []
     for path in sorted(folder.iterdir(), key=lambda p: p.name):
         if path.is_dir():
+            entries.append(FolderFile(path.name + "/", None, path, "文件夹，里面的文件不导入"))
             continue
         name, stem = path.name, unicodedata.normalize("NFKC", path.stem).strip().lower()
         kind = _BY_NAME.get(stem)

@@ -495,3 +495,21 @@ def test_residents_without_a_phone_are_said(session, tmp_path):
                      [["T1", "3-2-502", "张伟", "", "业主"]], encoding="utf-8-sig")
     report = import_file(session, "residents", path)
     assert report.ok and "1行（第2行）没有手机号，这些住户不能在公众号自己绑定房屋" in report.details()
+
+
+def test_excel_error_values_and_line_breaks_in_a_name_are_refused(session, tmp_path):
+    estate(session, tmp_path)
+    path = write_xlsx(tmp_path / "r.xlsx", {"住户": [["小区", "房屋", "姓名", "手机号"],
+                                                  ["T1", "3-2-502", "#N/A", "13800001001"],
+                                                  ["T1", "3-1-101", "张\n伟", "13800001002"]]})
+    report = import_file(session, "residents", path)
+    assert not report.ok and [e.row for e in report.errors] == [2, 3]
+    assert "「姓名」是 Excel 的错误值 #N/A" in reasons(report) and "里有换行" in reasons(report)
+
+
+def test_utf16_tab_separated_text_from_excel(session, tmp_path):
+    estate(session, tmp_path)
+    path = tmp_path / "r.csv"
+    path.write_bytes("小区\t房屋\t姓名\t手机号\nT1\t3-2-502\t张伟\t13800001001\n".encode("utf-16"))
+    report = import_file(session, "residents", path)
+    assert report.ok and report.inserted == 1, reasons(report)
