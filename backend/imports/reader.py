@@ -183,6 +183,30 @@ def _open_book(path: Path):
                           "请在 Excel 或 WPS 里打开，另存为 .xlsx 或 CSV 后再导入") from None
 
 
+def _shown_decimals(book, style_id: int, cache: dict[int, int | None]) -> int | None:
+    """How many decimals the cell's number format shows (0.00, #,##0.00, ¥#,##0.00 → 2), or None
+    (General, percent, scientific, text...: the value is taken as it is)."""
+    if style_id not in cache:
+        from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
+
+        try:
+            fmt_id = book._cell_styles[style_id].numFmtId
+            code = (BUILTIN_FORMATS.get(fmt_id, "General") if fmt_id < BUILTIN_FORMATS_MAX_SIZE
+                    else book._number_formats[fmt_id - BUILTIN_FORMATS_MAX_SIZE])
+        except (IndexError, KeyError, AttributeError):
+            code = "General"
+        first = re.sub(r'"[^"]*"|\[[^\]]*\]|\\.', "", str(code).split(";")[0])
+        m = re.search(r"[0#]\.([0#]+)", first)
+        cache[style_id] = len(m.group(1)) if m and not re.search(r"[%Ee]", first) else None
+    return cache[style_id]
+
+
+def _as_shown(value: float, decimals: int) -> str:
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return str(Decimal(format(value, ".15g")).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
 def _read_sheet(ws) -> Iterator[tuple[int, list, tuple[int, int]]]:
     """Rows as they are in the sheet's XML: the declared dimension is not trusted (neither to
     pad every row to 16,384 columns nor to stop early), the caps are ours."""
@@ -195,11 +219,18 @@ def _read_sheet(ws) -> Iterator[tuple[int, list, tuple[int, int]]]:
                                      date_formats=book._date_formats,
                                      timedelta_formats=book._timedelta_formats)
             elements = 0
+            formats: dict[int, int | None] = {}
             for number, cells in parser.parse():
                 elements += 1
                 values: dict[int, Any] = {}
                 for c in cells:
-                    value = _cell(c["value"])
+                    raw = c["value"]
+                    if isinstance(raw, float) and not raw.is_integer() and c["style_id"] \
+                            and _shown_decimals(book, c["style_id"], formats) and raw == raw:
+                        # 750.708 in a cell formatted 0.00 is the 750.71 the clerk sees
+                        value = _as_shown(raw, _shown_decimals(book, c["style_id"], formats))
+                    else:
+                        value = _cell(raw)
                     if value != "":
                         values[c["column"]] = value
                 if not values:

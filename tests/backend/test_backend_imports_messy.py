@@ -513,3 +513,23 @@ def test_utf16_tab_separated_text_from_excel(session, tmp_path):
     path.write_bytes("小区\t房屋\t姓名\t手机号\nT1\t3-2-502\t张伟\t13800001001\n".encode("utf-16"))
     report = import_file(session, "residents", path)
     assert report.ok and report.inserted == 1, reasons(report)
+
+
+def test_an_amount_is_what_its_cell_shows(session, tmp_path):
+    estate(session, tmp_path)
+    header = ["小区", "房屋", "账期", "开始日期", "结束日期", "应收金额", "缴费截止日"]
+    book = Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for room, amount, shown in (("3-2-502", 750.708, "0.00"), ("3-2-601", 1250.5049999, "#,##0.00"),
+                                ("3-1-101", 750.708, "General")):
+        sheet.append(["T1", room, "2026年第3季度", "2026-07-01", "2026-09-30", amount, "2026-07-31"])
+        sheet.cell(row=sheet.max_row, column=6).number_format = shown
+    book.save(tmp_path / "bills.xlsx")
+    report = import_file(session, "bills", tmp_path / "bills.xlsx")
+    # General shows 750.708: three decimals are refused with the value the clerk sees.
+    assert [e.row for e in report.errors] == [4] and "应收金额「750.708」小数位太多" in reasons(report)
+    sheet.delete_rows(4)
+    book.save(tmp_path / "bills.xlsx")
+    assert import_file(session, "bills", tmp_path / "bills.xlsx").ok
+    assert sorted(session.execute(select(FeeBill.amount)).scalars()) == [Decimal("750.71"), Decimal("1250.50")]
