@@ -68,14 +68,14 @@ def _grade(value) -> int:
     return grades[raw]
 
 
-def _community_row(c: dict, _: Lookup) -> dict:
+def _community_row(c: dict, look: Lookup) -> dict:
     code = f.text(c.get("code"), "小区编码", max_len=32).upper()
     if not re.fullmatch(r"[A-Z0-9_-]+", code):
         raise f.BadValue(f"小区编码「{code}」只能用字母、数字")
     return dict(
         code=code,
         name=f.text(c.get("name"), "小区名称", max_len=100),
-        service_grade=_grade(c.get("grade")),
+        service_grade=_grade(look.default(c, "grade", "服务等级", "2")),
         hotline=f.text(c.get("hotline"), "服务电话", required=False, max_len=32),
         desk_hours=f.text(c.get("desk_hours"), "服务时间", required=False, max_len=32),
         address=f.text(c.get("address"), "服务中心地址", required=False),
