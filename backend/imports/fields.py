@@ -74,11 +74,11 @@ def money(value, label: str, required: bool = True, places: Decimal = FEN) -> De
     amount = _number(raw, label, value)
     if amount < 0:
         raise BadValue(f"{label}「{value}」不能是负数")
-    if amount != amount.quantize(places, rounding=ROUND_HALF_UP):
-        raise BadValue(f"{label}「{value}」小数位太多（最多{-places.as_tuple().exponent}位）")
-    if amount >= Decimal("1e10"):
+    if amount >= Decimal("1e10"):  # before quantize, which cannot hold 1e27 to the fen
         raise BadValue(f"{label}「{value}」大得不合理")
-    return amount.quantize(places, rounding=ROUND_HALF_UP)
+    if amount.as_tuple().exponent < places.as_tuple().exponent and amount != amount.quantize(places, rounding=ROUND_HALF_UP):
+        raise BadValue(f"{label}「{value}」小数位太多（最多{-places.as_tuple().exponent}位）")
+    return abs(amount.quantize(places, rounding=ROUND_HALF_UP))  # abs: "-0" is 0.00
 
 
 def area(value) -> Decimal:

@@ -460,7 +460,7 @@ def read_table(path: Path | str, kind, sheet: str | None = None) -> Table:
     if reason:
         raise FileProblem(reason)
     if not path.is_file():
-        raise FileProblem(f"找不到文件 {path.name}")
+        raise FileProblem(f"找不到文件 {path}")
     if path.suffix.lower() == ".xlsx":
         return _xlsx_table(kind, path, sheet)
     if sheet:

@@ -7,6 +7,7 @@ second time (every row comes out "unchanged").
 """
 from __future__ import annotations
 
+import logging
 import sys
 import unicodedata
 from dataclasses import dataclass, field
@@ -21,7 +22,11 @@ from backend.imports.kinds import KINDS, ORDER, Kind
 from backend.imports.lookup import Lookup
 from backend.imports.reader import FileProblem, read_table, unsupported
 
+log = logging.getLogger(__name__)
 BATCH = 1000
+# What the clerk sees if the import itself fails on a row or a file: a bug, logged in full for
+# whoever maintains it; never a traceback in front of the clerk.
+INTERNAL = "读不出来（系统内部错误，已记入日志），请把这个文件发给系统管理员"
 IN_CHUNK = 500  # SQLite allows a limited number of bound values per statement
 
 
@@ -166,6 +171,10 @@ def check_rows(session: Session, kind: Kind, path: Path, report: Report, progres
             column = _column(table.titles, exc.field or cells.last or "")
             report.errors.append(RowError(number, str(exc), column, table.sheet))
             continue
+        except Exception:  # noqa: BLE001
+            log.exception("import_row_failed", extra={"kind": kind.name, "row": number})
+            report.errors.append(RowError(number, "这一行" + INTERNAL, "", table.sheet))
+            continue
         key = kind.key_of(values)
         if key in seen:
             report.errors.append(RowError(number, f"与第{seen[key]}行重复", "", table.sheet))
@@ -237,6 +246,10 @@ def import_file(session: Session, kind_name: str, path: Path | str, progress: bo
         records = check_rows(session, kind, path, report, progress, sheet)
     except FileProblem as exc:
         report.errors.append(RowError(0, str(exc), "", report.sheet))
+        return report
+    except Exception:  # noqa: BLE001
+        log.exception("import_file_failed", extra={"kind": kind_name})
+        report.errors.append(RowError(0, "这个文件" + INTERNAL, "", report.sheet))
         return report
     if report.ok:
         write_rows(session, kind, records, report, progress, dry_run)
