@@ -442,7 +442,7 @@ def _nonblank(rows) -> int:
 
 
 # Fixed and derandomized so CI is stable; FUZZ_EXAMPLES=5000 FUZZ_SEED=n digs deeper locally.
-FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 120)), deadline=None,
+FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 60)), deadline=None,
                 derandomize="FUZZ_SEED" not in os.environ, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
