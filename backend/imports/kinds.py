@@ -142,6 +142,8 @@ def _standard_row(c: dict, look: Lookup) -> dict:
         look.default(c, "unit", "计费单位", "元/m²/月")
         unit_text = "area"
     per_area = f.flag(c.get("per_area"), default=unit_text == "area")
+    if unit_text and per_area != (unit_text == "area"):
+        raise f.BadValue(f"「按面积」填的是「{c.get('per_area')}」，和计费单位「{c.get('unit')}」对不上", "per_area")
     price = f.money(price_text, "单价", places=Decimal("0.0001"))
     if price == 0:
         raise f.BadValue("单价不能是0")
