@@ -74,7 +74,9 @@ def _import(args: argparse.Namespace, files, skipped=()) -> int:
             if args.dry_run:
                 session.rollback()
     except ImportFailed as failed:
-        return _print_failure(failed.reports, skipped)
+        unchecked = [f"- {path.name}：没有检查（前面的文件有错误，这次什么都没有导入）"
+                     for _, path in files[len(failed.reports):]]
+        return _print_failure(failed.reports, [*unchecked, *skipped])
     for report in reports:
         report.dry_run = args.dry_run
         for line in report.lines():

@@ -226,7 +226,7 @@ def _building_code(m: re.Match) -> str:
 
 
 def _why_not(raw: str, value, what: str, example: str) -> BadValue:
-    if re.search(r"[期区]", raw) and "期" in raw or re.search(r"\d区", raw):
+    if "期" in raw or re.search(r"\d区", raw):
         return BadValue(f"{what}「{value}」里有期数或数字分区，系统里的楼栋不分期，不知道是哪一栋："
                         "请把不同期分成不同的小区导入，或改成 A区5栋 这样的写法")
     return BadValue(f"{what}「{value}」认不出来（请写成 {example}）")

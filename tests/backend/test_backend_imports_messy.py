@@ -235,6 +235,10 @@ def test_import_dir_lists_every_file_and_refuses_what_it_cannot_read(databases, 
     out = result.stdout
     assert "小区 Communities.CSV：读到1行" in out and "楼栋 楼栋.xlsx 工作表「Sheet1」：读到1行" in out
     assert "说明.txt：文件名看不出是哪类数据" in out
+    write_csv(tmp_path / "Communities.CSV", ["小区编码", "小区名称"], [["", "没有编码"]])
+    result = cli(url, "import-dir", str(tmp_path))
+    assert result.returncode == 1 and "第2行「小区编码」：缺少小区编码" in result.stderr
+    assert "楼栋.xlsx：没有检查（前面的文件有错误" in result.stderr and "说明.txt" in result.stderr
     write_csv(tmp_path / "buildings.csv", ["小区", "楼栋"], [["T5", "2"]])
     assert [e.reason for e in scan_folder(tmp_path) if e.kind == "buildings"][0].startswith("楼栋有2个文件")
 
