@@ -554,13 +554,13 @@ NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(
 TEXTS = st.one_of(st.text(max_size=12), st.sampled_from(["#N/A", "张\n伟", "张伟", "=A1", "　", "\t"]))
 PLACES = st.sampled_from(["3", "3栋", "二期3栋", "1区3栋", "3-2", "A区5栋", "B座", "三号楼", "3#", "0", "999", ""])
 ROOMS = st.sampled_from(["501", "0501", "5O1", "501室", "2-502", "", "12345", "101A"])
-DATES = st.one_of(st.dates().map(lambda d: d.isoformat()), st.sampled_from(
+DATES = st.one_of(st.dates().map(date.isoformat), st.sampled_from(
     ["2026年7月", "2026-07", "2026Q3", "2026/7/1", "7/1/2026", "2026-13-01", "20260701", "", "明天"]))
 COLUMN_VALUES = {
     "小区": st.sampled_from(["T1", "测试花园", "t1", "", "XX"]), "楼栋": PLACES, "单元": st.sampled_from(["1", "2单元", "二", "", "0", "A"]),
     "房号": ROOMS, "房屋": st.sampled_from(["3-2-502", "3栋2-502", "3栋2单元502", "二期3栋101", "3-2", "", "3--502"]),
     "建筑面积": NUMBERS, "姓名": TEXTS, "手机号": st.one_of(st.integers(0, 10**14), st.text(alphabet="0123456789 -+*", max_size=15)),
-    "身份": st.sampled_from(["业主", "配偶", "租客", "老板", "", "OWNER"]), "账期": st.one_of(DATES, st.datetimes().map(lambda d: d)),
+    "身份": st.sampled_from(["业主", "配偶", "租客", "老板", "", "OWNER"]), "账期": st.one_of(DATES, st.datetimes()),
     "开始日期": st.one_of(DATES, st.dates()), "结束日期": DATES, "应收金额": NUMBERS, "缴费截止日": DATES, "收费项目": TEXTS,
 }
 KIND_COLUMNS = {"houses": ["小区", "楼栋", "单元", "房号", "建筑面积"], "residents": ["小区", "房屋", "姓名", "手机号", "身份"],
