@@ -17,7 +17,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import desk
 from actions.store import db, latest_text
-from backend import addresses, binding, phones
+from backend.text import addresses, phones
+from backend.owners import binding
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import desk
 from actions.home import HOW_TO_BIND
 from actions.store import db, latest_text
-from backend import binding, fees, owners
-from backend.appointments import SHANGHAI
-from backend.money import yuan
+from backend.owners import binding, fees, accounts as owners
+from backend.text.times import SHANGHAI
+from backend.text.money import yuan
 
 SHOWN_PERIODS = 4
 # What the owner asked about comes first; the rest of the card follows.

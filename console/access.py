@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-from backend.models import CONSOLE_ROLES, ConsoleUser
+from backend.core.models import CONSOLE_ROLES, ConsoleUser
 
 ROLE_LABELS = {
     "admin": "管理员",

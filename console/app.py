@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
-from backend.config import VAR_DIR, Settings, load_settings
-from backend.db import get_engine, session_scope
+from backend.core.config import VAR_DIR, Settings, load_settings
+from backend.core.db import get_engine, session_scope
 from console import access, labels
 from console.ratelimit import LoginLimiter
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from backend.models import (
+from backend.core.models import (
     OPEN_TICKET_STATUSES,
     TICKET_KINDS,
     TICKET_STATUSES,

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from backend.appointments import SHANGHAI
-from backend.phones import mask
+from backend.text.times import SHANGHAI
+from backend.text.phones import mask
 
 STATUS = {
     "new": "待派单",

@@ -5,8 +5,8 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from backend import dispatch, tickets as ticket_records
-from backend.models import OPEN_TICKET_STATUSES, TICKET_STATUSES, Staff, Ticket, TicketAssignment, utcnow
+from backend.work import dispatch, tickets as ticket_records
+from backend.core.models import OPEN_TICKET_STATUSES, TICKET_STATUSES, Staff, Ticket, TicketAssignment, utcnow
 from console import audit, outbound
 from console import board as queries
 from console.access import can, require

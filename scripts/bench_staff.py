@@ -29,9 +29,9 @@ def _pct(values, q):
 def _bind_plumbers(system, wx) -> list[str]:
     from sqlalchemy import select
 
-    from backend import staff as staff_records
-    from backend.db import get_engine, session_scope
-    from backend.models import Staff
+    from backend.work import staff as staff_records
+    from backend.core.db import get_engine, session_scope
+    from backend.core.models import Staff
 
     openids = []
     with session_scope(get_engine(system.env["DATABASE_URL"])) as session:
@@ -46,10 +46,10 @@ def _bind_plumbers(system, wx) -> list[str]:
 
 
 def _raise(system, n: int, tag: str) -> tuple[int, str, float]:
-    from backend import jobs
-    from backend.addresses import Address
-    from backend.db import get_engine, session_scope
-    from backend.tickets import RepairRequest, create_repair
+    from backend.core import jobs
+    from backend.text.addresses import Address
+    from backend.core.db import get_engine, session_scope
+    from backend.work.tickets import RepairRequest, create_repair
 
     with session_scope(get_engine(system.env["DATABASE_URL"])) as session:
         ticket = create_repair(session, RepairRequest(
@@ -57,7 +57,7 @@ def _raise(system, n: int, tag: str) -> tuple[int, str, float]:
             urgency="urgent" if n % 3 == 0 else "normal", facility="水管", address=Address("3", "2", "501"),
             location_label="3栋2单元501", source_key=f"bench-{tag}-{n}-{time.time_ns()}"))
         ticket_id, number, created = ticket.id, ticket.number, ticket.created_at.timestamp()
-    jobs.enqueue("backend.dispatch.dispatch_ticket", ticket_id, high=True)
+    jobs.enqueue("backend.work.dispatch.dispatch_ticket", ticket_id, high=True)
     return ticket_id, number, created
 
 

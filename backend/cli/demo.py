@@ -9,11 +9,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.appointments import SHANGHAI
-from backend.config import ROOT
-from backend.imports import Report, files_in, import_files
-from backend.models import DutyShift, Staff, aware_now
-from backend.staff import add_daily_shifts, staff_by_openid
+from backend.text.times import SHANGHAI
+from backend.core.config import ROOT
+from backend.owners.imports import Report, files_in, import_files
+from backend.core.models import DutyShift, Staff, aware_now
+from backend.work.staff import add_daily_shifts, staff_by_openid
 
 DEMO_DIR = ROOT / "data" / "demo"
 STAFF = [  # (name, phone, role, skills)

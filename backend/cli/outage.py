@@ -7,10 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from backend import db, outages
-from backend.appointments import SHANGHAI
-from backend.config import load_settings
-from backend.models import OUTAGE_KINDS, Outage
+from backend.core import db
+from backend.messaging import outages
+from backend.text.times import SHANGHAI
+from backend.core.config import load_settings
+from backend.core.models import OUTAGE_KINDS, Outage
 
 
 def _session(args):

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from backend import db, scorecard, survey
-from backend.config import load_settings
-from backend.models import Community, Survey
+from backend.core import db
+from backend.service import scorecard, survey
+from backend.core.config import load_settings
+from backend.core.models import Community, Survey
 
 
 def _session(args):

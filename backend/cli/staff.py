@@ -6,11 +6,12 @@ from datetime import date, datetime, time
 
 from sqlalchemy import select
 
-from backend import db, staff as staff_records
-from backend.appointments import SHANGHAI
-from backend.config import load_settings
-from backend.models import SKILLS, STAFF_ROLES, Community, DutyShift, Staff, aware_now
-from backend.phones import mask
+from backend.core import db
+from backend.work import staff as staff_records
+from backend.text.times import SHANGHAI
+from backend.core.config import load_settings
+from backend.core.models import SKILLS, STAFF_ROLES, Community, DutyShift, Staff, aware_now
+from backend.text.phones import mask
 
 
 def _session(args):

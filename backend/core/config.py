@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (backend/core/config.py)
 VAR_DIR = Path(os.environ.get("WUYE_VAR_DIR", ROOT / "var"))
 
 
@@ -35,7 +35,7 @@ class Settings:
     service_hotline: str = "400-800-1234"
     company_name: str = "幸福里物业"
     # Template ids from the account's template library (模板消息): a new task for staff, and a
-    # ticket's progress for owners. Fields used: keyword1..keyword5 (see backend/notify.py).
+    # ticket's progress for owners. Fields used: keyword1..keyword5 (see backend/messaging/notify.py).
     template_task: str = "TASK_TEMPLATE"
     template_progress: str = "PROGRESS_TEMPLATE"
     # Where a template message's link points (the staff console's ticket page), if anywhere.

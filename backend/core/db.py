@@ -20,9 +20,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from backend.config import load_settings
+from backend.core.config import load_settings
 
-BACKEND_DIR = Path(__file__).resolve().parent
+BACKEND_DIR = Path(__file__).resolve().parent.parent  # backend/: alembic.ini and migrations/
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 _engines: dict[str, Engine] = {}

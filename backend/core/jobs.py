@@ -13,8 +13,8 @@ from rq import Queue, Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from backend.config import load_settings
-from backend.redis_conn import get_redis
+from backend.core.config import load_settings
+from backend.core.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
 _AFTER_COMMIT = "wuye_jobs_after_commit"

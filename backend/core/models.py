@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
-from backend.addresses import Address
+from backend.text.addresses import Address
 
 # Stable constraint names, so later migrations (and SQLite batch mode) can refer to them.
 NAMING_CONVENTION = {
@@ -50,7 +50,7 @@ URGENCY_LEVELS = ("urgent", "normal")
 INBOUND_STATUSES = ("pending", "processing", "answered", "failed")
 OUTBOUND_CHANNELS = ("passive", "custom", "template", "local")
 # "sending": claimed by a worker, the API call under way. "unknown": the worker died during the
-# call, so WeChat may or may not have it; it is not sent again (see backend/delivery.py).
+# call, so WeChat may or may not have it; it is not sent again (see backend/messaging/delivery.py).
 OUTBOUND_STATUSES = ("queued", "sending", "sent", "failed", "local", "unknown")
 ASSIGNMENT_STATUSES = ("pending", "accepted", "timed_out", "transferred", "closed")
 OUTAGE_KINDS = {"water": "停水", "power": "停电", "gas": "停气", "hot_water": "停热水"}

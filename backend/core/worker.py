@@ -1,6 +1,6 @@
 """The worker process: runs queued jobs (RQ) and the periodic sweeps.
 
-    python -m backend.worker --every 5:webhook.conversation.retry_pending --every 15:backend.delivery.sweep_queued
+    python -m backend.core.worker --every 5:webhook.conversation.retry_pending --every 15:backend.messaging.delivery.sweep_queued
 
 Periodic tasks are named on the command line (the Procfile), so `backend` does not need to know
 which room they live in. A Redis lock lets only one worker run a sweep at a time.
@@ -16,10 +16,10 @@ import time
 import redis
 from rq import SimpleWorker
 
-from backend import jobs
-from backend.config import load_settings
-from backend.logs import setup_logging
-from backend.redis_conn import get_redis
+from backend.core import jobs
+from backend.core.config import load_settings
+from backend.core.logs import setup_logging
+from backend.core.redis_conn import get_redis
 
 log = logging.getLogger("worker")
 

@@ -29,10 +29,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend import jobs, outbox
-from backend.config import Settings, load_settings
-from backend.db import get_engine, session_scope
-from backend.models import OutboundMessage, WechatUser, aware_now
+from backend.core import jobs
+from backend.messaging import outbox
+from backend.core.config import Settings, load_settings
+from backend.core.db import get_engine, session_scope
+from backend.core.models import OutboundMessage, WechatUser, aware_now
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def queue_texts(session: Session, openid: str, texts: list[str], inbound_id: int
 def send_after_commit(session: Session, ids: list[int], high: bool = True) -> None:
     """Enqueue these messages once the session's transaction has committed."""
     for outbound_id in ids:
-        jobs.enqueue_after_commit(session, "backend.delivery.send_outbound", outbound_id, high=high)
+        jobs.enqueue_after_commit(session, "backend.messaging.delivery.send_outbound", outbound_id, high=high)
 
 
 # --- sending ---------------------------------------------------------------------------------------
@@ -142,7 +143,7 @@ def _deliver(engine, settings: Settings, outbound_id: int, message: tuple, api=N
     openid, channel, content, template, attempts = message
     status = "local"
     if not settings.local_mode:
-        from backend.wechat_api import WeChatAPI, classify, errcode_of
+        from backend.messaging.wechat_api import WeChatAPI, classify, errcode_of
 
         try:
             api = api or WeChatAPI(settings)
@@ -169,7 +170,7 @@ def send_many(ids: list[int], settings: Settings | None = None, rate: float = 20
     from collections import Counter
     from concurrent.futures import ThreadPoolExecutor
 
-    from backend.wechat_api import WeChatAPI
+    from backend.messaging.wechat_api import WeChatAPI
 
     settings = settings or load_settings()
     engine = get_engine(settings.database_url)
@@ -248,7 +249,7 @@ def _failed(engine, outbound_id: int, exc: Exception, kind: str, errcode: int | 
             elif kind == "unreachable":
                 _unreachable(session, row)
     for delay, oid in jobs_after:
-        jobs.enqueue_in(delay, "backend.delivery.send_outbound", oid, high=True)
+        jobs.enqueue_in(delay, "backend.messaging.delivery.send_outbound", oid, high=True)
     return "retry" if jobs_after else "failed"
 
 
@@ -266,7 +267,7 @@ def _unreachable(session: Session, row: OutboundMessage) -> None:
     if user is not None:
         user.subscribed = False
     if row.purpose == "task" and row.ticket_id:
-        from backend import dispatch  # a staff task nobody can receive: offer it to the next one
+        from backend.work import dispatch  # a staff task nobody can receive: offer it to the next one
 
         dispatch.unreachable(session, row.ticket_id, row.openid)
 

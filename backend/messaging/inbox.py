@@ -16,7 +16,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from backend.models import InboundMessage, WechatUser, aware_now
+from backend.core.models import InboundMessage, WechatUser, aware_now
 
 CLAIMABLE = ("pending", "failed")
 

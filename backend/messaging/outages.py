@@ -17,15 +17,16 @@ import redis
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from backend import delivery, jobs, wechat_window
-from backend.appointments import SHANGHAI
-from backend.config import Settings, load_settings
-from backend.db import get_engine, session_scope
-from backend.models import (
+from backend.messaging import delivery, wechat_window
+from backend.core import jobs
+from backend.text.times import SHANGHAI
+from backend.core.config import Settings, load_settings
+from backend.core.db import get_engine, session_scope
+from backend.core.models import (
     OUTAGE_KINDS, Building, Community, House, Outage, OutboundMessage, WechatBinding,
     WechatUser, aware_now,
 )
-from backend.redis_conn import get_redis
+from backend.core.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +262,7 @@ def announce(session: Session, outage: Outage, event: str, settings: Settings | 
     """Record who is to be told and start the broadcast once the session commits."""
     settings = settings or load_settings()
     plan(session, settings, outage, event, now)
-    jobs.enqueue_after_commit(session, "backend.outages.broadcast", outage.id, event)
+    jobs.enqueue_after_commit(session, "backend.messaging.outages.broadcast", outage.id, event)
 
 
 # --- the broadcast job -----------------------------------------------------------------------------
@@ -367,7 +368,7 @@ def sweep(now: datetime | None = None) -> dict:
             OutboundMessage.created_at < now - timedelta(seconds=10)).distinct()).scalars().all()
     for name in stalled:
         _, outage_id, event = name.split(":", 2)
-        jobs.enqueue("backend.outages.broadcast", int(outage_id), event)
+        jobs.enqueue("backend.messaging.outages.broadcast", int(outage_id), event)
         counts["resumed"] += 1
     return counts
 

@@ -5,7 +5,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from backend.models import OutboundMessage, utcnow
+from backend.core.models import OutboundMessage, utcnow
 
 # "local": no WeChat credentials, the local chat page shows it; for the owner it has arrived.
 DELIVERED = ("sent", "local")

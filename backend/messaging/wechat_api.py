@@ -16,9 +16,9 @@ import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from backend import wechat_quota
-from backend.config import Settings
-from backend.redis_conn import get_redis
+from backend.messaging import wechat_quota
+from backend.core.config import Settings
+from backend.core.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.models import InboundMessage, OutboundMessage, aware_now
+from backend.core.models import InboundMessage, OutboundMessage, aware_now
 
 MESSAGE_WINDOW = timedelta(hours=48)
 MESSAGE_WINDOW_LIMIT = 5

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.models import Community, House, HumanHandoff, WechatBinding, utcnow
+from backend.core.models import Community, House, HumanHandoff, WechatBinding, utcnow
 
 
 def current_binding(session: Session, openid: str) -> WechatBinding | None:

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend import owners
-from backend.addresses import Address
-from backend.models import (
+from backend.owners import accounts as owners
+from backend.text.addresses import Address
+from backend.core.models import (
     BindingRequest,
     Building,
     Community,

@@ -10,12 +10,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.models import Building, Community
+from backend.core.models import Building, Community
 
 
 def community_for(session: Session, building_code: str | None = None, openid: str | None = None) -> int | None:
     if openid:
-        from backend.owners import current_house
+        from backend.owners.accounts import current_house
 
         house = current_house(session, openid)
         if house is not None:

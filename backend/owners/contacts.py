@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.models import Community, Contact
+from backend.core.models import Community, Contact
 
 STEWARD = "管家"
 

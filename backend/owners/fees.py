@@ -13,8 +13,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.models import FeeBill, FeeDisclosure, FeePayment, FeeStandard, House
-from backend.money import to_fen
+from backend.core.models import FeeBill, FeeDisclosure, FeePayment, FeeStandard, House
+from backend.text.money import to_fen
 
 MAIN_ITEM = "物业费"
 

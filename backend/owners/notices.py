@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from backend.models import Notice
+from backend.core.models import Notice
 
 PAGE = 3
 

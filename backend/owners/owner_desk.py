@@ -5,7 +5,7 @@
   the job goes back to dispatch, the complaint back to the desk.
 
 Ratings themselves go through the assistant (intent rate_service → action_answer_rating →
-backend.aftercare.record_rating). Anything else returns None: the assistant answers as usual.
+backend.service.aftercare.record_rating). Anything else returns None: the assistant answers as usual.
 """
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend import aftercare, complaints, ratings, survey
-from backend.models import Complaint, Ticket, aware_now
+from backend.service import aftercare, complaints, survey
+from backend.text import ratings
+from backend.core.models import Complaint, Ticket, aware_now
 
 COMPLAINT_REOPEN_WITHIN = timedelta(days=3)
 

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.models import House, PaidService, Ticket, TicketStep, aware_now
-from backend.money import yuan
-from backend.tickets import next_number, owner_actor
+from backend.core.models import House, PaidService, Ticket, TicketStep, aware_now
+from backend.text.money import yuan
+from backend.work.tickets import next_number, owner_actor
 
 # What owners say for the items staff list (the item names themselves always match).
 _SAYINGS = {

@@ -1,7 +1,7 @@
 """After a repair is done (验收 and 评价/回访): the owner's rating, a reminder, the revisit call.
 
-完工 starts the feedback clock (backend/sla.py). The owner rates 1-5 in chat (any wording
-backend/ratings.py understands); no rating in 24 h: one reminder; 48 h: a revisit task (回访)
+完工 starts the feedback clock (backend/service/sla.py). The owner rates 1-5 in chat (any wording
+backend/text/ratings.py understands); no rating in 24 h: one reminder; 48 h: a revisit task (回访)
 for customer service, closed with `回访 BX… 结果` and recorded. A score of 2 or less opens a
 follow-up for the supervisor (`跟进 BX… 结果`). "还没修好" puts the job back to dispatch.
 """
@@ -15,10 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend import delivery, jobs, notify, ratings, sla, staff as staff_records
-from backend.config import load_settings
-from backend.models import FollowUp, Rating, Staff, Ticket, aware_now
-from backend.tickets import add_step, find_by_number, owner_actor, staff_actor
+from backend.messaging import delivery, notify
+from backend.core import jobs
+from backend.text import ratings
+from backend.service import sla
+from backend.work import staff as staff_records
+from backend.core.config import load_settings
+from backend.core.models import FollowUp, Rating, Staff, Ticket, aware_now
+from backend.work.tickets import add_step, find_by_number, owner_actor, staff_actor
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +221,7 @@ def _reopen(session: Session, ticket: Ticket, openid: str, text: str, now: datet
         session.delete(clock)  # a new one starts at the next 完工
         session.flush()
     # The dispatch sweep also picks it up (status new, nobody on it) if Redis is down.
-    jobs.enqueue("backend.dispatch.dispatch_ticket", ticket.id, high=True)
+    jobs.enqueue("backend.work.dispatch.dispatch_ticket", ticket.id, high=True)
 
 
 def reopen_latest(session: Session, openid: str, text: str, now: datetime | None = None) -> Ticket | None:

@@ -2,7 +2,7 @@
 
 The owner says what and where (a photo is welcome); the category is read from their words.
 Customer service on duty gets the task (a template message), the manager is told at 1 h 30 if it
-is still open (backend/sla.py), and staff close it with a result (`办结 TS… 结果` in staff chat,
+is still open (backend/service/sla.py), and staff close it with a result (`办结 TS… 结果` in staff chat,
 or `handle()` from the console). The owner hears the result.
 """
 from __future__ import annotations
@@ -16,10 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend import delivery, sla, staff as staff_records
-from backend.config import Settings, load_settings
-from backend.models import Complaint, Staff, Ticket, TicketPhoto, TicketStep, aware_now
-from backend.tickets import add_step, find_by_number, next_number, owner_actor, staff_actor
+from backend.messaging import delivery
+from backend.service import sla
+from backend.work import staff as staff_records
+from backend.core.config import Settings, load_settings
+from backend.core.models import Complaint, Staff, Ticket, TicketPhoto, TicketStep, aware_now
+from backend.work.tickets import add_step, find_by_number, next_number, owner_actor, staff_actor
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +80,8 @@ def raise_complaint(session: Session, req: ComplaintRequest, now: datetime | Non
     category = req.category if req.category in CATEGORY_LABELS else categorize(req.description)
     community_id = req.community_id
     if community_id is None:
-        from backend.addresses import parse_address
-        from backend.communities import community_for
+        from backend.text.addresses import parse_address
+        from backend.owners.communities import community_for
 
         address = parse_address(req.location_label or "")
         community_id = community_for(session, address.building if address else None)
@@ -143,7 +145,7 @@ def choose(session: Session, ticket: Ticket, now: datetime) -> Staff | None:
 
 
 def _clock(at: datetime) -> str:
-    from backend.appointments import SHANGHAI
+    from backend.text.times import SHANGHAI
 
     return at.astimezone(SHANGHAI).strftime("%H:%M")
 
@@ -171,7 +173,7 @@ def route(session: Session, ticket: Ticket, now: datetime, settings: Settings | 
     add_step(session, ticket, "dispatched", "system", note=f"转给{person.name}", at=now)
     complaint = complaint_of(session, ticket)
     text = task_text(session, ticket)
-    from backend.notify import _fields
+    from backend.messaging.notify import _fields
 
     data = _fields(ticket.number, ticket.location_label or "（未写）",
                    f"{label(complaint.category)}：{ticket.description}", "投诉", f"{_clock(ticket.due_at)}前办结")
@@ -247,7 +249,7 @@ def answer_owner(session: Session, ticket: Ticket, person: Staff, text: str, now
     add_step(session, ticket, "answered", staff_actor(person.id), note=text, at=now)
     if ticket.status == "dispatched":
         ticket.status = "accepted"
-    from backend import notify
+    from backend.messaging import notify
 
     settings = load_settings()
     message = f"您好，关于您反映的「{ticket.description}」（{ticket.number}），客服{person.name}回复：{text}"
@@ -258,7 +260,7 @@ def answer_owner(session: Session, ticket: Ticket, person: Staff, text: str, now
 
 
 def _tell_owner(session: Session, ticket: Ticket, result: str, now: datetime) -> None:
-    from backend import notify
+    from backend.messaging import notify
 
     settings = load_settings()
     text = (f"您好，您反映的「{ticket.description}」（{ticket.number}）已经处理：{result}\n"

@@ -29,8 +29,8 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from backend.appointments import SHANGHAI
-from backend.models import (
+from backend.text.times import SHANGHAI
+from backend.core.models import (
     Building,
     Community,
     Complaint,
@@ -44,7 +44,7 @@ from backend.models import (
     TicketStep,
     WechatBinding,
 )
-from backend.survey import results as survey_results
+from backend.service.survey import results as survey_results
 
 # Targets per grade (1, 2, 3); None: the standard sets none at that grade.
 TARGETS = {

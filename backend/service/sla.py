@@ -21,11 +21,11 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend import staff as staff_records
-from backend.config import load_settings
-from backend.db import get_engine, session_scope
-from backend.models import SlaClock, Ticket, aware_now
-from backend.tickets import EMERGENCY_ON_SITE, add_step
+from backend.work import staff as staff_records
+from backend.core.config import load_settings
+from backend.core.db import get_engine, session_scope
+from backend.core.models import SlaClock, Ticket, aware_now
+from backend.work.tickets import EMERGENCY_ON_SITE, add_step
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def _claim(session: Session, clock_id: int, now: datetime, stage: str) -> bool:
 
 
 def _tell_supervisors(session: Session, ticket: Ticket, what: str, key: str, now: datetime) -> None:
-    from backend import notify
+    from backend.messaging import notify
 
     people = staff_records.supervisors(session, ticket.community_id, now)
     notify.supervisors(session, load_settings(), ticket, people, what, key=key, now=now)
@@ -132,14 +132,14 @@ def _warn(session: Session, clock: SlaClock, ticket: Ticket, now: datetime) -> N
         add_step(session, ticket, "escalated", "system", note=what, at=now)
         _tell_supervisors(session, ticket, what, f"sla:{clock.id}:warn", now)
     elif clock.kind == "feedback":
-        from backend import aftercare
+        from backend.service import aftercare
 
         aftercare.remind(session, ticket, now)
 
 
 def _missed(session: Session, clock: SlaClock, ticket: Ticket, now: datetime) -> None:
     if clock.kind == "feedback":
-        from backend import aftercare
+        from backend.service import aftercare
 
         aftercare.open_revisit(session, ticket, now)
         return
@@ -173,7 +173,7 @@ def sweep(now: datetime | None = None) -> dict:
     with session_scope(engine) as session:
         for ticket_id in _missing_clocks(session, now):
             ensure(session, session.get(Ticket, ticket_id))
-        from backend import complaints
+        from backend.service import complaints
 
         complaints.route_waiting(session, now)
     with session_scope(engine) as session:

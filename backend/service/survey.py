@@ -3,8 +3,8 @@
 Staff start it for a community (`python -m backend survey start --community XFL`); every owner
 with a current WeChat binding there gets the first question (a customer-service message inside
 their 48-hour window, else the progress template). Their replies are read before the assistant
-sees them (backend/owner_desk.py) while a question waits for them: scores in any wording
-backend/ratings.py understands, then one free-text suggestion. Satisfaction = overall scores of
+sees them (backend/owners/owner_desk.py) while a question waits for them: scores in any wording
+backend/text/ratings.py understands, then one free-text suggestion. Satisfaction = overall scores of
 4 or 5 among those who answered the overall question.
 """
 from __future__ import annotations
@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend import delivery, notify, ratings, wechat_window
-from backend.appointments import SHANGHAI
-from backend.config import load_settings
-from backend.models import (
+from backend.messaging import delivery, notify, wechat_window
+from backend.text import ratings
+from backend.text.times import SHANGHAI
+from backend.core.config import load_settings
+from backend.core.models import (
     Building,
     Community,
     House,

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from backend.phones import MOBILE_RE
+from backend.text.phones import MOBILE_RE
 
 _CN_DIGITS = {
     "零": 0, "〇": 0, "○": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "三": 3, "四": 4,

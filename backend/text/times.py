@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
-from backend.addresses import cn_numeral_to_digits, normalize_numbers
+from backend.text.addresses import cn_numeral_to_digits, normalize_numbers
 
 
 def _shanghai() -> tzinfo:

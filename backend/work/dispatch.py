@@ -1,6 +1,6 @@
 """Who gets a new ticket, and what happens when nobody takes it.
 
-A new repair goes to an on-duty staff member with the trade it needs (backend/skills.py): the
+A new repair goes to an on-duty staff member with the trade it needs (backend/work/skills.py): the
 one with the fewest open tasks, then whoever has waited longest for work. Nobody on duty with
 the trade: a supervisor. No 接单 within ACK_WINDOW: the next person, and the supervisors are
 told. Every offer is a TicketAssignment row, so the clocks live in the database and survive
@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend import notify, staff as staff_records
-from backend.config import Settings, load_settings
-from backend.db import get_engine, session_scope
-from backend.models import OPEN_TICKET_STATUSES, Staff, Ticket, TicketAssignment, aware_now
-from backend.skills import skill_for
-from backend.tickets import add_step, staff_actor
+from backend.messaging import notify
+from backend.work import staff as staff_records
+from backend.core.config import Settings, load_settings
+from backend.core.db import get_engine, session_scope
+from backend.core.models import OPEN_TICKET_STATUSES, Staff, Ticket, TicketAssignment, aware_now
+from backend.work.skills import skill_for
+from backend.work.tickets import add_step, staff_actor
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from backend.models import SKILLS, Ticket
+from backend.core.models import SKILLS, Ticket
 
 # Checked in this order: a lift fault mentioning a light is still the lift company's job.
 _RULES = [

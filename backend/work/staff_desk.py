@@ -11,8 +11,10 @@ import unicodedata
 
 from sqlalchemy.orm import Session
 
-from backend import aftercare, complaints, dispatch, notify, sla, staff as staff_records, taskflow
-from backend.models import Staff, aware_now
+from backend.service import aftercare, complaints, sla
+from backend.work import dispatch, staff as staff_records, taskflow
+from backend.messaging import notify
+from backend.core.models import Staff, aware_now
 
 PHOTO_PREFIX = "/send_photo"
 NUMBER = r"(?:BX|TS|FW)?\d{9}"

@@ -1,5 +1,5 @@
 """What a technician does with a task: accept, arrive, finish (with photos), and the owner hears
-each step. Called from staff chat commands (backend/staff_desk.py) and the console.
+each step. Called from staff chat commands (backend/work/staff_desk.py) and the console.
 
 Steps may be skipped forward (到场 without 接单 accepts too) because people in a hurry do that;
 they may not go backwards, and only the person the ticket is with may move it.
@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend import aftercare, notify, sla
-from backend.config import load_settings
-from backend.dispatch import ACTIVE, active_assignment
-from backend.models import Staff, Ticket, TicketAssignment, TicketPhoto, aware_now
-from backend.tickets import add_step, find_by_number, staff_actor
+from backend.service import aftercare, sla
+from backend.messaging import notify
+from backend.core.config import load_settings
+from backend.work.dispatch import ACTIVE, active_assignment
+from backend.core.models import Staff, Ticket, TicketAssignment, TicketPhoto, aware_now
+from backend.work.tickets import add_step, find_by_number, staff_actor
 
 # A photo sent this long after 完工 still belongs to that job.
 PHOTO_AFTER_DONE = timedelta(hours=2)

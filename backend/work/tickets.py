@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.addresses import Address, is_shared_area
-from backend.appointments import SHANGHAI
-from backend.models import (
+from backend.text.addresses import Address, is_shared_area
+from backend.text.times import SHANGHAI
+from backend.core.models import (
     OPEN_TICKET_STATUSES,
     URGENCY_LEVELS,
     House,
@@ -107,7 +107,7 @@ def _build_ticket(session: Session, req: RepairRequest, now: datetime) -> Ticket
         community_id = community_id or house.building.community_id
         address = address or house.address
     if community_id is None:  # an owner not bound to a home: the scorecard and roster need one
-        from backend.communities import community_for
+        from backend.owners.communities import community_for
 
         community_id = community_for(session, address.building if address else None, req.openid)
     address = _scope_to_place(address, req.place)

@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from backend import delivery, dispatch, wechat_window
-from backend.models import OutboundMessage, Ticket, WechatUser, aware_now
+from backend.messaging import delivery, wechat_window
+from backend.work import dispatch
+from backend.core.models import OutboundMessage, Ticket, WechatUser, aware_now
 from tests.backend.crew import make_crew, owner_wrote, repair
 
 TEMPLATE = {"template_id": "PROGRESS_TEMPLATE", "data": {"keyword1": {"value": "BX261123001"}},
@@ -179,7 +180,7 @@ def test_the_customer_service_window(session, wechat_env):
 
 
 def test_past_the_daily_template_quota_messages_wait_for_tomorrow(session, wechat_env, standin, monkeypatch):
-    from backend import wechat_quota
+    from backend.messaging import wechat_quota
 
     monkeypatch.setattr(wechat_quota, "TEMPLATE_DAILY", 2)
     import redis as redis_lib

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from backend import fees
-from backend.models import (
+from backend.owners import fees
+from backend.core.models import (
     Building, Community, FeeBill, FeeDisclosure, FeePayment, FeeStandard, House,
 )
-from backend.money import to_fen, yuan
+from backend.text.money import to_fen, yuan
 
 
 @pytest.mark.parametrize("price,area,monthly", [

@@ -9,8 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from backend import aftercare, complaints, dispatch, owner_desk, owners, sla, staff_desk, survey, taskflow
-from backend.models import (
+from backend.service import aftercare, complaints, sla, survey
+from backend.work import dispatch, staff_desk, taskflow
+from backend.owners import owner_desk, accounts as owners
+from backend.core.models import (
     Complaint,
     FollowUp,
     OutboundMessage,
@@ -21,7 +23,7 @@ from backend.models import (
     Ticket,
     aware_now,
 )
-from backend.staff import add_shift, add_staff
+from backend.work.staff import add_shift, add_staff
 from tests.backend.crew import make_crew, owner_wrote, repair
 
 OWNER = "o-owner"
@@ -127,7 +129,7 @@ def test_urgent_repair_on_site_in_time_is_met_and_never_escalates(session, crew,
 
 
 def test_the_clock_survives_a_restart_it_lives_in_the_database(session, crew, now, db_url):
-    from backend import db
+    from backend.core import db
 
     tid = repair(session, crew, now)
     sla.sweep(now + timedelta(minutes=1))  # starts the clock
@@ -139,8 +141,8 @@ def test_the_clock_survives_a_restart_it_lives_in_the_database(session, crew, no
 
 
 def test_a_normal_repair_is_on_time_within_two_hours_of_the_agreed_start(session, crew, now):
-    from backend.addresses import Address
-    from backend.tickets import RepairRequest, create_repair
+    from backend.text.addresses import Address
+    from backend.work.tickets import RepairRequest, create_repair
 
     def agreed(start, key):
         ticket = create_repair(session, RepairRequest(
@@ -387,10 +389,10 @@ def test_survey_cli_starts_once_and_counts(session, crew, db_url, capsys):
 
 
 def test_a_ticket_from_an_unbound_owner_gets_the_community_of_its_building(session, crew, now):
-    from backend.addresses import Address
-    from backend.communities import community_for
-    from backend.models import Building, Community
-    from backend.tickets import RepairRequest, create_repair
+    from backend.text.addresses import Address
+    from backend.owners.communities import community_for
+    from backend.core.models import Building, Community
+    from backend.work.tickets import RepairRequest, create_repair
 
     ticket = create_repair(session, RepairRequest(
         openid="o-unbound", description="楼道灯不亮", contact_phone="13800001001", address=Address("3", "2"),

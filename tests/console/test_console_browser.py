@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from backend import db
-from backend.models import HumanHandoff, OutboundMessage, TicketStep
+from backend.core import db
+from backend.core.models import HumanHandoff, OutboundMessage, TicketStep
 from console import users
 from console.app import create_app
 from console.demo import seed_console_demo
@@ -21,7 +21,7 @@ PASSWORD = "browser-pass-1"
 def site(tmp_path_factory, redis_url):
     import dataclasses
 
-    from backend.config import load_settings
+    from backend.core.config import load_settings
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'console.db'}"
     db.upgrade(url)

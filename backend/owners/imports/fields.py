@@ -7,8 +7,8 @@ import unicodedata
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from backend.addresses import Address, normalize_numbers, parse_address
-from backend.phones import extract_mobile, mask
+from backend.text.addresses import Address, normalize_numbers, parse_address
+from backend.text.phones import extract_mobile, mask
 
 FEN = Decimal("0.01")
 ROLES = {

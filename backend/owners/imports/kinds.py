@@ -10,10 +10,10 @@ from typing import Callable
 
 from sqlalchemy import Table
 
-from backend.addresses import Address
-from backend.imports import fields as f
-from backend.imports.lookup import Lookup
-from backend.models import (
+from backend.text.addresses import Address
+from backend.owners.imports import fields as f
+from backend.owners.imports.lookup import Lookup
+from backend.core.models import (
     Building,
     Community,
     Contact,

@@ -7,9 +7,9 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from backend.addresses import Address
-from backend.imports.fields import BadValue
-from backend.models import Building, Community, FeeBill, FeePayment, House
+from backend.text.addresses import Address
+from backend.owners.imports.fields import BadValue
+from backend.core.models import Building, Community, FeeBill, FeePayment, House
 
 
 class Lookup:

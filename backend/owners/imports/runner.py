@@ -15,10 +15,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from backend.imports.fields import BadValue
-from backend.imports.kinds import KINDS, ORDER, Kind
-from backend.imports.lookup import Lookup
-from backend.imports.reader import SUFFIXES, FileProblem, read_rows
+from backend.owners.imports.fields import BadValue
+from backend.owners.imports.kinds import KINDS, ORDER, Kind
+from backend.owners.imports.lookup import Lookup
+from backend.owners.imports.reader import SUFFIXES, FileProblem, read_rows
 
 BATCH = 1000
 IN_CHUNK = 500  # SQLite allows a limited number of bound values per statement
