@@ -84,7 +84,7 @@ def commands(ports: Ports, model: str | None = None) -> dict[str, list[str]]:
         "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(ports.actions)],
         "worker": [py, "-m", "backend.core.worker", "--every", "3:webhook.conversation.retry_pending",
                    "--every", "10:backend.messaging.delivery.sweep_queued", "--every", "5:backend.work.dispatch.sweep",
-                   "--every", "15:backend.messaging.outages.sweep", "--every", "15:backend.service.sla.sweep"],
+                   "--every", "15:backend.messaging.outages.sweep", "--every", "15:backend.service.sla_sweep.sweep"],
         "webhook": [str(BIN / "gunicorn"), "-w", "2", "--threads", "16", "-b", f"127.0.0.1:{ports.webhook}",
                     "--timeout", "60", "--access-logfile", "-", "webhook.wsgi:app"],
         # The staff console: loopback only; a deployment puts an HTTPS reverse proxy in front.

@@ -23,6 +23,10 @@ import contextlib
 import json
 import logging
 import random
+import threading
+import time as _time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -143,6 +147,8 @@ def _deliver(engine, settings: Settings, outbound_id: int, message: tuple, api=N
     openid, channel, content, template, attempts = message
     status = "local"
     if not settings.local_mode:
+        # wechatpy and requests load only when a message really goes to WeChat (start-up time;
+        # local mode never needs them).
         from backend.messaging.wechat_api import WeChatAPI, classify, errcode_of
 
         try:
@@ -165,12 +171,7 @@ def send_many(ids: list[int], settings: Settings | None = None, rate: float = 20
     own right before its call (so a kill leaves at most `threads` in doubt, never a batch).
 
     Two short transactions per message; what each message says is read once, up front."""
-    import threading
-    import time as _time
-    from collections import Counter
-    from concurrent.futures import ThreadPoolExecutor
-
-    from backend.messaging.wechat_api import WeChatAPI
+    from backend.messaging.wechat_api import WeChatAPI  # wechatpy: loaded only when something is sent
 
     settings = settings or load_settings()
     engine = get_engine(settings.database_url)
@@ -267,9 +268,11 @@ def _unreachable(session: Session, row: OutboundMessage) -> None:
     if user is not None:
         user.subscribed = False
     if row.purpose == "task" and row.ticket_id:
-        from backend.work import dispatch  # a staff task nobody can receive: offer it to the next one
-
-        dispatch.unreachable(session, row.ticket_id, row.openid)
+        # A staff task nobody can receive: dispatch offers it to the next one. Named as a job (like
+        # every job) so delivery, below dispatch, does not import it; if Redis is down, dispatch's
+        # sweep moves the offer on when its acknowledgement time runs out.
+        jobs.enqueue_after_commit(session, "backend.work.dispatch.unreachable_job", row.ticket_id, row.openid,
+                                  high=True)
 
 
 # --- sweeps (periodic, in the worker) -------------------------------------------------------------

@@ -31,11 +31,11 @@ def _cut(value: str) -> str:
     return value if len(value) <= FIELD_LIMIT else value[: FIELD_LIMIT - 1] + "…"
 
 
-def _fields(*values: str) -> dict:
+def template_fields(*values: str) -> dict:
     return {f"keyword{i}": {"value": _cut(v)} for i, v in enumerate(values, start=1)}
 
 
-def _clock(at: datetime | None) -> str:
+def clock_label(at: datetime | None) -> str:
     return at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if at else ""
 
 
@@ -53,10 +53,10 @@ def what_is_wrong(ticket: Ticket) -> str:
 
 def _deadline(ticket: Ticket) -> str:
     if ticket.urgency == "urgent" and ticket.due_at:
-        return f"{_clock(ticket.due_at)}前到场"
+        return f"{clock_label(ticket.due_at)}前到场"
     if ticket.preferred_time_label:
         return f"业主约 {ticket.preferred_time_label}"
-    return f"{_clock(ticket.due_at)}前处理" if ticket.due_at else "尽快联系业主"
+    return f"{clock_label(ticket.due_at)}前处理" if ticket.due_at else "尽快联系业主"
 
 
 def _link(settings: Settings, ticket: Ticket) -> str | None:
@@ -68,7 +68,7 @@ def task(session: Session, settings: Settings, ticket: Ticket, person: Staff, as
          note: str = "") -> None:
     """A new task for `person`: the template with the facts, once per assignment."""
     urgency = URGENCY_LABELS.get(ticket.urgency, ticket.urgency)
-    data = _fields(ticket.number, _place(ticket), what_is_wrong(ticket), urgency, _deadline(ticket))
+    data = template_fields(ticket.number, _place(ticket), what_is_wrong(ticket), urgency, _deadline(ticket))
     lines = [
         f"【新维修任务】{ticket.number}（{urgency}）",
         f"地点：{_place(ticket)}",
@@ -94,9 +94,9 @@ def supervisors(session: Session, settings: Settings, ticket: Ticket, people: li
     urgency = URGENCY_LABELS.get(ticket.urgency, ticket.urgency)
     text = f"【需要您关注】{ticket.number}（{urgency}）\n地点：{_place(ticket)}\n内容：{what_is_wrong(ticket)}\n{what}"
     template = {"template_id": settings.template_task, "url": _link(settings, ticket), "text": text,
-                "data": _fields(ticket.number, _place(ticket), what, urgency, _deadline(ticket))}
+                "data": template_fields(ticket.number, _place(ticket), what, urgency, _deadline(ticket))}
     for person in people:
-        _to_person(session, person.openid, text, template, "task", ticket, f"{key}:sup{person.id}", now)
+        to_person(session, person.openid, text, template, "task", ticket, f"{key}:sup{person.id}", now)
 
 
 # --- to owners -------------------------------------------------------------------------------------
@@ -117,11 +117,11 @@ def progress(session: Session, settings: Settings, ticket: Ticket, step: str, pe
     }
     text, stage = texts[step]
     template = {"template_id": settings.template_progress, "url": None, "text": text,
-                "data": _fields(ticket.number, what, stage, name, _clock(now))}
-    _to_person(session, ticket.openid, text, template, "progress", ticket, f"progress:{ticket.id}:{step}:{person.id if person else 0}", now)
+                "data": template_fields(ticket.number, what, stage, name, clock_label(now))}
+    to_person(session, ticket.openid, text, template, "progress", ticket, f"progress:{ticket.id}:{step}:{person.id if person else 0}", now)
 
 
-def _to_person(session: Session, openid: str, text: str, template: dict, purpose: str, ticket: Ticket,
+def to_person(session: Session, openid: str, text: str, template: dict, purpose: str, ticket: Ticket,
                key: str, now: datetime | None) -> None:
     if wechat_window.custom_allowed(session, openid, now):
         delivery.record(session, openid, "custom", text, purpose=purpose, template=template,

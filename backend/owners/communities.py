@@ -11,12 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.core.models import Building, Community
+from backend.owners.accounts import current_house
 
 
 def community_for(session: Session, building_code: str | None = None, openid: str | None = None) -> int | None:
     if openid:
-        from backend.owners.accounts import current_house
-
         house = current_house(session, openid)
         if house is not None:
             return house.building.community_id

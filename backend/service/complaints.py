@@ -22,6 +22,11 @@ from backend.work import staff as staff_records
 from backend.core.config import Settings, load_settings
 from backend.core.models import Complaint, Staff, Ticket, TicketPhoto, TicketStep, aware_now
 from backend.work.tickets import add_step, find_by_number, next_number, owner_actor, staff_actor
+from backend.messaging import notify
+from backend.messaging.notify import template_fields
+from backend.owners.communities import community_for
+from backend.text.addresses import parse_address
+from backend.text.times import SHANGHAI
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +85,6 @@ def raise_complaint(session: Session, req: ComplaintRequest, now: datetime | Non
     category = req.category if req.category in CATEGORY_LABELS else categorize(req.description)
     community_id = req.community_id
     if community_id is None:
-        from backend.text.addresses import parse_address
-        from backend.owners.communities import community_for
-
         address = parse_address(req.location_label or "")
         community_id = community_for(session, address.building if address else None)
     try:
@@ -145,8 +147,6 @@ def choose(session: Session, ticket: Ticket, now: datetime) -> Staff | None:
 
 
 def _clock(at: datetime) -> str:
-    from backend.text.times import SHANGHAI
-
     return at.astimezone(SHANGHAI).strftime("%H:%M")
 
 
@@ -173,9 +173,7 @@ def route(session: Session, ticket: Ticket, now: datetime, settings: Settings | 
     add_step(session, ticket, "dispatched", "system", note=f"转给{person.name}", at=now)
     complaint = complaint_of(session, ticket)
     text = task_text(session, ticket)
-    from backend.messaging.notify import _fields
-
-    data = _fields(ticket.number, ticket.location_label or "（未写）",
+    data = template_fields(ticket.number, ticket.location_label or "（未写）",
                    f"{label(complaint.category)}：{ticket.description}", "投诉", f"{_clock(ticket.due_at)}前办结")
     delivery.record(session, person.openid, "template", text, purpose="task", ticket_id=ticket.id,
                     template={"template_id": settings.template_task, "data": data, "url": None, "text": text},
@@ -249,25 +247,21 @@ def answer_owner(session: Session, ticket: Ticket, person: Staff, text: str, now
     add_step(session, ticket, "answered", staff_actor(person.id), note=text, at=now)
     if ticket.status == "dispatched":
         ticket.status = "accepted"
-    from backend.messaging import notify
-
     settings = load_settings()
     message = f"您好，关于您反映的「{ticket.description}」（{ticket.number}），客服{person.name}回复：{text}"
     template = {"template_id": settings.template_progress, "url": None, "text": message,
-                "data": notify._fields(ticket.number, ticket.description, "投诉处理中", person.name, notify._clock(now))}
-    notify._to_person(session, ticket.openid, message, template, "progress", ticket,
+                "data": notify.template_fields(ticket.number, ticket.description, "投诉处理中", person.name, notify.clock_label(now))}
+    notify.to_person(session, ticket.openid, message, template, "progress", ticket,
                       f"complaint-answer:{ticket.id}:{int(now.timestamp())}", now)
 
 
 def _tell_owner(session: Session, ticket: Ticket, result: str, now: datetime) -> None:
-    from backend.messaging import notify
-
     settings = load_settings()
     text = (f"您好，您反映的「{ticket.description}」（{ticket.number}）已经处理：{result}\n"
             "如果问题还没解决，直接回复「没解决」告诉我们，我们会继续跟进。谢谢您的监督！")
     template = {"template_id": settings.template_progress, "url": None, "text": text,
-                "data": notify._fields(ticket.number, ticket.description, "投诉已办结", "客服中心", notify._clock(now))}
-    notify._to_person(session, ticket.openid, text, template, "progress", ticket,
+                "data": notify.template_fields(ticket.number, ticket.description, "投诉已办结", "客服中心", notify.clock_label(now))}
+    notify.to_person(session, ticket.openid, text, template, "progress", ticket,
                       f"complaint-result:{ticket.id}:{int(now.timestamp())}", now)
 
 
@@ -280,4 +274,4 @@ def reopen(session: Session, ticket: Ticket, openid: str, text: str, now: dateti
     ticket.status = "dispatched"
     add_step(session, ticket, "reopened", owner_actor(openid), note=text, at=now)
     what = f"业主反映投诉未解决：{text}"[:60]
-    sla._tell_supervisors(session, ticket, what, f"complaint-reopened:{ticket.id}:{int(now.timestamp())}", now)
+    sla.tell_supervisors(session, ticket, what, f"complaint-reopened:{ticket.id}:{int(now.timestamp())}", now)

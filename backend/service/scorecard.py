@@ -23,6 +23,7 @@ import csv
 import io
 import math
 import statistics
+import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -254,8 +255,6 @@ def to_csv(card: dict) -> str:
 
 def _pad(text: str, width: int) -> str:
     """Pad to a display width (a Chinese character takes two columns)."""
-    import unicodedata
-
     used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
     return text + " " * max(0, width - used)
 

@@ -76,7 +76,7 @@ def start(session: Session, community: Community, year: int | None = None, start
         invite = SurveyInvite(survey_id=survey.id, openid=openid, house_id=house_id, sent_at=now, step=0)
         session.add(invite)
         template = {"template_id": settings.template_progress, "url": None, "text": intro,
-                    "data": notify._fields("满意度调查", community.name, "请回复1-5分", "物业服务中心", notify._clock(now))}
+                    "data": notify.template_fields("满意度调查", community.name, "请回复1-5分", "物业服务中心", notify.clock_label(now))}
         channel = "custom" if wechat_window.custom_allowed(session, openid, now) else "template"
         delivery.record(session, openid, channel, intro, purpose="notice", template=template,
                         dedupe_key=f"survey:{survey.id}:{openid}")

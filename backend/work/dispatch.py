@@ -194,6 +194,12 @@ def unreachable(session: Session, ticket_id: int, openid: str, now: datetime | N
     _move_on(session, load_settings(), ticket, current, "unreachable", now)
 
 
+def unreachable_job(ticket_id: int, openid: str, now: datetime | None = None) -> None:
+    """Job (enqueued by delivery on 43004 for a task message): `unreachable` in its own transaction."""
+    with session_scope(get_engine(load_settings().database_url)) as session:
+        unreachable(session, ticket_id, openid, now)
+
+
 def sweep(now: datetime | None = None) -> dict:
     """Periodic: dispatch tickets whose job was lost; move on offers nobody acknowledged."""
     now = aware_now(now)

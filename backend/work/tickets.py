@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from backend.text.addresses import Address, is_shared_area
 from backend.text.times import SHANGHAI
+from backend.owners.communities import community_for
 from backend.core.models import (
     OPEN_TICKET_STATUSES,
     URGENCY_LEVELS,
@@ -107,8 +108,6 @@ def _build_ticket(session: Session, req: RepairRequest, now: datetime) -> Ticket
         community_id = community_id or house.building.community_id
         address = address or house.address
     if community_id is None:  # an owner not bound to a home: the scorecard and roster need one
-        from backend.owners.communities import community_for
-
         community_id = community_for(session, address.building if address else None, req.openid)
     address = _scope_to_place(address, req.place)
     label = " ".join(part for part in (address.label if address else None, req.place) if part)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from backend.service import aftercare, complaints, scorecard, sla, survey
+from backend.service import aftercare, complaints, scorecard, sla, sla_sweep, survey
 from backend.work import dispatch, taskflow
 from backend.owners import accounts as owners
 from backend.__main__ import main
@@ -98,12 +98,12 @@ def month(session, wechat_env):
     complaint(13)
     # An urgent repair the owner withdrew after 5 minutes: its clock runs out, it counts nowhere.
     withdrawn = repair("w", cst(13, 11))
-    sla.sweep(cst(13, 11, 1))  # its clock is running
+    sla_sweep.sweep(cst(13, 11, 1))  # its clock is running
     from backend.work.tickets import cancel
 
     cancel(session, withdrawn, "owner:o-w", "不用修了")
     session.commit()
-    sla.sweep(cst(13, 12, 1))  # C4's 2 hours are over; U3's 48 h without a rating open a revisit
+    sla_sweep.sweep(cst(13, 12, 1))  # C4's 2 hours are over; U3's 48 h without a rating open a revisit
     assert aftercare.record_follow_up(session, desk, "revisit", u3.number, "业主说修好了 3分", cst(13, 15))[2] == 3
     session.commit()
 

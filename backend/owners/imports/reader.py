@@ -43,7 +43,7 @@ def _read_csv(path: Path) -> list[list[Any]]:
 
 
 def _read_xlsx(path: Path) -> list[list[Any]]:
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # loaded only for an .xlsx: start-up time of every other command
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
