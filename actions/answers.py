@@ -15,9 +15,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.home import where
 from actions.store import SETTINGS, db, entity, latest_text
+from backend.core.models import Community
 from backend.owners import accounts as owners
 from backend.work import tickets
-from backend.core.models import Community
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import desk
 from actions.store import db, latest_text
-from backend.text import addresses, phones
 from backend.owners import binding
+from backend.text import addresses, phones
 
 log = logging.getLogger(__name__)
 

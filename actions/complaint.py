@@ -17,9 +17,9 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.store import db, entity, latest_text, source_key
-from backend.text import addresses, phones
-from backend.service import aftercare, complaints
 from backend.owners import accounts as owners
+from backend.service import aftercare, complaints
+from backend.text import addresses, phones
 
 log = logging.getLogger(__name__)
 

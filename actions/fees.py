@@ -12,9 +12,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import desk
 from actions.home import HOW_TO_BIND
 from actions.store import db, latest_text
-from backend.owners import binding, fees, accounts as owners
-from backend.text.times import SHANGHAI
+from backend.owners import accounts as owners
+from backend.owners import binding, fees
 from backend.text.money import yuan
+from backend.text.times import SHANGHAI
 
 SHOWN_PERIODS = 4
 # What the owner asked about comes first; the rest of the card follows.

@@ -7,8 +7,9 @@ from typing import List, Optional
 
 from sqlalchemy import select
 
-from backend.owners import binding, accounts as owners
 from backend.core.models import Community, House
+from backend.owners import accounts as owners
+from backend.owners import binding
 
 HOW_TO_BIND = "跟我说「绑定房屋」，再告诉我房号和在物业登记的手机号，比如「绑定 3栋2单元501 13812345678」。"
 

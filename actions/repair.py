@@ -16,9 +16,10 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.store import db, entity, latest_text, source_key
-from backend.text import addresses, times as appointments, phones, urgency
 from backend.core import jobs
 from backend.owners import accounts as owners
+from backend.text import addresses, phones, urgency
+from backend.text import times as appointments
 from backend.work import tickets
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.home import HOW_TO_BIND, where, which_community
 from actions.store import db, latest_text, source_key
-from backend.owners import contacts, accounts as owners, paid_services
-from backend.text import phones
 from backend.core.models import Resident
+from backend.owners import accounts as owners
+from backend.owners import contacts, paid_services
+from backend.text import phones
 
 # "预约开锁", "帮我叫个保洁": the owner wants the service, not only its price.
 _WANTS = re.compile(r"预约|约一?个|帮我(叫|找|约|安排|开)|给我(叫|找|约|安排)|我要|我想要|想请|请个|叫个|找个|安排|上门|下单|来一?个")

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from backend.cli import outage as outage_cli
-from backend.cli.demo import seed_demo
 from backend.cli import service as service_cli
 from backend.cli import staff as staff_cli
+from backend.cli.demo import seed_demo
 from backend.core import db
 from backend.core.config import load_settings
 from backend.core.models import Staff

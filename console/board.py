@@ -40,7 +40,7 @@ class BoardFilter:
     q: str = ""
 
     @classmethod
-    def from_args(cls, args) -> "BoardFilter":
+    def from_args(cls, args) -> BoardFilter:
         """Unknown values are dropped (a hand-edited URL shows all, never an error)."""
         status = args.get("status", "open")
         community = args.get("community", "")

@@ -11,11 +11,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from backend.owners import imports
-from backend.work import staff as staff_records
-from backend.text.times import SHANGHAI
-from backend.owners.imports.reader import SUFFIXES
 from backend.core.models import DutyShift, Staff
+from backend.owners import imports
+from backend.owners.imports.reader import SUFFIXES
+from backend.text.times import SHANGHAI
+from backend.work import staff as staff_records
 from console import audit
 from console.access import require
 from console.app import db_session

@@ -8,13 +8,22 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.text.times import SHANGHAI
 from backend.cli.demo import seed_demo
 from backend.core.models import (
-    Building, Community, House, HumanHandoff, InboundMessage, OutboundMessage, Resident, Ticket, TicketStep,
-    WechatUser, utcnow,
+    Building,
+    Community,
+    House,
+    HumanHandoff,
+    InboundMessage,
+    OutboundMessage,
+    Resident,
+    Ticket,
+    TicketStep,
+    WechatUser,
+    utcnow,
 )
 from backend.owners.accounts import bind
+from backend.text.times import SHANGHAI
 from backend.work.tickets import RepairRequest, add_step, create_repair, next_number
 
 PHOTO = "/static/demo-photo.svg"  # served by the console itself: no internet needed
@@ -122,8 +131,8 @@ def seed_screenshot_extras(session: Session, demo: dict, now: datetime | None = 
     """More history for the screenshots of the outage, scorecard and roster pages: this month's
     finished repairs with their clocks and ratings, bound owners in a few buildings, an outage
     part-way through its broadcast, one saved but not yet sent, and an assignment history."""
-    from backend.messaging import outages
     from backend.core.models import Outage, Rating, SlaClock, Staff, TicketAssignment, aware_now
+    from backend.messaging import outages
 
     now = aware_now(now)
     month_start = now.astimezone(SHANGHAI).replace(day=1, hour=9, minute=0, second=0, microsecond=0)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from backend.owners import accounts as owners
 from backend.core.models import OPEN_TICKET_STATUSES, HumanHandoff, Ticket
+from backend.owners import accounts as owners
 from console import audit, outbound
 from console import board as queries
 from console.access import require

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from backend.text.times import SHANGHAI
 from backend.text.phones import mask
+from backend.text.times import SHANGHAI
 
 STATUS = {
     "new": "待派单",

@@ -8,9 +8,9 @@ from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from backend.core.models import OUTAGE_KINDS, Building, Community, Outage
 from backend.messaging import outages
 from backend.text.times import SHANGHAI
-from backend.core.models import OUTAGE_KINDS, Building, Community, Outage
 from console import audit
 from console.access import require
 from console.app import db_session, settings

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from flask import Blueprint, Response, render_template, request
 from sqlalchemy import func, select
 
-from backend.service import scorecard as cards
-from backend.text.times import SHANGHAI
-from backend.service.complaints import CATEGORY_LABELS
 from backend.core.models import Community, Complaint, Ticket
+from backend.service import scorecard as cards
+from backend.service.complaints import CATEGORY_LABELS
+from backend.text.times import SHANGHAI
 from console import charts
 from console.access import require
 from console.app import db_session

@@ -63,8 +63,8 @@ def child(url: str, kind: str, path: str) -> None:
     from sqlalchemy import func, select
 
     from backend.core import db
-    from backend.owners.imports import import_file
     from backend.core.models import FeeBill
+    from backend.owners.imports import import_file
 
     engine = db.get_engine(url)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

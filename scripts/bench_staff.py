@@ -29,15 +29,15 @@ def _pct(values, q):
 def _bind_plumbers(system, wx) -> list[str]:
     from sqlalchemy import select
 
-    from backend.work import staff as staff_records
     from backend.core.db import get_engine, session_scope
     from backend.core.models import Staff
+    from backend.work import staff as staff_records
 
     openids = []
     with session_scope(get_engine(system.env["DATABASE_URL"])) as session:
         people = session.execute(select(Staff).where(Staff.role == "technician")).scalars().all()
         codes = [(p.name, staff_records.issue_bind_code(session, p)) for p in people if p.openid is None]
-    for n, (name, code) in enumerate(codes):
+    for n, (_name, code) in enumerate(codes):
         openid = f"o-bench-staff-{n}"
         reply, _ = wx.say(openid, f"绑定 {code}")
         assert reply and "绑定成功" in reply, reply
@@ -47,8 +47,8 @@ def _bind_plumbers(system, wx) -> list[str]:
 
 def _raise(system, n: int, tag: str) -> tuple[int, str, float]:
     from backend.core import jobs
-    from backend.text.addresses import Address
     from backend.core.db import get_engine, session_scope
+    from backend.text.addresses import Address
     from backend.work.tickets import RepairRequest, create_repair
 
     with session_scope(get_engine(system.env["DATABASE_URL"])) as session:

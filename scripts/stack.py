@@ -32,7 +32,7 @@ class Ports:
     console: int = 5002
 
     @classmethod
-    def from_env(cls) -> "Ports":
+    def from_env(cls) -> Ports:
         return cls(
             webhook=int(os.environ.get("WEBHOOK_PORT", 8000)),
             rasa=int(os.environ.get("RASA_PORT", 5005)),

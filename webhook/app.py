@@ -15,7 +15,12 @@ from backend.core.db import get_engine
 from backend.core.redis_conn import redis_answers
 from webhook.conversation import Conversation
 from webhook.wechat import (
-    PayloadTooLarge, ProtocolError, SafeModeCrypto, SignatureError, decode_post, render_text_reply,
+    PayloadTooLarge,
+    ProtocolError,
+    SafeModeCrypto,
+    SignatureError,
+    decode_post,
+    render_text_reply,
     verify_url_request,
 )
 

@@ -9,8 +9,8 @@ import time
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from backend.messaging import outbox
 from backend.core.db import get_engine, session_scope
+from backend.messaging import outbox
 from webhook.wechat import InboundMessage
 
 devchat = Blueprint("devchat", __name__, template_folder="templates")

@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.text.times import SHANGHAI
 from backend.core.config import ROOT
-from backend.owners.imports import Report, files_in, import_files
 from backend.core.models import DutyShift, Staff, aware_now
+from backend.owners.imports import Report, files_in, import_files
+from backend.text.times import SHANGHAI
 from backend.work.staff import add_daily_shifts, staff_by_openid
 
 DEMO_DIR = ROOT / "data" / "demo"

@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from backend.core import db
-from backend.messaging import outages
-from backend.text.times import SHANGHAI
 from backend.core.config import load_settings
 from backend.core.models import OUTAGE_KINDS, Outage
+from backend.messaging import outages
+from backend.text.times import SHANGHAI
 
 
 def _session(args):

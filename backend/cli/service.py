@@ -8,9 +8,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from backend.core import db
-from backend.service import scorecard, survey
 from backend.core.config import load_settings
 from backend.core.models import Community, Survey
+from backend.service import scorecard, survey
 
 
 def _session(args):

@@ -7,11 +7,11 @@ from datetime import date, datetime, time
 from sqlalchemy import select
 
 from backend.core import db
-from backend.work import staff as staff_records
-from backend.text.times import SHANGHAI
 from backend.core.config import load_settings
 from backend.core.models import SKILLS, STAFF_ROLES, Community, DutyShift, Staff, aware_now
 from backend.text.phones import mask
+from backend.text.times import SHANGHAI
+from backend.work import staff as staff_records
 
 
 def _session(args):

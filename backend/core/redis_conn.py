@@ -9,7 +9,7 @@ import logging
 import socket
 import subprocess
 import time
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -18,7 +18,7 @@ import redis
 log = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_redis(url: str) -> redis.Redis:
     # Short timeouts: a dead Redis must never hold a webhook request past WeChat's deadline.
     return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=2.0)

@@ -34,10 +34,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.core import jobs
-from backend.messaging import outbox
 from backend.core.config import Settings, load_settings
 from backend.core.db import get_engine, session_scope
 from backend.core.models import OutboundMessage, WechatUser, aware_now
+from backend.messaging import outbox
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def send_outbound(outbound_id: int, settings: Settings | None = None, api=None) 
 
 
 def _deliver(engine, settings: Settings, outbound_id: int, message: tuple, api=None,
-             writing=contextlib.nullcontext()) -> str:
+             writing=contextlib.nullcontext()) -> str:  # noqa: B008 (stateless, reusable)
     """Make the call for a claimed message and record what became of it."""
     openid, channel, content, template, attempts = message
     status = "local"

@@ -16,11 +16,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from backend.text import addresses, phones
-from backend.messaging import delivery, wechat_window
-from backend.text.times import SHANGHAI
 from backend.core.config import Settings
 from backend.core.models import Staff, Ticket, aware_now
+from backend.messaging import delivery, wechat_window
+from backend.text import addresses, phones
+from backend.text.times import SHANGHAI
 
 FIELD_LIMIT = 20
 URGENCY_LABELS = {"urgent": "紧急", "normal": "一般"}

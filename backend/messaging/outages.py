@@ -17,16 +17,23 @@ import redis
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from backend.messaging import delivery, wechat_window
 from backend.core import jobs
-from backend.text.times import SHANGHAI
 from backend.core.config import Settings, load_settings
 from backend.core.db import get_engine, session_scope
 from backend.core.models import (
-    OUTAGE_KINDS, Building, Community, House, Outage, OutboundMessage, WechatBinding,
-    WechatUser, aware_now,
+    OUTAGE_KINDS,
+    Building,
+    Community,
+    House,
+    Outage,
+    OutboundMessage,
+    WechatBinding,
+    WechatUser,
+    aware_now,
 )
 from backend.core.redis_conn import get_redis
+from backend.messaging import delivery, wechat_window
+from backend.text.times import SHANGHAI
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from backend.messaging import wechat_quota
 from backend.core.config import Settings
 from backend.core.redis_conn import get_redis
+from backend.messaging import wechat_quota
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def errcode_of(exc: Exception) -> int | None:
 class SharedToken:
     """The account's access token, shared through Redis, refreshed by one process at a time."""
 
-    def __init__(self, client: "WeChatAPI", redis_url: str):
+    def __init__(self, client: WeChatAPI, redis_url: str):
         self.client = client
         self.redis = get_redis(redis_url)
         self.key = f"wuye:wechat:{client.appid}:access_token"

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import redis
 
-from backend.text.times import SHANGHAI
 from backend.core.models import aware_now
 from backend.core.redis_conn import get_redis
+from backend.text.times import SHANGHAI
 
 TEMPLATE_DAILY = 100_000
 

@@ -10,8 +10,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.owners import accounts as owners
-from backend.text.addresses import Address
 from backend.core.models import (
     BindingRequest,
     Building,
@@ -21,6 +19,8 @@ from backend.core.models import (
     WechatBinding,
     aware_now,
 )
+from backend.owners import accounts as owners
+from backend.text.addresses import Address
 
 # Failed tries per account per day before we stop checking phones and send the owner to the
 # desk: guessing a neighbour's phone number must not be a game.

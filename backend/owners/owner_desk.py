@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.core.models import Complaint, Ticket, aware_now
 from backend.service import aftercare, complaints, survey
 from backend.text import ratings
-from backend.core.models import Complaint, Ticket, aware_now
 
 COMPLAINT_REOPEN_WITHIN = timedelta(days=3)
 

@@ -15,13 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.messaging import delivery, notify
 from backend.core import jobs
-from backend.text import ratings
-from backend.service import sla
-from backend.work import staff as staff_records
 from backend.core.config import load_settings
 from backend.core.models import FollowUp, Rating, Staff, Ticket, aware_now
+from backend.messaging import delivery, notify
+from backend.service import sla
+from backend.text import ratings
+from backend.work import staff as staff_records
 from backend.work.tickets import add_step, find_by_number, owner_actor, staff_actor
 
 log = logging.getLogger(__name__)

@@ -16,17 +16,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.messaging import delivery
-from backend.service import sla
-from backend.work import staff as staff_records
 from backend.core.config import Settings, load_settings
 from backend.core.models import Complaint, Staff, Ticket, TicketPhoto, TicketStep, aware_now
-from backend.work.tickets import add_step, find_by_number, next_number, owner_actor, staff_actor
-from backend.messaging import notify
+from backend.messaging import delivery, notify
 from backend.messaging.notify import template_fields
 from backend.owners.communities import community_for
+from backend.service import sla
 from backend.text.addresses import parse_address
 from backend.text.times import SHANGHAI
+from backend.work import staff as staff_records
+from backend.work.tickets import add_step, find_by_number, next_number, owner_actor, staff_actor
 
 log = logging.getLogger(__name__)
 

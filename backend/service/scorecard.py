@@ -30,7 +30,6 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from backend.text.times import SHANGHAI
 from backend.core.models import (
     Building,
     Community,
@@ -46,6 +45,7 @@ from backend.core.models import (
     WechatBinding,
 )
 from backend.service.survey import results as survey_results
+from backend.text.times import SHANGHAI
 
 # Targets per grade (1, 2, 3); None: the standard sets none at that grade.
 TARGETS = {

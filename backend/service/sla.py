@@ -17,16 +17,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.core.config import load_settings
+from backend.core.models import SlaClock, Ticket, aware_now
 from backend.messaging import notify
 from backend.work import staff as staff_records
-from backend.core.config import load_settings
-from backend.core.db import get_engine, session_scope
-from backend.core.models import SlaClock, Ticket, aware_now
-from backend.work.tickets import EMERGENCY_ON_SITE, add_step
+from backend.work.tickets import EMERGENCY_ON_SITE
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.messaging import delivery, notify, wechat_window
-from backend.text import ratings
-from backend.text.times import SHANGHAI
 from backend.core.config import load_settings
 from backend.core.models import (
     Building,
@@ -29,6 +26,9 @@ from backend.core.models import (
     WechatBinding,
     aware_now,
 )
+from backend.messaging import delivery, notify, wechat_window
+from backend.text import ratings
+from backend.text.times import SHANGHAI
 
 # (key, question, scored)
 QUESTIONS = [

@@ -193,7 +193,7 @@ def parse_preferred_time(text: str, now: datetime) -> PreferredTime | None:
 
     pm = None
     period_match = None
-    for pattern, label, default_hour, is_pm in _PERIODS:
+    for pattern, label, _default_hour, is_pm in _PERIODS:
         m = pattern.search(norm)
         if m and (period_match is None or m.start() < period_match.start()):
             period_match, period, pm = m, label, is_pm

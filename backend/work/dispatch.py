@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.messaging import notify
-from backend.work import staff as staff_records
 from backend.core.config import Settings, load_settings
 from backend.core.db import get_engine, session_scope
 from backend.core.models import OPEN_TICKET_STATUSES, Staff, Ticket, TicketAssignment, aware_now
+from backend.messaging import notify
+from backend.work import staff as staff_records
 from backend.work.skills import skill_for
 from backend.work.tickets import add_step, staff_actor
 

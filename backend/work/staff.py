@@ -14,8 +14,8 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from backend.text.times import SHANGHAI
 from backend.core.models import SKILLS, STAFF_ROLES, DutyShift, Staff, aware_now
+from backend.text.times import SHANGHAI
 
 CODE_PATTERN = re.compile(r"^\s*(?:员工)?(?:绑定|綁定)?\s*[:：]?\s*(YG\d{6})\s*$", re.IGNORECASE)
 CODE_LIFETIME = timedelta(hours=24)

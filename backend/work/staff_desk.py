@@ -11,10 +11,11 @@ import unicodedata
 
 from sqlalchemy.orm import Session
 
-from backend.service import aftercare, complaints, sla
-from backend.work import dispatch, staff as staff_records, taskflow
-from backend.messaging import notify
 from backend.core.models import Staff, aware_now
+from backend.messaging import notify
+from backend.service import aftercare, complaints, sla
+from backend.work import dispatch, taskflow
+from backend.work import staff as staff_records
 
 PHOTO_PREFIX = "/send_photo"
 NUMBER = r"(?:BX|TS|FW)?\d{9}"

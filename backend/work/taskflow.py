@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.service import aftercare, sla
-from backend.messaging import notify
 from backend.core.config import load_settings
-from backend.work.dispatch import ACTIVE, active_assignment
 from backend.core.models import Staff, Ticket, TicketAssignment, TicketPhoto, aware_now
+from backend.messaging import notify
+from backend.service import aftercare, sla
+from backend.work.dispatch import ACTIVE, active_assignment
 from backend.work.tickets import add_step, find_by_number, staff_actor
 
 # A photo sent this long after 完工 still belongs to that job.

@@ -13,9 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.text.addresses import Address, is_shared_area
-from backend.text.times import SHANGHAI
-from backend.owners.communities import community_for
 from backend.core.models import (
     OPEN_TICKET_STATUSES,
     URGENCY_LEVELS,
@@ -26,6 +23,9 @@ from backend.core.models import (
     TicketStep,
     aware_now,
 )
+from backend.owners.communities import community_for
+from backend.text.addresses import Address, is_shared_area
+from backend.text.times import SHANGHAI
 
 NUMBER_PREFIXES = {"repair": "BX", "complaint": "TS", "paid_service": "FW"}
 # Emergency repairs (急修): staff on site within 30 minutes, at every service grade.

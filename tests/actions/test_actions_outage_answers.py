@@ -7,8 +7,8 @@ from datetime import timedelta
 from actions.binding import BindHouse
 from actions.outages import AnswerOutage
 from backend.core import db
-from backend.messaging import outages
 from backend.core.models import aware_now
+from backend.messaging import outages
 from tests.actions.test_actions_owner_answers import Owner
 
 

@@ -9,8 +9,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
 from backend.core import db
-from backend.text.times import SHANGHAI
 from backend.core.models import Base, Building, Community, House, WechatUser
+from backend.text.times import SHANGHAI
 
 TABLES = {t.name for t in Base.metadata.sorted_tables}
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from backend.core.models import OutboundMessage, Ticket, WechatUser, aware_now
 from backend.messaging import delivery, wechat_window
 from backend.work import dispatch
-from backend.core.models import OutboundMessage, Ticket, WechatUser, aware_now
 from tests.backend.crew import make_crew, owner_wrote, repair
 
 TEMPLATE = {"template_id": "PROGRESS_TEMPLATE", "data": {"keyword1": {"value": "BX261123001"}},

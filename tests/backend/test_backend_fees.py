@@ -7,10 +7,16 @@ from decimal import Decimal
 
 import pytest
 
-from backend.owners import fees
 from backend.core.models import (
-    Building, Community, FeeBill, FeeDisclosure, FeePayment, FeeStandard, House,
+    Building,
+    Community,
+    FeeBill,
+    FeeDisclosure,
+    FeePayment,
+    FeeStandard,
+    House,
 )
+from backend.owners import fees
 from backend.text.money import to_fen, yuan
 
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from backend.messaging import outages
 from backend.core.config import load_settings
-from backend.core.models import Building, Community, House, OutboundMessage, Outage, WechatBinding, WechatUser
+from backend.core.models import Building, Community, House, Outage, OutboundMessage, WechatBinding, WechatUser
+from backend.messaging import outages
 from tests.backend.crew import owner_wrote
 
 

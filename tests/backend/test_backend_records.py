@@ -5,10 +5,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from backend.messaging import outbox
-from backend.owners import accounts as owners
 from backend.cli.demo import seed_demo
 from backend.core.models import Building, Community, House, HumanHandoff, Resident, Staff
+from backend.messaging import outbox
+from backend.owners import accounts as owners
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from backend.service import aftercare, complaints, scorecard, sla, sla_sweep, survey
-from backend.work import dispatch, taskflow
-from backend.owners import accounts as owners
 from backend.__main__ import main
+from backend.core.models import House
+from backend.owners import accounts as owners
+from backend.service import aftercare, complaints, scorecard, sla_sweep, survey
 from backend.text.addresses import Address
 from backend.text.times import SHANGHAI
-from backend.core.models import House
+from backend.work import dispatch, taskflow
 from backend.work.staff import add_shift, add_staff
 from backend.work.tickets import RepairRequest, create_repair
 from tests.backend.crew import make_crew, owner_wrote

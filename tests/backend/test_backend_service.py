@@ -9,9 +9,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from backend.service import aftercare, complaints, sla, sla_sweep, survey
-from backend.work import dispatch, staff_desk, taskflow
-from backend.owners import owner_desk, accounts as owners
 from backend.core.models import (
     Complaint,
     FollowUp,
@@ -23,6 +20,10 @@ from backend.core.models import (
     Ticket,
     aware_now,
 )
+from backend.owners import accounts as owners
+from backend.owners import owner_desk
+from backend.service import aftercare, complaints, sla, sla_sweep, survey
+from backend.work import dispatch, staff_desk, taskflow
 from backend.work.staff import add_shift, add_staff
 from tests.backend.crew import make_crew, owner_wrote, repair
 
@@ -389,9 +390,9 @@ def test_survey_cli_starts_once_and_counts(session, crew, db_url, capsys):
 
 
 def test_a_ticket_from_an_unbound_owner_gets_the_community_of_its_building(session, crew, now):
-    from backend.text.addresses import Address
-    from backend.owners.communities import community_for
     from backend.core.models import Building, Community
+    from backend.owners.communities import community_for
+    from backend.text.addresses import Address
     from backend.work.tickets import RepairRequest, create_repair
 
     ticket = create_repair(session, RepairRequest(

@@ -5,10 +5,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from backend.text.addresses import Address
-from backend.text.times import SHANGHAI
 from backend.core.db import session_scope
 from backend.core.models import Building, Community, House, Ticket, TicketCounter, TicketPhoto
+from backend.text.addresses import Address
+from backend.text.times import SHANGHAI
 from backend.work.tickets import (
     EMERGENCY_ON_SITE,
     RepairRequest,

@@ -12,7 +12,6 @@ from console.access import PERMISSIONS, can
 from console.app import create_app
 from tests.console.conftest import PASSWORD, ROLES, csrf_token, login, post_form
 
-
 RULES = [  # (method, rule, permission)
     ("GET", "/", "session"),
     ("GET", "/tickets", "tickets.view"),

@@ -168,7 +168,7 @@ def test_an_import_with_a_bad_row_shows_the_row(page, site):
     page.select_option("select[name=kind]", "buildings")
     page.set_input_files("input[type=file]", files=[{
         "name": "楼栋.csv", "mimeType": "text/csv",
-        "buffer": "小区,楼栋,名称\nXFL,30,30栋\nXFL,,无楼号\n".encode("utf-8")}])
+        "buffer": "小区,楼栋,名称\nXFL,30,30栋\nXFL,,无楼号\n".encode()}])
     page.click("#import-form button[type=submit]")
     report = page.locator("#import-report")
     assert "没有导入任何数据" in report.inner_text()

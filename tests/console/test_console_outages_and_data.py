@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from backend.text.times import SHANGHAI
 from backend.core.models import AuditLog, Building, ConsoleUser, DutyShift, Outage, OutboundMessage, Staff
 from backend.core.redis_conn import get_redis
+from backend.text.times import SHANGHAI
 from tests.console.conftest import OPENID, post_form
 
 

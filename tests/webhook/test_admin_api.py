@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from backend.cli.demo import seed_demo
 from backend.core import db as backend_db
 from backend.core.config import load_settings
-from backend.cli.demo import seed_demo
 from backend.core.models import Building, House, WechatBinding
 from webhook.app import create_app
 from webhook.conversation import Conversation

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from backend.core import db as backend_db
 from backend.core.config import load_settings
-from backend.core.models import InboundMessage as InboundRow, OutboundMessage
+from backend.core.models import InboundMessage as InboundRow
+from backend.core.models import OutboundMessage
 from webhook.conversation import Conversation
 from webhook.rasa_client import AssistantUnavailable
 from webhook.wechat import InboundMessage
@@ -126,8 +127,9 @@ def test_older_kept_message_answered_before_a_new_one(conv):
 
 
 def test_database_down_parks_message_in_redis(conv, monkeypatch, tmp_path):
-    from backend.messaging import inbox
     from sqlalchemy.exc import OperationalError
+
+    from backend.messaging import inbox
 
     def broken(*a, **k):
         raise OperationalError("x", {}, Exception("database is locked"))

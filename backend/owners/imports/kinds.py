@@ -10,9 +10,6 @@ from typing import Callable
 
 from sqlalchemy import Table
 
-from backend.text.addresses import Address
-from backend.owners.imports import fields as f
-from backend.owners.imports.lookup import Lookup
 from backend.core.models import (
     Building,
     Community,
@@ -26,6 +23,9 @@ from backend.core.models import (
     PaidService,
     Resident,
 )
+from backend.owners.imports import fields as f
+from backend.owners.imports.lookup import Lookup
+from backend.text.addresses import Address
 
 COMMUNITY = ("小区", "小区编码", "小区名称", "项目", "community_code")
 PLACE = {

@@ -7,9 +7,9 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from backend.text.addresses import Address
-from backend.owners.imports.fields import BadValue
 from backend.core.models import Building, Community, FeeBill, FeePayment, House
+from backend.owners.imports.fields import BadValue
+from backend.text.addresses import Address
 
 
 class Lookup:
