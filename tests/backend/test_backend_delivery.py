@@ -4,9 +4,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from rq import SimpleWorker
 from sqlalchemy import select, update
 
+from backend.core import jobs
 from backend.core.models import OutboundMessage, Ticket, WechatUser, aware_now
+from backend.core.redis_conn import get_redis
 from backend.messaging import delivery, wechat_window
 from backend.work import dispatch
 from tests.backend.crew import make_crew, owner_wrote, repair
@@ -27,6 +30,11 @@ def _row(session, oid) -> OutboundMessage:
     row = session.get(OutboundMessage, oid)
     session.commit()
     return row
+
+
+def _run_queued_jobs(settings):
+    """What the worker does with the queue (in this process, until it is empty)."""
+    SimpleWorker(jobs.QUEUES, connection=get_redis(settings.redis_url)).work(burst=True)
 
 
 def _make_due(session, oid):
@@ -123,6 +131,10 @@ def test_an_unfollowed_technician_gets_no_task_and_the_next_one_does(session, we
     session.commit()
     standin.failures = [43004]
     assert delivery.send_outbound(task.id) == "failed"
+    session.expire_all()
+    assert session.get(Ticket, tid).assignee.openid == first_openid  # dispatch's job, not delivery, moves it on
+    session.commit()
+    _run_queued_jobs(wechat_env)
     session.expire_all()
     ticket = session.get(Ticket, tid)
     assert ticket.assignee.openid != first_openid
