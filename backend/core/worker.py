@@ -2,8 +2,9 @@
 
     python -m backend.core.worker --every 5:webhook.conversation.retry_pending --every 15:backend.messaging.delivery.sweep_queued
 
-Periodic tasks are named on the command line (the Procfile), so `backend` does not need to know
-which room they live in. A Redis lock lets only one worker run a sweep at a time.
+Periodic tasks are named on the command line (scripts/stack.py), so `backend` does not need to
+know which room they live in: `webhook.conversation.retry_pending` is such a name, configuration
+rather than an import (backend never imports webhook). A Redis lock lets only one worker run a sweep at a time.
 """
 from __future__ import annotations
 
