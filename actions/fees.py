@@ -9,8 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import desk
-from actions.home import HOW_TO_BIND
+from actions.home import HOW_TO_BIND, desk
 from actions.store import db, latest_text
 from backend.owners import accounts as owners
 from backend.owners import binding, fees

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from backend.core.models import AuditLog, utcnow
 from console import audit, users
 from console.access import password_version, public, require
-from console.app import db_session, limiter
+from console.context import db_session, limiter
 
 bp = Blueprint("auth", __name__)
 

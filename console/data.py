@@ -18,7 +18,7 @@ from backend.text.times import SHANGHAI
 from backend.work import staff as staff_records
 from console import audit
 from console.access import require
-from console.app import db_session
+from console.context import db_session
 
 bp = Blueprint("data", __name__)
 MAX_DAYS = 31

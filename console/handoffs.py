@@ -12,7 +12,7 @@ from backend.owners import accounts as owners
 from console import audit, outbound
 from console import board as queries
 from console.access import require
-from console.app import db_session
+from console.context import db_session
 
 bp = Blueprint("handoffs", __name__)
 RECENT = 8

@@ -13,7 +13,7 @@ from backend.messaging import outages
 from backend.text.times import SHANGHAI
 from console import audit
 from console.access import require
-from console.app import db_session, settings
+from console.context import db_session, settings
 
 bp = Blueprint("outages", __name__)
 STATUS = {"scheduled": "待恢复", "restored": "已恢复", "cancelled": "已取消"}

@@ -11,7 +11,7 @@ from backend.work import tickets as ticket_records
 from console import audit, outbound
 from console import board as queries
 from console.access import can, require
-from console.app import db_session
+from console.context import db_session
 
 bp = Blueprint("tickets", __name__)
 MAX_NOTE = 1000

@@ -229,7 +229,8 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-def _status(figure: dict) -> str:
+def status_label(figure: dict) -> str:
+    """达标 / 未达标 / 本期无数据 / 本等级不考核: the same words in the CLI, the CSV and the console."""
     if figure["target"] is None:
         return "本等级不考核"
     if figure["met"] is None:
@@ -245,7 +246,7 @@ def to_csv(card: dict) -> str:
     for f in card["figures"]:
         writer.writerow([card["community"]["code"], month, f["key"], f["label"],
                          "" if f["value"] is None else f"{f['value']:.4f}", f["numerator"], f["denominator"],
-                         "" if f["target"] is None else f"{f['target']:.2f}", _status(f)])
+                         "" if f["target"] is None else f"{f['target']:.2f}", status_label(f)])
     for key, spread in card["response_times"].items():
         for stat in ("median", "p90"):
             writer.writerow([card["community"]["code"], month, f"{key}_{stat}", f"{RESPONSE_LABELS[key]} {stat}",
@@ -265,7 +266,7 @@ def to_text(card: dict) -> str:
     for f in card["figures"]:
         target = "—" if f["target"] is None else f"≥{f['target'] * 100:.0f}%"
         counted = f"({f['numerator']}/{f['denominator']})"
-        lines.append(f"  {_pad(f['label'], 26)}{_pct(f['value']):>7}  {_pad(counted, 10)}目标 {target:<6} {_status(f)}")
+        lines.append(f"  {_pad(f['label'], 26)}{_pct(f['value']):>7}  {_pad(counted, 10)}目标 {target:<6} {status_label(f)}")
     for key, spread in card["response_times"].items():
         median = "—" if spread["median"] is None else spread["median"]
         p90 = "—" if spread["p90"] is None else spread["p90"]
