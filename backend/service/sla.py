@@ -10,11 +10,11 @@
 A clock ends as met (the thing happened by its due time, inclusive) or missed; it is never
 reopened. At the deadline a missed clock escalates once (the supervisors are told). Rows in
 the database and claims by conditional UPDATE make every step happen exactly once, however
-often the sweep runs, in however many workers, across restarts. Every function takes `now`.
+often the sweep (sla_sweep.py) runs, in however many workers, across restarts. Every function
+takes `now`.
 """
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -26,8 +26,6 @@ from backend.core.models import SlaClock, Ticket, aware_now
 from backend.messaging import notify
 from backend.work import staff as staff_records
 from backend.work.tickets import EMERGENCY_ON_SITE
-
-log = logging.getLogger(__name__)
 
 AGREED_TIME_GRACE = timedelta(hours=2)  # "明天上午" starts at 08:00; on site by 10:00 is on time
 COMPLAINT_HANDLED = timedelta(hours=2)
