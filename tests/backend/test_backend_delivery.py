@@ -1,6 +1,7 @@
 """Delivery: every outbound message recorded; sent once; retried with backoff; the right fallback."""
 from __future__ import annotations
 
+import signal
 from datetime import timedelta
 
 import pytest
@@ -33,8 +34,14 @@ def _row(session, oid) -> OutboundMessage:
 
 
 def _run_queued_jobs(settings):
-    """What the worker does with the queue (in this process, until it is empty)."""
-    SimpleWorker(jobs.QUEUES, connection=get_redis(settings.redis_url)).work(burst=True)
+    """What the worker does with the queue (in this process, until it is empty). RQ's worker takes
+    over SIGINT/SIGTERM; they are given back so stopping the test run still stops it."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        SimpleWorker(jobs.QUEUES, connection=get_redis(settings.redis_url)).work(burst=True)
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 def _make_due(session, oid):
