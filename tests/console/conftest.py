@@ -17,7 +17,7 @@ from backend.owners.accounts import bind
 from backend.work.tickets import RepairRequest, create_repair
 from console import users
 from console.app import create_app
-from tests.backend.conftest import databases  # noqa: F401 (a fixture)
+from tests.backend.conftest import databases, db_url, engine, session  # noqa: F401 (fixtures)
 
 PASSWORD = "correct-horse-9"
 ROLES = ("admin", "supervisor", "customer_service", "technician")
