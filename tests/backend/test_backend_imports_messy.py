@@ -23,9 +23,8 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from backend.imports import KINDS, import_file, import_files, scan_folder
-from backend.imports import reader
-from backend.models import Building, FeeBill, FeeStandard, House, Resident
+from backend.core.models import Building, FeeBill, FeeStandard, House, Resident
+from backend.owners.imports import KINDS, import_file, reader, scan_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -381,7 +380,7 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(session, tmp_path, monkeypa
 
 # --- the console gives the same answers -------------------------------------------------------------
 def test_every_kind_has_distinct_header_names():
-    from backend.imports.reader import header_key
+    from backend.owners.imports.reader import header_key
 
     for kind in KINDS.values():
         seen: dict[str, str] = {}
@@ -427,14 +426,14 @@ def _write_messy(tmp_path, header, rows, form) -> Path:
 
 
 def _ready(session, tmp_path):
-    from backend.models import Community
+    from backend.core.models import Community
 
     if not count(session, Community):
         estate(session, tmp_path)
 
 
 def _no_crash(report):
-    from backend.imports.runner import INTERNAL
+    from backend.owners.imports.runner import INTERNAL
 
     for error in report.errors:
         assert re.search(r"[\u4e00-\u9fff]", str(error)) and "Traceback" not in str(error)
