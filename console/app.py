@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
+from backend import metrics
 from backend.config import VAR_DIR, Settings, load_settings
 from backend.db import get_engine, session_scope
 from console import access, labels
@@ -134,6 +135,13 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
         )
         if request.endpoint != "static":
             resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    @app.after_request
+    def _count(resp):
+        # Route names, not paths: a bounded label set (no ids, no query strings).
+        metrics.HTTP_REQUESTS.labels("console", request.endpoint or "unmatched",
+                                     metrics.status_class(resp.status_code)).inc()
         return resp
 
     @app.errorhandler(CSRFError)
