@@ -139,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     from backend import service_cli
 
     service_cli.register(sub)
+    from backend import backup_cli
+
+    backup_cli.register(sub)
     return parser
 
 
