@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from datetime import timedelta
 from socketserver import ThreadingMixIn
 from typing import Callable, Iterable
@@ -280,12 +279,14 @@ def metrics_app(registry: CollectorRegistry, health: Callable[[], tuple[bool, di
 
 
 def serve(port: int, registry: CollectorRegistry, health: Callable | None = None,
-          host: str = "127.0.0.1"):
+          host: str | None = None):
     """Serve /metrics and /healthz on a loopback port in a daemon thread. Returns the server, or
     None when the port is taken or 0: the process itself goes on (metrics are never a reason to
-    stop answering owners)."""
+    stop answering owners). METRICS_HOST may name a private address for a Prometheus on another
+    machine; never a public one (the figures are internal)."""
     if not port:
         return None
+    host = host or os.environ.get("METRICS_HOST", "").strip() or "127.0.0.1"
     try:
         server = make_server(host, port, metrics_app(registry, health), _ThreadingServer, _QuietHandler)
     except OSError as exc:
@@ -310,14 +311,3 @@ def default_registry() -> CollectorRegistry:
     from prometheus_client import REGISTRY
 
     return REGISTRY
-
-
-class Stopwatch:
-    """`with Stopwatch() as t: ...; t.seconds` - monotonic, for histograms."""
-
-    def __enter__(self):
-        self.started = time.monotonic()
-        return self
-
-    def __exit__(self, *_):
-        self.seconds = time.monotonic() - self.started

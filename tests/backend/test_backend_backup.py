@@ -12,7 +12,7 @@ from backend import backup, db, delivery
 from backend.__main__ import main as cli
 from backend.addresses import Address
 from backend.demo import seed_demo
-from backend.models import House, InboundMessage, OutboundMessage, Resident, Ticket, TicketStep, aware_now
+from backend.models import House, InboundMessage, Resident, Ticket, TicketStep, aware_now
 from backend.tickets import RepairRequest, add_step, create_repair
 
 

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from backend import delivery, jobs, metrics
 from backend.appointments import SHANGHAI
-from backend.models import InboundMessage, OutboundMessage, SlaClock, aware_now
+from backend.models import InboundMessage, OutboundMessage, SlaClock
 from backend.redis_conn import get_redis
 from scripts.stack import free_port
 from tests.backend.crew import repair
