@@ -85,7 +85,9 @@ def snapshot_engine(url: str) -> Engine:
 def read_rows(conn: Connection) -> Iterator[tuple[str, dict]]:
     for table in tables():
         order = list(table.primary_key.columns) or list(table.columns)
-        for row in conn.execute(select(table).order_by(*order)).mappings():
+        # Streamed (a server-side cursor on PostgreSQL): a big table never sits in memory whole.
+        query = select(table).order_by(*order).execution_options(stream_results=True, max_row_buffer=BATCH)
+        for row in conn.execute(query).mappings():
             yield table.name, dict(row)
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from backend.config import load_settings
 
@@ -34,6 +35,10 @@ def _run(action) -> int:
         return 3
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:  # the database is not there, or refuses us
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"error: cannot use the database: {reason}", file=sys.stderr)
         return 2
 
 

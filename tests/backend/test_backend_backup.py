@@ -170,5 +170,12 @@ def test_copy_db_moves_the_embedded_sqlite_into_postgresql(tmp_path, capsys):
             assert step.id > max(r["id"] for r in everything(source)["ticket_steps"])
         # Copying again into a database with records is refused.
         assert cli(["--database-url", source, "copy-db", "--to", target, "--no-progress"]) == 3
+        # A target that does not exist: a clear error, and never the password.
+        capsys.readouterr()
+        missing = postgres.admin_url.set(database="wuye_no_such_db", password="s3cret-pw")
+        assert cli(["--database-url", source, "copy-db", "--to",
+                    missing.render_as_string(hide_password=False), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert "wuye_no_such_db" in err and "s3cret-pw" not in err
     finally:
         postgres.drop_all()
