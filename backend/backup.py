@@ -97,27 +97,30 @@ def count_rows(conn: Connection) -> dict[str, int]:
 
 # --- the file ------------------------------------------------------------------------------------
 def _encode(value):
-    if isinstance(value, datetime):
+    """For json.dumps(default=...): only the values JSON has no type for come here."""
+    if isinstance(value, (datetime, date)):
         return value.isoformat()
-    if isinstance(value, (date, Decimal)):
-        return str(value) if isinstance(value, Decimal) else value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
-    return value
+    raise TypeError(f"cannot back up a value of type {type(value).__name__}")
 
 
-def _decoder(column) -> Callable:
-    kind = column.type
-    impl = getattr(kind, "impl", kind)  # a TypeDecorator (UTCDateTime, ExactNumeric): its base type
-    if isinstance(impl, DateTime):
-        return datetime.fromisoformat  # with its offset, as written: the column type makes it UTC
-    if isinstance(impl, Date):
-        return date.fromisoformat
-    if isinstance(impl, Numeric):
-        return Decimal
-    if isinstance(impl, LargeBinary):
-        return base64.b64decode
-    return lambda v: v
+def _decoders(table) -> list[tuple[str, Callable]]:
+    """The columns whose JSON value must be turned back into a Python type, and how."""
+    found = []
+    for column in table.columns:
+        impl = getattr(column.type, "impl", column.type)  # a TypeDecorator: its base type
+        if isinstance(impl, DateTime):
+            found.append((column.name, datetime.fromisoformat))  # with its offset, as written
+        elif isinstance(impl, Date):
+            found.append((column.name, date.fromisoformat))
+        elif isinstance(impl, Numeric):
+            found.append((column.name, Decimal))
+        elif isinstance(impl, LargeBinary):
+            found.append((column.name, base64.b64decode))
+    return found
 
 
 def write_backup(url: str, path: Path, progress: bool = False) -> dict[str, int]:
@@ -134,11 +137,10 @@ def write_backup(url: str, path: Path, progress: bool = False) -> dict[str, int]
             counts = count_rows(conn)
             header = {"format": FORMAT, "version": VERSION, "revision": revision,
                       "created_at": datetime.now(timezone.utc).isoformat(), "counts": counts}
-            with gzip.open(partial, "wt", encoding="utf-8") as out:
+            with gzip.open(partial, "wt", encoding="utf-8", compresslevel=6) as out:
                 out.write(json.dumps(header, ensure_ascii=False) + "\n")
                 for name, row in _progress(read_rows(conn), sum(counts.values()), progress, "backup"):
-                    out.write(json.dumps({"t": name, "r": {k: _encode(v) for k, v in row.items()}},
-                                         ensure_ascii=False) + "\n")
+                    out.write(json.dumps({"t": name, "r": row}, ensure_ascii=False, default=_encode) + "\n")
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
@@ -165,7 +167,8 @@ def read_header(path: Path) -> dict:
 
 def _file_rows(path: Path) -> Iterator[tuple[str, dict]]:
     known = {t.name: t for t in tables()}
-    decoders = {name: {c.name: _decoder(c) for c in t.columns} for name, t in known.items()}
+    decoders = {name: _decoders(t) for name, t in known.items()}
+    columns = {name: {c.name for c in t.columns} for name, t in known.items()}
     try:
         with gzip.open(path, "rt", encoding="utf-8") as f:
             f.readline()
@@ -173,9 +176,14 @@ def _file_rows(path: Path) -> Iterator[tuple[str, dict]]:
                 try:
                     item = json.loads(line)
                     name, row = item["t"], item["r"]
-                    columns = decoders[name]
-                    yield name, {k: (None if v is None else columns[k](v)) for k, v in row.items()}
-                except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                    if not row.keys() <= columns[name]:
+                        raise KeyError(", ".join(sorted(row.keys() - columns[name])))
+                    for column, decode in decoders[name]:
+                        value = row.get(column)
+                        if value is not None:
+                            row[column] = decode(value)
+                    yield name, row
+                except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
                     raise BackupError(f"{path}, line {number}: not a row this schema has "
                                       f"({type(exc).__name__}: {str(exc)[:80]})") from None
     except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
