@@ -85,7 +85,6 @@ def count_outbound(channel: str, status: str, errcode: int | None = None) -> Non
 # --- read from the records at scrape time --------------------------------------------------------
 # A clock "about to break" has this long left.
 SLA_DUE_SOON = timedelta(minutes=15)
-BROADCAST_WINDOW = timedelta(hours=24)
 
 
 class RecordsCollector:
@@ -198,19 +197,19 @@ class RecordsCollector:
                 "wuye_outbound_oldest_due_seconds", "Age of the oldest message that is due and still "
                 "queued (0: none)", value=_age(now, oldest_due, out_t.c.created_at.type, engine))
 
+            # Only the broadcasts still sending (found through the status index: few rows), then
+            # their messages by status (the campaign index): never a scan of past broadcasts.
+            active = conn.execute(select(out_t.c.campaign).distinct().where(
+                out_t.c.status.in_(("queued", "sending")), out_t.c.campaign.is_not(None))).scalars().all()
             broadcast = GaugeMetricFamily(
-                "wuye_broadcast_messages", "Outage-notice messages recorded in the last 24 h, by status "
-                "(progress: sent+local over all)", labels=["status"])
-            for status, n in conn.execute(
-                    select(out_t.c.status, func.count())
-                    .where(out_t.c.campaign.is_not(None), out_t.c.created_at >= now - BROADCAST_WINDOW)
-                    .group_by(out_t.c.status)):
-                broadcast.add_metric([status], n)
-            sending = conn.execute(
-                select(func.count(func.distinct(out_t.c.campaign)))
-                .where(out_t.c.campaign.is_not(None), out_t.c.status.in_(("queued", "sending")))).scalar()
+                "wuye_broadcast_messages", "Messages of the broadcasts (outage notices) still sending, "
+                "by status (progress: sent+local over all)", labels=["status"])
+            found = dict(conn.execute(select(out_t.c.status, func.count()).where(out_t.c.campaign.in_(active))
+                                      .group_by(out_t.c.status)).all()) if active else {}
+            for status in ("queued", "sending", "sent", "local", "failed", "unknown"):
+                broadcast.add_metric([status], found.get(status, 0))
             campaigns = GaugeMetricFamily("wuye_broadcasts_in_progress", "Broadcasts with messages still "
-                                          "to send", value=sending or 0)
+                                          "to send", value=len(active))
 
             sla = GaugeMetricFamily(
                 "wuye_sla_clocks", "Running service-standard clocks: due_soon (due within 15 min), "

@@ -110,8 +110,8 @@ def main() -> int:
             with admin.connect() as conn:
                 for name in names:
                     conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    print(f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} cores "
-          f"(shared), Python {platform.python_version()}:\n")
+    print(f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f} at the end, Python {platform.python_version()}:\n")
     print("\n".join(lines))
     return 0
 

@@ -50,6 +50,10 @@ def test_records_are_read_at_scrape_time(session, wechat_env, crew, now):
         *[OutboundMessage(openid=f"o-b{i}", channel="template", content="停水", purpose="notice",
                           campaign="outage:1:notice", status="sent" if i < 3 else "queued",
                           created_at=now - timedelta(minutes=1)) for i in range(6)],
+        # A broadcast that finished earlier is history, not progress.
+        *[OutboundMessage(openid=f"o-a{i}", channel="template", content="停电", purpose="notice",
+                          campaign="outage:0:notice", status="sent", created_at=now - timedelta(hours=2))
+          for i in range(4)],
     ])
     session.flush()
     # SLA clocks: one due in 10 minutes, one 5 minutes past due and not kept, one met.
