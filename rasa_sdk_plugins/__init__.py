@@ -20,7 +20,7 @@ OUTCOMES = {200: "ok", 400: "rejected", 404: "not_found", 500: "error"}
 class _Metrics:
     @hookimpl
     def attach_sanic_app_extensions(self, app) -> None:
-        from backend import metrics
+        from backend.core import metrics
 
         @app.listener("before_server_start")
         async def _serve(_app, _loop):

@@ -26,8 +26,8 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 from sqlalchemy import create_engine  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from backend import backup, db, metrics  # noqa: E402
-from backend.models import InboundMessage, OutboundMessage, SlaClock, Ticket, aware_now  # noqa: E402
+from backend.core import backup, db, metrics  # noqa: E402
+from backend.core.models import InboundMessage, OutboundMessage, SlaClock, Ticket, aware_now  # noqa: E402
 
 
 def fill(url: str, rows: int) -> dict[str, int]:

@@ -8,12 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from backend import backup, db, delivery
 from backend.__main__ import main as cli
-from backend.addresses import Address
-from backend.demo import seed_demo
-from backend.models import House, InboundMessage, Resident, Ticket, TicketStep, aware_now
-from backend.tickets import RepairRequest, add_step, create_repair
+from backend.cli.demo import seed_demo
+from backend.core import backup, db
+from backend.core.models import House, InboundMessage, Resident, Ticket, TicketStep, aware_now
+from backend.messaging import delivery
+from backend.text.addresses import Address
+from backend.work.tickets import RepairRequest, add_step, create_repair
 
 
 def populate(url: str) -> list[str]:

@@ -3,16 +3,19 @@ loopback endpoint. On SQLite and PostgreSQL, with real Redis."""
 from __future__ import annotations
 
 import socket
+import uuid
 from datetime import timedelta
 
 import pytest
 import requests
 from prometheus_client import CollectorRegistry, generate_latest
+from rq import Queue
 
-from backend import delivery, jobs, metrics
-from backend.appointments import SHANGHAI
-from backend.models import InboundMessage, OutboundMessage, SlaClock
-from backend.redis_conn import get_redis
+from backend.core import metrics
+from backend.core.models import InboundMessage, OutboundMessage, SlaClock
+from backend.core.redis_conn import get_redis
+from backend.messaging import delivery
+from backend.text.times import SHANGHAI
 from scripts.stack import free_port
 from tests.backend.crew import repair
 
@@ -30,9 +33,11 @@ def _value(registry, name, **labels):
 def test_records_are_read_at_scrape_time(session, wechat_env, crew, now):
     settings = wechat_env
     conn = get_redis(settings.redis_url)
-    # Two jobs waiting in the queue; the figures come from Redis, not from this process.
-    jobs.queue().enqueue("backend.delivery.send_outbound", 1)
-    jobs.queue().enqueue("backend.delivery.send_outbound", 2)
+    # Two jobs waiting in a queue; the figures come from Redis, not from this process. (Queues
+    # of their own: a worker of another test session on this Redis must not take them.)
+    queues = [f"wuye-metrics-test-{uuid.uuid4().hex[:6]}", f"wuye-metrics-test-{uuid.uuid4().hex[:6]}"]
+    Queue(queues[0], connection=conn).enqueue("backend.messaging.delivery.send_outbound", 1)
+    Queue(queues[0], connection=conn).enqueue("backend.messaging.delivery.send_outbound", 2)
     conn.set(f"wuye:wechat:{settings.wechat_appid}:templates:{now.astimezone(SHANGHAI):%Y%m%d}", 1234)
     # An owner waiting 5 minutes, one answered.
     session.add_all([
@@ -69,12 +74,13 @@ def test_records_are_read_at_scrape_time(session, wechat_env, crew, now):
     ])
     session.commit()
 
-    registry = _registry(metrics.RecordsCollector(now=lambda: now))
+    registry = _registry(metrics.RecordsCollector(now=lambda: now, queues=queues))
     assert _value(registry, "wuye_records_up", store="database") == 1
     assert _value(registry, "wuye_records_up", store="redis") == 1
-    assert _value(registry, "wuye_queue_depth", queue="wuye") == 2
-    assert _value(registry, "wuye_queue_depth", queue="wuye:high") == 0
-    assert 0 <= _value(registry, "wuye_queue_oldest_job_age_seconds", queue="wuye") < 60
+    assert _value(registry, "wuye_queue_depth", queue=queues[0]) == 2
+    assert _value(registry, "wuye_queue_depth", queue=queues[1]) == 0
+    assert 0 <= _value(registry, "wuye_queue_oldest_job_age_seconds", queue=queues[0]) < 60
+    assert _value(registry, "wuye_queue_oldest_job_age_seconds", queue=queues[1]) == 0
     assert _value(registry, "wuye_template_quota_used") == 1234
     assert _value(registry, "wuye_template_quota_limit") == 100_000
     assert _value(registry, "wuye_inbound_backlog", status="pending") == 1

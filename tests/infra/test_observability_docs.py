@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [ROOT / "backend" / "metrics.py"]
+SOURCES = [ROOT / "backend" / "core" / "metrics.py"]
 
 
 def produced() -> set[str]:
