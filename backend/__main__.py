@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from backend.cli import backup as backup_cli
 from backend.cli import outage as outage_cli
 from backend.cli import service as service_cli
 from backend.cli import staff as staff_cli
@@ -157,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     staff_cli.register(sub)
     outage_cli.register(sub)
     service_cli.register(sub)
+    backup_cli.register(sub)
     return parser
 
 

@@ -30,6 +30,11 @@ class Ports:
     more_rasa: tuple = ()
     actions: int = 5055
     console: int = 5002
+    # Prometheus metrics and /healthz of each process, loopback only (0: not served).
+    webhook_metrics: int = 9200
+    worker_metrics: int = 9201
+    console_metrics: int = 9202
+    actions_metrics: int = 9203
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -40,6 +45,10 @@ class Ports:
                             for i in range(1, int(os.environ.get("RASA_SERVERS", 1)))),
             actions=int(os.environ.get("ACTIONS_PORT", 5055)),
             console=int(os.environ.get("CONSOLE_PORT", 5002)),
+            webhook_metrics=int(os.environ.get("WEBHOOK_METRICS_PORT", 9200)),
+            worker_metrics=int(os.environ.get("WORKER_METRICS_PORT", 9201)),
+            console_metrics=int(os.environ.get("CONSOLE_METRICS_PORT", 9202)),
+            actions_metrics=int(os.environ.get("ACTIONS_METRICS_PORT", 9203)),
         )
 
 
@@ -60,6 +69,10 @@ def child_env(ports: Ports, extra: dict | None = None) -> dict:
         ACTION_SERVER_URL=f"http://127.0.0.1:{ports.actions}",
         WEBHOOK_PORT=str(ports.webhook),
         CONSOLE_PORT=str(ports.console),
+        WEBHOOK_METRICS_PORT=str(ports.webhook_metrics),
+        WORKER_METRICS_PORT=str(ports.worker_metrics),
+        CONSOLE_METRICS_PORT=str(ports.console_metrics),
+        ACTIONS_METRICS_PORT=str(ports.actions_metrics),
         PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",
         # Rasa's telemetry would try to reach the internet.
@@ -86,10 +99,10 @@ def commands(ports: Ports, model: str | None = None) -> dict[str, list[str]]:
                    "--every", "10:backend.messaging.delivery.sweep_queued", "--every", "5:backend.work.dispatch.sweep",
                    "--every", "15:backend.messaging.outages.sweep", "--every", "15:backend.service.sla_sweep.sweep"],
         "webhook": [str(BIN / "gunicorn"), "-w", "2", "--threads", "16", "-b", f"127.0.0.1:{ports.webhook}",
-                    "--timeout", "60", "--access-logfile", "-", "webhook.wsgi:app"],
+                    "--timeout", "60", "--access-logfile", "-", "-c", "python:webhook.gunicorn_conf", "webhook.wsgi:app"],
         # The staff console: loopback only; a deployment puts an HTTPS reverse proxy in front.
         "console": [str(BIN / "gunicorn"), "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{ports.console}",
-                    "--timeout", "30", "--access-logfile", "-", "console.wsgi:app"],
+                    "--timeout", "30", "--access-logfile", "-", "-c", "python:console.gunicorn_conf", "console.wsgi:app"],
     }
 
 
@@ -184,7 +197,9 @@ class System:
                  rasa_servers: int = 1):
         token, aes_key, appid = wechat
         self.ports = Ports(webhook=free_port(), rasa=free_port(), actions=free_port(), console=free_port(),
-                           more_rasa=tuple(free_port() for _ in range(rasa_servers - 1)))
+                           more_rasa=tuple(free_port() for _ in range(rasa_servers - 1)),
+                           webhook_metrics=free_port(), worker_metrics=free_port(),
+                           console_metrics=free_port(), actions_metrics=free_port())
         self.db_path = tmp / "system.db"
         self.log_dir = tmp / "logs"
         self.log_dir.mkdir(exist_ok=True)
