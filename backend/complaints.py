@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from backend import delivery, sla, staff as staff_records
 from backend.config import Settings, load_settings
 from backend.models import Complaint, Staff, Ticket, TicketPhoto, TicketStep, aware_now
-from backend.tickets import add_step, find_by_number, next_number, owner_actor, staff_actor
+from backend.tickets import add_step, find_by_number, next_number, owner_actor, safe_photo_url, staff_actor
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def raise_complaint(session: Session, req: ComplaintRequest, now: datetime | Non
             )
             ticket.steps.append(TicketStep(kind="created", actor=owner_actor(req.openid), note=label(category), at=now))
             for url, media_id in req.photos:
-                ticket.photos.append(TicketPhoto(url=url, media_id=media_id, created_at=now))
+                ticket.photos.append(TicketPhoto(url=safe_photo_url(url), media_id=media_id, created_at=now))
             session.add(ticket)
             session.flush()
             session.add(Complaint(ticket_id=ticket.id, category=category))

@@ -17,7 +17,7 @@ import redis
 from rq import SimpleWorker
 
 from backend import jobs
-from backend.config import load_settings
+from backend.config import load_settings, require_safe
 from backend.logs import setup_logging
 from backend.redis_conn import get_redis
 
@@ -57,6 +57,7 @@ def main(argv=None) -> None:
                         help="run a function periodically, e.g. 5:webhook.conversation.retry_pending")
     args = parser.parse_args(argv)
     setup_logging()
+    require_safe(load_settings(), "worker")  # no weak or missing secret with WeChat credentials set
     stop = threading.Event()
     for spec in args.every:
         seconds, _, path = spec.partition(":")

@@ -58,7 +58,7 @@ def main() -> int:
 
     def announce():
         try:
-            stack.wait_http(f"http://127.0.0.1:{ports.rasa}/status", 240, procs["rasa"])
+            stack.wait_http(f"http://127.0.0.1:{ports.rasa}/", 240, procs["rasa"])
             stack.wait_http(f"http://127.0.0.1:{ports.webhook}/healthz", 60, procs["webhook"])
             stack.wait_http(f"http://127.0.0.1:{ports.console}/healthz", 60, procs["console"])
         except Exception as exc:  # noqa: BLE001

@@ -44,8 +44,15 @@ class Ports:
 
 
 def child_env(ports: Ports, extra: dict | None = None) -> dict:
+    import secrets
+
     env = dict(os.environ)
     env.update(extra or {})
+    # Rasa calls the action server with this shared secret (bot/endpoints.yml); a deployment on
+    # several hosts sets its own, otherwise each run makes one that only its processes know.
+    if not env.get("ACTIONS_TOKEN", "").strip():
+        env["ACTIONS_TOKEN"] = secrets.token_urlsafe(24)
+    actions_host = env.get("ACTIONS_HOST", "").strip() or "127.0.0.1"
     redis_url = env.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     parsed = urlparse(redis_url)
     env.update(
@@ -56,8 +63,8 @@ def child_env(ports: Ports, extra: dict | None = None) -> dict:
         RASA_URL=",".join(f"http://127.0.0.1:{p}" for p in (ports.rasa, *ports.more_rasa)),
         RASA_PORT=str(ports.rasa),
         ACTIONS_PORT=str(ports.actions),
-        ACTION_ENDPOINT_URL=f"http://127.0.0.1:{ports.actions}/webhook",
-        ACTION_SERVER_URL=f"http://127.0.0.1:{ports.actions}",
+        ACTION_ENDPOINT_URL=f"http://{actions_host}:{ports.actions}/webhook",
+        ACTION_SERVER_URL=f"http://{actions_host}:{ports.actions}",
         WEBHOOK_PORT=str(ports.webhook),
         CONSOLE_PORT=str(ports.console),
         PYTHONPATH=str(ROOT),
@@ -70,26 +77,35 @@ def child_env(ports: Ports, extra: dict | None = None) -> dict:
     return env
 
 
+# gunicorn's access log without the query string: WeChat's signatures, nonces and the owner's
+# openid travel in it (%(U)s is the path alone; the default %(r)s is the whole request line).
+ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+
 def commands(ports: Ports, model: str | None = None) -> dict[str, list[str]]:
     model = model or str(latest_model())
     py = str(BIN / "python")
 
     def rasa(port: int) -> list[str]:
-        return [str(BIN / "rasa"), "run", "--enable-api", "-m", model, "--endpoints", "bot/endpoints.yml",
+        # The REST channel only, on loopback; Rasa's HTTP API stays off (scripts/rasa_server.py).
+        return [py, "-m", "scripts.rasa_server", "-m", model, "--endpoints", "bot/endpoints.yml",
                 "--credentials", "bot/credentials.yml", "-i", "127.0.0.1", "-p", str(port)]
 
     return {
         "rasa": rasa(ports.rasa),
         **{f"rasa{i + 2}": rasa(port) for i, port in enumerate(ports.more_rasa)},
-        "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(ports.actions)],
+        # Loopback unless ACTIONS_HOST says otherwise, and then only with ACTIONS_TOKEN.
+        "actions": [py, "-m", "actions.server", "-p", str(ports.actions)],
         "worker": [py, "-m", "backend.worker", "--every", "3:webhook.conversation.retry_pending",
                    "--every", "10:backend.delivery.sweep_queued", "--every", "5:backend.dispatch.sweep",
                    "--every", "15:backend.outages.sweep", "--every", "15:backend.sla.sweep"],
         "webhook": [str(BIN / "gunicorn"), "-w", "2", "--threads", "16", "-b", f"127.0.0.1:{ports.webhook}",
-                    "--timeout", "60", "--access-logfile", "-", "webhook.wsgi:app"],
+                    "--timeout", "60", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
+                    "webhook.wsgi:app"],
         # The staff console: loopback only; a deployment puts an HTTPS reverse proxy in front.
         "console": [str(BIN / "gunicorn"), "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{ports.console}",
-                    "--timeout", "30", "--access-logfile", "-", "console.wsgi:app"],
+                    "--timeout", "30", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
+                    "console.wsgi:app"],
     }
 
 
@@ -214,7 +230,7 @@ class System:
         try:
             self.wait_rasa()
             for i, port in enumerate(self.ports.more_rasa):
-                wait_http(f"http://127.0.0.1:{port}/status", 300, self.procs[f"rasa{i + 2}"])
+                wait_http(f"http://127.0.0.1:{port}/", 300, self.procs[f"rasa{i + 2}"])
             wait_http(f"http://127.0.0.1:{self.ports.actions}/health", 60, self.procs["actions"])
             wait_http(f"{self.base_url}/healthz", 60, self.procs["webhook"])
             wait_http(f"{self.console_url}/healthz", 60, self.procs["console"])
@@ -248,7 +264,8 @@ class System:
             proc.wait()
 
     def wait_rasa(self) -> None:
-        wait_http(f"http://127.0.0.1:{self.ports.rasa}/status", 300, self.procs["rasa"])
+        # "/" answers once the model is loaded (Rasa loads it before it starts listening).
+        wait_http(f"http://127.0.0.1:{self.ports.rasa}/", 300, self.procs["rasa"])
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in self.log_dir.glob("*.log"))
