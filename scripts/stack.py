@@ -194,10 +194,13 @@ def scratch_redis(db: int, tmp: Path):
 class System:
     """The whole system on free ports with its own SQLite file, for tests and the bench."""
 
-    ADMIN_TOKEN = "e2e-admin-token"
+    ADMIN_TOKEN = "e2e-admin-token-0123456789"
+    ACCOUNT_ID = "gh_e2e_account"
 
     def __init__(self, tmp: Path, redis_url: str, wechat_api_url: str, wechat: tuple[str, str, str],
-                 rasa_servers: int = 1):
+                 rasa_servers: int = 1, rasa_api: bool = False):
+        import secrets
+
         token, aes_key, appid = wechat
         self.ports = Ports(webhook=free_port(), rasa=free_port(), actions=free_port(), console=free_port(),
                            more_rasa=tuple(free_port() for _ in range(rasa_servers - 1)))
@@ -210,11 +213,17 @@ class System:
             "WUYE_VAR_DIR": str(tmp / "var"),
             "WECHAT_TOKEN": token, "WECHAT_AES_KEY": aes_key, "WECHAT_APPID": appid,
             "WECHAT_SECRET": "local-secret", "WECHAT_API_BASE_URL": wechat_api_url,
-            "ADMIN_API_TOKEN": self.ADMIN_TOKEN,
+            "ADMIN_API_TOKEN": self.ADMIN_TOKEN, "WECHAT_ACCOUNT_ID": self.ACCOUNT_ID,
             # WeChat credentials mean "deployed" to the console: it wants its own key, and the
             # tests reach it over plain http on loopback.
             "CONSOLE_SECRET_KEY": os.urandom(16).hex(), "CONSOLE_COOKIE_SECURE": "0",
         })
+        # Rasa's HTTP API (the bench's /model/parse) only when asked for, and then with a token.
+        self.rasa_token = secrets.token_urlsafe(24) if rasa_api else None
+        if rasa_api:
+            self.env.update(RASA_ENABLE_API="1", RASA_AUTH_TOKEN=self.rasa_token)
+        else:
+            self.env.pop("RASA_ENABLE_API", None)
         self.procs: dict[str, subprocess.Popen] = {}
         self.base_url = f"http://127.0.0.1:{self.ports.webhook}"
         self.console_url = f"http://127.0.0.1:{self.ports.console}"
@@ -222,8 +231,9 @@ class System:
 
     def up(self) -> None:
         self.model = str(train(self.env))
-        for step in ("db-upgrade", "seed-demo"):
-            subprocess.run([sys.executable, "-m", "backend", step], cwd=ROOT, env=self.env, check=True,
+        # A throwaway system with (fake) WeChat credentials: the demo data is wanted here.
+        for step in (["db-upgrade"], ["seed-demo", "--allow-production"]):
+            subprocess.run([sys.executable, "-m", "backend", *step], cwd=ROOT, env=self.env, check=True,
                            stdout=subprocess.DEVNULL)
         for name in commands(self.ports, self.model):
             self.start(name)
