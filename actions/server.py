@@ -74,11 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from backend.config import load_settings, require_safe
 
-    try:
-        require_safe(load_settings(), "action server")
-    except SystemExit as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    require_safe(load_settings(), "action server")  # prints why and exits
     utils.configure_colored_logging(os.environ.get("LOG_LEVEL", "INFO"))
     utils.update_sanic_log_level()
     app = create_app(token)

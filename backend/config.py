@@ -81,15 +81,29 @@ LOCAL_WECHAT_TOKEN = "wuye-local-token"
 
 
 class UnsafeSettings(SystemExit):
-    """Raised at process start when WeChat credentials are set but a secret is missing or weak."""
+    """Raised at process start when WeChat credentials are set but a secret is missing or weak.
+
+    Exit status 4 is gunicorn's "app failed to load": its master stops instead of starting
+    new workers forever."""
+
+    def __init__(self, message: str):
+        super().__init__(4)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def require_safe(settings: "Settings", process: str) -> None:
     """Refuse to start a process with WeChat credentials and a missing or short secret."""
+    import sys
+
     problems = settings.production_problems()
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
-        raise UnsafeSettings(f"{process}: refusing to start with WeChat credentials set:\n{lines}")
+        message = f"{process}: refusing to start with WeChat credentials set:\n{lines}"
+        print(message, file=sys.stderr, flush=True)
+        raise UnsafeSettings(message)
 
 
 def load_settings() -> Settings:
