@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from backend.appointments import SHANGHAI
 from backend.models import SKILLS, STAFF_ROLES, DutyShift, Staff, aware_now
 
-# YG + 10 digits: with at most 5 wrong tries per WeChat account and 30 for everyone an hour
-# (backend.alerts), guessing one of even a hundred live codes within its 24 h is a one in
-# ~14,000 chance. Anything from YG + 6 digits on counts as a try (older codes were 6 digits).
+# YG + 10 digits: with at most 5 wrong tries per WeChat account and 30 from everyone an hour
+# (backend.alerts), all the tries of a day (720) against even a hundred live codes have about one
+# chance in 140,000 (720 x 100 / 10^10). Anything from YG + 6 digits counts as a try (older
+# codes had 6 digits).
 CODE_DIGITS = 10
 CODE_PATTERN = re.compile(r"^\s*(?:员工)?(?:绑定|綁定)?\s*[:：]?\s*(YG[\d\s-]{6,20})\s*$", re.IGNORECASE)
 CODE_LIFETIME = timedelta(hours=24)
