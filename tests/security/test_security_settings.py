@@ -103,3 +103,18 @@ def test_demo_data_is_never_loaded_with_credentials(tmp_path):
     db.upgrade(url)
     with db.session_scope(db.get_engine(url)) as session:
         assert session.query(Resident).count() == 0 and session.query(Staff).count() == 0
+
+
+def test_rasa_http_api_only_on_request_and_then_with_a_token():
+    from scripts.rasa_server import rasa_argv
+
+    assert "--enable-api" not in rasa_argv(["-p", "5005"], environ={})
+    with pytest.raises(SystemExit) as refused:
+        rasa_argv([], environ={"RASA_ENABLE_API": "1", "RASA_AUTH_TOKEN": "short"})
+    assert "RASA_AUTH_TOKEN" in str(refused.value)
+    argv = rasa_argv([], environ={"RASA_ENABLE_API": "1", "RASA_AUTH_TOKEN": "t" * 24})
+    assert argv[argv.index("--auth-token") + 1] == "t" * 24
+    # What `make run` starts: the launcher, never `rasa run --enable-api` with a token on the
+    # command line (any local user can read a process's arguments).
+    commands = stack.commands(stack.Ports(), model="m")
+    assert all("--enable-api" not in argv and "--auth-token" not in argv for argv in commands.values())
