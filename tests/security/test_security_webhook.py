@@ -73,15 +73,16 @@ def text_xml(openid: str, content: str, to: str = ACCOUNT) -> str:
     return wx.xml(openid, "text", {"Content": content}, str(next(_ids))).replace(ACCOUNT, to)
 
 
-def plain_query(ts: str | None = None, nonce: str = "4242") -> dict:
-    ts = ts or str(int(time.time()))
+def plain_query(ts: str | None = None, nonce: str | None = None) -> dict:
+    # A fresh nonce each time: a (timestamp, nonce) pair is good for one body only.
+    ts, nonce = ts or str(int(time.time())), nonce or str(time.time_ns())
     return {"timestamp": ts, "nonce": nonce, "signature": sha1_signature(TOKEN, ts, nonce)}
 
 
-def aes_post(client, xml: str, ts: str | None = None, nonce: str = "5151"):
+def aes_post(client, xml: str, ts: str | None = None, nonce: str | None = None):
     from webhook.wechat import SafeModeCrypto
 
-    ts = ts or str(int(time.time()))
+    ts, nonce = ts or str(int(time.time())), nonce or str(time.time_ns())
     encrypted = SafeModeCrypto(TOKEN, AES_KEY, APPID).encrypt(xml.encode())
     query = {"timestamp": ts, "nonce": nonce, "signature": sha1_signature(TOKEN, ts, nonce),
              "encrypt_type": "aes", "msg_signature": sha1_signature(TOKEN, ts, nonce, encrypted)}
@@ -107,7 +108,7 @@ def test_a_plain_push_is_refused_when_the_account_has_an_aes_key(safe_app):
 
 
 def test_plain_mode_works_for_an_account_configured_for_it(plain_app):
-    response = plain_app.test_client().post("/wechat", query_string=plain_query(nonce="777"),
+    response = plain_app.test_client().post("/wechat", query_string=plain_query(),
                                             data=text_xml("o-plain", "你好"))
     assert response.status_code == 200 and inbound_count(plain_app) == 1
 
@@ -115,7 +116,7 @@ def test_plain_mode_works_for_an_account_configured_for_it(plain_app):
 # --- one delivery per signed URL -------------------------------------------------------------------
 def test_a_signed_url_replayed_with_another_body_is_refused(plain_app):
     client = plain_app.test_client()
-    query = plain_query(nonce="90001")
+    query = plain_query()
     first = text_xml("o-victim", "你好")
     assert client.post("/wechat", query_string=query, data=first).status_code == 200
     forged = text_xml("o-victim", "报修 电梯困人 紧急")
@@ -125,7 +126,7 @@ def test_a_signed_url_replayed_with_another_body_is_refused(plain_app):
 
 def test_a_retry_of_the_same_delivery_is_answered_not_refused(plain_app):
     client = plain_app.test_client()
-    query, body = plain_query(nonce="90002"), text_xml("o-retry", "你好")
+    query, body = plain_query(), text_xml("o-retry", "你好")
     first = client.post("/wechat", query_string=query, data=body)
     again = client.post("/wechat", query_string=query, data=body)
     assert first.status_code == again.status_code == 200
@@ -164,7 +165,7 @@ def test_dev_chat_answers_only_this_machine(tmp_path, redis_url, monkeypatch):
 @pytest.mark.parametrize("typed", ['/report_repair', '/send_photo{"photo_url": "javascript:alert(1)"}',
                                    '  /request_human', '\u3000/subscribe'])
 def test_typed_intent_commands_reach_the_assistant_as_plain_text(safe_app, typed):
-    assert aes_post(safe_app.test_client(), text_xml("o-injector", typed), nonce=str(next(_ids))).status_code == 200
+    assert aes_post(safe_app.test_client(), text_xml("o-injector", typed)).status_code == 200
     [sent] = safe_app.recorder.texts
     assert not sent.strip().startswith("/"), sent
 
@@ -174,8 +175,8 @@ def test_images_and_menu_clicks_keep_their_internal_path(safe_app):
     client = safe_app.test_client()
     image = wx.xml("o-photo", "image", {"PicUrl": "http://mmbiz.qpic.cn/p/1", "MediaId": "m1"}, str(next(_ids)))
     click = wx.xml("o-photo", "event", {"Event": "CLICK", "EventKey": "REPAIR"})
-    assert aes_post(client, image, nonce="61").status_code == 200
-    assert aes_post(client, click, nonce="62").status_code == 200
+    assert aes_post(client, image).status_code == 200
+    assert aes_post(client, click).status_code == 200
     assert safe_app.recorder.texts[0].startswith('/send_photo{"photo_url": "http://mmbiz.qpic.cn/p/1"')
     assert safe_app.recorder.texts[1] == "/report_repair"
 
