@@ -1,4 +1,4 @@
-"""Plays WeChat's side of the webhook: signed XML in plain or safe mode, replies decoded."""
+"""Plays WeChat's side of the webhook: signed XML in plain, compatible or safe mode, replies decoded."""
 from __future__ import annotations
 
 import itertools
