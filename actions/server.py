@@ -41,8 +41,8 @@ def check_config(host: str, token: str) -> str | None:
 
 
 def create_app(token: str):
-    from sanic import response
     from rasa_sdk.endpoint import create_app as sdk_app
+    from sanic import response
 
     app = sdk_app("actions", cors_origins=None)
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"action server: refusing to start: {problem}", file=sys.stderr)
         return 2
-    from backend.config import load_settings, require_safe
+    from backend.core.config import load_settings, require_safe
 
     require_safe(load_settings(), "action server")  # prints why and exits
     utils.configure_colored_logging(os.environ.get("LOG_LEVEL", "INFO"))

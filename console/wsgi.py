@@ -1,6 +1,6 @@
 """gunicorn entry point: `gunicorn console.wsgi:app`."""
-from backend.config import load_settings, require_safe
-from backend.logs import setup_logging
+from backend.core.config import load_settings, require_safe
+from backend.core.logs import setup_logging
 from console.app import create_app
 
 setup_logging()

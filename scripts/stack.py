@@ -32,7 +32,7 @@ class Ports:
     console: int = 5002
 
     @classmethod
-    def from_env(cls) -> "Ports":
+    def from_env(cls) -> Ports:
         return cls(
             webhook=int(os.environ.get("WEBHOOK_PORT", 8000)),
             rasa=int(os.environ.get("RASA_PORT", 5005)),
@@ -96,9 +96,9 @@ def commands(ports: Ports, model: str | None = None) -> dict[str, list[str]]:
         **{f"rasa{i + 2}": rasa(port) for i, port in enumerate(ports.more_rasa)},
         # Loopback unless ACTIONS_HOST says otherwise, and then only with ACTIONS_TOKEN.
         "actions": [py, "-m", "actions.server", "-p", str(ports.actions)],
-        "worker": [py, "-m", "backend.worker", "--every", "3:webhook.conversation.retry_pending",
-                   "--every", "10:backend.delivery.sweep_queued", "--every", "5:backend.dispatch.sweep",
-                   "--every", "15:backend.outages.sweep", "--every", "15:backend.sla.sweep"],
+        "worker": [py, "-m", "backend.core.worker", "--every", "3:webhook.conversation.retry_pending",
+                   "--every", "10:backend.messaging.delivery.sweep_queued", "--every", "5:backend.work.dispatch.sweep",
+                   "--every", "15:backend.messaging.outages.sweep", "--every", "15:backend.service.sla_sweep.sweep"],
         "webhook": [str(BIN / "gunicorn"), "-w", "2", "--threads", "16", "-b", f"127.0.0.1:{ports.webhook}",
                     "--timeout", "60", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
                     "webhook.wsgi:app"],
@@ -181,7 +181,7 @@ def scratch_redis(db: int, tmp: Path):
     answers. Returns (url, process to stop or None)."""
     import redis
 
-    from backend.redis_conn import redis_answers, start_embedded_redis
+    from backend.core.redis_conn import redis_answers, start_embedded_redis
 
     url, proc = f"redis://127.0.0.1:6379/{db}", None
     if not redis_answers(url):

@@ -13,7 +13,7 @@ import logging
 
 import redis
 
-from backend.redis_conn import get_redis
+from backend.core.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ REMEMBER_SECONDS = 15 * 60
 
 def first_use(redis_url: str, timestamp: str, nonce: str, body: bytes) -> bool:
     """True if this (timestamp, nonce) is new or comes again with the very same body."""
-    key = "wuye:wechat:nonce:" + hashlib.sha256(f"{timestamp}\n{nonce}".encode("utf-8")).hexdigest()
+    key = "wuye:wechat:nonce:" + hashlib.sha256(f"{timestamp}\n{nonce}".encode()).hexdigest()
     digest = hashlib.sha256(body).hexdigest()
     try:
         conn = get_redis(redis_url)

@@ -10,10 +10,13 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from backend import binding, delivery, staff as staff_records, staff_desk, tickets
-from backend.addresses import parse_address
-from backend.logs import JsonFormatter
-from backend.models import BindingRequest, OutboundMessage, aware_now
+from backend.core.logs import JsonFormatter
+from backend.core.models import BindingRequest, OutboundMessage, aware_now
+from backend.messaging import delivery
+from backend.owners import binding
+from backend.text.addresses import parse_address
+from backend.work import staff as staff_records
+from backend.work import staff_desk, tickets
 
 
 def say(session, openid, text) -> str:
@@ -71,7 +74,7 @@ def test_many_accounts_guessing_hit_a_global_limit_and_supervisors_are_told(sess
 
 # --- owners binding to homes ------------------------------------------------------------------------
 def test_many_accounts_guessing_phones_pause_self_service_binding(session, wechat_env):
-    from backend.demo import seed_demo
+    from backend.cli.demo import seed_demo
 
     seed_demo(session)
     supervisor(session)
@@ -113,7 +116,7 @@ def test_wechat_photo_urls_are_kept(session, wechat_env):
 def test_a_staff_member_typing_a_photo_command_attaches_nothing(session, wechat_env):
     import time
 
-    from backend.config import load_settings
+    from backend.core.config import load_settings
     from tests.backend.crew import make_crew
     from webhook.conversation import Conversation
     from webhook.wechat import InboundMessage
@@ -130,7 +133,7 @@ def test_a_staff_member_typing_a_photo_command_attaches_nothing(session, wechat_
 
 # --- secrets ----------------------------------------------------------------------------------------
 def test_last_error_keeps_the_error_type_and_errcode_not_the_token_url(session, wechat_env, monkeypatch):
-    from backend import wechat_api
+    from backend.messaging import wechat_api
 
     def fails(self, openid, text):
         raise requests.HTTPError("500 Server Error for url: https://api.weixin.qq.com/cgi-bin/message/custom/send"
@@ -166,7 +169,7 @@ def test_logs_never_carry_tokens_or_signatures():
 @pytest.mark.parametrize("query", ["limit=-1", "limit=0", "limit=201", "limit=99999999999999999999",
                                    "offset=-5", "offset=100000000", "limit=abc", "offset=1.5", "limit=٣"])
 def test_admin_api_paging_out_of_range_is_a_400(session, wechat_env, monkeypatch, query):
-    from backend.config import load_settings
+    from backend.core.config import load_settings
     from webhook.app import create_app
     from webhook.conversation import Conversation
 

@@ -14,8 +14,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from backend.db import get_engine, session_scope
-from backend.models import InboundMessage as InboundRow, TicketPhoto
+from backend.core.db import get_engine, session_scope
+from backend.core.models import InboundMessage as InboundRow
+from backend.core.models import TicketPhoto
 from scripts import stack
 from tests.e2e.account import AES_KEY, APPID, TOKEN
 from tests.e2e.wx import WeChat, next_msg_id, wait_for
@@ -161,7 +162,7 @@ def test_dev_chat_in_local_mode_answers_only_this_machine(tmp_path, redis_url):
 
 
 def test_an_owner_typed_photo_command_reaches_rasa_as_plain_text(system):
-    from backend import tickets
+    from backend.work import tickets
 
     openid = f"o-sec-inject-{time.time_ns()}"
     with session_scope(get_engine(f"sqlite:///{system.db_path}")) as session:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from backend.config import Settings, UnsafeSettings, load_settings, require_safe
+from backend.core.config import Settings, UnsafeSettings, load_settings, require_safe
 from scripts import stack
 
 GOOD_TOKEN = "a-real-token-0123456789"
@@ -91,8 +91,8 @@ def test_processes_refuse_to_start_with_a_short_token(tmp_path, redis_url, proce
 def test_demo_data_is_never_loaded_with_credentials(tmp_path):
     import os
 
-    from backend import db
-    from backend.models import Resident, Staff
+    from backend.core import db
+    from backend.core.models import Resident, Staff
 
     url = f"sqlite:///{tmp_path / 'prod.db'}"
     env = {**os.environ, **CREDENTIALS, "WECHAT_TOKEN": GOOD_TOKEN, "ADMIN_API_TOKEN": GOOD_ADMIN,

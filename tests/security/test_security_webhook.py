@@ -8,9 +8,9 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from backend import db as backend_db
-from backend.config import load_settings
-from backend.models import InboundMessage as InboundRow
+from backend.core import db as backend_db
+from backend.core.config import load_settings
+from backend.core.models import InboundMessage as InboundRow
 from tests.e2e.wx import WeChat
 from webhook.app import create_app
 from webhook.conversation import Conversation, for_assistant
