@@ -19,7 +19,7 @@ from backend.messaging import alerts
 from backend.text.times import SHANGHAI
 
 # YG + 10 digits: with at most 5 wrong tries per WeChat account and 30 from everyone an hour
-# (backend.alerts), all the tries of a day (720) against even a hundred live codes have about one
+# (backend.messaging.alerts), all the tries of a day (720) against even a hundred live codes have about one
 # chance in 140,000 (720 x 100 / 10^10). Anything from YG + 6 digits counts as a try (older
 # codes had 6 digits).
 CODE_DIGITS = 10
