@@ -35,13 +35,20 @@ def _counts(session, tables) -> dict:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    url = args.database_url or load_settings().database_url
+    settings = load_settings()
+    if not settings.local_mode and not args.allow_production:
+        # The demo's residents and staff (whose phones the README prints) must never land in a
+        # real company's database by accident.
+        print("seed-demo: WeChat credentials are set, so this is not local mode; the demo community "
+              "is not loaded (pass --allow-production for a throwaway test system).", file=sys.stderr)
+        return 2
+    url = args.database_url or settings.database_url
     if not args.no_upgrade:
         db.upgrade(url)
     engine = db.get_engine(url)
     try:
         with db.session_scope(engine) as session:
-            reports = seed_demo(session, local_mode=load_settings().local_mode)
+            reports = seed_demo(session, local_mode=settings.local_mode)
             staff = _counts(session, (Staff,))[Staff]
     except ImportFailed as failed:
         return _print_failure(failed.reports)
@@ -128,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=cmd_db_upgrade)
     seed = sub.add_parser("seed-demo", help="add the demo community 幸福里花园 (safe to repeat)")
     seed.add_argument("--no-upgrade", action="store_true", help="do not migrate first")
+    seed.add_argument("--allow-production", action="store_true",
+                      help="load it even with WeChat credentials set (test systems only)")
     seed.set_defaults(func=cmd_seed_demo)
 
     kinds_help = "; ".join(f"{k} ({KINDS[k].label})" for k in ORDER)

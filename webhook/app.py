@@ -14,6 +14,7 @@ from backend.core import metrics
 from backend.core.config import Settings, load_settings
 from backend.core.db import get_engine
 from backend.core.redis_conn import redis_answers
+from webhook import replay
 from webhook.conversation import Conversation
 from webhook.wechat import (
     PayloadTooLarge,
@@ -68,6 +69,13 @@ def create_app(settings: Settings | None = None, conversation: Conversation | No
             return text("forbidden", 403)
         except ProtocolError:
             return text("bad request", 400)
+        if settings.wechat_account_id and msg.to_user != settings.wechat_account_id:
+            log.warning("wechat push for another account refused")
+            return text("forbidden", 403)
+        if not replay.first_use(settings.redis_url, request.args.get("timestamp", ""),
+                                request.args.get("nonce", ""), body):
+            log.warning("replayed wechat signature refused")
+            return text("forbidden", 403)
         outcome = app.extensions["conversation"].handle(msg, started)
         log.info("wechat message", extra={"openid": msg.from_user, "type": msg.msg_type, "outcome": outcome.status,
                                           "ms": round((time.monotonic() - started) * 1000)})

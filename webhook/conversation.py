@@ -87,6 +87,23 @@ def assistant_text(msg: InboundMessage) -> Optional[str]:
     return None
 
 
+# Only these message types may reach the assistant as an internal "/intent{...}" command: we
+# build their text ourselves from WeChat's own fields (an image's PicUrl/MediaId, a menu key).
+INTERNAL_TYPES = ("image", "event")
+
+
+def for_assistant(msg_type: str, text: str) -> str:
+    """The text to hand Rasa (and the staff desk) for a recorded message.
+
+    Rasa reads any text starting with "/" as an intent with entities ("/send_photo{...}" would
+    attach any URL, "/report_repair" would skip the NLU). What an owner types, says or names is
+    never that: its leading "/" becomes a full-width "／", which the NLU reads like any text."""
+    if msg_type in INTERNAL_TYPES:
+        return text
+    stripped = (text or "").strip()  # Rasa strips before it looks for the "/"
+    return "／" + stripped[1:] if stripped.startswith("/") else text
+
+
 def fixed_reply(msg: InboundMessage) -> Optional[str]:
     """Messages the assistant cannot read get a kind, fixed answer."""
     if msg.msg_type == "voice":
@@ -223,7 +240,7 @@ class Conversation:
             if not inbox.claim(session, inbound_id):
                 return None
             row = inbox.get(session, inbound_id)
-            openid, text, key = row.openid, row.text, row.dedupe_key
+            openid, text, key = row.openid, for_assistant(row.msg_type, row.text), row.dedupe_key
             # Staff commands (and binding codes) are answered here, never by the owner assistant.
             staff_replies = staff_desk.answer(session, openid, text)
             if staff_replies is not None:

@@ -18,7 +18,7 @@ import redis
 from rq import SimpleWorker
 
 from backend.core import jobs, metrics
-from backend.core.config import load_settings
+from backend.core.config import load_settings, require_safe
 from backend.core.db import get_engine
 from backend.core.logs import setup_logging
 from backend.core.redis_conn import get_redis, redis_answers
@@ -81,6 +81,7 @@ def main(argv=None) -> None:
                         help="run a function periodically, e.g. 5:webhook.conversation.retry_pending")
     args = parser.parse_args(argv)
     setup_logging()
+    require_safe(load_settings(), "worker")  # no weak or missing secret with WeChat credentials set
     serve_metrics()
     stop = threading.Event()
     for spec in args.every:

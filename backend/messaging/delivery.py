@@ -233,7 +233,9 @@ def send_many(ids: list[int], settings: Settings | None = None, rate: float = 20
 
 
 def _failed(engine, outbound_id: int, exc: Exception, kind: str, errcode: int | None, attempts: int) -> str:
-    detail = f"{type(exc).__name__}: {exc}"[:500]
+    # The error's type and errcode only: an exception's text can hold the API URL with the access
+    # token in it (requests' HTTPError does), and this column is shown to staff.
+    detail = type(exc).__name__ + (f" errcode={errcode}" if errcode is not None else "")
     log.warning("outbound message failed", extra={"outbound_id": outbound_id, "errcode": errcode, "kind": kind})
     with session_scope(engine) as session:
         row = session.get(OutboundMessage, outbound_id)

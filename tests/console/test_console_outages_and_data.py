@@ -286,7 +286,7 @@ def test_binding_code_is_shown_once_and_not_logged(as_role, world, session):
     resp = post_form(as_role("admin"), "/roster/bind-code", {"staff_id": person.id}, page="/roster")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    code = re.search(r'class="bind-code">(YG\d{6})<', page).group(1)
+    code = re.search(r'class="bind-code">(YG\d{10})<', page).group(1)
     assert get(session, Staff, person.id).bind_code_hash is not None
     [row] = audit_rows(session, "staff.bind_code")
     assert code not in row.detail
