@@ -42,9 +42,12 @@ def check_config(host: str, token: str) -> str | None:
 
 def create_app(token: str):
     from rasa_sdk.endpoint import create_app as sdk_app
+    from rasa_sdk.plugin import plugin_manager
     from sanic import response
 
     app = sdk_app("actions", cors_origins=None)
+    # What rasa-sdk's own runner does: plugins (rasa_sdk_plugins: the metrics) attach to the app.
+    plugin_manager().hook.attach_sanic_app_extensions(app=app)
 
     @app.middleware("request")
     async def require_token(request):
