@@ -24,7 +24,7 @@ def total(samples: list, name: str, **labels) -> float:
 
 
 def test_the_webhook_counts_messages_and_reply_latency_over_all_its_workers(system):
-    wx = WeChat(system.base_url, TOKEN, AES_KEY, APPID, "plain")
+    wx = WeChat(system.base_url, TOKEN, AES_KEY, APPID, "aes")
     port = system.ports.webhook_metrics
     before = scrape(port)
     owners = [f"o-e2e-metrics-{i}" for i in range(8)]
