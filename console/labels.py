@@ -1,10 +1,12 @@
-"""Chinese labels for codes, Beijing time for timestamps: template filters."""
+"""Chinese labels for codes, Beijing time for timestamps, masked phone numbers: template filters."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from backend.appointments import SHANGHAI
-from backend.phones import mask
+from markupsafe import Markup, escape
+
+from backend.phones import mask, mask_phones
 
 STATUS = {
     "new": "待派单",
@@ -68,10 +70,37 @@ def actor(value: str | None) -> str:
     )
 
 
+def shown(value):
+    """Jinja's `finalize`: every value a page prints passes here, so a phone number an owner (or a
+    colleague) typed into a message, a description or a note is masked on every page, for every
+    role, including pages written later. Only Markup passes unchanged (see `unmasked`)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return mask_phones(value)
+    return value
+
+
+def unmasked(value: str | None) -> Markup:
+    """Printed as it is (still HTML-escaped): the number 显示号码 revealed (audited), the CSRF
+    token, what the viewer typed into a search box, a photo's address."""
+    return escape(value or "")
+
+
+def photo_url(value: str | None) -> Markup | None:
+    """A photo's address, only when it is a web address (WeChat's PicUrl); anything else (say a
+    javascript: link) is not shown at all."""
+    value = (value or "").strip()
+    if value.lower().startswith(("https://", "http://")) and not any(c.isspace() for c in value):
+        return unmasked(value)
+    return None
+
+
 def register(app) -> None:
     app.jinja_env.filters.update(
         beijing=beijing,
         mask=mask,
+        mask_phones=mask_phones,
+        unmasked=unmasked,
+        photo_url=photo_url,
         duration=duration,
         actor=actor,
         status=lambda c: STATUS.get(c, c),
