@@ -13,7 +13,8 @@ The numbers, and why (a company of a few dozen staff; a window is 15 minutes unl
   quarter hour is not 30). It catches one password tried against many usernames. Past it, that
   address is paused for browsers that have not logged in as the typed user before: colleagues
   behind the same proxy who have logged in before still can.
-- **the whole console: 100 failures a minute**. Past it (many passwords from many addresses),
+- **the whole console: 100 failures in the last minute or two** (this minute and the one
+  before). Past it (many passwords from many addresses),
   logins from browsers not known for the typed user are let through one per second across the
   console: a botnet gets about 3,600 guesses an hour in all instead of what it can send, and a
   person retries after a second or two. This slows; it never locks.
@@ -76,6 +77,7 @@ class LoginLimiter:
             "user": PREFIX + "user:" + _digest(username),
             "ip": PREFIX + "ip:" + _digest(ip),
             "global": PREFIX + f"global:{int(time.time() // self.limits.global_window)}",
+            "global_before": PREFIX + f"global:{int(time.time() // self.limits.global_window) - 1}",
         }
         if device:
             keys["device"] = PREFIX + "device:" + _digest(device)
@@ -94,7 +96,9 @@ class LoginLimiter:
                 wait = self._over(r, keys[level], limit)
                 if wait:
                     return wait
-            if int(r.get(keys["global"]) or 0) >= lim.global_failures:
+            # This window and the one before: a burst across a window's edge still counts whole.
+            recent = sum(int(n or 0) for n in r.mget(keys["global"], keys["global_before"]))
+            if recent >= lim.global_failures:
                 # One attempt per slot across the console: the first to take it goes.
                 if not r.set(PREFIX + "slot", 1, nx=True, px=max(int(lim.global_slot * 1000), 1)):
                     return Wait(max(int(lim.global_slot + 0.999), 1), busy=True)
