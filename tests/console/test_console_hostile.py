@@ -270,7 +270,7 @@ def test_next_keeps_a_path_on_the_site(app, accounts):
     client = app.test_client()
     resp = client.post("/login", data={"username": "admin", "password": PASSWORD, "next": "/tickets/7?x=漏水",
                                        "csrf_token": csrf_token(client)})
-    assert resp.location == "/tickets/7?x=漏水"
+    assert resp.location == "/tickets/7?x=%E6%BC%8F%E6%B0%B4"  # the same path, percent-encoded
 
 
 # --- sessions -------------------------------------------------------------------------------------
