@@ -158,12 +158,13 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc):
-        messages = {403: "您的账号没有权限访问这个页面。", 404: "没有找到这个页面或记录。",
-                    405: "不支持这种请求方式。", 413: "提交的内容太大。"}
+        messages = {400: "请求有误，请返回重新填写。", 403: "您的账号没有权限访问这个页面。",
+                    404: "没有找到这个页面或记录。", 405: "不支持这种请求方式。", 413: "提交的内容太大。"}
         if exc.code >= 500:
             # Never a traceback or the library's English: what went wrong is in the log.
             return render_template("error.html", code=exc.code, message="系统出了点问题，请稍后再试。"), exc.code
-        message = messages.get(exc.code, exc.description or "请求有误。")
+        # Never the library's English description (it may quote the request back).
+        message = messages.get(exc.code, "请求有误。")
         return render_template("error.html", code=exc.code, message=message), exc.code
 
     @app.get("/healthz")
