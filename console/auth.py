@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import secrets
-import unicodedata
-from urllib.parse import urlsplit
 
 from flask import (Blueprint, current_app, flash, g, make_response, redirect, render_template, request, session,
                    url_for)
@@ -14,6 +12,7 @@ from backend.models import AuditLog, utcnow
 from console import audit, sessions, users
 from console.access import password_version, public, require
 from console.app import db_session, limiter, settings
+from console.labels import same_site_path
 
 bp = Blueprint("auth", __name__)
 
@@ -25,20 +24,8 @@ KNOWN_BROWSER_DAYS = 180
 KNOWN_BROWSER_USERS = 5  # a shared desk PC: the last few who logged in on it
 
 
-def _same_site_path(target: str) -> bool:
-    """A path on this site, and nothing a browser could read as another host: no scheme, no
-    "//host", no backslash ("/\\host" is "//host" to browsers), no control characters or spaces
-    (browsers drop tabs and newlines, so "/\\t/evil.example" becomes "//evil.example")."""
-    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
-        return False
-    if "\\" in target or any(unicodedata.category(c)[0] in "CZ" for c in target):
-        return False
-    parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc
-
-
 def _safe_next(target: str | None) -> str:
-    return target if target and _same_site_path(target) else url_for("tickets.board")
+    return target if target and same_site_path(target) else url_for("tickets.board")
 
 
 def _known_browser_serializer() -> URLSafeTimedSerializer:

@@ -1,7 +1,9 @@
 """Chinese labels for codes, Beijing time for timestamps, masked phone numbers: template filters."""
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from backend.appointments import SHANGHAI
 from markupsafe import Markup, escape
@@ -85,11 +87,24 @@ def unmasked(value: str | None) -> Markup:
     return escape(value or "")
 
 
+def same_site_path(target: str) -> bool:
+    """A path on this site, and nothing a browser could read as another host: no scheme, no
+    "//host", no backslash ("/\\host" is "//host" to browsers), no control characters or spaces
+    (browsers drop tabs and newlines, so "/\\t/evil.example" becomes "//evil.example")."""
+    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(unicodedata.category(c)[0] in "CZ" for c in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
 def photo_url(value: str | None) -> Markup | None:
-    """A photo's address, only when it is a web address (WeChat's PicUrl); anything else (say a
-    javascript: link) is not shown at all."""
+    """A photo's address, only when it is a web address (WeChat's PicUrl) or a path on this site
+    (the demo's); anything else (say a javascript: link) is not shown at all."""
     value = (value or "").strip()
-    if value.lower().startswith(("https://", "http://")) and not any(c.isspace() for c in value):
+    web = value.lower().startswith(("https://", "http://")) and not any(c.isspace() for c in value)
+    if web or same_site_path(value):
         return unmasked(value)
     return None
 
