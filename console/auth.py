@@ -1,6 +1,8 @@
 """Logging in and out, the start page, and the audit log page (admin)."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 
 from flask import (Blueprint, current_app, flash, g, make_response, redirect, render_template, request, session,
@@ -45,9 +47,18 @@ def _known_browser() -> dict | None:
     return data
 
 
+def _user_mark(username: str) -> str:
+    # The cookie names its users by a keyed digest: a look at a shared PC's cookies tells nobody
+    # who works on it.
+    key = current_app.secret_key
+    key = key if isinstance(key, bytes) else str(key).encode()
+    return hmac.new(key, ("known-browser\n" + username).encode(), hashlib.sha256).hexdigest()[:16]
+
+
 def _remember_browser(resp, username: str, known: dict | None) -> None:
     known = known or {"n": secrets.token_urlsafe(16), "u": []}
-    names = [username] + [u for u in known["u"] if u != username]
+    mark = _user_mark(username)
+    names = [mark] + [u for u in known["u"] if u != mark]
     value = _known_browser_serializer().dumps({"n": known["n"], "u": names[:KNOWN_BROWSER_USERS]})
     resp.set_cookie(KNOWN_BROWSER_COOKIE, value, max_age=KNOWN_BROWSER_DAYS * 86400, path=url_for("auth.login"),
                     httponly=True, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
@@ -75,7 +86,7 @@ def login():
     next_url = request.form.get("next", "")
     ip = request.remote_addr or ""
     known = _known_browser()
-    device = known["n"] if known and username in known["u"] else None
+    device = known["n"] if known and _user_mark(username) in known["u"] else None
     form = {"username": username, "next": next_url}
     wait = limiter().retry_after(ip, username, device)
     if wait:

@@ -42,7 +42,7 @@ def typed(world, session):
     mine = create_repair(session, RepairRequest(
         openid=OPENID, description=f"卫生间漏水，电话{TYPED}，下午在家", contact_phone="13800001001",
         urgency="normal", house_id=world_ticket.house_id, community_id=world_ticket.community_id,
-        urgency_reason=f"业主说 +86-139-1234-5678 随时打", source_key="hostile-mine"), now=now - timedelta(minutes=3))
+        urgency_reason="业主说 +86-139-1234-5678 随时打", source_key="hostile-mine"), now=now - timedelta(minutes=3))
     add_step(session, mine, "note", "console:supervisor", note="业主另一个号码 139 1234 5678", at=now)
     session.add_all([
         InboundMessage(dedupe_key="h1", openid=OPENID, msg_type="text", text=f"我的电话是{TYPED}，快来",
