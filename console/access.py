@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-from backend.models import CONSOLE_ROLES, ConsoleUser
+from backend.core.models import CONSOLE_ROLES, ConsoleUser
 from console import sessions
+from console.context import db_session, settings
 
 ROLE_LABELS = {
     "admin": "管理员",
@@ -67,8 +68,6 @@ def _session_user() -> ConsoleUser | None:
     uid = session.get("uid")
     if uid is None:
         return None
-    from console.app import db_session, settings
-
     # Logged out (or never logged in through this server): the session id is gone from Redis.
     if not sessions.valid(settings().redis_url, session.get("sid"), uid):
         session.clear()

@@ -5,15 +5,14 @@ import hashlib
 import hmac
 import secrets
 
-from flask import (Blueprint, current_app, flash, g, make_response, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from backend.models import AuditLog, utcnow
+from backend.core.models import AuditLog, utcnow
 from console import audit, sessions, users
 from console.access import password_version, public, require
-from console.app import db_session, limiter, settings
+from console.context import db_session, limiter, settings
 from console.labels import same_site_path
 
 bp = Blueprint("auth", __name__)

@@ -5,10 +5,11 @@ import unicodedata
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from backend.appointments import SHANGHAI
 from markupsafe import Markup, escape
 
-from backend.phones import mask, mask_phones
+from backend.text.phones import mask, mask_phones
+from backend.text.times import SHANGHAI
+from console.access import PERMISSIONS, ROLE_LABELS, can
 
 STATUS = {
     "new": "待派单",
@@ -127,8 +128,6 @@ def register(app) -> None:
         outbound_status=lambda c: OUTBOUND_STATUS.get(c, c),
         assignment=lambda c: ASSIGNMENT.get(c, c),
     )
-    from console.access import PERMISSIONS, ROLE_LABELS, can
-
     app.jinja_env.globals.update(
         STATUS=STATUS, KIND=KIND, URGENCY=URGENCY, ROLE_LABELS=ROLE_LABELS, can=can,
         PERMISSIONS=PERMISSIONS,

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import redis
 
-from backend.redis_conn import get_redis
+from backend.core.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
 PREFIX = "console:login:"

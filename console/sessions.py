@@ -14,7 +14,7 @@ import secrets
 
 import redis
 
-from backend.redis_conn import get_redis
+from backend.core.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
 PREFIX = "console:session:"

@@ -1,6 +1,6 @@
 import pytest
 
-from backend.phones import extract_mobile, mask, mask_phones
+from backend.text.phones import extract_mobile, mask, mask_phones
 
 
 @pytest.mark.parametrize(

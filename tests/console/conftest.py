@@ -9,13 +9,24 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from backend.config import load_settings
-from backend import outages
-from backend.demo import seed_demo
-from backend.models import Community, House, HumanHandoff, InboundMessage, WechatUser, aware_now, utcnow
-from backend.owners import bind
-from backend.redis_conn import get_redis
-from backend.tickets import RepairRequest, create_repair
+from backend.cli.demo import seed_demo
+from backend.core.config import load_settings
+from backend.core.models import (
+    Community,
+    ConsoleUser,
+    House,
+    HumanHandoff,
+    InboundMessage,
+    Staff,
+    Ticket,
+    WechatUser,
+    aware_now,
+    utcnow,
+)
+from backend.core.redis_conn import get_redis
+from backend.messaging import outages
+from backend.owners.accounts import bind
+from backend.work.tickets import RepairRequest, create_repair
 from console import users
 from console.app import create_app
 from tests.backend.conftest import databases, db_url, engine, session  # noqa: F401 (fixtures)
@@ -101,8 +112,6 @@ def world(engine, session):
 def hand_to_technician(session, ticket_id: int) -> int:
     """Link the `technician` login to the demo's first technician and give them this ticket (a
     technician sees only their own tickets). Returns the staff id."""
-    from backend.models import ConsoleUser, Staff, Ticket
-
     staff_id = session.execute(select(Staff.id).where(Staff.role == "technician").order_by(Staff.id)).scalars().first()
     session.execute(ConsoleUser.__table__.update().where(ConsoleUser.username == "technician")
                     .values(staff_id=staff_id))

@@ -11,11 +11,24 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from backend import outages
-from backend.models import (AuditLog, HumanHandoff, InboundMessage, OutboundMessage, Staff, Ticket,
-                            TicketAssignment, TicketPhoto, TicketStep, aware_now, utcnow)
-from backend.tickets import RepairRequest, add_step, create_repair
+from backend.core.models import (
+    AuditLog,
+    ConsoleUser,
+    HumanHandoff,
+    InboundMessage,
+    OutboundMessage,
+    Staff,
+    Ticket,
+    TicketAssignment,
+    TicketPhoto,
+    TicketStep,
+    aware_now,
+    utcnow,
+)
+from backend.messaging import outages
+from backend.work.tickets import RepairRequest, add_step, create_repair
 from console.app import create_app
+from console.users import set_password
 from tests.console.conftest import OPENID, PASSWORD, csrf_token, hand_to_technician, login, post_form
 
 TYPED = "13912345678"  # the number the owner (and a colleague) typed into texts
@@ -117,8 +130,6 @@ def test_a_ticket_passed_on_leaves_the_technicians_view(as_role, typed, session)
 
 
 def test_a_technician_without_a_staff_record_sees_no_ticket(as_role, typed, session):
-    from backend.models import ConsoleUser
-
     session.execute(ConsoleUser.__table__.update().where(ConsoleUser.username == "technician").values(staff_id=None))
     session.commit()
     client = as_role("technician")
@@ -285,9 +296,6 @@ def test_logging_out_ends_the_session_even_for_a_copied_cookie(as_role, app):
 
 
 def test_a_new_password_ends_a_copied_session_too(as_role, app, session):
-    from backend.models import ConsoleUser
-    from console.users import set_password
-
     client = as_role("admin")
     stolen = app.test_client()
     stolen.set_cookie("wuye_console", client.get_cookie("wuye_console").value)
