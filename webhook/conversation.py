@@ -115,8 +115,10 @@ class Conversation:
         if text is None:
             fixed = fixed_reply(msg)
             return Outcome("ignored", fixed)
-        if not self._first_delivery(msg.dedupe_key):
+        if not self._first_delivery(msg.dedupe_key) and self._recorded(msg.dedupe_key):
             return self._duplicate(msg)
+        # (Seen in Redis but not in the database: the process that saw it died before recording
+        # it. Record it now; the database's unique key still lets only one of us have it.)
         try:
             with session_scope(self.engine) as session:
                 row, created = inbox.record_inbound(
@@ -139,6 +141,13 @@ class Conversation:
             return bool(get_redis(self.settings.redis_url).set(f"wuye:seen:{key}", 1, nx=True, ex=DEDUPE_TTL))
         except redis.RedisError:
             return True
+
+    def _recorded(self, key: str) -> bool:
+        try:
+            with session_scope(self.engine) as session:
+                return session.execute(select(InboundRow.id).where(InboundRow.dedupe_key == key)).first() is not None
+        except SQLAlchemyError:
+            return True  # cannot tell: treat it as the duplicate Redis says it is
 
     def _park(self, msg: InboundMessage, text: str) -> None:
         """The database is down: keep the message in Redis until the sweep can record it."""
@@ -275,7 +284,9 @@ class Conversation:
         except redis.RedisError:
             unparked = []
         with session_scope(self.engine) as session:
-            inbox.release_stale(session, timedelta(minutes=2))
+            # A turn gives up on Rasa after ASSISTANT_TIMEOUT; a claim twice that old belongs to a
+            # process that died mid-turn (kill -9, a lost node): answer it now, not minutes later.
+            inbox.release_stale(session, timedelta(seconds=2 * ASSISTANT_TIMEOUT))
             # A message still "pending" for a few seconds is most likely being answered by the
             # webhook request that just recorded it: leave it to that request.
             settled = aware_now() - timedelta(seconds=SETTLE_SECONDS)

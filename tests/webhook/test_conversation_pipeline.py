@@ -156,3 +156,15 @@ def test_sweep_leaves_a_just_recorded_message_to_its_request(conv):
         fresh_id = row.id
     assert conv.retry_pending() == 0
     assert conv.process(fresh_id) == ["re: 刚发的"]
+
+
+def test_seen_in_redis_but_never_recorded_is_recorded_on_the_retry(conv, redis_url):
+    """The process that set the dedupe key died before recording the message (kill -9, a lost
+    node): WeChat's retry must not be dropped as a duplicate."""
+    import redis
+
+    redis.Redis.from_url(redis_url).set("wuye:seen:msg:888", 1)
+    outcome = conv.handle(text_msg(content="物业电话", msg_id="888"))
+    assert (outcome.status, outcome.reply) == ("answered", "re: 物业电话")
+    assert conv.handle(text_msg(content="物业电话", msg_id="888")).status == "duplicate"
+    assert conv.rasa.calls == ["物业电话"] and len(rows(conv, InboundRow)) == 1
