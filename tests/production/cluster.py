@@ -158,9 +158,12 @@ def back_serving(n: Node, name: str, old_pid: int, timeout: float) -> float:
             info = n.info().get(name)
         except Exception:  # noqa: BLE001 - supervisord busy
             info = None
-        if info and info["pid"] and info["pid"] != old_pid and info["statename"] == "RUNNING":
-            if url is None:
-                return time.monotonic() - started
+        if info and info["pid"] and info["pid"] != old_pid and info["statename"] in ("STARTING", "RUNNING"):
+            if url is None:  # the worker: up once supervisord counts it started (startsecs)
+                if info["statename"] == "RUNNING":
+                    return time.monotonic() - started
+                time.sleep(0.2)
+                continue
             try:
                 if requests.get(url, timeout=1).status_code < 500:
                     return time.monotonic() - started
