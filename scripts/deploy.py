@@ -232,11 +232,11 @@ def compose(layout: Layout) -> str:
         if "-i" in argv:
             argv[argv.index("-i") + 1] = "0.0.0.0"  # reachable from the other containers, not published
     lines = [f"# {HEADER}", "# docker compose -f deploy/compose.yaml up -d ; secrets in deploy/wuye.env (see wuye.env.example)",
-             "x-wuye: &wuye", "  image: wuye", "  build: {context: .., dockerfile: deploy/Dockerfile}",
-             "  env_file: wuye.env", "  restart: always", "  environment:"]
+             "x-wuye: &wuye", "  image: wuye", "  env_file: wuye.env", "  restart: always", "  environment:"]
     lines += [f"    {k}: \"{v}\"" for k, v in env.items()]
     lines += ["    REDIS_URL: redis://redis:6379/0", "    REDIS_HOST: redis", "    REDIS_PORT: \"6379\"", "    REDIS_DB: \"0\"",
-              "  depends_on: [redis, migrate]", "", "services:",
+              "  depends_on:", "    redis: {condition: service_started}",
+              "    migrate: {condition: service_completed_successfully}", "", "services:",
               "  redis:", "    image: redis:7", "    restart: always",
               "    command: [redis-server, /usr/local/etc/redis/redis.conf, --bind, 0.0.0.0, --protected-mode, 'no']",
               "    volumes: [./redis.conf:/usr/local/etc/redis/redis.conf:ro, redis-data:/data]",
