@@ -30,13 +30,15 @@ from scripts.wechat_standin import StandIn
 from tests.e2e.conftest import AES_KEY, APPID, TOKEN
 from tests.production import cluster
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+# The timeout covers the module's start (two Rasa servers) on a crowded machine too.
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(1800)]
 
 ADMIN_TOKEN = "prod-admin-token"
 FIGURES = os.environ.get("WUYE_FAULT_FIGURES")  # a file to write the measured figures to (JSON)
-# Bounds: Rasa loads the model again after a restart (tens of seconds on a busy 2-core machine);
-# the others are up in seconds.
-RESTART_BOUND = {"actions": 60, "rasa": 240, "worker": 30, "webhook": 60}
+# Bounds on "back serving" after a kill. The others are up in seconds; Rasa loads its model again,
+# which takes as long as its first start did on this machine (tens of seconds when quiet, minutes
+# when the machine is crowded): it must not take more than twice that.
+RESTART_BOUND = {"actions": 60, "worker": 30, "webhook": 60}
 figures: dict = {}
 
 
@@ -69,8 +71,10 @@ def world(tmp_path_factory):
         for name in ("a", "b"):
             nodes[name] = cluster.node(tmp, f"node-{name}", env, model)
             nodes[name].start(foreground_child=True)
+        began = time.monotonic()
         for n in nodes.values():
-            n.wait_serving(timeout=400)
+            n.wait_serving(timeout=600)
+        figures["first_start_s"] = round(time.monotonic() - began, 1)
         yield {"tmp": tmp, "db": database_url, "redis": redis_url, "standin": standin, "nodes": nodes, "env": env}
     finally:
         for n in nodes.values():
@@ -82,50 +86,63 @@ def world(tmp_path_factory):
         cluster.drop_postgres_database(database_url)
 
 
-def _check_every_message(world, owners: cluster.Owners, settle_timeout: float) -> dict:
+def _check_every_message(world, owners: cluster.Owners, settle_timeout: float) -> tuple[dict, list[str]]:
     """Every message reached us, none got a 5xx, each is answered exactly once (passively or
-    later), no answer was sent twice, each round made exactly one ticket, one turn per message."""
+    later), no answer was sent twice, each round made exactly one ticket, one turn per message.
+    Returns the figures and every problem found (all of them, not only the first)."""
     sent = owners.sent
-    assert sent, "the owners sent nothing"
+    problems: list[str] = []
+    if not sent:
+        return {}, ["the owners sent nothing"]
     not_reached = [s for s in sent if not s.reached]
-    assert not not_reached, f"lost at the door (every WeChat attempt failed): {not_reached[:3]}"
+    if not_reached:
+        problems.append(f"{len(not_reached)} lost at the door (every WeChat attempt failed): {not_reached[:3]}")
     five_xx = [s for s in sent if any(isinstance(c, int) and c >= 500 for c in s.statuses)]
-    assert not five_xx, f"5xx answered: {five_xx[:3]}"
+    if five_xx:
+        problems.append(f"{len(five_xx)} answered 5xx: {five_xx[:3]}")
 
-    settled = cluster.settle(world["db"], sent, settle_timeout)
-    assert not settled["waiting"], f"{len(settled['waiting'])} messages never answered: {settled['waiting'][:5]}"
+    settled = cluster.settle(world["db"], [s for s in sent if s.reached], settle_timeout)
+    if settled["waiting"]:
+        problems.append(f"{len(settled['waiting'])} never answered: {settled['waiting'][:5]}")
     rows = settled["rows"]
     out = cluster.answers(world["db"], owners.owners)
     twice, none = [], []
     for s in sent:
-        row = rows[f"msg:{s.msg_id}"]
+        row = rows.get(f"msg:{s.msg_id}")
+        if row is None:
+            continue
         later = out["late"][row.id]
         if s.answered_passively and later:
             twice.append(s)
-        if not s.answered_passively and not later:
+        if not s.answered_passively and not later and row.status == "answered":
             none.append(s)
-    assert not twice, f"answered twice: {twice[:3]}"
-    assert not none, f"held or `success`, but no later answer recorded: {none[:3]}"
+    if twice:
+        problems.append(f"{len(twice)} answered twice: {twice[:3]}")
+    if none:
+        problems.append(f"{len(none)} held or `success`, but no later answer recorded: {none[:3]}")
 
     # The worker sends every later answer; the stand-in (WeChat) got each exactly once.
     standin = world["standin"]
     for owner in owners.owners:
         got = Counter(standin.texts_to(owner))
         want = out["sent_texts"][owner]
-        assert got == want, f"{owner}: WeChat got {got - want} more / {want - got} fewer than recorded as sent"
+        if got != want:
+            problems.append(f"{owner}: WeChat got {dict(got - want)} more / {dict(want - got)} fewer than recorded as sent")
     # One ticket per round (the repair and its confirmation), never two.
     for owner in owners.owners:
         rounds_confirmed = sum(1 for s in sent if s.owner == owner and s.text == "对的")
-        assert out["tickets"][owner] == rounds_confirmed, (owner, out["tickets"][owner], rounds_confirmed)
+        if out["tickets"][owner] != rounds_confirmed:
+            problems.append(f"{owner}: {out['tickets'][owner]} tickets for {rounds_confirmed} confirmed repairs")
     # One Rasa turn per delivery, however often WeChat sent it or a process died in it.
     rasa = f"http://127.0.0.1:{next(n for n in world['nodes'].values() if n.proc.poll() is None).ports.rasa}"
     for owner in owners.owners:
         turns = cluster.user_turns(rasa, owner)
         doubled = {k: n for k, n in turns.items() if k and n > 1}
-        assert not doubled, f"{owner}: the same delivery made {doubled} turns"
+        if doubled:
+            problems.append(f"{owner}: the same delivery made several turns: {doubled}")
     return {"messages": len(sent), "answered_passively": sum(s.answered_passively for s in sent),
             "answered_later": sum(1 for s in sent if not s.answered_passively),
-            "retried_by_wechat": sum(1 for s in sent if len(s.statuses) > 1)}
+            "retried_by_wechat": sum(1 for s in sent if len(s.statuses) > 1)}, problems
 
 
 def test_each_process_killed_under_load_comes_back_and_nothing_is_lost(world):
@@ -139,7 +156,12 @@ def test_each_process_killed_under_load_comes_back_and_nothing_is_lost(world):
             old = a.pid(name)
             os.kill(old, signal.SIGKILL)
             killed_at = time.monotonic()
-            took = cluster.back_serving(a, name, old, RESTART_BOUND[name])
+            bound = RESTART_BOUND.get(name) or 2 * figures["first_start_s"] + 30
+            try:
+                took = cluster.back_serving(a, name, old, bound)
+            except AssertionError as exc:  # reported with the rest below
+                kills[name] = {"back_in_s": None, "error": str(exc)}
+                continue
             during = [s for s in owners.sent if killed_at - 1 <= s.started <= killed_at + took]
             kills[name] = {"back_in_s": round(took, 1), "messages_during": len(during),
                            "deferred": sum(1 for s in during if not s.answered_passively),
@@ -147,16 +169,20 @@ def test_each_process_killed_under_load_comes_back_and_nothing_is_lost(world):
             time.sleep(6)  # serving again before the next blow
     finally:
         owners.stop()
-    totals = _check_every_message(world, owners, settle_timeout=150)
-    figures["single_node_kills"] = {"kills": kills, **totals}
+    totals, problems = _check_every_message(world, owners, settle_timeout=150)
+    problems += [k["error"] for k in kills.values() if k.get("error")]
+    figures["single_node_kills"] = {"kills": kills, **totals, "problems": problems}
     _write_figures()
     print(json.dumps(figures["single_node_kills"], ensure_ascii=False, indent=1))
+    assert not problems, "\n".join(problems)
 
 
 def test_a_node_dies_mid_load_and_mid_broadcast_and_the_other_carries_on(world):
     if cluster.nginx_binary() is None:
         pytest.skip("nginx is not installed and could not be (`apt-get install nginx-light`; .ci/run does)")
     a, b = world["nodes"]["a"], world["nodes"]["b"]
+    for n in (a, b):
+        n.wait_serving(timeout=900)  # the first test may have left Rasa reloading
     standin = world["standin"]
     nginx = cluster.Nginx(world["tmp"], [f"127.0.0.1:{n.ports.webhook}" for n in (a, b)])
     nginx.start()
@@ -193,35 +219,44 @@ def test_a_node_dies_mid_load_and_mid_broadcast_and_the_other_carries_on(world):
             time.sleep(20)  # the stream goes on, through nginx, to node B alone
         finally:
             owners.stop()
-        totals = _check_every_message(world, owners, settle_timeout=150)
+        totals, problems = _check_every_message(world, owners, settle_timeout=150)
         # The broadcast resumes on node B (its lock expires, the sweep finds it stalled).
         deadline = time.monotonic() + 120
         while sum(notices().values()) < recipients - 8 and time.monotonic() < deadline:
             time.sleep(1)
         got = notices()
-        assert max(got.values()) == 1, f"a notice went twice: {[o for o, n in got.items() if n > 1][:5]}"
+        twice = [o for o, n in got.items() if n > 1]
+        if twice:
+            problems.append(f"{len(twice)} notices went twice: {twice[:5]}")
         from sqlalchemy import create_engine, text
 
         engine = create_engine(world["db"])
-        with engine.connect() as conn:
-            by_status = dict(conn.execute(text(
-                "select status, count(*) from outbound_messages where campaign like 'outage:%:notice' "
-                "group by status")).all())
+        deadline = time.monotonic() + 150  # calls cut off mid-way are settled as "unknown" by the sweep
+        while True:
+            with engine.connect() as conn:
+                by_status = dict(conn.execute(text(
+                    "select status, count(*) from outbound_messages where campaign like 'outage:%:notice' "
+                    "group by status")).all())
+            if not (by_status.get("queued") or by_status.get("sending")) or time.monotonic() > deadline:
+                break
+            time.sleep(2)
         engine.dispose()
-        # Each recipient told once; at most the calls in flight on the dead worker are "unknown"
-        # (never sent again: we cannot know whether WeChat got them).
-        # (A call in flight on the dead worker may have reached WeChat: then it is "unknown" and got.)
-        assert by_status.get("sent", 0) <= len(got) <= by_status.get("sent", 0) + by_status.get("unknown", 0)
-        assert by_status.get("sent", 0) + by_status.get("unknown", 0) == recipients, by_status
-        assert by_status.get("unknown", 0) <= 4, by_status
+        # Each recipient told once; at most the calls in flight on the dead worker (4 threads) are
+        # "unknown", never sent again: we cannot know whether WeChat got them. (Such a call may
+        # have reached WeChat, so the stand-in may count it.)
+        sent_n, unknown = by_status.get("sent", 0), by_status.get("unknown", 0)
+        if not (sent_n <= len(got) <= sent_n + unknown) or sent_n + unknown != recipients or unknown > 4:
+            problems.append(f"broadcast: {by_status} in the database, {len(got)} owners told, {recipients} recipients")
         statuses = nginx.statuses()
-        assert not [s for s in statuses if s.startswith("5")], f"nginx answered {statuses}"
-        figures["node_killed"] = {**totals, "notices_before_kill": before_kill, "recipients": recipients,
-                                  "notices_unknown": by_status.get("unknown", 0),
+        if [s for s in statuses if s.startswith("5")]:
+            problems.append(f"nginx answered {dict(statuses)}")
+        figures["node_killed"] = {**totals, "problems": problems, "notices_before_kill": before_kill,
+                                  "recipients": recipients, "notices_unknown": unknown,
                                   "nginx_statuses": dict(statuses),
                                   "broadcast_done_after_kill_s": round(time.monotonic() - killed_at, 1)}
         _write_figures()
         print(json.dumps(figures["node_killed"], ensure_ascii=False, indent=1))
+        assert not problems, "\n".join(problems)
     finally:
         nginx.stop()
 
