@@ -25,13 +25,13 @@ class RasaClient:
         self._actions_up = False
         self._lock = threading.Lock()
 
-    def _actions_healthy(self) -> bool:
+    def _actions_healthy(self, fresh: bool = False) -> bool:
         # Rasa swallows an unreachable action server and still consumes the turn, so we ask
         # the action server ourselves first (cached for a second: cheap on the hot path).
         if not self.actions_url:
             return True
         with self._lock:
-            if time.monotonic() - self._actions_checked < 1.0:
+            if not fresh and time.monotonic() - self._actions_checked < 1.0:
                 return self._actions_up
         try:
             up = self._http.get(f"{self.actions_url}/health", timeout=0.5).ok
@@ -57,10 +57,33 @@ class RasaClient:
             raise AssistantUnavailable(f"rasa: {exc.__class__.__name__}") from exc
         if response.status_code != 200:
             raise AssistantUnavailable(f"rasa answered HTTP {response.status_code}")
+        if not self._actions_healthy(fresh=True):
+            # The action server went away during the turn (a crash, kill -9): Rasa went on
+            # without the events of the action it could not reach (a ticket not raised, a form
+            # not closed). Take the turn back out of the conversation; the message is kept and
+            # asked again when the action server is back (actions are idempotent per message).
+            self._undo_turn(base, sender, metadata.get("dedupe_key"))
+            raise AssistantUnavailable("action server went away during the turn")
         texts = [m["text"] for m in response.json() if m.get("text")]
         if not texts:
             raise AssistantUnavailable("rasa answered nothing")
         return texts
+
+    def _undo_turn(self, base: str, sender: str, dedupe_key: str | None) -> None:
+        """Put the conversation back as it was before this message's turn."""
+        if not dedupe_key:
+            return
+        try:
+            tracker = self._http.get(f"{base}/conversations/{sender}/tracker", params={"include_events": "ALL"},
+                                     timeout=10).json()
+            events = tracker.get("events") or []
+            starts = [i for i, e in enumerate(events) if e.get("event") == "user"
+                      and (e.get("metadata") or {}).get("dedupe_key") == dedupe_key]
+            if starts:
+                self._http.put(f"{base}/conversations/{sender}/tracker/events", json=events[:starts[0]],
+                               timeout=10).raise_for_status()
+        except (requests.RequestException, ValueError):
+            pass  # Rasa went too: the turn stays; the retry answers from where it stands
 
     def healthy(self) -> bool:
         try:
