@@ -15,9 +15,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import desk
+from actions.home import desk
 from actions.store import db, latest_text
-from backend import addresses, binding, phones
+from backend.owners import binding
+from backend.text import addresses, phones
 
 log = logging.getLogger(__name__)
 

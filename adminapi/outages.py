@@ -18,10 +18,10 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
 from adminapi.auth import require_staff
-from backend import outages
-from backend.appointments import SHANGHAI
-from backend.db import get_engine, session_scope
-from backend.models import Community, Outage
+from backend.core.db import get_engine, session_scope
+from backend.core.models import Community, Outage
+from backend.messaging import outages
+from backend.text.times import SHANGHAI
 
 bp = Blueprint("outages_api", __name__, url_prefix="/api/outages")
 

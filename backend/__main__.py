@@ -8,8 +8,14 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from backend import db
-from backend.config import load_settings
+from backend.cli import outage as outage_cli
+from backend.cli import service as service_cli
+from backend.cli import staff as staff_cli
+from backend.cli.demo import seed_demo
+from backend.core import db
+from backend.core.config import load_settings
+from backend.core.models import Staff
+from backend.owners.imports import KINDS, ORDER, ImportFailed, files_in, import_files
 
 
 def _where(url: str) -> str:
@@ -28,10 +34,6 @@ def _counts(session, tables) -> dict:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    from backend.demo import seed_demo
-    from backend.imports import ImportFailed
-    from backend.models import Staff
-
     url = args.database_url or load_settings().database_url
     if not args.no_upgrade:
         db.upgrade(url)
@@ -59,8 +61,6 @@ def _print_failure(reports) -> int:
 
 
 def _import(args: argparse.Namespace, files) -> int:
-    from backend.imports import ImportFailed, import_files
-
     url = args.database_url or load_settings().database_url
     db.upgrade(url)
     progress = not args.no_progress and sys.stderr.isatty()
@@ -83,8 +83,6 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_import_dir(args: argparse.Namespace) -> int:
-    from backend.imports import files_in
-
     files = files_in(args.folder)
     if not files:
         print(f"{args.folder} 里没有按种类命名的文件（如 houses.csv、bills.xlsx）", file=sys.stderr)
@@ -108,8 +106,6 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--no-upgrade", action="store_true", help="do not migrate first")
     seed.set_defaults(func=cmd_seed_demo)
 
-    from backend.imports import KINDS, ORDER
-
     kinds_help = "; ".join(f"{k} ({KINDS[k].label})" for k in ORDER)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
@@ -132,12 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp_dir.add_argument("folder")
     imp_dir.set_defaults(func=cmd_import_dir)
 
-    from backend import outage_cli, staff_cli
-
     staff_cli.register(sub)
     outage_cli.register(sub)
-    from backend import service_cli
-
     service_cli.register(sub)
     return parser
 

@@ -11,14 +11,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from backend import imports
-from backend import staff as staff_records
-from backend.appointments import SHANGHAI
-from backend.imports.reader import SUFFIXES
-from backend.models import DutyShift, Staff
+from backend.core.models import DutyShift, Staff
+from backend.owners import imports
+from backend.owners.imports.reader import SUFFIXES
+from backend.text.times import SHANGHAI
+from backend.work import staff as staff_records
 from console import audit
 from console.access import require
-from console.app import db_session
+from console.context import db_session
 
 bp = Blueprint("data", __name__)
 MAX_DAYS = 31

@@ -1,5 +1,5 @@
 """gunicorn entry point: `gunicorn console.wsgi:app`."""
-from backend.logs import setup_logging
+from backend.core.logs import setup_logging
 from console.app import create_app
 
 setup_logging()

@@ -33,7 +33,7 @@ SCRIPT = [
     "你好", "物业电话多少", "明天停水吗", "我的报修到哪一步了",
     "厨房水管漏水了", "3-2-501", "明天上午", "13812345678", "确认", "谢谢",
 ]
-TOKEN, AES_KEY, APPID = "benchtoken", "B" * 43, "wxbench0000000000"
+TOKEN, AES_KEY, APPID = bench_staff.TOKEN, bench_staff.AES_KEY, bench_staff.APPID
 
 
 def pct(values, q):

@@ -98,7 +98,7 @@ class Node:
 
 
 def _node() -> Node:
-    from backend.config import VAR_DIR, load_settings
+    from backend.core.config import VAR_DIR, load_settings
 
     settings = load_settings()
     ports = stack.Ports.from_env()

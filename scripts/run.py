@@ -15,8 +15,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from backend.config import VAR_DIR, load_settings  # noqa: E402
-from backend.redis_conn import start_embedded_redis  # noqa: E402
+from backend.core.config import VAR_DIR, load_settings  # noqa: E402
+from backend.core.redis_conn import start_embedded_redis  # noqa: E402
 from scripts import stack  # noqa: E402
 
 

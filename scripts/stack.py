@@ -35,7 +35,7 @@ class Ports:
     host: str = "127.0.0.1"
 
     @classmethod
-    def from_env(cls) -> "Ports":
+    def from_env(cls) -> Ports:
         return cls(
             webhook=int(os.environ.get("WEBHOOK_PORT", 8000)),
             rasa=int(os.environ.get("RASA_PORT", 5005)),
@@ -90,13 +90,13 @@ def commands(ports: Ports, model: str | None = None, bin_dir: Path | str = BIN) 
         "rasa": rasa(ports.rasa),
         **{f"rasa{i + 2}": rasa(port) for i, port in enumerate(ports.more_rasa)},
         "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(ports.actions)],
-        "worker": [py, "-m", "backend.worker", "--every", "3:webhook.conversation.retry_pending",
-                   "--every", "10:backend.delivery.sweep_queued", "--every", "5:backend.dispatch.sweep",
-                   "--every", "15:backend.outages.sweep", "--every", "15:backend.sla.sweep"],
-        "webhook": [str(BIN / "gunicorn"), "-w", "2", "--threads", "16", "-b", f"{ports.host}:{ports.webhook}",
+        "worker": [py, "-m", "backend.core.worker", "--every", "3:webhook.conversation.retry_pending",
+                   "--every", "10:backend.messaging.delivery.sweep_queued", "--every", "5:backend.work.dispatch.sweep",
+                   "--every", "15:backend.messaging.outages.sweep", "--every", "15:backend.service.sla_sweep.sweep"],
+        "webhook": [str(BIN / "gunicorn"), "-c", "python:scripts.gunicorn_conf", "-w", "2", "--threads", "16", "-b", f"{ports.host}:{ports.webhook}",
                     "--timeout", "60", "--access-logfile", "-", "webhook.wsgi:app"],
         # The staff console: loopback only; a deployment puts an HTTPS reverse proxy in front.
-        "console": [str(BIN / "gunicorn"), "-w", "2", "--threads", "4", "-b", f"{ports.host}:{ports.console}",
+        "console": [str(BIN / "gunicorn"), "-c", "python:scripts.gunicorn_conf", "-w", "2", "--threads", "4", "-b", f"{ports.host}:{ports.console}",
                     "--timeout", "30", "--access-logfile", "-", "console.wsgi:app"],
     }
 
@@ -173,7 +173,7 @@ def scratch_redis(db: int, tmp: Path):
     answers. Returns (url, process to stop or None)."""
     import redis
 
-    from backend.redis_conn import redis_answers, start_embedded_redis
+    from backend.core.redis_conn import redis_answers, start_embedded_redis
 
     url, proc = f"redis://127.0.0.1:6379/{db}", None
     if not redis_answers(url):

@@ -9,7 +9,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from backend.redis_conn import redis_answers, start_embedded_redis  # noqa: E402
+from backend.core.redis_conn import redis_answers, start_embedded_redis  # noqa: E402
 from scripts.stack import free_port  # noqa: E402
 
 TEST_REDIS_DB = 15  # tests never touch the data `make run` keeps in db 0

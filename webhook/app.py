@@ -10,12 +10,17 @@ import time
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from backend.config import Settings, load_settings
-from backend.db import get_engine
-from backend.redis_conn import redis_answers
+from backend.core.config import Settings, load_settings
+from backend.core.db import get_engine
+from backend.core.redis_conn import redis_answers
 from webhook.conversation import Conversation
 from webhook.wechat import (
-    PayloadTooLarge, ProtocolError, SafeModeCrypto, SignatureError, decode_post, render_text_reply,
+    PayloadTooLarge,
+    ProtocolError,
+    SafeModeCrypto,
+    SignatureError,
+    decode_post,
+    render_text_reply,
     verify_url_request,
 )
 

@@ -26,11 +26,14 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend import delivery, inbox, outbox, owner_desk, staff_desk
-from backend.config import Settings, load_settings
-from backend.db import get_engine, session_scope
-from backend.models import InboundMessage as InboundRow, aware_now
-from backend.redis_conn import get_redis
+from backend.core.config import Settings, load_settings
+from backend.core.db import get_engine, session_scope
+from backend.core.models import InboundMessage as InboundRow
+from backend.core.models import aware_now
+from backend.core.redis_conn import get_redis
+from backend.messaging import delivery, inbox, outbox
+from backend.owners import owner_desk
+from backend.work import staff_desk
 from webhook.rasa_client import AssistantUnavailable, RasaClient
 from webhook.wechat import InboundMessage, split_text
 
@@ -204,7 +207,7 @@ class Conversation:
             return Outcome("late", None)
         return self._passive(inbound_id, replies)
 
-    def _run_turn(self, inbound_id: int, turn: "_Turn") -> Optional[list[str]]:
+    def _run_turn(self, inbound_id: int, turn: _Turn) -> Optional[list[str]]:
         replies = self.process(inbound_id)
         if replies is None:
             return None

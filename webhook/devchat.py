@@ -9,8 +9,8 @@ import time
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from backend import outbox
-from backend.db import get_engine, session_scope
+from backend.core.db import get_engine, session_scope
+from backend.messaging import outbox
 from webhook.wechat import InboundMessage
 
 devchat = Blueprint("devchat", __name__, template_folder="templates")
@@ -52,7 +52,7 @@ def people():
     """Bound staff, so the page can play a technician (the demo binds them in local mode)."""
     from sqlalchemy import select
 
-    from backend.models import Staff
+    from backend.core.models import Staff
 
     conv = current_app.extensions["conversation"]
     roles = {"technician": "维修师傅", "supervisor": "主管", "customer_service": "客服"}

@@ -1,5 +1,5 @@
 """gunicorn entry point: `gunicorn webhook.wsgi:app`."""
-from backend.logs import setup_logging
+from backend.core.logs import setup_logging
 from webhook.app import create_app
 
 setup_logging()

@@ -9,10 +9,10 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from backend import db
-from backend.demo import DEMO_DIR, seed_demo
-from backend.imports import ImportFailed, files_in, import_file, import_files
-from backend.models import Building, Community, FeeBill, FeePayment, House, Notice, Resident
+from backend.cli.demo import DEMO_DIR, seed_demo
+from backend.core import db
+from backend.core.models import Building, Community, FeeBill, FeePayment, House, Notice, Resident
+from backend.owners.imports import ImportFailed, files_in, import_file, import_files
 
 
 def count(session, model) -> int:

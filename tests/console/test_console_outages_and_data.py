@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from backend.appointments import SHANGHAI
-from backend.models import AuditLog, Building, ConsoleUser, DutyShift, Outage, OutboundMessage, Staff
-from backend.redis_conn import get_redis
+from backend.core.models import AuditLog, Building, ConsoleUser, DutyShift, Outage, OutboundMessage, Staff
+from backend.core.redis_conn import get_redis
+from backend.text.times import SHANGHAI
 from tests.console.conftest import OPENID, post_form
 
 
@@ -161,7 +161,7 @@ def test_scorecard_figures_targets_and_charts(as_role, world):
 
 
 def test_scorecard_marks_met_and_missed(as_role, world, session):
-    from backend.models import Rating
+    from backend.core.models import Rating
 
     session.add(Rating(ticket_id=world["ticket"].id, openid=OPENID, score=2, created_at=datetime.now(SHANGHAI)))
     session.commit()

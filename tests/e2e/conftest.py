@@ -34,7 +34,7 @@ def system(tmp_path_factory, redis_url, standin):
 
 @pytest.fixture
 def db_session(system):
-    from backend.db import get_engine, session_scope
+    from backend.core.db import get_engine, session_scope
 
     with session_scope(get_engine(f"sqlite:///{system.db_path}")) as session:
         yield session

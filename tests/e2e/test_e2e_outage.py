@@ -14,8 +14,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from backend.db import get_engine, session_scope
-from backend.models import Building, House, OutboundMessage, WechatBinding
+from backend.core.db import get_engine, session_scope
+from backend.core.models import Building, House, OutboundMessage, WechatBinding
 from scripts.stack import System
 from tests.e2e.conftest import AES_KEY, APPID, TOKEN
 from tests.e2e.wx import WeChat, wait_for

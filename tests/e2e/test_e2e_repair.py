@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from backend.models import Ticket, TicketPhoto
+from backend.core.models import Ticket, TicketPhoto
 from tests.e2e.wx import next_msg_id
 
 _owner = itertools.count(1)

@@ -5,8 +5,8 @@ import os
 import signal
 import time
 
-from tests.e2e.wx import WeChat
 from tests.e2e.conftest import AES_KEY, APPID, TOKEN
+from tests.e2e.wx import WeChat
 
 
 def wait_for(predicate, timeout: float):

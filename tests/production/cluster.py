@@ -52,7 +52,7 @@ def drop_postgres_database(url: str) -> None:
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
-    from backend import db
+    from backend.core import db
 
     db.dispose_engines()
     admin = create_engine(make_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
@@ -235,7 +235,7 @@ class Owners:
         with self._lock:
             self.sent.append(sent)
         xml = wx.xml(owner, "text", {"Content": text}, sent.msg_id)
-        for attempt in range(4):  # the first delivery and WeChat's three retries
+        for _attempt in range(4):  # the first delivery and WeChat's three retries
             began = time.monotonic()
             try:
                 wx.url = self.url_of().rstrip("/") + "/wechat"
@@ -252,8 +252,8 @@ class Owners:
 
 def _signed(wx: WeChat, xml: str) -> dict:
     """WeChat.post's request, without sending it (we need our own timeout and retries)."""
-    from webhook.wechat import sha1_signature
     from tests.e2e.wx import ACCOUNT, _nonce
+    from webhook.wechat import sha1_signature
 
     ts, nonce = str(int(time.time())), _nonce()
     encrypted = wx.crypto.encrypt(xml.encode())
@@ -268,7 +268,7 @@ def settle(database_url: str, sent: list[Sent], timeout: float) -> dict:
     """Wait until every message is answered in the database; returns its rows by MsgId."""
     from sqlalchemy import create_engine, select
 
-    from backend.models import InboundMessage
+    from backend.core.models import InboundMessage
 
     engine = create_engine(database_url)
     keys = [f"msg:{s.msg_id}" for s in sent]
@@ -292,7 +292,7 @@ def answers(database_url: str, openids: list[str]) -> dict:
     and every sent text per owner; tickets per owner."""
     from sqlalchemy import create_engine, select
 
-    from backend.models import OutboundMessage, Ticket
+    from backend.core.models import OutboundMessage, Ticket
 
     engine = create_engine(database_url)
     try:

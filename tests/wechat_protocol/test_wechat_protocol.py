@@ -6,8 +6,16 @@ import defusedxml.ElementTree as ET
 import pytest
 
 from webhook.wechat import (
-    InboundMessage, ProtocolError, SafeModeCrypto, SignatureError, check_timestamp, check_url,
-    decode_post, parse_message, sha1_signature, verify_url_request,
+    InboundMessage,
+    ProtocolError,
+    SafeModeCrypto,
+    SignatureError,
+    check_timestamp,
+    check_url,
+    decode_post,
+    parse_message,
+    sha1_signature,
+    verify_url_request,
 )
 
 # Official test vectors (docs/WECHAT.md).
@@ -228,6 +236,7 @@ def test_timestamp_window():
 def test_module_does_not_import_flask():
     import ast
     import pathlib
+
     import webhook.wechat
     for path in pathlib.Path(webhook.wechat.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

@@ -7,7 +7,12 @@ import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from webhook.wechat import (
-    PayloadTooLarge, ProtocolError, SafeModeCrypto, SignatureError, decode_post, parse_message,
+    PayloadTooLarge,
+    ProtocolError,
+    SafeModeCrypto,
+    SignatureError,
+    decode_post,
+    parse_message,
     sha1_signature,
 )
 
