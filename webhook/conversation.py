@@ -222,7 +222,7 @@ class Conversation:
             if not inbox.claim(session, inbound_id):
                 return None
             row = inbox.get(session, inbound_id)
-            openid, text, key = row.openid, row.text, row.dedupe_key
+            openid, text, key, attempts = row.openid, row.text, row.dedupe_key, row.attempts
             # Staff commands (and binding codes) are answered here, never by the owner assistant.
             staff_replies = staff_desk.answer(session, openid, text)
             if staff_replies is not None:
@@ -234,7 +234,11 @@ class Conversation:
                 inbox.mark_answered(session, inbound_id, owner_replies)
                 return owner_replies
         try:
-            replies = self.rasa.send(openid, text, {"dedupe_key": key, "inbound_id": inbound_id}, ASSISTANT_TIMEOUT)
+            # Asked before and given up on (a timeout, a process that died): Rasa may have finished
+            # that turn after all. Then its answer stands; asking again would make a second turn.
+            done = self.rasa.answered_before(openid, key) if attempts > 1 else None
+            replies = done if done is not None else self.rasa.send(
+                openid, text, {"dedupe_key": key, "inbound_id": inbound_id}, ASSISTANT_TIMEOUT)
         except AssistantUnavailable as exc:
             with session_scope(self.engine) as session:
                 inbox.mark_failed(session, inbound_id, str(exc))
@@ -293,14 +297,20 @@ class Conversation:
             # A message still "pending" for a few seconds is most likely being answered by the
             # webhook request that just recorded it: leave it to that request.
             settled = aware_now() - timedelta(seconds=SETTLE_SECONDS)
-            ids = [row.id for row in inbox.pending(session, limit=100)
+            ids = [(row.id, row.openid) for row in inbox.pending(session, limit=100)
                    if row.status == "failed" or row.received_at < settled or row.id in unparked]
         answered = 0
-        for inbound_id in ids:
+        waiting: set[str] = set()  # owners whose earlier message could not be answered yet
+        for inbound_id, openid in ids:
+            if openid in waiting:
+                continue  # one owner's messages are answered in order
             try:
                 replies = self.process(inbound_id)
             except AssistantUnavailable:
-                break  # still down: try again on the next sweep
+                # Still down, or only this conversation is held (a lock left by a Rasa that died):
+                # the others' go on; this owner's wait for the next sweep.
+                waiting.add(openid)
+                continue
             if replies:
                 self.deliver_later(inbound_id, replies, late=True)
                 answered += 1

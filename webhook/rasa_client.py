@@ -69,6 +69,32 @@ class RasaClient:
             raise AssistantUnavailable("rasa answered nothing")
         return texts
 
+    def answered_before(self, sender: str, dedupe_key: str | None) -> list[str] | None:
+        """The assistant's texts for a delivery Rasa already took (None: it never did). Raises
+        AssistantUnavailable while that turn has no answer yet (it may still be running)."""
+        if not dedupe_key:
+            return None
+        try:
+            with self._lock:
+                base = self.rasa_urls[next(self._turn)]
+            events = self._http.get(f"{base}/conversations/{sender}/tracker", params={"include_events": "ALL"},
+                                    timeout=10).json().get("events") or []
+        except (requests.RequestException, ValueError) as exc:
+            raise AssistantUnavailable(f"rasa: {exc.__class__.__name__}") from exc
+        starts = [i for i, e in enumerate(events) if e.get("event") == "user"
+                  and (e.get("metadata") or {}).get("dedupe_key") == dedupe_key]
+        if not starts:
+            return None
+        texts = []
+        for e in events[starts[-1] + 1:]:
+            if e.get("event") == "user":
+                break
+            if e.get("event") == "bot" and e.get("text"):
+                texts.append(e["text"])
+        if not texts:
+            raise AssistantUnavailable("that turn has no answer yet")
+        return texts
+
     def _undo_turn(self, base: str, sender: str, dedupe_key: str | None) -> None:
         """Put the conversation back as it was before this message's turn."""
         if not dedupe_key:

@@ -69,3 +69,11 @@ def test_turn_stands_when_the_action_server_stayed_up(fakes):
     state["actions_up"] = [True]
     assert client.send("o1", "对的", {"dedupe_key": "msg:2"}, timeout=5) == ["好的"]
     assert state["put"] is None
+
+
+def test_answered_before_reads_the_turn_from_the_conversation(fakes):
+    _, client = fakes
+    assert client.answered_before("o1", "msg:1") == ["什么东西坏了？"]  # that turn happened: its answer
+    assert client.answered_before("o1", "msg:9") is None  # never reached Rasa: ask it
+    with pytest.raises(AssistantUnavailable, match="no answer yet"):
+        client.answered_before("o1", "msg:2")  # taken, not answered (yet): never ask twice
