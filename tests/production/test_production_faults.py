@@ -147,7 +147,7 @@ def _check_every_message(world, owners: cluster.Owners, settle_timeout: float) -
 
 def test_each_process_killed_under_load_comes_back_and_nothing_is_lost(world):
     a = world["nodes"]["a"]
-    owners = cluster.Owners(lambda: f"http://127.0.0.1:{a.ports.webhook}", count=4, prefix="kill", pause=0.8)
+    owners = cluster.Owners(lambda: f"http://127.0.0.1:{a.ports.webhook}", count=4, prefix="kill", pause=1.5)
     owners.start()
     kills = {}
     try:
@@ -205,7 +205,7 @@ def test_a_node_dies_mid_load_and_mid_broadcast_and_the_other_carries_on(world):
             return Counter(m["body"].get("touser") for m in standin.messages
                            if str(m["body"].get("touser", "")).startswith("o-bench-"))
 
-        owners = cluster.Owners(lambda: nginx.url, count=4, prefix="node", pause=0.8)
+        owners = cluster.Owners(lambda: nginx.url, count=4, prefix="node", pause=1.5)
         owners.start()
         try:
             deadline = time.monotonic() + 60
