@@ -34,7 +34,8 @@ class RasaClient:
             if not fresh and time.monotonic() - self._actions_checked < 1.0:
                 return self._actions_up
         try:
-            up = self._http.get(f"{self.actions_url}/health", timeout=0.5).ok
+            # After a turn (fresh) a slow answer is no reason to take the turn back: wait longer.
+            up = self._http.get(f"{self.actions_url}/health", timeout=2.0 if fresh else 0.5).ok
         except requests.RequestException:
             up = False
         with self._lock:
