@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from typing import Any
@@ -11,6 +12,10 @@ import requests
 
 class AssistantUnavailable(Exception):
     """Rasa or the action server is down (or answered nothing): keep the message, answer later."""
+
+    def __init__(self, message: str, component: str = "rasa"):
+        super().__init__(message)
+        self.component = component  # rasa | actions: which one to look at (a metric label)
 
 
 class RasaClient:
@@ -45,7 +50,7 @@ class RasaClient:
     def send(self, sender: str, text: str, metadata: dict[str, Any], timeout: float) -> list[str]:
         """One owner message in, the assistant's texts out."""
         if not self._actions_healthy():
-            raise AssistantUnavailable("action server is not answering")
+            raise AssistantUnavailable("action server is not answering", component="actions")
         try:
             with self._lock:
                 base = self.rasa_urls[next(self._turn)]
@@ -64,22 +69,34 @@ class RasaClient:
             # not closed). Take the turn back out of the conversation; the message is kept and
             # asked again when the action server is back (actions are idempotent per message).
             self._undo_turn(base, sender, metadata.get("dedupe_key"))
-            raise AssistantUnavailable("action server went away during the turn")
+            raise AssistantUnavailable("action server went away during the turn", component="actions")
         texts = [m["text"] for m in response.json() if m.get("text")]
         if not texts:
             raise AssistantUnavailable("rasa answered nothing")
         return texts
 
+    def _api_token(self) -> str | None:
+        """Rasa's conversation API, when the servers run with it (RASA_ENABLE_API=1 and
+        RASA_AUTH_TOKEN, scripts/rasa_server.py): it lets a retry see a turn that went through,
+        and take back a turn that lost an action. Without it, both are skipped."""
+        if os.environ.get("RASA_ENABLE_API", "").strip() != "1":
+            return None
+        return os.environ.get("RASA_AUTH_TOKEN", "").strip() or None
+
     def answered_before(self, sender: str, dedupe_key: str | None) -> list[str] | None:
-        """The assistant's texts for a delivery Rasa already took (None: it never did). Raises
-        AssistantUnavailable while that turn has no answer yet (it may still be running)."""
-        if not dedupe_key:
+        """The assistant's texts for a delivery Rasa already took (None: it never did, or we
+        cannot tell). Raises AssistantUnavailable while that turn has no answer yet."""
+        token = self._api_token()
+        if not dedupe_key or not token:
             return None
         try:
             with self._lock:
                 base = self.rasa_urls[next(self._turn)]
-            events = self._http.get(f"{base}/conversations/{sender}/tracker", params={"include_events": "ALL"},
-                                    timeout=10).json().get("events") or []
+            response = self._http.get(f"{base}/conversations/{sender}/tracker",
+                                      params={"include_events": "ALL", "token": token}, timeout=10)
+            if response.status_code in (401, 403, 404):
+                return None  # no API on this server: ask again, as before
+            events = response.json().get("events") or []
         except (requests.RequestException, ValueError) as exc:
             raise AssistantUnavailable(f"rasa: {exc.__class__.__name__}") from exc
         starts = [i for i, e in enumerate(events) if e.get("event") == "user"
@@ -98,19 +115,39 @@ class RasaClient:
 
     def _undo_turn(self, base: str, sender: str, dedupe_key: str | None) -> None:
         """Put the conversation back as it was before this message's turn."""
-        if not dedupe_key:
+        token = self._api_token()
+        if not dedupe_key or not token:
             return
         try:
-            tracker = self._http.get(f"{base}/conversations/{sender}/tracker", params={"include_events": "ALL"},
-                                     timeout=10).json()
+            tracker = self._http.get(f"{base}/conversations/{sender}/tracker",
+                                     params={"include_events": "ALL", "token": token}, timeout=10).json()
             events = tracker.get("events") or []
             starts = [i for i, e in enumerate(events) if e.get("event") == "user"
                       and (e.get("metadata") or {}).get("dedupe_key") == dedupe_key]
             if starts:
                 self._http.put(f"{base}/conversations/{sender}/tracker/events", json=events[:starts[0]],
-                               timeout=10).raise_for_status()
+                               params={"token": token}, timeout=10).raise_for_status()
         except (requests.RequestException, ValueError):
             pass  # Rasa went too: the turn stays; the retry answers from where it stands
+    def model_loaded(self, url: str) -> bool:
+        """Whether this Rasa server has its model loaded and answers. While it loads, `rasa run`
+        does not serve at all (the model loads before the server starts) and `/status` (with
+        --enable-api) answers 409; a server run without the API answers 404 there, and then
+        answering `/` at all means loaded."""
+        try:
+            status = self._http.get(f"{url}/status", timeout=0.5).status_code
+            if status == 200:
+                return True
+            if status in (401, 403, 404):  # API off or token-protected: serving means loaded
+                return self._http.get(f"{url}/", timeout=0.5).ok
+            return False
+        except requests.RequestException:
+            return False
+
+    def ready(self) -> dict[str, bool]:
+        """Readiness: every Rasa server has its model loaded, and the action server answers."""
+        rasa = all(self.model_loaded(u) for u in self.rasa_urls)
+        return {"rasa_model_loaded": rasa, "actions": self._actions_healthy()}
 
     def healthy(self) -> bool:
         try:

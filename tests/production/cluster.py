@@ -131,7 +131,9 @@ class Nginx:
 # --- nodes ---------------------------------------------------------------------------------------
 def node(tmp: Path, name: str, env_extra: dict, model: str) -> Node:
     ports = stack.Ports(webhook=stack.free_port(), rasa=stack.free_port(), actions=stack.free_port(),
-                        console=stack.free_port())
+                        console=stack.free_port(), webhook_metrics=stack.free_port(),
+                        worker_metrics=stack.free_port(), console_metrics=stack.free_port(),
+                        actions_metrics=stack.free_port())
     var = tmp / name
     env = stack.child_env(ports, {**env_extra, "WUYE_VAR_DIR": str(var)})
     return Node(var, ports, env, model=model, names=NODE_PROGRAMS)
@@ -314,8 +316,8 @@ def answers(database_url: str, openids: list[str]) -> dict:
     return {"late": late, "sent_texts": sent_texts, "tickets": tickets, "statuses": statuses}
 
 
-def user_turns(rasa_url: str, owner: str) -> Counter:
+def user_turns(rasa_url: str, owner: str, token: str) -> Counter:
     """How many times each delivery (dedupe key) became a user turn in Rasa's shared tracker."""
-    tracker = requests.get(f"{rasa_url}/conversations/{owner}/tracker", timeout=30).json()
+    tracker = requests.get(f"{rasa_url}/conversations/{owner}/tracker", params={"token": token}, timeout=30).json()
     return Counter((e.get("metadata") or {}).get("dedupe_key") for e in tracker.get("events", [])
                    if e.get("event") == "user")

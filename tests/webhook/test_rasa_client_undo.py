@@ -27,7 +27,10 @@ EVENTS = [
 
 
 @pytest.fixture
-def fakes():
+def fakes(monkeypatch):
+    # Rasa's conversation API, as the servers run with it: token-protected, loopback only.
+    monkeypatch.setenv("RASA_ENABLE_API", "1")
+    monkeypatch.setenv("RASA_AUTH_TOKEN", "t" * 24)
     state = {"actions_up": [True], "put": None}
     actions, rasa = Flask("actions"), Flask("rasa")
 
@@ -42,7 +45,7 @@ def fakes():
 
     @rasa.get("/conversations/<sender>/tracker")
     def tracker(sender):
-        assert request.args.get("include_events") == "ALL"
+        assert request.args.get("include_events") == "ALL" and request.args.get("token") == "t" * 24
         return jsonify({"sender_id": sender, "events": EVENTS})
 
     @rasa.put("/conversations/<sender>/tracker/events")
@@ -77,3 +80,13 @@ def test_answered_before_reads_the_turn_from_the_conversation(fakes):
     assert client.answered_before("o1", "msg:9") is None  # never reached Rasa: ask it
     with pytest.raises(AssistantUnavailable, match="no answer yet"):
         client.answered_before("o1", "msg:2")  # taken, not answered (yet): never ask twice
+
+
+def test_without_rasas_api_nothing_is_read_or_undone(fakes, monkeypatch):
+    state, client = fakes
+    monkeypatch.delenv("RASA_ENABLE_API")
+    state["actions_up"] = [True, False]
+    with pytest.raises(AssistantUnavailable, match="during the turn"):
+        client.send("o1", "对的", {"dedupe_key": "msg:2"}, timeout=5)
+    assert state["put"] is None
+    assert client.answered_before("o1", "msg:1") is None

@@ -1,4 +1,4 @@
-"""gunicorn hooks for the webhook and the console (`-c python:scripts.gunicorn_conf`, see stack.py).
+"""gunicorn worker hooks for the webhook and the console (their gunicorn_conf modules use them).
 
 When gunicorn's master is killed (kill -9, the OOM killer), its workers would live on for many
 seconds (until they notice, and until turns in flight end), holding the port, so the master the
