@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import abort, current_app, g, redirect, request, session, url_for
 
 from backend.core.models import CONSOLE_ROLES, ConsoleUser
-from console.context import db_session
+from console import sessions
+from console.context import db_session, settings
 
 ROLE_LABELS = {
     "admin": "管理员",
@@ -17,7 +18,11 @@ assert set(ROLE_LABELS) == set(CONSOLE_ROLES)
 
 _DESK = {"admin", "supervisor", "customer_service"}
 PERMISSIONS: dict[str, set[str]] = {
+    # Technicians see (and act on) only the tickets assigned or offered to them; the desk all.
     "tickets.view": set(CONSOLE_ROLES),
+    "tickets.all": _DESK,
+    # The owner's whole number (audited): the desk only; a technician never sees one.
+    "tickets.phone": _DESK,
     "tickets.note": set(CONSOLE_ROLES),
     "tickets.status": set(CONSOLE_ROLES),
     "tickets.reply": _DESK,
@@ -62,6 +67,10 @@ def require(permission: str):
 def _session_user() -> ConsoleUser | None:
     uid = session.get("uid")
     if uid is None:
+        return None
+    # Logged out (or never logged in through this server): the session id is gone from Redis.
+    if not sessions.valid(settings().redis_url, session.get("sid"), uid):
+        session.clear()
         return None
     with db_session() as s:
         user = s.get(ConsoleUser, uid)

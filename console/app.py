@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, render_template, request
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
@@ -20,7 +20,7 @@ from backend.core import metrics
 from backend.core.config import VAR_DIR, Settings, load_settings
 from backend.core.db import get_engine
 from console import access, auth, data, directory, handoffs, labels, outages, scorecard, tickets
-from console.ratelimit import LoginLimiter
+from console.ratelimit import Limits, LoginLimiter
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -86,6 +86,9 @@ def _refuse_nul() -> None:
 def create_app(settings: Settings | None = None, **config) -> Flask:
     settings = settings or load_settings()
     app = Flask(__name__)
+    # Every value a page prints passes labels.shown: phone numbers in it are masked (before
+    # the environment exists, so every template is compiled with it).
+    app.jinja_options = {**app.jinja_options, "finalize": labels.shown}
     app.config.update(
         SECRET_KEY=config.pop("SECRET_KEY", None) or _secret_key(settings),
         SESSION_COOKIE_NAME="wuye_console",
@@ -95,15 +98,23 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         MAX_CONTENT_LENGTH=256 * 1024,
-        LOGIN_MAX_FAILURES=5,
-        LOGIN_WINDOW_SECONDS=15 * 60,
+        # Login limits: the numbers and why are in console/ratelimit.py.
+        LOGIN_MAX_FAILURES=Limits.pair,
+        LOGIN_USER_FAILURES=Limits.user,
+        LOGIN_IP_FAILURES=Limits.ip,
+        LOGIN_WINDOW_SECONDS=Limits.window,
+        LOGIN_GLOBAL_FAILURES=Limits.global_failures,
+        LOGIN_GLOBAL_WINDOW_SECONDS=Limits.global_window,
+        LOGIN_GLOBAL_SLOT_SECONDS=Limits.global_slot,
     )
     app.config.update(config)
     app.extensions["console.settings"] = settings
     app.extensions["console.engine"] = get_engine(settings.database_url)
-    app.extensions["console.limiter"] = LoginLimiter(
-        settings.redis_url, app.config["LOGIN_MAX_FAILURES"], app.config["LOGIN_WINDOW_SECONDS"]
-    )
+    c = app.config
+    app.extensions["console.limiter"] = LoginLimiter(settings.redis_url, Limits(
+        pair=c["LOGIN_MAX_FAILURES"], user=c["LOGIN_USER_FAILURES"], ip=c["LOGIN_IP_FAILURES"],
+        window=c["LOGIN_WINDOW_SECONDS"], global_failures=c["LOGIN_GLOBAL_FAILURES"],
+        global_window=c["LOGIN_GLOBAL_WINDOW_SECONDS"], global_slot=c["LOGIN_GLOBAL_SLOT_SECONDS"]))
     if os.environ.get("CONSOLE_BEHIND_PROXY") == "1":
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -113,6 +124,8 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
     app.before_request(_refuse_nul)
     csrf.init_app(app)
     labels.register(app)
+    # The token is random text and must reach the form as it is (never "masked").
+    app.jinja_env.globals["csrf_token"] = lambda: labels.unmasked(generate_csrf())
 
     for module in (auth, tickets, handoffs, directory, outages, scorecard, data):
         app.register_blueprint(module.bp)
@@ -123,11 +136,14 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
+        # Photos come from WeChat's image servers (http or https); nothing else leaves the site.
         resp.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data: https: http:; form-action 'self'; "
-            "frame-ancestors 'none'",
+            "frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
         )
+        if app.config["SESSION_COOKIE_SECURE"]:
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if request.endpoint != "static":
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
@@ -145,9 +161,13 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc):
-        messages = {403: "您的账号没有权限访问这个页面。", 404: "没有找到这个页面或记录。",
-                    405: "不支持这种请求方式。", 413: "提交的内容太大。"}
-        message = messages.get(exc.code, exc.description or "请求有误。")
+        messages = {400: "请求有误，请返回重新填写。", 403: "您的账号没有权限访问这个页面。",
+                    404: "没有找到这个页面或记录。", 405: "不支持这种请求方式。", 413: "提交的内容太大。"}
+        if exc.code >= 500:
+            # Never a traceback or the library's English: what went wrong is in the log.
+            return render_template("error.html", code=exc.code, message="系统出了点问题，请稍后再试。"), exc.code
+        # Never the library's English description (it may quote the request back).
+        message = messages.get(exc.code, "请求有误。")
         return render_template("error.html", code=exc.code, message=message), exc.code
 
     @app.get("/healthz")

@@ -63,9 +63,12 @@ def is_overdue(ticket: Ticket, now: datetime | None = None) -> bool:
     return ticket.due_at is not None and ticket.due_at < now and ticket.status not in FINISHED
 
 
-def board(session: Session, f: BoardFilter, now: datetime | None = None) -> list[Ticket]:
+def board(session: Session, f: BoardFilter, now: datetime | None = None, where=None) -> list[Ticket]:
+    """`where`: the tickets this viewer may see (a technician's own), None for all."""
     now = now or utcnow()
     stmt = select(Ticket).options(selectinload(Ticket.community))
+    if where is not None:
+        stmt = stmt.where(where)
     if f.status == "open":
         stmt = stmt.where(Ticket.status.in_(OPEN_TICKET_STATUSES))
     elif f.status:

@@ -1,9 +1,13 @@
-"""Chinese labels for codes, Beijing time for timestamps: template filters."""
+"""Chinese labels for codes, Beijing time for timestamps, masked phone numbers: template filters."""
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
+from urllib.parse import urlsplit
 
-from backend.text.phones import mask
+from markupsafe import Markup, escape
+
+from backend.text.phones import mask, mask_phones
 from backend.text.times import SHANGHAI
 from console.access import PERMISSIONS, ROLE_LABELS, can
 
@@ -69,10 +73,50 @@ def actor(value: str | None) -> str:
     )
 
 
+def shown(value):
+    """Jinja's `finalize`: every value a page prints passes here, so a phone number an owner (or a
+    colleague) typed into a message, a description or a note is masked on every page, for every
+    role, including pages written later. Only Markup passes unchanged (see `unmasked`)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return mask_phones(value)
+    return value
+
+
+def unmasked(value: str | None) -> Markup:
+    """Printed as it is (still HTML-escaped): the number 显示号码 revealed (audited), the CSRF
+    token, what the viewer typed into a search box, a photo's address."""
+    return escape(value or "")
+
+
+def same_site_path(target: str) -> bool:
+    """A path on this site, and nothing a browser could read as another host: no scheme, no
+    "//host", no backslash ("/\\host" is "//host" to browsers), no control characters or spaces
+    (browsers drop tabs and newlines, so "/\\t/evil.example" becomes "//evil.example")."""
+    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(unicodedata.category(c)[0] in "CZ" for c in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def photo_url(value: str | None) -> Markup | None:
+    """A photo's address, only when it is a web address (WeChat's PicUrl) or a path on this site
+    (the demo's); anything else (say a javascript: link) is not shown at all."""
+    value = (value or "").strip()
+    web = value.lower().startswith(("https://", "http://")) and not any(c.isspace() for c in value)
+    if web or same_site_path(value):
+        return unmasked(value)
+    return None
+
+
 def register(app) -> None:
     app.jinja_env.filters.update(
         beijing=beijing,
         mask=mask,
+        mask_phones=mask_phones,
+        unmasked=unmasked,
+        photo_url=photo_url,
         duration=duration,
         actor=actor,
         status=lambda c: STATUS.get(c, c),

@@ -12,6 +12,7 @@ from console import audit, outbound
 from console import board as queries
 from console.access import can, require
 from console.context import db_session
+from console.labels import unmasked
 
 bp = Blueprint("tickets", __name__)
 MAX_NOTE = 1000
@@ -19,6 +20,26 @@ MAX_NOTE = 1000
 
 def console_actor() -> str:
     return f"console:{g.user.username}"
+
+
+def visible():
+    """None for the desk (every ticket); for a technician the clause of their own tickets."""
+    return None if can(g.user.role, "tickets.all") else dispatch.with_staff(g.user.staff_id)
+
+
+@bp.before_request
+def _only_own_tickets():
+    """A ticket that is not the technician's is not there for them: its page and every action on
+    it answer 404 (before the action reads its form), like a ticket that does not exist."""
+    ticket_id = (request.view_args or {}).get("ticket_id")
+    if ticket_id is None or g.get("user") is None:
+        return None
+    scope = visible()
+    if scope is not None:
+        with db_session() as s:
+            if s.execute(select(Ticket.id).where(Ticket.id == ticket_id, scope)).first() is None:
+                abort(404)
+    return None
 
 
 def _load(session, ticket_id: int) -> Ticket:
@@ -52,7 +73,7 @@ def board():
     f = queries.BoardFilter.from_args(request.args)
     now = utcnow()
     with db_session() as s:
-        rows = queries.board(s, f, now)
+        rows = queries.board(s, f, now, where=visible())
         communities = queries.communities(s)
     return render_template(
         "board.html", rows=rows, f=f, communities=communities, now=now,
@@ -93,12 +114,9 @@ def mine():
     rows = []
     if staff_id is not None:
         with db_session() as s:
-            offered = select(TicketAssignment.ticket_id).where(
-                TicketAssignment.staff_id == staff_id, TicketAssignment.status.in_(("pending", "accepted")))
             rows = list(s.execute(
                 select(Ticket).options(selectinload(Ticket.community))
-                .where(Ticket.status.in_(OPEN_TICKET_STATUSES),
-                       (Ticket.assignee_id == staff_id) | Ticket.id.in_(offered))
+                .where(Ticket.status.in_(OPEN_TICKET_STATUSES), dispatch.with_staff(staff_id))
                 .order_by(Ticket.urgency.desc(), Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)
                 .limit(queries.BOARD_LIMIT)).scalars())
     return render_template("mine.html", rows=rows, now=now, is_overdue=queries.is_overdue, linked=staff_id is not None)
@@ -111,14 +129,15 @@ def ticket_page(ticket_id: int):
 
 
 @bp.post("/tickets/<id:ticket_id>/phone")
-@require("tickets.view")
+@require("tickets.phone")
 def reveal_phone(ticket_id: int):
-    """The owner's full number, for calling them; masked by default, and every look is logged."""
+    """The owner's full number, for calling them; masked by default, and every look is logged.
+    The desk only: a technician never sees a whole number."""
     with db_session() as s:
         ticket = _load(s, ticket_id)
         phone = ticket.contact_phone
         audit.record(s, "ticket.phone_viewed", "ticket", ticket.id, number=ticket.number)
-    return render_ticket(ticket_id, phone=phone)
+    return render_ticket(ticket_id, phone=unmasked(phone))
 
 
 @bp.post("/tickets/<id:ticket_id>/status")

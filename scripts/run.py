@@ -93,12 +93,11 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    keeper = KeepAlive(procs, lambda name: stack.start(name, stack.commands(ports, model)[name], env, log_dir),
+                       lambda text: say(f"{text}; see {log_dir}"))
     try:
         while not stopping:
-            for name, proc in procs.items():
-                if proc.poll() is not None:
-                    say(f"{name} exited with {proc.returncode}; see {log_dir / (name + '.log')}. Stopping.")
-                    stopping = True
+            keeper.tend()
             time.sleep(0.5)
     finally:
         say("Stopping…")
@@ -114,6 +113,40 @@ def main() -> int:
             redis_proc.terminate()
             redis_proc.wait(timeout=10)
     return 0
+
+
+class KeepAlive:
+    """`make run`'s small supervisor: a child that exits is started again, the others keep
+    serving. One that keeps dying waits longer each time (1 s, 2 s, 4 s… at most 30 s); one that
+    stayed up a minute starts again at once. Production uses supervisord (scripts/prod.py)."""
+
+    STABLE = 60.0
+    MAX_WAIT = 30.0
+
+    def __init__(self, procs: dict, start, say, clock=time.monotonic):
+        self.procs, self._start, self.say, self.clock = procs, start, say, clock
+        self.started = {name: clock() for name in procs}
+        self.wait = {name: 0.0 for name in procs}
+        self.due: dict[str, float] = {}
+        self.restarts = {name: 0 for name in procs}
+
+    def tend(self) -> None:
+        now = self.clock()
+        for name, proc in list(self.procs.items()):
+            if name in self.due:
+                if now >= self.due[name]:
+                    del self.due[name]
+                    self.procs[name] = self._start(name)
+                    self.started[name] = now
+                    self.restarts[name] += 1
+                continue
+            if proc.poll() is None:
+                continue
+            lived = now - self.started[name]
+            self.wait[name] = 0.0 if lived >= self.STABLE else min(self.MAX_WAIT, max(1.0, self.wait[name] * 2))
+            self.due[name] = now + self.wait[name]
+            self.say(f"{name} exited with {proc.returncode}; starting it again"
+                     + (f" in {self.wait[name]:.0f} s" if self.wait[name] else "") + ", the others keep serving")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,9 @@ class Ports:
     more_rasa: tuple = ()
     actions: int = 5055
     console: int = 5002
+    # Where the webhook and the console listen: loopback when the HTTPS proxy is on the same
+    # machine, the node's private address when one proxy fronts several nodes.
+    host: str = "127.0.0.1"
     # Prometheus metrics and /healthz of each process, loopback only (0: not served).
     webhook_metrics: int = 9200
     worker_metrics: int = 9201
@@ -45,6 +48,7 @@ class Ports:
                             for i in range(1, int(os.environ.get("RASA_SERVERS", 1)))),
             actions=int(os.environ.get("ACTIONS_PORT", 5055)),
             console=int(os.environ.get("CONSOLE_PORT", 5002)),
+            host=os.environ.get("LISTEN_HOST", "127.0.0.1"),
             webhook_metrics=int(os.environ.get("WEBHOOK_METRICS_PORT", 9200)),
             worker_metrics=int(os.environ.get("WORKER_METRICS_PORT", 9201)),
             console_metrics=int(os.environ.get("CONSOLE_METRICS_PORT", 9202)),
@@ -95,8 +99,12 @@ def child_env(ports: Ports, extra: dict | None = None) -> dict:
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 
-def commands(ports: Ports, model: str | None = None) -> dict[str, list[str]]:
+def commands(ports: Ports, model: str | None = None, bin_dir: Path | str = BIN) -> dict[str, list[str]]:
+    """How each process is started. `bin_dir` is the virtualenv's bin folder (deploy files use the
+    installed one, e.g. /opt/wuye/.venv/bin); `model` a model file or a folder (Rasa takes the
+    newest in it)."""
     model = model or str(latest_model())
+    BIN = Path(bin_dir)  # noqa: N806 (the same name as the module's, for the lines below)
     py = str(BIN / "python")
 
     def rasa(port: int) -> list[str]:
@@ -112,11 +120,11 @@ def commands(ports: Ports, model: str | None = None) -> dict[str, list[str]]:
         "worker": [py, "-m", "backend.core.worker", "--every", "3:webhook.conversation.retry_pending",
                    "--every", "10:backend.messaging.delivery.sweep_queued", "--every", "5:backend.work.dispatch.sweep",
                    "--every", "15:backend.messaging.outages.sweep", "--every", "15:backend.service.sla_sweep.sweep"],
-        "webhook": [str(BIN / "gunicorn"), "-w", "2", "--threads", "16", "-b", f"127.0.0.1:{ports.webhook}",
+        "webhook": [str(BIN / "gunicorn"), "-w", "2", "--threads", "16", "-b", f"{ports.host}:{ports.webhook}",
                     "--timeout", "60", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
                     "-c", "python:webhook.gunicorn_conf", "webhook.wsgi:app"],
         # The staff console: loopback only; a deployment puts an HTTPS reverse proxy in front.
-        "console": [str(BIN / "gunicorn"), "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{ports.console}",
+        "console": [str(BIN / "gunicorn"), "-w", "2", "--threads", "4", "-b", f"{ports.host}:{ports.console}",
                     "--timeout", "30", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
                     "-c", "python:console.gunicorn_conf", "console.wsgi:app"],
     }
@@ -294,3 +302,41 @@ class System:
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in self.log_dir.glob("*.log"))
+
+
+# --- Supervision: what a supervisor must know of each process --------------------------------------
+# scripts/deploy.py renders supervisord, systemd, compose and nginx files from commands() and
+# this table, and a test checks deploy/ against them, so the deploy files cannot drift.
+
+@dataclass(frozen=True)
+class Supervision:
+    health: str | None  # the path its port answers when it serves (None: no HTTP, the worker)
+    start_secs: int  # must stay up this long to count as started; dying sooner means backoff
+    stop_wait: int  # seconds from SIGTERM (finish what is in hand) to SIGKILL
+
+
+SUPERVISION = {
+    "webhook": Supervision("/healthz", 3, 35),  # gunicorn's graceful timeout is 30 s
+    "rasa": Supervision("/status", 10, 20),
+    "actions": Supervision("/health", 3, 15),
+    "worker": Supervision(None, 3, 30),  # a job in hand finishes; its message is never sent twice
+    "console": Supervision("/healthz", 3, 20),
+}
+
+
+def supervision(name: str) -> Supervision:
+    return SUPERVISION[name.rstrip("0123456789")]  # rasa2, rasa3… are Rasa servers
+
+
+def port_of(ports: Ports, name: str) -> int | None:
+    if name.startswith("rasa"):
+        return ports.rasa if name == "rasa" else ports.more_rasa[int(name[4:]) - 2]
+    return {"webhook": ports.webhook, "actions": ports.actions, "console": ports.console}.get(name)
+
+
+def health_url(ports: Ports, name: str) -> str | None:
+    path, port = supervision(name).health, port_of(ports, name)
+    if path is None or port is None:
+        return None
+    host = ports.host if name in ("webhook", "console") and ports.host not in ("0.0.0.0", "") else "127.0.0.1"
+    return f"http://{host}:{port}{path}"

@@ -144,8 +144,10 @@ class Conversation:
         if text is None:
             fixed = fixed_reply(msg)
             return Outcome("ignored", fixed)
-        if not self._first_delivery(msg.dedupe_key):
+        if not self._first_delivery(msg.dedupe_key) and self._recorded(msg.dedupe_key):
             return self._duplicate(msg)
+        # (Seen in Redis but not in the database: the process that saw it died before recording
+        # it. Record it now; the database's unique key still lets only one of us have it.)
         try:
             with session_scope(self.engine) as session:
                 row, created = inbox.record_inbound(
@@ -168,6 +170,13 @@ class Conversation:
             return bool(get_redis(self.settings.redis_url).set(f"wuye:seen:{key}", 1, nx=True, ex=DEDUPE_TTL))
         except redis.RedisError:
             return True
+
+    def _recorded(self, key: str) -> bool:
+        try:
+            with session_scope(self.engine) as session:
+                return session.execute(select(InboundRow.id).where(InboundRow.dedupe_key == key)).first() is not None
+        except SQLAlchemyError:
+            return True  # cannot tell: treat it as the duplicate Redis says it is
 
     def _park(self, msg: InboundMessage, text: str) -> None:
         """The database is down: keep the message in Redis until the sweep can record it."""
@@ -240,7 +249,7 @@ class Conversation:
             if not inbox.claim(session, inbound_id):
                 return None
             row = inbox.get(session, inbound_id)
-            openid, text, key = row.openid, for_assistant(row.msg_type, row.text), row.dedupe_key
+            openid, text, key, attempts = row.openid, for_assistant(row.msg_type, row.text), row.dedupe_key, row.attempts
             # Staff commands (and binding codes) are answered here, never by the owner assistant.
             staff_replies = staff_desk.answer(session, openid, text)
             if staff_replies is not None:
@@ -252,7 +261,11 @@ class Conversation:
                 inbox.mark_answered(session, inbound_id, owner_replies)
                 return owner_replies
         try:
-            replies = self.rasa.send(openid, text, {"dedupe_key": key, "inbound_id": inbound_id}, ASSISTANT_TIMEOUT)
+            # Asked before and given up on (a timeout, a process that died): Rasa may have finished
+            # that turn after all. Then its answer stands; asking again would make a second turn.
+            done = self.rasa.answered_before(openid, key) if attempts > 1 else None
+            replies = done if done is not None else self.rasa.send(
+                openid, text, {"dedupe_key": key, "inbound_id": inbound_id}, ASSISTANT_TIMEOUT)
         except AssistantUnavailable as exc:
             metrics.ASSISTANT_ERRORS.labels(exc.component).inc()
             with session_scope(self.engine) as session:
@@ -308,18 +321,26 @@ class Conversation:
         except redis.RedisError:
             unparked = []
         with session_scope(self.engine) as session:
-            inbox.release_stale(session, timedelta(minutes=2))
+            # A turn gives up on Rasa after ASSISTANT_TIMEOUT; a claim twice that old belongs to a
+            # process that died mid-turn (kill -9, a lost node): answer it now, not minutes later.
+            inbox.release_stale(session, timedelta(seconds=2 * ASSISTANT_TIMEOUT))
             # A message still "pending" for a few seconds is most likely being answered by the
             # webhook request that just recorded it: leave it to that request.
             settled = aware_now() - timedelta(seconds=SETTLE_SECONDS)
-            ids = [row.id for row in inbox.pending(session, limit=100)
+            ids = [(row.id, row.openid) for row in inbox.pending(session, limit=100)
                    if row.status == "failed" or row.received_at < settled or row.id in unparked]
         answered = 0
-        for inbound_id in ids:
+        waiting: set[str] = set()  # owners whose earlier message could not be answered yet
+        for inbound_id, openid in ids:
+            if openid in waiting:
+                continue  # one owner's messages are answered in order
             try:
                 replies = self.process(inbound_id)
             except AssistantUnavailable:
-                break  # still down: try again on the next sweep
+                # Still down, or only this conversation is held (a lock left by a Rasa that died):
+                # the others' go on; this owner's wait for the next sweep.
+                waiting.add(openid)
+                continue
             if replies:
                 self.deliver_later(inbound_id, replies, late=True)
                 answered += 1

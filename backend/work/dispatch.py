@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session
 
 from backend.core.config import Settings, load_settings
@@ -33,6 +33,17 @@ UNDISPATCHED_AFTER = timedelta(seconds=5)
 
 class DispatchError(ValueError):
     """Cannot assign as asked; the message says why, in Chinese."""
+
+
+def with_staff(staff_id: int | None):
+    """The tickets that are a staff member's, as a WHERE clause: assigned to them (still, or when
+    they finished it), or offered to them and not yet taken or passed on. A technician's console
+    shows only these. No staff record: none."""
+    if staff_id is None:
+        return false()
+    offered = select(TicketAssignment.ticket_id).where(
+        TicketAssignment.staff_id == staff_id, TicketAssignment.status.in_(ACTIVE))
+    return (Ticket.assignee_id == staff_id) | Ticket.id.in_(offered)
 
 
 def active_assignment(session: Session, ticket: Ticket) -> TicketAssignment | None:

@@ -1,6 +1,6 @@
 import pytest
 
-from backend.text.phones import extract_mobile, mask
+from backend.text.phones import extract_mobile, mask, mask_phones
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,21 @@ def test_mask():
     assert mask("138-1234-5678") == "138****5678"
     assert mask("123") == "***"
     assert mask("") == ""
+
+
+@pytest.mark.parametrize(
+    "text,shown",
+    [
+        ("厨房漏水，电话13812345678，下午在家", "厨房漏水，电话138****5678，下午在家"),
+        ("我的手机是 138 1234 5678 谢谢", "我的手机是 138****5678 谢谢"),
+        ("+86-138-1234-5678", "+86-138****5678"),
+        ("全角１３８１２３４５６７８", "全角138****5678"),
+        ("13812345678和19912345678", "138****5678和199****5678"),
+        ("3-2-501 13812345678", "3-2-501 138****5678"),  # the address stays
+        ("138123456789", "138*****6789"),  # a longer run is masked too
+        ("BX261123001 2026-11-25 09:00 0571-88886666", "BX261123001 2026-11-25 09:00 0571-88886666"),
+        ("", ""),
+    ],
+)
+def test_mask_phones_in_free_text(text, shown):
+    assert mask_phones(text) == shown

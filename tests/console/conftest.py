@@ -7,10 +7,22 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from backend.cli.demo import seed_demo
 from backend.core.config import load_settings
-from backend.core.models import Community, House, HumanHandoff, InboundMessage, WechatUser, aware_now, utcnow
+from backend.core.models import (
+    Community,
+    ConsoleUser,
+    House,
+    HumanHandoff,
+    InboundMessage,
+    Staff,
+    Ticket,
+    WechatUser,
+    aware_now,
+    utcnow,
+)
 from backend.core.redis_conn import get_redis
 from backend.messaging import outages
 from backend.owners.accounts import bind
@@ -33,7 +45,11 @@ def redis_url(redis_url):
     """The tests' Redis, database 14: replies queued here are never taken by a worker that
     another test session (the e2e system on database 15) is running."""
     base, db = redis_url.rsplit("/", 1)
-    url = f"{base}/{int(db) - 1 if int(db) else CONSOLE_REDIS_DB}"  # next to the session's own database
+    # Sessions side by side get neighbouring numbers (TEST_REDIS_URL .../1, .../2, ...): the
+    # number below would be a neighbour's own database (its flush and key clean-up would wipe
+    # this session's login counts mid-test), so small numbers move up by 8 instead.
+    n = int(db)
+    url = f"{base}/{n + 8 if 1 <= n <= 6 else n - 1 if n else CONSOLE_REDIS_DB}"
     get_redis(url).flushdb()
     return url
 
@@ -91,6 +107,17 @@ def world(engine, session):
     # (on SQLite that would hold the write lock the app needs).
     session.expunge_all()
     return {"ticket": ticket, "handoff": handoff, "house": house, "community": community, "outage": outage}
+
+
+def hand_to_technician(session, ticket_id: int) -> int:
+    """Link the `technician` login to the demo's first technician and give them this ticket (a
+    technician sees only their own tickets). Returns the staff id."""
+    staff_id = session.execute(select(Staff.id).where(Staff.role == "technician").order_by(Staff.id)).scalars().first()
+    session.execute(ConsoleUser.__table__.update().where(ConsoleUser.username == "technician")
+                    .values(staff_id=staff_id))
+    session.execute(Ticket.__table__.update().where(Ticket.id == ticket_id).values(assignee_id=staff_id))
+    session.commit()
+    return staff_id
 
 
 def csrf_token(client, path: str = "/login") -> str:

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from backend.core import db
-from backend.core.models import HumanHandoff, OutboundMessage, TicketStep
+from backend.core.models import HumanHandoff, OutboundMessage, Staff, TicketStep
 from console import users
 from console.app import create_app
 from console.demo import seed_console_demo
@@ -27,8 +27,11 @@ def site(tmp_path_factory, redis_url):
     db.upgrade(url)
     with db.session_scope(db.get_engine(url)) as s:
         demo = seed_console_demo(s)
-        for role in ("admin", "technician"):
-            users.create_user(s, role, PASSWORD, role, {"admin": "吴主管", "technician": "王师傅"}[role])
+        # The technician's login is a staff record with the lift job: technicians see only theirs.
+        tech = s.execute(select(Staff).where(Staff.role == "technician").order_by(Staff.id)).scalars().first()
+        demo["lift"].assignee_id = tech.id
+        users.create_user(s, "admin", PASSWORD, "admin", "吴主管")
+        users.create_user(s, "technician", PASSWORD, "technician", tech.name, staff_id=tech.id)
     settings = dataclasses.replace(load_settings(), database_url=url, redis_url=redis_url)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("REDIS_URL", redis_url)  # the reply jobs go to the tests' Redis

@@ -10,14 +10,15 @@ from sqlalchemy import select
 from backend.core.models import AuditLog, OutboundMessage, Ticket, TicketPhoto, TicketStep, utcnow
 from backend.core.redis_conn import get_redis
 from backend.work.tickets import RepairRequest, create_repair
-from tests.console.conftest import OPENID, post_form
+from tests.console.conftest import OPENID, hand_to_technician, post_form
 
 
 def audit_rows(session, action):
     return session.execute(select(AuditLog).where(AuditLog.action == action)).scalars().all()
 
 
-def test_board_lists_the_ticket_with_its_clock(as_role, world):
+def test_board_lists_the_ticket_with_its_clock(as_role, world, session):
+    hand_to_technician(session, world["ticket"].id)
     page = as_role("technician").get("/tickets").get_data(as_text=True)
     t = world["ticket"]
     assert t.number in page
@@ -71,6 +72,7 @@ def test_ticket_page_shows_steps_photos_conversation_and_clocks(as_role, world, 
     session.add(OutboundMessage(openid=OPENID, channel="passive", content="已为您登记报修", status="sent",
                                 created_at=utcnow() - timedelta(minutes=4)))
     session.commit()
+    hand_to_technician(session, t.id)
     page = as_role("technician").get(f"/tickets/{t.id}").get_data(as_text=True)
     assert "厨房水管漏水了" in page  # the owner's message
     assert "已为您登记报修" in page  # our answer
@@ -83,16 +85,17 @@ def test_ticket_page_shows_steps_photos_conversation_and_clocks(as_role, world, 
 
 
 def test_the_full_phone_number_is_shown_on_request_and_logged(as_role, world, session):
-    client = as_role("technician")
+    client = as_role("customer_service")
     resp = post_form(client, f"/tickets/{world['ticket'].id}/phone")
     assert resp.status_code == 200
     assert 'href="tel:13800001001"' in resp.get_data(as_text=True)
     [row] = audit_rows(session, "ticket.phone_viewed")
-    assert row.username == "technician" and row.target_id == str(world["ticket"].id)
+    assert row.username == "customer_service" and row.target_id == str(world["ticket"].id)
     assert "13800001001" not in row.detail  # the log says who looked, not the number
 
 
 def test_add_note_writes_a_step_and_an_audit_row(as_role, world, session):
+    hand_to_technician(session, world["ticket"].id)
     client = as_role("technician")
     resp = post_form(client, f"/tickets/{world['ticket'].id}/note", {"note": "已电话联系业主，下午到场"})
     assert resp.status_code == 302
@@ -196,7 +199,8 @@ def test_unknown_ticket_is_404(as_role, world):
     assert post_form(client, "/tickets/999999/note", {"note": "x"}).status_code == 404
 
 
-def test_the_dispatch_form_is_for_those_who_may_dispatch(as_role, world):
+def test_the_dispatch_form_is_for_those_who_may_dispatch(as_role, world, session):
+    hand_to_technician(session, world["ticket"].id)
     assert 'id="dispatch"' in as_role("supervisor").get(f"/tickets/{world['ticket'].id}").get_data(as_text=True)
     assert 'id="dispatch"' not in as_role("technician").get(f"/tickets/{world['ticket'].id}").get_data(as_text=True)
 

@@ -58,6 +58,7 @@ def test_a_repair_and_a_handoff_from_wechat_handled_in_the_console(system, stand
         assert "紧急" in row.inner_text() and "3栋2单元501" in row.inner_text()
         row.locator("a").first.click()
         assert "水管爆了" in page.locator(".chat").inner_text()  # the owner's own words
+        assert "13912345678" not in page.content() and "139****5678" in page.content()  # masked till 显示号码
         page.fill("#note textarea", "已通知王师傅")
         page.click("#note button")
         assert "已通知王师傅" in page.locator(".timeline").inner_text()

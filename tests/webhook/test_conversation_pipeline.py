@@ -25,6 +25,7 @@ class ScriptedAssistant:
         self.delay = 0.0
         self.down = False
         self.calls = []
+        self.turns_done = {}  # dedupe key -> texts of a turn Rasa finished after we gave up on it
 
     def send(self, sender, text, metadata, timeout):
         self.calls.append(text)
@@ -35,6 +36,9 @@ class ScriptedAssistant:
 
     def healthy(self):
         return not self.down
+
+    def answered_before(self, sender, dedupe_key):
+        return self.turns_done.get(dedupe_key)
 
 
 @pytest.fixture
@@ -158,3 +162,48 @@ def test_sweep_leaves_a_just_recorded_message_to_its_request(conv):
         fresh_id = row.id
     assert conv.retry_pending() == 0
     assert conv.process(fresh_id) == ["re: 刚发的"]
+
+
+def test_seen_in_redis_but_never_recorded_is_recorded_on_the_retry(conv, redis_url):
+    """The process that set the dedupe key died before recording the message (kill -9, a lost
+    node): WeChat's retry must not be dropped as a duplicate."""
+    import redis
+
+    redis.Redis.from_url(redis_url).set("wuye:seen:msg:888", 1)
+    outcome = conv.handle(text_msg(content="物业电话", msg_id="888"))
+    assert (outcome.status, outcome.reply) == ("answered", "re: 物业电话")
+    assert conv.handle(text_msg(content="物业电话", msg_id="888")).status == "duplicate"
+    assert conv.rasa.calls == ["物业电话"] and len(rows(conv, InboundRow)) == 1
+
+
+def test_a_turn_rasa_finished_after_we_gave_up_is_not_asked_again(conv):
+    """Rasa answered after the client's timeout: the retry takes that answer (one turn)."""
+    conv.rasa.down = True
+    outcome = conv.handle(text_msg(content="物业电话", msg_id="901"))
+    assert outcome.status == "holding"
+    conv.rasa.down = False
+    conv.rasa.turns_done["msg:901"] = ["物业电话是0571-1234"]  # the turn went through after all
+    time.sleep(0.1)
+    assert conv.retry_pending() == 1
+    assert conv.rasa.calls == ["物业电话"]  # only the first attempt reached the assistant
+    assert [r[1] for r in rows(conv, InboundRow)] == ["answered"]
+
+
+def test_one_owner_held_does_not_hold_the_others(conv):
+    """A conversation Rasa cannot take now (a lock left by a Rasa that died) waits; other owners'
+    kept messages are answered in the same sweep, and the held owner's stay in order."""
+    conv.rasa.down = True
+    for openid, text, msg_id in [("o-held", "一", "911"), ("o-held", "二", "912"), ("o-free", "三", "913")]:
+        assert conv.handle(text_msg(openid=openid, content=text, msg_id=msg_id)).status == "holding"
+    conv.rasa.down = False
+    real_send = conv.rasa.send
+
+    def send(sender, text, metadata, timeout):
+        if sender == "o-held":
+            raise AssistantUnavailable("rasa answered HTTP 500")  # its conversation is locked
+        return real_send(sender, text, metadata, timeout)
+
+    conv.rasa.send = send
+    assert conv.retry_pending() == 1
+    status = {r[2]: r[1] for r in rows(conv, InboundRow)}
+    assert status == {"一": "failed", "二": "failed", "三": "answered"}
