@@ -9,7 +9,7 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run test lint fmt install train eval-nlu bench clean
+.PHONY: run test test-faults lint fmt install train eval-nlu bench clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed (Rasa 3.6 supports nothing newer)."; exit 1; }
@@ -31,6 +31,11 @@ test: lint train
 
 # Lint (pyflakes, pycodestyle, import order, bugbear, pyupgrade; pyproject's [tool.ruff]) before
 # any test runs.
+# The production fault tests (tests/production/test_production_faults.py): kill -9 under load, a
+# node killed behind nginx. Opt-in until they pass on this machine; up to 30 minutes.
+test-faults: train
+	WUYE_FAULT_TESTS=1 $(BIN)/python -m pytest -ra -s tests/production/test_production_faults.py
+
 lint: install
 	$(BIN)/ruff check .
 
