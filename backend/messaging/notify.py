@@ -121,6 +121,18 @@ def progress(session: Session, settings: Settings, ticket: Ticket, step: str, pe
     to_person(session, ticket.openid, text, template, "progress", ticket, f"progress:{ticket.id}:{step}:{person.id if person else 0}", now)
 
 
+def complaint_result(session: Session, settings: Settings, ticket: Ticket, result: str,
+                     now: datetime | None = None) -> None:
+    """A complaint was handled (办结): the owner hears what was done, and may say it is not solved."""
+    now = aware_now(now)
+    text = (f"您好，您反映的「{ticket.description}」（{ticket.number}）已经处理：{result}\n"
+            "如果问题还没解决，直接回复「没解决」告诉我们，我们会继续跟进。谢谢您的监督！")
+    template = {"template_id": settings.template_progress, "url": None, "text": text,
+                "data": template_fields(ticket.number, ticket.description, "投诉已办结", "客服中心", clock_label(now))}
+    to_person(session, ticket.openid, text, template, "progress", ticket,
+              f"complaint-result:{ticket.id}:{int(now.timestamp())}", now)
+
+
 def to_person(session: Session, openid: str, text: str, template: dict, purpose: str, ticket: Ticket,
                key: str, now: datetime | None) -> None:
     if wechat_window.custom_allowed(session, openid, now):

@@ -1,6 +1,7 @@
 """After a repair is done (验收 and 评价/回访): the owner's rating, a reminder, the revisit call.
 
-完工 starts the feedback clock (backend/service/sla.py). The owner rates 1-5 in chat (any wording
+完工 starts the feedback clock (backend/work/ticket_status.py; clocks: backend/service/sla.py).
+The owner rates 1-5 in chat (any wording
 backend/text/ratings.py understands); no rating in 24 h: one reminder; 48 h: a revisit task (回访)
 for customer service, closed with `回访 BX… 结果` and recorded. A score of 2 or less opens a
 follow-up for the supervisor (`跟进 BX… 结果`). "还没修好" puts the job back to dispatch.
@@ -15,13 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.core import jobs
 from backend.core.config import load_settings
 from backend.core.models import FollowUp, Rating, Staff, Ticket, aware_now
+from backend.core.statuses import TicketStatus
 from backend.messaging import delivery, notify
 from backend.service import sla
 from backend.text import ratings
 from backend.work import staff as staff_records
+from backend.work import ticket_status
 from backend.work.tickets import add_step, find_by_number, owner_actor, staff_actor
 
 log = logging.getLogger(__name__)
@@ -30,17 +32,11 @@ LOW_SCORE = 2
 # A rating or "还没修好" is about a job finished this recently.
 RATE_WITHIN = timedelta(days=14)
 REOPEN_WITHIN = timedelta(days=7)
-RATED_KINDS = ("repair", "paid_service")
+RATED_KINDS = ticket_status.DISPATCHED_KINDS
 
 
 class FollowUpError(ValueError):
     """A revisit or follow-up cannot be recorded as asked; the message says why, in Chinese."""
-
-
-def on_done(session: Session, ticket: Ticket, now: datetime) -> None:
-    """完工: the owner has 24 h to rate before a reminder, 48 h before a revisit call."""
-    if ticket.kind in RATED_KINDS:
-        sla.restart(session, ticket, "feedback", now, now + sla.FEEDBACK_DUE, now + sla.FEEDBACK_REMIND)
 
 
 def latest_done(session: Session, openid: str, now: datetime, within: timedelta = RATE_WITHIN) -> Ticket | None:
@@ -88,8 +84,8 @@ def record_rating(session: Session, openid: str, text: str, now: datetime | None
     if ratings.says_not_fixed(text) and ticket.status == "done":
         _reopen(session, ticket, openid, text, now)
         reopened = True
-    elif ticket.status == "done":
-        ticket.status = "closed"  # accepted by the owner (验收)
+    elif ticket.status == "done":  # accepted by the owner (验收)
+        ticket_status.move(session, ticket, TicketStatus.CLOSED, owner_actor(openid), now=now)
     follow_up = open_low_score(session, ticket, rating, now) if score <= LOW_SCORE else None
     log.info("rating recorded", extra={"ticket": ticket.number, "score": score})
     return Recorded(ticket, rating, follow_up, reopened)
@@ -205,23 +201,15 @@ def record_follow_up(session: Session, person: Staff, kind: str, number: str | N
         score = parsed.score
         session.add(Rating(ticket_id=ticket.id, openid=ticket.openid, score=score, comment=text,
                            source="revisit", created_at=now))
-        if ticket.status == "done":
-            ticket.status = "closed"
         session.flush()
+        if ticket.status == "done":
+            ticket_status.move(session, ticket, TicketStatus.CLOSED, staff_actor(person.id), now=now, person=person)
     return item, ticket, score
 
 
 # --- "还没修好" ------------------------------------------------------------------------------------
 def _reopen(session: Session, ticket: Ticket, openid: str, text: str, now: datetime) -> None:
-    ticket.status = "new"
-    ticket.assignee_id = None
-    add_step(session, ticket, "reopened", owner_actor(openid), note=text, at=now)
-    clock = sla.get(session, ticket.id, "feedback")
-    if clock is not None and clock.outcome is None:
-        session.delete(clock)  # a new one starts at the next 完工
-        session.flush()
-    # The dispatch sweep also picks it up (status new, nobody on it) if Redis is down.
-    jobs.enqueue("backend.work.dispatch.dispatch_ticket", ticket.id, high=True)
+    ticket_status.move(session, ticket, TicketStatus.NEW, owner_actor(openid), reason=text or "业主说还没修好", now=now)
 
 
 def reopen_latest(session: Session, openid: str, text: str, now: datetime | None = None) -> Ticket | None:

@@ -3,7 +3,8 @@
 The owner says what and where (a photo is welcome); the category is read from their words.
 Customer service on duty gets the task (a template message), the manager is told at 1 h 30 if it
 is still open (backend/service/sla.py), and staff close it with a result (`办结 TS… 结果` in staff chat,
-or `handle()` from the console). The owner hears the result.
+or the console's status form: both are backend/work/ticket_status.py's move to done). The owner
+hears the result.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from backend.core.config import Settings, load_settings
 from backend.core.models import Complaint, Staff, Ticket, TicketPhoto, TicketStep, aware_now
+from backend.core.statuses import TicketStatus
 from backend.messaging import delivery, notify
 from backend.messaging.notify import template_fields
 from backend.owners.communities import community_for
@@ -25,6 +27,7 @@ from backend.service import sla
 from backend.text.addresses import parse_address
 from backend.text.times import SHANGHAI
 from backend.work import staff as staff_records
+from backend.work import ticket_status
 from backend.work.tickets import add_step, find_by_number, next_number, owner_actor, staff_actor
 
 log = logging.getLogger(__name__)
@@ -226,11 +229,8 @@ def handle(session: Session, ticket: Ticket, person: Staff, result: str, now: da
         raise ComplaintError(f"投诉 {ticket.number} 已经办结过了（{complaint.result}）。")
     if ticket.status == "cancelled":
         raise ComplaintError(f"投诉 {ticket.number} 已被业主撤回。")
-    complaint.result, complaint.handled_at, complaint.handled_by_id = result, now, person.id
-    ticket.status = "done"
-    add_step(session, ticket, "handled", staff_actor(person.id), note=result, at=now)
-    clock = sla.stop(session, ticket, "handled", now)
-    _tell_owner(session, ticket, result, now)
+    ticket_status.move(session, ticket, TicketStatus.DONE, staff_actor(person.id), reason=result, now=now, person=person)
+    clock = sla.get(session, ticket.id, "handled")
     log.info("complaint handled", extra={"ticket": ticket.number, "sla": clock.outcome if clock else None})
     return complaint
 
@@ -252,16 +252,6 @@ def answer_owner(session: Session, ticket: Ticket, person: Staff, text: str, now
                 "data": notify.template_fields(ticket.number, ticket.description, "投诉处理中", person.name, notify.clock_label(now))}
     notify.to_person(session, ticket.openid, message, template, "progress", ticket,
                       f"complaint-answer:{ticket.id}:{int(now.timestamp())}", now)
-
-
-def _tell_owner(session: Session, ticket: Ticket, result: str, now: datetime) -> None:
-    settings = load_settings()
-    text = (f"您好，您反映的「{ticket.description}」（{ticket.number}）已经处理：{result}\n"
-            "如果问题还没解决，直接回复「没解决」告诉我们，我们会继续跟进。谢谢您的监督！")
-    template = {"template_id": settings.template_progress, "url": None, "text": text,
-                "data": notify.template_fields(ticket.number, ticket.description, "投诉已办结", "客服中心", notify.clock_label(now))}
-    notify.to_person(session, ticket.openid, text, template, "progress", ticket,
-                      f"complaint-result:{ticket.id}:{int(now.timestamp())}", now)
 
 
 def reopen(session: Session, ticket: Ticket, openid: str, text: str, now: datetime | None = None) -> None:
