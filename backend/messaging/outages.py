@@ -272,6 +272,63 @@ def announce(session: Session, outage: Outage, event: str, settings: Settings | 
     jobs.enqueue_after_commit(session, "backend.messaging.outages.broadcast", outage.id, event)
 
 
+# --- what staff do: one function per action, for the console, the admin API and the CLI -------------
+def was_announced(session: Session, outage: Outage) -> bool:
+    """Whether the first notice was recorded for anyone (owners know of the cut)."""
+    return _campaign_exists(session, outage.id, "notice")
+
+
+def _tell_if_announced(session: Session, outage: Outage, event: str, settings: Settings | None,
+                       now: datetime | None) -> bool:
+    # Before the first notice went out owners know nothing: a change, restore or cancel is only
+    # recorded (the notice, if sent later, carries the new times).
+    if not was_announced(session, outage):
+        return False
+    announce(session, outage, event, settings=settings, now=now)
+    return True
+
+
+def send_notice(session: Session, outage: Outage, settings: Settings | None = None,
+                now: datetime | None = None) -> str:
+    """发送通知: tell every affected owner, once. Returns the event ("notice")."""
+    if outage.status != "scheduled":
+        raise OutageError("已恢复或已取消，不用再发通知")
+    if was_announced(session, outage):
+        raise OutageError("通知已经发过了；时间有变请用“变更”")
+    announce(session, outage, "notice", settings=settings, now=now)
+    return "notice"
+
+
+def update(session: Session, outage: Outage, starts_at: datetime | None, ends_at: datetime | None, note: str,
+           settings: Settings | None = None, now: datetime | None = None) -> tuple[str, bool]:
+    """变更时间, with a note saying why; those told before hear it. (event, whether anyone is told)."""
+    note = (note or "").strip()
+    if not note:
+        raise OutageError("请写明变更说明，例如“抢修延长到18点”")
+    if starts_at is None and ends_at is None:
+        raise OutageError("请填写新的开始或恢复时间")
+    event = change(session, outage, ends_at=ends_at, starts_at=starts_at, note=note, now=now)
+    return event, _tell_if_announced(session, outage, event, settings, now)
+
+
+def restore_and_tell(session: Session, outage: Outage, settings: Settings | None = None,
+                     now: datetime | None = None) -> bool:
+    """提前恢复 (or on time): recorded; those told before hear it. Whether anyone is told."""
+    if outage.status == "restored":
+        raise OutageError("已经是恢复状态")
+    restore(session, outage, now)
+    return _tell_if_announced(session, outage, "restored", settings, now)
+
+
+def cancel_and_tell(session: Session, outage: Outage, reason: str, settings: Settings | None = None,
+                    now: datetime | None = None) -> bool:
+    """取消, with the reason; those told before hear it. Whether anyone is told."""
+    if outage.status == "cancelled":
+        raise OutageError("已经取消了")
+    cancel(session, outage, reason, now)
+    return _tell_if_announced(session, outage, "cancelled", settings, now)
+
+
 # --- the broadcast job -----------------------------------------------------------------------------
 def broadcast(outage_id: int, event: str, rate: float | None = None) -> dict:
     """Job: send a campaign's queued messages, paced; safe to run again (it resumes)."""
