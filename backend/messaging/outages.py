@@ -32,7 +32,7 @@ from backend.core.models import (
     aware_now,
 )
 from backend.core.redis_conn import get_redis
-from backend.messaging import delivery, wechat_window
+from backend.messaging import delivery, templates, wechat_window
 from backend.text.times import SHANGHAI
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,7 @@ def template_for(settings: Settings, outage: Outage, event: str) -> dict:
     stage = {"notice": "通知", "reminder": "即将开始", "restored": "已恢复", "cancelled": "已取消"}.get(
         event, "时间有变")
     fields = [f"{label(outage)}{stage}", where(outage), _span(outage), outage.reason or "—", outage.community.name]
-    return {"template_id": settings.template_progress, "url": None, "text": text_for(outage, event),
-            "data": {f"keyword{i}": {"value": v[:20]} for i, v in enumerate(fields, start=1)}}
+    return templates.message(settings.template_progress, text_for(outage, event), *fields)
 
 
 # --- staff side: create, change, end -------------------------------------------------------------

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from backend.core.config import load_settings
 from backend.core.models import FollowUp, Rating, Staff, Ticket, aware_now
 from backend.core.statuses import TicketStatus
-from backend.messaging import delivery, notify
+from backend.messaging import delivery, notify, templates
 from backend.service import sla
 from backend.text import ratings
 from backend.work import staff as staff_records
@@ -117,10 +117,10 @@ def _task(session: Session, people: list[Staff], ticket: Ticket, title: str, wha
             f"内容：{notify.what_is_wrong(ticket)}\n{what}\n{reply}")
     if ticket.contact_phone:
         text += f"\n业主电话：{ticket.contact_phone}"
-    data = notify.template_fields(ticket.number, ticket.location_label or "（未写）", what, title, "今天内")
     for person in people:
         delivery.record(session, person.openid, "template", text, purpose="task", ticket_id=ticket.id,
-                        template={"template_id": settings.template_task, "data": data, "url": None, "text": text},
+                        template=templates.message(settings.template_task, text, ticket.number,
+                                                   ticket.location_label or "（未写）", what, title, "今天内"),
                         dedupe_key=f"{key}:{person.id}")
 
 
@@ -160,8 +160,8 @@ def remind(session: Session, ticket: Ticket, now: datetime) -> None:
     what = notify.what_is_wrong(ticket)
     text = (f"您好，您报修的「{what}」（{ticket.number}）修好一天了，现在用着还好吗？\n"
             "方便的话回复 1-5 分给这次服务打个分（5分最满意），也可以说说意见；如果问题还在，回复「还没修好」。")
-    template = {"template_id": settings.template_progress, "url": None, "text": text,
-                "data": notify.template_fields(ticket.number, what, "已完工，请评价", "客服中心", notify.clock_label(now))}
+    template = templates.message(settings.template_progress, text, ticket.number, what, "已完工，请评价", "客服中心",
+                                 notify.clock_label(now))
     notify.to_person(session, ticket.openid, text, template, "progress", ticket, f"remind:{ticket.id}", now)
     add_step(session, ticket, "reminded", "system", note="24小时未评价，已提醒业主", at=now)
 

@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session
 from backend.core.config import Settings, load_settings
 from backend.core.models import Complaint, Staff, Ticket, TicketPhoto, TicketStep, aware_now
 from backend.core.statuses import TicketStatus
-from backend.messaging import delivery, notify
-from backend.messaging.notify import template_fields
+from backend.messaging import delivery, notify, templates
 from backend.owners.communities import community_for
 from backend.service import sla
 from backend.text.addresses import parse_address
@@ -175,10 +174,10 @@ def route(session: Session, ticket: Ticket, now: datetime, settings: Settings | 
     add_step(session, ticket, "dispatched", "system", note=f"转给{person.name}", at=now)
     complaint = complaint_of(session, ticket)
     text = task_text(session, ticket)
-    data = template_fields(ticket.number, ticket.location_label or "（未写）",
-                   f"{label(complaint.category)}：{ticket.description}", "投诉", f"{_clock(ticket.due_at)}前办结")
-    delivery.record(session, person.openid, "template", text, purpose="task", ticket_id=ticket.id,
-                    template={"template_id": settings.template_task, "data": data, "url": None, "text": text},
+    template = templates.message(settings.template_task, text, ticket.number, ticket.location_label or "（未写）",
+                                 f"{label(complaint.category)}：{ticket.description}", "投诉",
+                                 f"{_clock(ticket.due_at)}前办结")
+    delivery.record(session, person.openid, "template", text, purpose="task", ticket_id=ticket.id, template=template,
                     dedupe_key=f"complaint:{ticket.id}:{person.id}")
     return person
 
@@ -248,8 +247,8 @@ def answer_owner(session: Session, ticket: Ticket, person: Staff, text: str, now
         ticket.status = "accepted"
     settings = load_settings()
     message = f"您好，关于您反映的「{ticket.description}」（{ticket.number}），客服{person.name}回复：{text}"
-    template = {"template_id": settings.template_progress, "url": None, "text": message,
-                "data": notify.template_fields(ticket.number, ticket.description, "投诉处理中", person.name, notify.clock_label(now))}
+    template = templates.message(settings.template_progress, message, ticket.number, ticket.description, "投诉处理中",
+                                 person.name, notify.clock_label(now))
     notify.to_person(session, ticket.openid, message, template, "progress", ticket,
                       f"complaint-answer:{ticket.id}:{int(now.timestamp())}", now)
 
