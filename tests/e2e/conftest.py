@@ -8,7 +8,7 @@ from scripts import stack
 from scripts.wechat_standin import StandIn
 from tests.e2e.wx import WeChat
 
-# The official test account (WECHAT.md): token, EncodingAESKey and appid.
+# The official test account (docs/WECHAT_PROTOCOL.md): token, EncodingAESKey and appid.
 TOKEN = "AAAAA"
 AES_KEY = "A" * 43
 APPID = "wxba5fad812f8e6fb9"
