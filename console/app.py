@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
+from backend.core import metrics
 from backend.core.config import VAR_DIR, Settings, load_settings
 from backend.core.db import get_engine
 from console import access, auth, data, directory, handoffs, labels, outages, scorecard, tickets
@@ -129,6 +130,13 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
         )
         if request.endpoint != "static":
             resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    @app.after_request
+    def _count(resp):
+        # Route names, not paths: a bounded label set (no ids, no query strings).
+        metrics.HTTP_REQUESTS.labels("console", request.endpoint or "unmatched",
+                                     metrics.status_class(resp.status_code)).inc()
         return resp
 
     @app.errorhandler(CSRFError)

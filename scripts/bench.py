@@ -48,7 +48,7 @@ def drive(system, pace: float = 0.0) -> dict:
     lock = threading.Lock()
 
     def sender(n: int):
-        wx = WeChat(system.base_url, TOKEN, AES_KEY, APPID, "aes" if n % 2 else "plain")
+        wx = WeChat(system.base_url, TOKEN, AES_KEY, APPID, "aes" if n % 2 else "compat")
         rng = random.Random(n)  # owners do not type in lockstep: random gaps around `pace`
         if pace:
             time.sleep(rng.uniform(0, pace))
@@ -70,7 +70,7 @@ def drive(system, pace: float = 0.0) -> dict:
                     time.sleep(max(0.0, rng.expovariate(1 / pace) - took))
 
     # warm-up: the first turns load caches in every process
-    warm = WeChat(system.base_url, TOKEN, AES_KEY, APPID)
+    warm = WeChat(system.base_url, TOKEN, AES_KEY, APPID, "aes")
     for n in range(2):
         for text in SCRIPT:
             warm.say(f"o-bench-warmup-{n}-{pace}", text)
@@ -92,7 +92,8 @@ def nlu_parse_times(system) -> list[float]:
     times = []
     for text in texts:
         started = time.perf_counter()
-        http.post(f"http://127.0.0.1:{system.ports.rasa}/model/parse", json={"text": text}, timeout=10).raise_for_status()
+        http.post(f"http://127.0.0.1:{system.ports.rasa}/model/parse", params={"token": system.rasa_token},
+                  json={"text": text}, timeout=10).raise_for_status()
         times.append((time.perf_counter() - started) * 1000)
     return times
 
@@ -157,7 +158,7 @@ def main() -> int:
         for servers in (1, 2):
             (tmp / f"rasa{servers}").mkdir(exist_ok=True)
             system = stack.System(tmp / f"rasa{servers}", redis_url, standin_url, wechat=(TOKEN, AES_KEY, APPID),
-                                  rasa_servers=servers)
+                                  rasa_servers=servers, rasa_api=True)
             print(f"==> starting the system with {servers} Rasa server(s)", flush=True)
             system.up()
             try:

@@ -66,7 +66,8 @@ def measure(owners: int = 10_000) -> dict:
     url = standin.start()
     database_url = f"sqlite:///{tmp / 'bench.db'}"
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "WECHAT_APPID": "wxbenchoutage0001",
-           "WECHAT_SECRET": "s", "WECHAT_API_BASE_URL": url, "WUYE_VAR_DIR": str(tmp / "var")}
+           "WECHAT_SECRET": "s", "WECHAT_API_BASE_URL": url,
+           "WECHAT_TOKEN": "bench-token-0123456789", "ADMIN_API_TOKEN": "bench-admin-0123456789", "WUYE_VAR_DIR": str(tmp / "var")}
     os.environ.update(env)
     db.upgrade(database_url)
     _estate(database_url, owners)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 # The bench's WeChat account (scripts/bench.py sends as the same one).
-TOKEN, AES_KEY, APPID = "benchtoken", "B" * 43, "wxbench0000000000"
+TOKEN, AES_KEY, APPID = "bench-token-0123456789", "B" * 43, "wxbench0000000000"
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

@@ -5,6 +5,7 @@ protocol layer would, so everything after decoding is the code WeChat traffic ru
 """
 from __future__ import annotations
 
+import ipaddress
 import time
 
 from flask import Blueprint, current_app, jsonify, render_template, request
@@ -15,6 +16,21 @@ from webhook.wechat import InboundMessage
 
 devchat = Blueprint("devchat", __name__, template_folder="templates")
 ACCOUNT = "gh_local_account"
+# Headers a reverse proxy adds: a request that came through one is not from this machine's user,
+# even though the proxy itself connects from loopback.
+_PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded", "X-Forwarded-Host")
+
+
+@devchat.before_request
+def loopback_only():
+    """Local mode plays any owner or staff member: only someone at this machine may do that."""
+    try:
+        local = ipaddress.ip_address((request.remote_addr or "").split("%")[0]).is_loopback
+    except ValueError:
+        local = False
+    if not local or any(h in request.headers for h in _PROXY_HEADERS):
+        return jsonify(error="只能在本机打开"), 403
+    return None
 
 
 def _message(openid: str, payload: dict) -> InboundMessage:

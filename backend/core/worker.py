@@ -17,10 +17,11 @@ import time
 import redis
 from rq import SimpleWorker
 
-from backend.core import jobs
-from backend.core.config import load_settings
+from backend.core import jobs, metrics
+from backend.core.config import load_settings, require_safe
+from backend.core.db import get_engine
 from backend.core.logs import setup_logging
-from backend.core.redis_conn import get_redis
+from backend.core.redis_conn import get_redis, redis_answers
 
 log = logging.getLogger("worker")
 
@@ -52,12 +53,36 @@ def run_periodic(every: float, path: str, stop: threading.Event) -> None:
                     pass
 
 
+def health() -> tuple[bool, dict]:
+    """For the supervisor (GET /healthz on WORKER_METRICS_PORT): the worker can reach both stores."""
+    settings = load_settings()
+    checks = {"redis": redis_answers(settings.redis_url)}
+    try:
+        with get_engine(settings.database_url).connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        checks["database"] = True
+    except Exception:  # noqa: BLE001 - any failure means "not healthy", with the reason logged elsewhere
+        checks["database"] = False
+    return all(checks.values()), checks
+
+
+def serve_metrics() -> None:
+    """This process's counters (every RQ job runs in it: SimpleWorker), and the figures read from
+    the records at scrape time (queues, SLA clocks, broadcasts, quota): only the worker shows
+    those, so they are not counted once per process."""
+    registry = metrics.default_registry()
+    registry.register(metrics.RecordsCollector())
+    metrics.serve(metrics.port_from_env("WORKER_METRICS_PORT", 9201), registry, health=health)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Run background jobs and periodic sweeps.")
     parser.add_argument("--every", action="append", default=[], metavar="SECONDS:dotted.path",
                         help="run a function periodically, e.g. 5:webhook.conversation.retry_pending")
     args = parser.parse_args(argv)
     setup_logging()
+    require_safe(load_settings(), "worker")  # no weak or missing secret with WeChat credentials set
+    serve_metrics()
     stop = threading.Event()
     for spec in args.every:
         seconds, _, path = spec.partition(":")

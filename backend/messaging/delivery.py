@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.core import jobs
+from backend.core import jobs, metrics
 from backend.core.config import Settings, load_settings
 from backend.core.db import get_engine, session_scope
 from backend.core.models import OutboundMessage, WechatUser, aware_now
@@ -158,10 +158,14 @@ def _deliver(engine, settings: Settings, outbound_id: int, message: tuple, api=N
             else:
                 api.send_custom_text(openid, content)
         except Exception as exc:  # every failure is recorded; none may leave the row in "sending"
-            return _failed(engine, outbound_id, exc, classify(exc), errcode_of(exc), attempts)
+            kind, errcode = classify(exc), errcode_of(exc)
+            result = _failed(engine, outbound_id, exc, kind, errcode, attempts)
+            metrics.count_outbound(channel, "quota" if kind == "quota" else result, errcode)
+            return result
         status = "sent"
     with writing, engine.begin() as conn:
         outbox.mark_sent(conn, outbound_id, status=status, errcode=0 if status == "sent" else None)
+    metrics.count_outbound(channel, status, 0 if status == "sent" else None)
     return status
 
 
@@ -229,7 +233,9 @@ def send_many(ids: list[int], settings: Settings | None = None, rate: float = 20
 
 
 def _failed(engine, outbound_id: int, exc: Exception, kind: str, errcode: int | None, attempts: int) -> str:
-    detail = f"{type(exc).__name__}: {exc}"[:500]
+    # The error's type and errcode only: an exception's text can hold the API URL with the access
+    # token in it (requests' HTTPError does), and this column is shown to staff.
+    detail = type(exc).__name__ + (f" errcode={errcode}" if errcode is not None else "")
     log.warning("outbound message failed", extra={"outbound_id": outbound_id, "errcode": errcode, "kind": kind})
     with session_scope(engine) as session:
         row = session.get(OutboundMessage, outbound_id)

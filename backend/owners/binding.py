@@ -19,17 +19,22 @@ from backend.core.models import (
     WechatBinding,
     aware_now,
 )
+from backend.messaging import alerts
 from backend.owners import accounts as owners
 from backend.text.addresses import Address
+from backend.work import staff
 
 # Failed tries per account per day before we stop checking phones and send the owner to the
 # desk: guessing a neighbour's phone number must not be a game.
 MAX_FAILED_PER_DAY = 5
+# Failed tries by everyone in an hour before self-service binding pauses and the supervisors
+# are told: many accounts guessing together must not get more tries than one.
+MAX_FAILED_ALL_PER_HOUR = 60
 
 
 @dataclass
 class Outcome:
-    status: str  # bound, already, phone_not_listed, no_such_house, ambiguous, too_many_tries
+    status: str  # bound, already, phone_not_listed, no_such_house, ambiguous, too_many_tries, paused
     house: House | None = None
     resident: Resident | None = None
     candidates: list[House] = field(default_factory=list)
@@ -83,6 +88,16 @@ def bind_with_phone(
     now = aware_now(now)
     if failed_today(session, openid, now) >= MAX_FAILED_PER_DAY:
         return Outcome("too_many_tries")
+    failed_all = session.execute(
+        select(func.count()).select_from(BindingRequest).where(BindingRequest.created_at >= now - timedelta(hours=1))
+    ).scalar_one()
+    if failed_all >= MAX_FAILED_ALL_PER_HOUR:
+        alerts.tell_supervisors_once(
+            session, "ownerbinding",
+            f"【安全提醒】最近一小时有 {failed_all} 次没有核对上的业主绑定，自助绑定已暂停。"
+            "如果不是集中办理，可能有人在试住户手机号；请到控制台「住户」核实绑定申请。",
+            [p.openid for p in staff.supervisors(session, None)])
+        return Outcome("paused")
     candidates = houses_at(session, address, communities_named(session, text))
     if not candidates:
         _record(session, openid, address.label, phone, "no_such_house", None, now)

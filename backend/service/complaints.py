@@ -27,7 +27,7 @@ from backend.text.addresses import parse_address
 from backend.text.times import SHANGHAI
 from backend.work import staff as staff_records
 from backend.work import ticket_status
-from backend.work.tickets import add_step, find_by_number, next_number, owner_actor, staff_actor
+from backend.work.tickets import add_step, find_by_number, next_number, owner_actor, safe_photo_url, staff_actor
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def raise_complaint(session: Session, req: ComplaintRequest, now: datetime | Non
             )
             ticket.steps.append(TicketStep(kind="created", actor=owner_actor(req.openid), note=label(category), at=now))
             for url, media_id in req.photos:
-                ticket.photos.append(TicketPhoto(url=url, media_id=media_id, created_at=now))
+                ticket.photos.append(TicketPhoto(url=safe_photo_url(url), media_id=media_id, created_at=now))
             session.add(ticket)
             session.flush()
             session.add(Complaint(ticket_id=ticket.id, category=category))

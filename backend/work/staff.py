@@ -15,10 +15,19 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from backend.core.models import SKILLS, STAFF_ROLES, DutyShift, Staff, aware_now
+from backend.messaging import alerts
 from backend.text.times import SHANGHAI
 
-CODE_PATTERN = re.compile(r"^\s*(?:员工)?(?:绑定|綁定)?\s*[:：]?\s*(YG\d{6})\s*$", re.IGNORECASE)
+# YG + 10 digits: with at most 5 wrong tries per WeChat account and 30 from everyone an hour
+# (backend.messaging.alerts), all the tries of a day (720) against even a hundred live codes have about one
+# chance in 140,000 (720 x 100 / 10^10). Anything from YG + 6 digits counts as a try (older
+# codes had 6 digits).
+CODE_DIGITS = 10
+CODE_PATTERN = re.compile(r"^\s*(?:员工)?(?:绑定|綁定)?\s*[:：]?\s*(YG[\d\s-]{6,20})\s*$", re.IGNORECASE)
 CODE_LIFETIME = timedelta(hours=24)
+CODE_TRIES_PER_OPENID = 5
+CODE_TRIES_ALL = 30
+CODE_TRY_WINDOW = 3600
 
 
 class StaffError(ValueError):
@@ -55,7 +64,7 @@ def issue_bind_code(session: Session, person: Staff, now: datetime | None = None
     """A new one-time code for `person` (any earlier one stops working)."""
     now = aware_now(now)
     while True:
-        code = f"YG{secrets.randbelow(10**6):06d}"
+        code = f"YG{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         if session.execute(select(Staff.id).where(Staff.bind_code_hash == _hash(code))).first() is None:
             break
     person.bind_code_hash = _hash(code)
@@ -66,15 +75,32 @@ def issue_bind_code(session: Session, person: Staff, now: datetime | None = None
 
 def looks_like_bind_code(text: str) -> str | None:
     match = CODE_PATTERN.match(text or "")
-    return match.group(1).upper() if match else None
+    if not match:
+        return None
+    code = re.sub(r"[\s-]", "", match.group(1)).upper()  # "YG 12345 67890" as read from a note
+    return code if re.fullmatch(r"YG\d{6,12}", code) else None
 
 
 def bind_by_code(session: Session, code: str, openid: str, now: datetime | None = None) -> Staff:
-    """Bind `openid` to the staff member the code was issued to; the code is then used up."""
+    """Bind `openid` to the staff member the code was issued to; the code is then used up.
+
+    Wrong codes are counted (per WeChat account and for everyone, per hour); past either limit
+    no code is even looked at, and past the global one the supervisors are told."""
     now = aware_now(now)
+    if alerts.failures("staffcode", openid, CODE_TRY_WINDOW) >= CODE_TRIES_PER_OPENID:
+        raise StaffError("绑定码错误次数太多了，为了安全先暂停一小时。请核对主管给您的绑定码，稍后再试，或请主管重新生成一个。")
+    if alerts.failures("staffcode", "*", CODE_TRY_WINDOW) >= CODE_TRIES_ALL:
+        raise StaffError("员工绑定暂时关闭了（最近错误的绑定码太多），请联系主管。")
     person = session.execute(select(Staff).where(Staff.bind_code_hash == _hash(code))).scalar_one_or_none()
     if person is None or not person.active or person.bind_code_expires_at is None \
             or person.bind_code_expires_at < now:
+        _, everyone = alerts.count_failure("staffcode", openid, CODE_TRY_WINDOW)
+        if everyone >= CODE_TRIES_ALL:
+            alerts.tell_supervisors_once(
+                session, "staffcode",
+                f"【安全提醒】最近一小时有 {everyone} 次错误的员工绑定码，员工绑定已暂停一小时。"
+                "如果不是同事输错，可能有人在试绑定码；新员工绑定请稍后再试。",
+                [p.openid for p in supervisors(session, None)], CODE_TRY_WINDOW)
         raise StaffError("这个绑定码无效或已过期，请找主管重新生成一个。")
     other = session.execute(select(Staff).where(Staff.openid == openid, Staff.id != person.id)).scalar_one_or_none()
     if other is not None:

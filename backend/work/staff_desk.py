@@ -1,7 +1,7 @@
 """Messages from staff: short commands, not owners' natural language.
 
 A message from a bound staff openid never reaches the owner assistant; it is read here. A
-binding code (YG + 6 digits) from anyone binds that WeChat to the staff member it was issued to.
+binding code (YG + 10 digits) from anyone binds that WeChat to the staff member it was issued to.
 """
 from __future__ import annotations
 

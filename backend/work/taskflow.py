@@ -15,7 +15,7 @@ from backend.core.models import Staff, Ticket, TicketAssignment, TicketPhoto, aw
 from backend.core.statuses import TicketStatus
 from backend.work import ticket_status
 from backend.work.dispatch import ACTIVE, active_assignment
-from backend.work.tickets import add_step, find_by_number, staff_actor
+from backend.work.tickets import add_step, find_by_number, safe_photo_url, staff_actor
 
 # A photo sent this long after 完工 still belongs to that job.
 PHOTO_AFTER_DONE = timedelta(hours=2)
@@ -99,6 +99,7 @@ def add_photo(session: Session, person: Staff, url: str, media_id: str | None,
     ).scalar_one_or_none()
     if ticket is None:
         return None
+    url = safe_photo_url(url)
     session.add(TicketPhoto(ticket=ticket, url=url, media_id=media_id, created_at=now))
-    add_step(session, ticket, "photo_added", staff_actor(person.id), note=url, at=now)
+    add_step(session, ticket, "photo_added", staff_actor(person.id), note=url or None, at=now)
     return ticket

@@ -8,6 +8,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -138,7 +139,7 @@ def _build_ticket(session: Session, req: RepairRequest, now: datetime) -> Ticket
     actor = owner_actor(req.openid)
     ticket.steps.append(TicketStep(kind="created", actor=actor, at=now))
     for url, media_id in req.photos:
-        ticket.photos.append(TicketPhoto(url=url, media_id=media_id, created_at=now))
+        ticket.photos.append(TicketPhoto(url=safe_photo_url(url), media_id=media_id, created_at=now))
         ticket.steps.append(TicketStep(kind="photo_added", actor=actor, note=url, at=now))
     return ticket
 
@@ -183,6 +184,23 @@ def add_step(
     return step
 
 
+def safe_photo_url(url: str | None) -> str:
+    """The photo URL to keep, or "" when it is not one WeChat gives (http(s) on a host).
+
+    The console shows it as an <img> and a link: a javascript: or data: URL must never get there,
+    whatever reached the assistant. A path under /static/ is the console's own demo picture."""
+    url = (url or "").strip()
+    if url.startswith("/static/") and ".." not in url and "//" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c in url for c in "\"'<> \t\r\n"):
+        return ""
+    return url
+
+
 def attach_photo(
     session: Session, openid: str, url: str, media_id: str | None, now: datetime | None = None
 ) -> Ticket | None:
@@ -200,8 +218,9 @@ def attach_photo(
     ).scalar_one_or_none()
     if ticket is None:
         return None
+    url = safe_photo_url(url)
     session.add(TicketPhoto(ticket=ticket, url=url, media_id=media_id, created_at=now))
-    add_step(session, ticket, "photo_added", owner_actor(openid), note=url, at=now)
+    add_step(session, ticket, "photo_added", owner_actor(openid), note=url or None, at=now)
     return ticket
 
 

@@ -145,8 +145,9 @@ def wechat_env(monkeypatch, db_url, redis_url, standin, engine):
     monkeypatch.setenv("WECHAT_API_BASE_URL", standin.url)
     conn = redis.Redis.from_url(redis_url)
     conn.delete(f"wuye:wechat:{TEST_APPID}:access_token")  # a token from an earlier stand-in
-    for key in conn.scan_iter("rq:*"):
-        conn.delete(key)  # jobs enqueued by earlier tests (nobody runs them here)
+    for pattern in ("rq:*", "wuye:guess:*", "wuye:alert:*"):
+        for key in conn.scan_iter(pattern):
+            conn.delete(key)  # jobs enqueued and guessing counts left by earlier tests
     return load_settings()
 
 

@@ -82,7 +82,7 @@ def test_only_affected_owners_get_it_once_even_when_the_worker_is_killed(system,
 
 
 def test_owners_ask_and_are_answered_from_the_notice(system, owners):
-    wx = WeChat(system.base_url, TOKEN, AES_KEY, APPID, mode="plain")
+    wx = WeChat(system.base_url, TOKEN, AES_KEY, APPID, mode="compat")
     reply, _ = wx.say("o-outage-3-7", "明天停水吗")
     assert "停水" in reply and "市政管网维修" in reply and "3栋" in reply
     reply, _ = wx.say("o-outage-12-3", "明天停水吗")

@@ -1,4 +1,4 @@
-"""A whole repair conversation through /wechat, in plain and safe mode, against the real stack."""
+"""A whole repair conversation through /wechat, in compatible and safe mode, against the real stack."""
 from __future__ import annotations
 
 import itertools

@@ -21,6 +21,25 @@ class Lookup:
         self._bills: dict[int, dict[tuple, int]] = {}
         self._amounts: dict[int, Decimal] = {}  # bill id → amount billed
         self._receipts: dict[int, dict[str, tuple[int, Decimal]]] = {}  # community → receipt → (bill, amount)
+        # (label, value) → rows where a blank cell was taken as the default: said in the result.
+        self.defaults: dict[tuple[str, str], list[int]] = {}
+        self.blanks: dict[str, list[int]] = {}  # consequence of a blank optional cell → rows
+        self.row = 0  # the row being read, for the defaults
+
+    def blank(self, cells: dict, field: str, consequence: str) -> str:
+        """The cell; a blank one is counted, to say what it means in the result."""
+        cell = cells.get(field, "")
+        if not str(cell).strip():
+            self.blanks.setdefault(consequence, []).append(self.row)
+        return cell
+
+    def default(self, cells: dict, field: str, label: str, value: str) -> str:
+        """The cell, or `value` when it is blank; a default is never taken silently."""
+        cell = cells.get(field, "")
+        if str(cell).strip():
+            return cell
+        self.defaults.setdefault((label, value), []).append(self.row)
+        return value
 
     def community(self, ref: str) -> int:
         """By code (XFL) or by name (幸福里花园)."""
@@ -34,7 +53,7 @@ class Lookup:
                 )
             ).scalar()
             if found is None:
-                raise BadValue(f"小区「{ref}」不存在（请先导入小区）")
+                raise BadValue(f"小区「{ref}」不存在（请先导入小区）", "community")
             self._communities[ref] = found
         return self._communities[ref]
 
@@ -49,7 +68,7 @@ class Lookup:
     def building(self, community_id: int, code: str) -> int:
         found = self._building_map(community_id).get(code)
         if found is None:
-            raise BadValue(f"楼栋「{Address(code).label}」不在这个小区（请先导入楼栋）")
+            raise BadValue(f"楼栋「{Address(code).label}」不在这个小区（请先导入楼栋）", "building")
         return found
 
     def has_building(self, community_id: int, code: str) -> bool:
@@ -65,7 +84,7 @@ class Lookup:
             self._houses[community_id] = {(b, u or "", r): id_ for b, u, r, id_ in rows}
         found = self._houses[community_id].get((address.building, address.unit or "", address.room))
         if found is None:
-            raise BadValue(f"房屋「{address.label}」不存在（请先导入房屋）")
+            raise BadValue(f"房屋「{address.label}」不存在（请先导入房屋）", "house")
         return found
 
     def bill(self, community_id: int, house_id: int, item: str, period: str) -> int:
@@ -80,7 +99,7 @@ class Lookup:
             self._amounts.update({id_: amount for *_, id_, amount in rows})
         found = self._bills[community_id].get((house_id, item, period))
         if found is None:
-            raise BadValue(f"找不到这户「{item} {period}」的账单（请先导入账单）")
+            raise BadValue(f"找不到这户「{item} {period}」的账单（请先导入账单）", "period")
         return found
 
     def bill_amount(self, bill_id: int) -> Decimal:
