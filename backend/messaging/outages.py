@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import datetime, timedelta
 
 import redis
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from backend.core import jobs
+from backend.core import jobs, schedule
 from backend.core.config import Settings, load_settings
 from backend.core.db import get_engine, session_scope
 from backend.core.models import (
@@ -40,8 +39,6 @@ log = logging.getLogger(__name__)
 REMIND_BEFORE = timedelta(hours=1)
 # How far ahead owners' questions look for planned cuts.
 LOOKAHEAD = timedelta(days=7)
-# Messages a second per broadcast. WeChat answers 45009 if we go too fast (we then back off).
-BROADCAST_RATE = float(os.environ.get("BROADCAST_RATE", "300"))
 BATCH = 1000
 LOCK_SECONDS = 20
 PREPARE_DEFAULT = {
@@ -268,7 +265,7 @@ def announce(session: Session, outage: Outage, event: str, settings: Settings | 
     """Record who is to be told and start the broadcast once the session commits."""
     settings = settings or load_settings()
     plan(session, settings, outage, event, now)
-    jobs.enqueue_after_commit(session, "backend.messaging.outages.broadcast", outage.id, event)
+    jobs.enqueue_after_commit(session, schedule.BROADCAST, outage.id, event)
 
 
 # --- what staff do: one function per action, for the console, the admin API and the CLI -------------
@@ -364,7 +361,7 @@ def broadcast(outage_id: int, event: str, rate: float | None = None) -> dict:
             if done % 1000 == 0 or done == total:
                 log.info("broadcast progress", extra={"campaign": name, "done": done, "total": total})
 
-        counts = delivery.send_many(ids, settings, rate=rate or BROADCAST_RATE, progress=progress)
+        counts = delivery.send_many(ids, settings, rate=rate or settings.broadcast_rate, progress=progress)
         log.info("broadcast finished", extra={"campaign": name, **counts})
         return counts
     finally:
@@ -431,7 +428,7 @@ def sweep(now: datetime | None = None) -> dict:
             OutboundMessage.created_at < now - timedelta(seconds=10)).distinct()).scalars().all()
     for name in stalled:
         _, outage_id, event = name.split(":", 2)
-        jobs.enqueue("backend.messaging.outages.broadcast", int(outage_id), event)
+        jobs.enqueue(schedule.BROADCAST, int(outage_id), event)
         counts["resumed"] += 1
     return counts
 

@@ -25,7 +25,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.core import jobs
+from backend.core import jobs, schedule
 from backend.core.config import load_settings
 from backend.core.models import Complaint, Staff, Ticket, TicketAssignment, aware_now
 from backend.core.statuses import FINISHED_STATUSES, OPEN_STATUSES, AssignmentStatus, TicketStatus
@@ -192,4 +192,4 @@ def _reopened(session, ticket, actor, reason, now, person) -> None:
             session.flush()
     if ticket.kind in DISPATCHED_KINDS:
         # The dispatch sweep also picks it up (status new, nobody on it) if Redis is down.
-        jobs.enqueue_after_commit(session, "backend.work.dispatch.dispatch_ticket", ticket.id, high=True)
+        jobs.enqueue_after_commit(session, schedule.DISPATCH_TICKET, ticket.id, high=True)
