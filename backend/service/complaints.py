@@ -243,8 +243,8 @@ def answer_owner(session: Session, ticket: Ticket, person: Staff, text: str, now
     if not text:
         raise ComplaintError(f"请写上要告诉业主的话，比如「答复 {ticket.number} 我们已联系楼上业主，今晚会上门协调」。")
     add_step(session, ticket, "answered", staff_actor(person.id), note=text, at=now)
-    if ticket.status == "dispatched":
-        ticket.status = "accepted"
+    if ticket.status == TicketStatus.DISPATCHED:  # a first word to the owner: the complaint is taken
+        ticket_status.move(session, ticket, TicketStatus.ACCEPTED, staff_actor(person.id), now=now, person=person)
     settings = load_settings()
     message = f"您好，关于您反映的「{ticket.description}」（{ticket.number}），客服{person.name}回复：{text}"
     template = templates.message(settings.template_progress, message, ticket.number, ticket.description, "投诉处理中",
