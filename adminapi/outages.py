@@ -94,7 +94,7 @@ def create():
             buildings=data.get("buildings"), reason=str(data.get("reason") or ""),
             prepare=str(data.get("prepare") or ""), planned=bool(data.get("planned", True)), actor=g.api_actor)
         if data.get("send", True):
-            outages.announce(session, outage, "notice")
+            outages.send_notice(session, outage)
         body = _json(session, outage, with_summary=True)
     return jsonify(body), 201
 
@@ -133,43 +133,37 @@ def show(outage_id: int):
 
 
 def _act(outage_id: int, act):
+    """Run one of backend.messaging.outages' actions (the same ones the console and CLI use)."""
     with _session() as session:
         outage = _outage(session, outage_id)
         if outage is None:
             return jsonify(error="没有这条记录"), 404
-        event = act(session, outage)
-        outages.announce(session, outage, event)
+        act(session, outage)
         return jsonify(_json(session, outage, with_summary=True))
 
 
 @bp.post("/<int:outage_id>/send")
 @require_staff
 def send(outage_id: int):
-    def act(session, outage):
-        if outage.status != "scheduled":
-            raise BadRequest("已恢复或已取消，不用再发")
-        return "notice"
-
-    return _act(outage_id, act)
+    return _act(outage_id, outages.send_notice)
 
 
 @bp.post("/<int:outage_id>/update")
 @require_staff
 def update(outage_id: int):
     data = _body()
-    return _act(outage_id, lambda s, o: outages.change(
-        s, o, ends_at=_time(data, "ends_at", False), starts_at=_time(data, "starts_at", False),
-        note=str(data.get("note") or "")))
+    return _act(outage_id, lambda s, o: outages.update(
+        s, o, _time(data, "starts_at", False), _time(data, "ends_at", False), str(data.get("note") or "")))
 
 
 @bp.post("/<int:outage_id>/restore")
 @require_staff
 def restore(outage_id: int):
-    return _act(outage_id, lambda s, o: outages.restore(s, o) or "restored")
+    return _act(outage_id, outages.restore_and_tell)
 
 
 @bp.post("/<int:outage_id>/cancel")
 @require_staff
 def cancel(outage_id: int):
     data = request.get_json(silent=True) or {}
-    return _act(outage_id, lambda s, o: outages.cancel(s, o, str(data.get("reason") or "")) or "cancelled")
+    return _act(outage_id, lambda s, o: outages.cancel_and_tell(s, o, str(data.get("reason") or "")))

@@ -171,6 +171,7 @@ def progress(outage_id: int):
 
 
 def _act(outage_id: int, action: str, act, message: str):
+    """Run one of backend.messaging.outages' actions (the same ones the admin API and CLI use)."""
     try:
         with db_session() as s:
             outage = _load(s, outage_id)
@@ -178,10 +179,6 @@ def _act(outage_id: int, action: str, act, message: str):
                 event, detail = act(s, outage)
             except outages.OutageError as exc:
                 raise Refused(str(exc))
-            # Before the first notice went out owners know nothing: a change, restore or cancel
-            # is only recorded (the notice, if sent later, carries the new times).
-            if event == "notice" or outages.summary(s, outage.id).get("notice"):
-                outages.announce(s, outage, event, settings=settings())
             audit.record(s, action, "outage", outage.id, event=event, **detail)
     except Refused as exc:
         return _render(outage_id, exc.message, 400)
@@ -192,14 +189,7 @@ def _act(outage_id: int, action: str, act, message: str):
 @bp.post("/outages/<id:outage_id>/send")
 @require("outages.manage")
 def send(outage_id: int):
-    def act(s, outage):
-        if outage.status != "scheduled":
-            raise Refused("已恢复或已取消，不用再发通知。")
-        if outages.summary(s, outage.id).get("notice"):
-            raise Refused("通知已经发过了；时间有变请用“变更”。")
-        return "notice", {}
-
-    return _act(outage_id, "outage.send", act, "通知开始发送。")
+    return _act(outage_id, "outage.send", lambda s, o: (outages.send_notice(s, o, settings()), {}), "通知开始发送。")
 
 
 @bp.post("/outages/<id:outage_id>/update")
@@ -209,12 +199,8 @@ def update(outage_id: int):
 
     def act(s, outage):
         starts_at, ends_at = _when("starts_at", False), _when("ends_at", False)
-        if not note:
-            raise Refused("请写明变更说明，例如“抢修延长到18点”。")
-        if starts_at is None and ends_at is None:
-            raise Refused("请填写新的开始或恢复时间。")
         old = (outage.starts_at, outage.ends_at)
-        event = outages.change(s, outage, ends_at=ends_at, starts_at=starts_at, note=note)
+        event, _told = outages.update(s, outage, starts_at, ends_at, note, settings())
         return event, {"old": old, "new": (outage.starts_at, outage.ends_at), "note": note}
 
     return _act(outage_id, "outage.update", act, "变更已保存，正在通知业主。")
@@ -224,10 +210,7 @@ def update(outage_id: int):
 @require("outages.manage")
 def restore(outage_id: int):
     def act(s, outage):
-        if outage.status == "restored":
-            raise Refused("已经是恢复状态。")
-        outages.restore(s, outage)
-        return "restored", {}
+        return "restored", {"told": outages.restore_and_tell(s, outage, settings())}
 
     return _act(outage_id, "outage.restore", act, "已标记恢复，正在通知业主。")
 
@@ -236,11 +219,7 @@ def restore(outage_id: int):
 @require("outages.manage")
 def cancel(outage_id: int):
     reason = (request.form.get("reason") or "").strip()[:200]
-
     def act(s, outage):
-        if outage.status == "cancelled":
-            raise Refused("已经取消了。")
-        outages.cancel(s, outage, reason)
-        return "cancelled", {"reason": reason}
+        return "cancelled", {"reason": reason, "told": outages.cancel_and_tell(s, outage, reason, settings())}
 
     return _act(outage_id, "outage.cancel", act, "已取消，正在通知业主。")

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from backend.core.models import OPEN_TICKET_STATUSES, TICKET_STATUSES, Staff, Ticket, TicketAssignment, utcnow
-from backend.work import dispatch
+from backend.work import dispatch, ticket_status
 from backend.work import tickets as ticket_records
 from console import audit, outbound
 from console import board as queries
@@ -152,15 +152,10 @@ def change_status(ticket_id: int):
         old = ticket.status
         if new == old:
             raise Refused("工单已经是这个状态。")
-        if new == "cancelled":
-            try:
-                ticket_records.cancel(s, ticket, console_actor(), reason)
-            except ValueError:
-                raise Refused("已完成或已关闭的工单不能取消。")
-        else:
-            ticket.status = new
-            note = f"{old} → {new}" + (f"：{reason}" if reason else "")
-            ticket_records.add_step(s, ticket, "status_changed", console_actor(), note=note)
+        try:  # the same rules and consequences as the staff's WeChat commands
+            ticket_status.move(s, ticket, new, console_actor(), reason)
+        except ticket_status.StatusError as exc:
+            raise Refused(str(exc)) from exc
         audit.record(s, "ticket.status", "ticket", ticket.id, number=ticket.number, old=old, new=new, reason=reason)
     flash("状态已更新。")
     return redirect(url_for("tickets.ticket_page", ticket_id=ticket_id))

@@ -52,7 +52,7 @@ def _estate(database_url: str, owners: int) -> None:
 
 
 def measure(owners: int = 10_000) -> dict:
-    from backend.core import db
+    from backend.core import db, schedule
     from backend.core.models import Outage, aware_now
     from scripts import stack
     from scripts.wechat_standin import StandIn
@@ -72,8 +72,9 @@ def measure(owners: int = 10_000) -> dict:
     db.upgrade(database_url)
     _estate(database_url, owners)
     worker = stack.start("worker", [str(stack.BIN / "python"), "-m", "backend.core.worker",
-                                    "--every", "15:backend.messaging.outages.sweep"], {**os.environ, **env}, tmp)
+                                    *schedule.worker_args(((15, schedule.OUTAGE_SWEEP),))], {**os.environ, **env}, tmp)
     try:
+        from backend.core.config import load_settings
         from backend.messaging import outages
 
         time.sleep(2)  # the worker is listening
@@ -82,7 +83,7 @@ def measure(owners: int = 10_000) -> dict:
             now = aware_now()
             outage = outages.create(session, "BENCH", "water", now + timedelta(days=1), now + timedelta(days=1, hours=8),
                                     reason="压测", actor="bench")
-            outages.announce(session, outage, "notice")
+            outages.send_notice(session, outage)
             outage_id = outage.id
         planned = time.monotonic() - started
         deadline = started + 600
@@ -99,7 +100,7 @@ def measure(owners: int = 10_000) -> dict:
         return {"owners": owners, "planned_s": planned, "total_s": elapsed, "sending_s": last - first,
                 "rate": owners / (last - first), "worker_peak_mb": _peak_rss_mb(worker.pid),
                 "summary": summary, "duplicates": owners - len({m["body"]["touser"] for m in standin.messages}),
-                "cap": outages.BROADCAST_RATE}
+                "cap": load_settings().broadcast_rate}
     finally:
         worker.terminate()
         worker.wait(30)

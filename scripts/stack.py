@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 
 import requests
 
+from backend.core import schedule
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MODELS = ROOT / "models"
@@ -117,9 +119,7 @@ def commands(ports: Ports, model: str | None = None, bin_dir: Path | str = BIN) 
         **{f"rasa{i + 2}": rasa(port) for i, port in enumerate(ports.more_rasa)},
         # Loopback unless ACTIONS_HOST says otherwise, and then only with ACTIONS_TOKEN.
         "actions": [py, "-m", "actions.server", "-p", str(ports.actions)],
-        "worker": [py, "-m", "backend.core.worker", "--every", "3:webhook.conversation.retry_pending",
-                   "--every", "10:backend.messaging.delivery.sweep_queued", "--every", "5:backend.work.dispatch.sweep",
-                   "--every", "15:backend.messaging.outages.sweep", "--every", "15:backend.service.sla_sweep.sweep"],
+        "worker": [py, "-m", "backend.core.worker", *schedule.worker_args()],
         "webhook": [str(BIN / "gunicorn"), "-w", "2", "--threads", "16", "-b", f"{ports.host}:{ports.webhook}",
                     "--timeout", "60", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
                     "-c", "python:webhook.gunicorn_conf", "webhook.wsgi:app"],

@@ -71,7 +71,7 @@ def cmd_create(args) -> int:
         print("  将通知：" + ("，".join(f"{b}栋 {n} 户" for b, n in p["per_building"].items()) or "（无已绑定业主）")
               + f"，共 {p['total']} 人")
         if not args.no_send:
-            outages.announce(session, outage, "notice")
+            outages.send_notice(session, outage)
         outage_id = outage.id
     if not args.no_send and args.wait:
         _follow(args, outage_id, "notice")
@@ -94,32 +94,36 @@ def cmd_show(args) -> int:
     return 0
 
 
-def _change(args, event_of) -> int:
+def _change(args, act) -> int:
+    """Run one of backend.messaging.outages' actions (the same ones the console and admin API use)."""
     with _session(args) as session:
         outage = _get(session, args.id)
         try:
-            event = event_of(session, outage)
+            event, told = act(session, outage)
         except outages.OutageError as exc:
             raise SystemExit(str(exc))
-        outages.announce(session, outage, event)
-        print(f"#{outage.id} {outages.describe(outage)} 已通知之前收到通知的业主（{event}）")
-    if args.wait:
+        print(f"#{outage.id} {outages.describe(outage)} "
+              + (f"已通知之前收到通知的业主（{event}）" if told else "（通知还没发出，只改了记录）"))
+    if args.wait and told:
         _follow(args, args.id, event)
     return 0
 
 
+def cmd_send(args) -> int:
+    return _change(args, lambda s, o: (outages.send_notice(s, o), True))
+
+
 def cmd_update(args) -> int:
-    return _change(args, lambda s, o: outages.change(
-        s, o, ends_at=_when(args.end) if args.end else None, starts_at=_when(args.start) if args.start else None,
-        note=args.note or ""))
+    return _change(args, lambda s, o: outages.update(
+        s, o, _when(args.start) if args.start else None, _when(args.end) if args.end else None, args.note or ""))
 
 
 def cmd_restore(args) -> int:
-    return _change(args, lambda s, o: outages.restore(s, o) or "restored")
+    return _change(args, lambda s, o: ("restored", outages.restore_and_tell(s, o)))
 
 
 def cmd_cancel(args) -> int:
-    return _change(args, lambda s, o: outages.cancel(s, o, args.reason or "") or "cancelled")
+    return _change(args, lambda s, o: ("cancelled", outages.cancel_and_tell(s, o, args.reason or "")))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -143,6 +147,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     show = osub.add_parser("show", help="one cut and its delivery summary")
     show.add_argument("id", type=int)
     show.set_defaults(func=cmd_show)
+    snd = osub.add_parser("send", help="send the notice of a cut recorded with --no-send")
+    snd.add_argument("id", type=int)
+    snd.add_argument("--wait", action="store_true")
+    snd.set_defaults(func=cmd_send)
     upd = osub.add_parser("update", help="extend or move it; the same owners are told")
     upd.add_argument("id", type=int)
     upd.add_argument("--to", dest="end")

@@ -45,6 +45,8 @@ class Settings:
     admin_api_token: str = ""
     # The account's own id (原始ID, gh_…): when set, a push addressed to another account is refused.
     wechat_account_id: str = ""
+    # Outage notices sent per second, at most (WeChat answers 45009 beyond its frequency limit).
+    broadcast_rate: float = 300.0
 
     @property
     def local_mode(self) -> bool:
@@ -126,4 +128,5 @@ def load_settings() -> Settings:
         console_base_url=_env("CONSOLE_BASE_URL").rstrip("/"),
         admin_api_token=_env("ADMIN_API_TOKEN"),
         wechat_account_id=_env("WECHAT_ACCOUNT_ID"),
+        broadcast_rate=float(_env("BROADCAST_RATE", "300")),
     )

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
+from backend.core.statuses import OPEN_STATUSES, AssignmentStatus, OutageStatus, TicketStatus
 from backend.text.addresses import Address
 
 # Stable constraint names, so later migrations (and SQLite batch mode) can refer to them.
@@ -44,17 +45,17 @@ RESIDENT_ROLES = ("owner", "tenant", "family")
 STAFF_ROLES = ("technician", "supervisor", "customer_service")
 SKILLS = ("水电", "电梯", "土建/门窗", "综合")
 TICKET_KINDS = ("repair", "complaint", "paid_service")
-TICKET_STATUSES = ("new", "dispatched", "accepted", "on_site", "done", "closed", "cancelled")
-OPEN_TICKET_STATUSES = ("new", "dispatched", "accepted", "on_site")
+TICKET_STATUSES = tuple(s.value for s in TicketStatus)
+OPEN_TICKET_STATUSES = tuple(s.value for s in OPEN_STATUSES)
 URGENCY_LEVELS = ("urgent", "normal")
 INBOUND_STATUSES = ("pending", "processing", "answered", "failed")
 OUTBOUND_CHANNELS = ("passive", "custom", "template", "local")
 # "sending": claimed by a worker, the API call under way. "unknown": the worker died during the
 # call, so WeChat may or may not have it; it is not sent again (see backend/messaging/delivery.py).
 OUTBOUND_STATUSES = ("queued", "sending", "sent", "failed", "local", "unknown")
-ASSIGNMENT_STATUSES = ("pending", "accepted", "timed_out", "transferred", "closed")
+ASSIGNMENT_STATUSES = tuple(s.value for s in AssignmentStatus)
 OUTAGE_KINDS = {"water": "停水", "power": "停电", "gas": "停气", "hot_water": "停热水"}
-OUTAGE_STATUSES = ("scheduled", "restored", "cancelled")
+OUTAGE_STATUSES = tuple(s.value for s in OutageStatus)
 HANDOFF_STATUSES = ("open", "closed")
 
 

@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.core import jobs, metrics
+from backend.core import jobs, metrics, schedule
 from backend.core.config import Settings, load_settings
 from backend.core.db import get_engine, session_scope
 from backend.core.models import OutboundMessage, WechatUser, aware_now
@@ -106,7 +106,7 @@ def queue_texts(session: Session, openid: str, texts: list[str], inbound_id: int
 def send_after_commit(session: Session, ids: list[int], high: bool = True) -> None:
     """Enqueue these messages once the session's transaction has committed."""
     for outbound_id in ids:
-        jobs.enqueue_after_commit(session, "backend.messaging.delivery.send_outbound", outbound_id, high=high)
+        jobs.enqueue_after_commit(session, schedule.SEND_OUTBOUND, outbound_id, high=high)
 
 
 # --- sending ---------------------------------------------------------------------------------------
@@ -256,7 +256,7 @@ def _failed(engine, outbound_id: int, exc: Exception, kind: str, errcode: int | 
             elif kind == "unreachable":
                 _unreachable(session, row)
     for delay, oid in jobs_after:
-        jobs.enqueue_in(delay, "backend.messaging.delivery.send_outbound", oid, high=True)
+        jobs.enqueue_in(delay, schedule.SEND_OUTBOUND, oid, high=True)
     return "retry" if jobs_after else "failed"
 
 
@@ -277,7 +277,7 @@ def _unreachable(session: Session, row: OutboundMessage) -> None:
         # A staff task nobody can receive: dispatch offers it to the next one. Named as a job (like
         # every job) so delivery, below dispatch, does not import it; if Redis is down, dispatch's
         # sweep moves the offer on when its acknowledgement time runs out.
-        jobs.enqueue_after_commit(session, "backend.work.dispatch.unreachable_job", row.ticket_id, row.openid,
+        jobs.enqueue_after_commit(session, schedule.UNREACHABLE, row.ticket_id, row.openid,
                                   high=True)
 
 

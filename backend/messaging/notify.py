@@ -4,8 +4,8 @@ Staff tasks always go as template messages (a technician's window is rarely open
 customer-service message while their window is open, else the progress template; the text
 message carries its template so delivery can fall back if WeChat says the window has closed.
 
-Since May 2023 WeChat shows only the keyword fields of a template, each cut at about 20
-characters, so the facts go there, short. Template fields (configure templates with these):
+WeChat shows only a template's keyword fields, cut short (backend/messaging/templates.py builds
+every template message, with its one truncation rule), so the facts go there, short. Template fields (configure templates with these):
   task:     keyword1 单号, keyword2 地点, keyword3 内容, keyword4 紧急程度, keyword5 时限
   progress: keyword1 单号, keyword2 报修内容, keyword3 进度, keyword4 处理人, keyword5 时间
 """
@@ -18,21 +18,11 @@ from sqlalchemy.orm import Session
 
 from backend.core.config import Settings
 from backend.core.models import Staff, Ticket, aware_now
-from backend.messaging import delivery, wechat_window
+from backend.messaging import delivery, templates, wechat_window
 from backend.text import addresses, phones
 from backend.text.times import SHANGHAI
 
-FIELD_LIMIT = 20
 URGENCY_LABELS = {"urgent": "紧急", "normal": "一般"}
-
-
-def _cut(value: str) -> str:
-    value = " ".join((value or "").split())
-    return value if len(value) <= FIELD_LIMIT else value[: FIELD_LIMIT - 1] + "…"
-
-
-def template_fields(*values: str) -> dict:
-    return {f"keyword{i}": {"value": _cut(v)} for i, v in enumerate(values, start=1)}
 
 
 def clock_label(at: datetime | None) -> str:
@@ -68,7 +58,6 @@ def task(session: Session, settings: Settings, ticket: Ticket, person: Staff, as
          note: str = "") -> None:
     """A new task for `person`: the template with the facts, once per assignment."""
     urgency = URGENCY_LABELS.get(ticket.urgency, ticket.urgency)
-    data = template_fields(ticket.number, _place(ticket), what_is_wrong(ticket), urgency, _deadline(ticket))
     lines = [
         f"【新维修任务】{ticket.number}（{urgency}）",
         f"地点：{_place(ticket)}",
@@ -83,7 +72,8 @@ def task(session: Session, settings: Settings, ticket: Ticket, person: Staff, as
     text = "\n".join(lines)
     delivery.record(
         session, person.openid, "template", text, purpose="task", ticket_id=ticket.id,
-        template={"template_id": settings.template_task, "data": data, "url": _link(settings, ticket), "text": text},
+        template=templates.message(settings.template_task, text, ticket.number, _place(ticket), what_is_wrong(ticket),
+                                   urgency, _deadline(ticket), url=_link(settings, ticket)),
         dedupe_key=f"task:{assignment_id}",
     )
 
@@ -93,8 +83,8 @@ def supervisors(session: Session, settings: Settings, ticket: Ticket, people: li
     """Tell supervisors something needs them (a task nobody took, a transfer)."""
     urgency = URGENCY_LABELS.get(ticket.urgency, ticket.urgency)
     text = f"【需要您关注】{ticket.number}（{urgency}）\n地点：{_place(ticket)}\n内容：{what_is_wrong(ticket)}\n{what}"
-    template = {"template_id": settings.template_task, "url": _link(settings, ticket), "text": text,
-                "data": template_fields(ticket.number, _place(ticket), what, urgency, _deadline(ticket))}
+    template = templates.message(settings.template_task, text, ticket.number, _place(ticket), what, urgency,
+                                 _deadline(ticket), url=_link(settings, ticket))
     for person in people:
         to_person(session, person.openid, text, template, "task", ticket, f"{key}:sup{person.id}", now)
 
@@ -116,9 +106,20 @@ def progress(session: Session, settings: Settings, ticket: Ticket, step: str, pe
                  "如果问题还在，直接回复「还没修好」，我们马上安排。", "已完工，请确认评价"),
     }
     text, stage = texts[step]
-    template = {"template_id": settings.template_progress, "url": None, "text": text,
-                "data": template_fields(ticket.number, what, stage, name, clock_label(now))}
+    template = templates.message(settings.template_progress, text, ticket.number, what, stage, name, clock_label(now))
     to_person(session, ticket.openid, text, template, "progress", ticket, f"progress:{ticket.id}:{step}:{person.id if person else 0}", now)
+
+
+def complaint_result(session: Session, settings: Settings, ticket: Ticket, result: str,
+                     now: datetime | None = None) -> None:
+    """A complaint was handled (办结): the owner hears what was done, and may say it is not solved."""
+    now = aware_now(now)
+    text = (f"您好，您反映的「{ticket.description}」（{ticket.number}）已经处理：{result}\n"
+            "如果问题还没解决，直接回复「没解决」告诉我们，我们会继续跟进。谢谢您的监督！")
+    template = templates.message(settings.template_progress, text, ticket.number, ticket.description, "投诉已办结",
+                                 "客服中心", clock_label(now))
+    to_person(session, ticket.openid, text, template, "progress", ticket,
+              f"complaint-result:{ticket.id}:{int(now.timestamp())}", now)
 
 
 def to_person(session: Session, openid: str, text: str, template: dict, purpose: str, ticket: Ticket,

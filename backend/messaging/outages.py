@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import datetime, timedelta
 
 import redis
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from backend.core import jobs
+from backend.core import jobs, schedule
 from backend.core.config import Settings, load_settings
 from backend.core.db import get_engine, session_scope
 from backend.core.models import (
@@ -32,7 +31,7 @@ from backend.core.models import (
     aware_now,
 )
 from backend.core.redis_conn import get_redis
-from backend.messaging import delivery, wechat_window
+from backend.messaging import delivery, templates, wechat_window
 from backend.text.times import SHANGHAI
 
 log = logging.getLogger(__name__)
@@ -40,8 +39,6 @@ log = logging.getLogger(__name__)
 REMIND_BEFORE = timedelta(hours=1)
 # How far ahead owners' questions look for planned cuts.
 LOOKAHEAD = timedelta(days=7)
-# Messages a second per broadcast. WeChat answers 45009 if we go too fast (we then back off).
-BROADCAST_RATE = float(os.environ.get("BROADCAST_RATE", "300"))
 BATCH = 1000
 LOCK_SECONDS = 20
 PREPARE_DEFAULT = {
@@ -108,8 +105,7 @@ def template_for(settings: Settings, outage: Outage, event: str) -> dict:
     stage = {"notice": "通知", "reminder": "即将开始", "restored": "已恢复", "cancelled": "已取消"}.get(
         event, "时间有变")
     fields = [f"{label(outage)}{stage}", where(outage), _span(outage), outage.reason or "—", outage.community.name]
-    return {"template_id": settings.template_progress, "url": None, "text": text_for(outage, event),
-            "data": {f"keyword{i}": {"value": v[:20]} for i, v in enumerate(fields, start=1)}}
+    return templates.message(settings.template_progress, text_for(outage, event), *fields)
 
 
 # --- staff side: create, change, end -------------------------------------------------------------
@@ -269,7 +265,64 @@ def announce(session: Session, outage: Outage, event: str, settings: Settings | 
     """Record who is to be told and start the broadcast once the session commits."""
     settings = settings or load_settings()
     plan(session, settings, outage, event, now)
-    jobs.enqueue_after_commit(session, "backend.messaging.outages.broadcast", outage.id, event)
+    jobs.enqueue_after_commit(session, schedule.BROADCAST, outage.id, event)
+
+
+# --- what staff do: one function per action, for the console, the admin API and the CLI -------------
+def was_announced(session: Session, outage: Outage) -> bool:
+    """Whether the first notice was recorded for anyone (owners know of the cut)."""
+    return _campaign_exists(session, outage.id, "notice")
+
+
+def _tell_if_announced(session: Session, outage: Outage, event: str, settings: Settings | None,
+                       now: datetime | None) -> bool:
+    # Before the first notice went out owners know nothing: a change, restore or cancel is only
+    # recorded (the notice, if sent later, carries the new times).
+    if not was_announced(session, outage):
+        return False
+    announce(session, outage, event, settings=settings, now=now)
+    return True
+
+
+def send_notice(session: Session, outage: Outage, settings: Settings | None = None,
+                now: datetime | None = None) -> str:
+    """发送通知: tell every affected owner, once. Returns the event ("notice")."""
+    if outage.status != "scheduled":
+        raise OutageError("已恢复或已取消，不用再发通知")
+    if was_announced(session, outage):
+        raise OutageError("通知已经发过了；时间有变请用“变更”")
+    announce(session, outage, "notice", settings=settings, now=now)
+    return "notice"
+
+
+def update(session: Session, outage: Outage, starts_at: datetime | None, ends_at: datetime | None, note: str,
+           settings: Settings | None = None, now: datetime | None = None) -> tuple[str, bool]:
+    """变更时间, with a note saying why; those told before hear it. (event, whether anyone is told)."""
+    note = (note or "").strip()
+    if not note:
+        raise OutageError("请写明变更说明，例如“抢修延长到18点”")
+    if starts_at is None and ends_at is None:
+        raise OutageError("请填写新的开始或恢复时间")
+    event = change(session, outage, ends_at=ends_at, starts_at=starts_at, note=note, now=now)
+    return event, _tell_if_announced(session, outage, event, settings, now)
+
+
+def restore_and_tell(session: Session, outage: Outage, settings: Settings | None = None,
+                     now: datetime | None = None) -> bool:
+    """提前恢复 (or on time): recorded; those told before hear it. Whether anyone is told."""
+    if outage.status == "restored":
+        raise OutageError("已经是恢复状态")
+    restore(session, outage, now)
+    return _tell_if_announced(session, outage, "restored", settings, now)
+
+
+def cancel_and_tell(session: Session, outage: Outage, reason: str, settings: Settings | None = None,
+                    now: datetime | None = None) -> bool:
+    """取消, with the reason; those told before hear it. Whether anyone is told."""
+    if outage.status == "cancelled":
+        raise OutageError("已经取消了")
+    cancel(session, outage, reason, now)
+    return _tell_if_announced(session, outage, "cancelled", settings, now)
 
 
 # --- the broadcast job -----------------------------------------------------------------------------
@@ -308,7 +361,7 @@ def broadcast(outage_id: int, event: str, rate: float | None = None) -> dict:
             if done % 1000 == 0 or done == total:
                 log.info("broadcast progress", extra={"campaign": name, "done": done, "total": total})
 
-        counts = delivery.send_many(ids, settings, rate=rate or BROADCAST_RATE, progress=progress)
+        counts = delivery.send_many(ids, settings, rate=rate or settings.broadcast_rate, progress=progress)
         log.info("broadcast finished", extra={"campaign": name, **counts})
         return counts
     finally:
@@ -375,7 +428,7 @@ def sweep(now: datetime | None = None) -> dict:
             OutboundMessage.created_at < now - timedelta(seconds=10)).distinct()).scalars().all()
     for name in stalled:
         _, outage_id, event = name.split(":", 2)
-        jobs.enqueue("backend.messaging.outages.broadcast", int(outage_id), event)
+        jobs.enqueue(schedule.BROADCAST, int(outage_id), event)
         counts["resumed"] += 1
     return counts
 

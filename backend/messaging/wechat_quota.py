@@ -1,4 +1,4 @@
-"""The account's daily template-message quota (WECHAT.md: 100,000 a day), counted in Redis so
+"""The account's daily template-message quota (docs/WECHAT_PROTOCOL.md: 100,000 a day), counted in Redis so
 every process shares it. Past it, template messages wait for the next day (Beijing time)
 instead of being refused by WeChat one by one."""
 from __future__ import annotations

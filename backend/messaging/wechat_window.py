@@ -1,4 +1,4 @@
-"""May we send this person a customer-service message now? (WECHAT.md, "Outbound")
+"""May we send this person a customer-service message now? (docs/WECHAT_PROTOCOL.md, "Outbound")
 
 After a message from them: 5 customer-service messages within 48 h. After a menu click, follow or
 scan: 3 within 1 minute. Otherwise only a template message reaches them. Counting our own

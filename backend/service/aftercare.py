@@ -1,6 +1,7 @@
 """After a repair is done (验收 and 评价/回访): the owner's rating, a reminder, the revisit call.
 
-完工 starts the feedback clock (backend/service/sla.py). The owner rates 1-5 in chat (any wording
+完工 starts the feedback clock (backend/work/ticket_status.py; clocks: backend/service/sla.py).
+The owner rates 1-5 in chat (any wording
 backend/text/ratings.py understands); no rating in 24 h: one reminder; 48 h: a revisit task (回访)
 for customer service, closed with `回访 BX… 结果` and recorded. A score of 2 or less opens a
 follow-up for the supervisor (`跟进 BX… 结果`). "还没修好" puts the job back to dispatch.
@@ -15,13 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.core import jobs
 from backend.core.config import load_settings
 from backend.core.models import FollowUp, Rating, Staff, Ticket, aware_now
-from backend.messaging import delivery, notify
+from backend.core.statuses import TicketStatus
+from backend.messaging import delivery, notify, templates
 from backend.service import sla
 from backend.text import ratings
 from backend.work import staff as staff_records
+from backend.work import ticket_status
 from backend.work.tickets import add_step, find_by_number, owner_actor, staff_actor
 
 log = logging.getLogger(__name__)
@@ -30,17 +32,11 @@ LOW_SCORE = 2
 # A rating or "还没修好" is about a job finished this recently.
 RATE_WITHIN = timedelta(days=14)
 REOPEN_WITHIN = timedelta(days=7)
-RATED_KINDS = ("repair", "paid_service")
+RATED_KINDS = ticket_status.DISPATCHED_KINDS
 
 
 class FollowUpError(ValueError):
     """A revisit or follow-up cannot be recorded as asked; the message says why, in Chinese."""
-
-
-def on_done(session: Session, ticket: Ticket, now: datetime) -> None:
-    """完工: the owner has 24 h to rate before a reminder, 48 h before a revisit call."""
-    if ticket.kind in RATED_KINDS:
-        sla.restart(session, ticket, "feedback", now, now + sla.FEEDBACK_DUE, now + sla.FEEDBACK_REMIND)
 
 
 def latest_done(session: Session, openid: str, now: datetime, within: timedelta = RATE_WITHIN) -> Ticket | None:
@@ -88,8 +84,8 @@ def record_rating(session: Session, openid: str, text: str, now: datetime | None
     if ratings.says_not_fixed(text) and ticket.status == "done":
         _reopen(session, ticket, openid, text, now)
         reopened = True
-    elif ticket.status == "done":
-        ticket.status = "closed"  # accepted by the owner (验收)
+    elif ticket.status == "done":  # accepted by the owner (验收)
+        ticket_status.move(session, ticket, TicketStatus.CLOSED, owner_actor(openid), now=now)
     follow_up = open_low_score(session, ticket, rating, now) if score <= LOW_SCORE else None
     log.info("rating recorded", extra={"ticket": ticket.number, "score": score})
     return Recorded(ticket, rating, follow_up, reopened)
@@ -121,10 +117,10 @@ def _task(session: Session, people: list[Staff], ticket: Ticket, title: str, wha
             f"内容：{notify.what_is_wrong(ticket)}\n{what}\n{reply}")
     if ticket.contact_phone:
         text += f"\n业主电话：{ticket.contact_phone}"
-    data = notify.template_fields(ticket.number, ticket.location_label or "（未写）", what, title, "今天内")
     for person in people:
         delivery.record(session, person.openid, "template", text, purpose="task", ticket_id=ticket.id,
-                        template={"template_id": settings.template_task, "data": data, "url": None, "text": text},
+                        template=templates.message(settings.template_task, text, ticket.number,
+                                                   ticket.location_label or "（未写）", what, title, "今天内"),
                         dedupe_key=f"{key}:{person.id}")
 
 
@@ -164,8 +160,8 @@ def remind(session: Session, ticket: Ticket, now: datetime) -> None:
     what = notify.what_is_wrong(ticket)
     text = (f"您好，您报修的「{what}」（{ticket.number}）修好一天了，现在用着还好吗？\n"
             "方便的话回复 1-5 分给这次服务打个分（5分最满意），也可以说说意见；如果问题还在，回复「还没修好」。")
-    template = {"template_id": settings.template_progress, "url": None, "text": text,
-                "data": notify.template_fields(ticket.number, what, "已完工，请评价", "客服中心", notify.clock_label(now))}
+    template = templates.message(settings.template_progress, text, ticket.number, what, "已完工，请评价", "客服中心",
+                                 notify.clock_label(now))
     notify.to_person(session, ticket.openid, text, template, "progress", ticket, f"remind:{ticket.id}", now)
     add_step(session, ticket, "reminded", "system", note="24小时未评价，已提醒业主", at=now)
 
@@ -205,23 +201,15 @@ def record_follow_up(session: Session, person: Staff, kind: str, number: str | N
         score = parsed.score
         session.add(Rating(ticket_id=ticket.id, openid=ticket.openid, score=score, comment=text,
                            source="revisit", created_at=now))
-        if ticket.status == "done":
-            ticket.status = "closed"
         session.flush()
+        if ticket.status == "done":
+            ticket_status.move(session, ticket, TicketStatus.CLOSED, staff_actor(person.id), now=now, person=person)
     return item, ticket, score
 
 
 # --- "还没修好" ------------------------------------------------------------------------------------
 def _reopen(session: Session, ticket: Ticket, openid: str, text: str, now: datetime) -> None:
-    ticket.status = "new"
-    ticket.assignee_id = None
-    add_step(session, ticket, "reopened", owner_actor(openid), note=text, at=now)
-    clock = sla.get(session, ticket.id, "feedback")
-    if clock is not None and clock.outcome is None:
-        session.delete(clock)  # a new one starts at the next 完工
-        session.flush()
-    # The dispatch sweep also picks it up (status new, nobody on it) if Redis is down.
-    jobs.enqueue("backend.work.dispatch.dispatch_ticket", ticket.id, high=True)
+    ticket_status.move(session, ticket, TicketStatus.NEW, owner_actor(openid), reason=text or "业主说还没修好", now=now)
 
 
 def reopen_latest(session: Session, openid: str, text: str, now: datetime | None = None) -> Ticket | None:

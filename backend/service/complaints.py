@@ -3,7 +3,8 @@
 The owner says what and where (a photo is welcome); the category is read from their words.
 Customer service on duty gets the task (a template message), the manager is told at 1 h 30 if it
 is still open (backend/service/sla.py), and staff close it with a result (`办结 TS… 结果` in staff chat,
-or `handle()` from the console). The owner hears the result.
+or the console's status form: both are backend/work/ticket_status.py's move to done). The owner
+hears the result.
 """
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ from sqlalchemy.orm import Session
 
 from backend.core.config import Settings, load_settings
 from backend.core.models import Complaint, Staff, Ticket, TicketPhoto, TicketStep, aware_now
-from backend.messaging import delivery, notify
-from backend.messaging.notify import template_fields
+from backend.core.statuses import TicketStatus
+from backend.messaging import delivery, notify, templates
 from backend.owners.communities import community_for
 from backend.service import sla
 from backend.text.addresses import parse_address
 from backend.text.times import SHANGHAI
 from backend.work import staff as staff_records
+from backend.work import ticket_status
 from backend.work.tickets import add_step, find_by_number, next_number, owner_actor, safe_photo_url, staff_actor
 
 log = logging.getLogger(__name__)
@@ -172,10 +174,10 @@ def route(session: Session, ticket: Ticket, now: datetime, settings: Settings | 
     add_step(session, ticket, "dispatched", "system", note=f"转给{person.name}", at=now)
     complaint = complaint_of(session, ticket)
     text = task_text(session, ticket)
-    data = template_fields(ticket.number, ticket.location_label or "（未写）",
-                   f"{label(complaint.category)}：{ticket.description}", "投诉", f"{_clock(ticket.due_at)}前办结")
-    delivery.record(session, person.openid, "template", text, purpose="task", ticket_id=ticket.id,
-                    template={"template_id": settings.template_task, "data": data, "url": None, "text": text},
+    template = templates.message(settings.template_task, text, ticket.number, ticket.location_label or "（未写）",
+                                 f"{label(complaint.category)}：{ticket.description}", "投诉",
+                                 f"{_clock(ticket.due_at)}前办结")
+    delivery.record(session, person.openid, "template", text, purpose="task", ticket_id=ticket.id, template=template,
                     dedupe_key=f"complaint:{ticket.id}:{person.id}")
     return person
 
@@ -226,11 +228,8 @@ def handle(session: Session, ticket: Ticket, person: Staff, result: str, now: da
         raise ComplaintError(f"投诉 {ticket.number} 已经办结过了（{complaint.result}）。")
     if ticket.status == "cancelled":
         raise ComplaintError(f"投诉 {ticket.number} 已被业主撤回。")
-    complaint.result, complaint.handled_at, complaint.handled_by_id = result, now, person.id
-    ticket.status = "done"
-    add_step(session, ticket, "handled", staff_actor(person.id), note=result, at=now)
-    clock = sla.stop(session, ticket, "handled", now)
-    _tell_owner(session, ticket, result, now)
+    ticket_status.move(session, ticket, TicketStatus.DONE, staff_actor(person.id), reason=result, now=now, person=person)
+    clock = sla.get(session, ticket.id, "handled")
     log.info("complaint handled", extra={"ticket": ticket.number, "sla": clock.outcome if clock else None})
     return complaint
 
@@ -244,24 +243,14 @@ def answer_owner(session: Session, ticket: Ticket, person: Staff, text: str, now
     if not text:
         raise ComplaintError(f"请写上要告诉业主的话，比如「答复 {ticket.number} 我们已联系楼上业主，今晚会上门协调」。")
     add_step(session, ticket, "answered", staff_actor(person.id), note=text, at=now)
-    if ticket.status == "dispatched":
-        ticket.status = "accepted"
+    if ticket.status == TicketStatus.DISPATCHED:  # a first word to the owner: the complaint is taken
+        ticket_status.move(session, ticket, TicketStatus.ACCEPTED, staff_actor(person.id), now=now, person=person)
     settings = load_settings()
     message = f"您好，关于您反映的「{ticket.description}」（{ticket.number}），客服{person.name}回复：{text}"
-    template = {"template_id": settings.template_progress, "url": None, "text": message,
-                "data": notify.template_fields(ticket.number, ticket.description, "投诉处理中", person.name, notify.clock_label(now))}
+    template = templates.message(settings.template_progress, message, ticket.number, ticket.description, "投诉处理中",
+                                 person.name, notify.clock_label(now))
     notify.to_person(session, ticket.openid, message, template, "progress", ticket,
                       f"complaint-answer:{ticket.id}:{int(now.timestamp())}", now)
-
-
-def _tell_owner(session: Session, ticket: Ticket, result: str, now: datetime) -> None:
-    settings = load_settings()
-    text = (f"您好，您反映的「{ticket.description}」（{ticket.number}）已经处理：{result}\n"
-            "如果问题还没解决，直接回复「没解决」告诉我们，我们会继续跟进。谢谢您的监督！")
-    template = {"template_id": settings.template_progress, "url": None, "text": text,
-                "data": notify.template_fields(ticket.number, ticket.description, "投诉已办结", "客服中心", notify.clock_label(now))}
-    notify.to_person(session, ticket.openid, text, template, "progress", ticket,
-                      f"complaint-result:{ticket.id}:{int(now.timestamp())}", now)
 
 
 def reopen(session: Session, ticket: Ticket, openid: str, text: str, now: datetime | None = None) -> None:

@@ -1,5 +1,5 @@
 """The service-grade scorecard: per community and period, each figure against its grade's target
-(../shared/docs/SERVICE_STANDARDS.md), computed from our own records.
+(docs/SERVICE_STANDARD.md), computed from our own records.
 
 Figures (tickets counted by the period they were raised in, Beijing time):
 - emergency_on_site: urgent repairs whose 30-minute clock has ended, on time / ended (tickets

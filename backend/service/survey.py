@@ -26,7 +26,7 @@ from backend.core.models import (
     WechatBinding,
     aware_now,
 )
-from backend.messaging import delivery, notify, wechat_window
+from backend.messaging import delivery, notify, templates, wechat_window
 from backend.text import ratings
 from backend.text.times import SHANGHAI
 
@@ -75,8 +75,8 @@ def start(session: Session, community: Community, year: int | None = None, start
     for openid, house_id in owners:
         invite = SurveyInvite(survey_id=survey.id, openid=openid, house_id=house_id, sent_at=now, step=0)
         session.add(invite)
-        template = {"template_id": settings.template_progress, "url": None, "text": intro,
-                    "data": notify.template_fields("满意度调查", community.name, "请回复1-5分", "物业服务中心", notify.clock_label(now))}
+        template = templates.message(settings.template_progress, intro, "满意度调查", community.name, "请回复1-5分",
+                                     "物业服务中心", notify.clock_label(now))
         channel = "custom" if wechat_window.custom_allowed(session, openid, now) else "template"
         delivery.record(session, openid, channel, intro, purpose="notice", template=template,
                         dedupe_key=f"survey:{survey.id}:{openid}")

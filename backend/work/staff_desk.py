@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from backend.core.models import Staff, aware_now
 from backend.messaging import notify
 from backend.service import aftercare, complaints, sla
-from backend.work import dispatch, taskflow
+from backend.work import dispatch, taskflow, ticket_status
 from backend.work import staff as staff_records
 
 PHOTO_PREFIX = "/send_photo"
@@ -84,7 +84,8 @@ def answer(session: Session, openid: str, text: str) -> list[str] | None:
         rest = _raw_rest(text, command, rest)  # the owner reads it: keep their own punctuation
     try:
         return [_run(session, person, command, number, rest)]
-    except (taskflow.TaskError, dispatch.DispatchError, complaints.ComplaintError, aftercare.FollowUpError) as exc:
+    except (taskflow.TaskError, ticket_status.StatusError, dispatch.DispatchError, complaints.ComplaintError,
+            aftercare.FollowUpError) as exc:
         return [str(exc)]
 
 

@@ -1,8 +1,8 @@
 """What a technician does with a task: accept, arrive, finish (with photos), and the owner hears
-each step. Called from staff chat commands (backend/work/staff_desk.py) and the console.
+each step. Called from staff chat commands (backend/work/staff_desk.py).
 
-Steps may be skipped forward (到场 without 接单 accepts too) because people in a hurry do that;
-they may not go backwards, and only the person the ticket is with may move it.
+Only the person the ticket is with may move it here; the move itself, its rules and what follows
+from it (the owner told, the clocks) are backend/work/ticket_status.py, which the console uses too.
 """
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.core.config import load_settings
 from backend.core.models import Staff, Ticket, TicketAssignment, TicketPhoto, aware_now
-from backend.messaging import notify
-from backend.service import aftercare, sla
+from backend.core.statuses import TicketStatus
+from backend.work import ticket_status
 from backend.work.dispatch import ACTIVE, active_assignment
 from backend.work.tickets import add_step, find_by_number, safe_photo_url, staff_actor
 
@@ -67,52 +66,24 @@ def _mine(session: Session, person: Staff, ticket: Ticket) -> TicketAssignment:
     return current
 
 
-def _accept(session: Session, person: Staff, ticket: Ticket, current: TicketAssignment, now: datetime,
-            tell_owner: bool) -> None:
-    current.status, current.acked_at, current.ack_due_at = "accepted", now, None
-    ticket.status = "accepted"
-    add_step(session, ticket, "accepted", staff_actor(person.id), note=person.name, at=now)
-    if tell_owner:
-        notify.progress(session, load_settings(), ticket, "accepted", person, now=now)
-
-
 def accept(session: Session, person: Staff, ticket: Ticket, now: datetime | None = None) -> bool:
     """接单. False if it was accepted already (nothing changes)."""
-    now = aware_now(now)
     current = _mine(session, person, ticket)
     if current.status == "accepted":
         return False
-    _accept(session, person, ticket, current, now, tell_owner=True)
-    return True
+    return ticket_status.move(session, ticket, TicketStatus.ACCEPTED, staff_actor(person.id), now=now, person=person)
 
 
 def arrive(session: Session, person: Staff, ticket: Ticket, now: datetime | None = None) -> bool:
     """到场. False if arrival was recorded already."""
-    now = aware_now(now)
-    current = _mine(session, person, ticket)
-    if ticket.status == "on_site":
-        return False
-    if current.status == "pending":
-        _accept(session, person, ticket, current, now, tell_owner=False)
-    ticket.status = "on_site"
-    add_step(session, ticket, "arrived", staff_actor(person.id), note=person.name, at=now)
-    sla.stop(session, ticket, "on_site", now)
-    notify.progress(session, load_settings(), ticket, "arrived", person, now=now)
-    return True
+    _mine(session, person, ticket)
+    return ticket_status.move(session, ticket, TicketStatus.ON_SITE, staff_actor(person.id), now=now, person=person)
 
 
 def complete(session: Session, person: Staff, ticket: Ticket, note: str = "", now: datetime | None = None) -> None:
     """完工, with what was done. The owner is asked to confirm and rate."""
-    now = aware_now(now)
-    current = _mine(session, person, ticket)
-    if current.status == "pending":
-        _accept(session, person, ticket, current, now, tell_owner=False)
-    current.status = "closed"
-    ticket.status = "done"
-    add_step(session, ticket, "done", staff_actor(person.id), note=note or None, at=now)
-    sla.stop(session, ticket, "on_site", now)  # 完工 without 到场: they were there by now
-    aftercare.on_done(session, ticket, now)
-    notify.progress(session, load_settings(), ticket, "done", person, note=f"处理情况：{note}" if note else "", now=now)
+    _mine(session, person, ticket)
+    ticket_status.move(session, ticket, TicketStatus.DONE, staff_actor(person.id), reason=note, now=now, person=person)
 
 
 def add_photo(session: Session, person: Staff, url: str, media_id: str | None,

@@ -246,13 +246,3 @@ def find_by_number(session: Session, number: str) -> Ticket | None:
     return session.execute(
         select(Ticket).where(Ticket.number.in_(candidates)).order_by(Ticket.id).limit(1)
     ).scalar_one_or_none()
-
-
-def cancel(session: Session, ticket: Ticket, actor: str, reason: str | None = None) -> None:
-    """Cancel an open ticket; cancelling twice is a no-op, cancelling finished work is an error."""
-    if ticket.status == "cancelled":
-        return
-    if ticket.status in ("done", "closed"):
-        raise ValueError(f"ticket {ticket.number} is already {ticket.status}")
-    ticket.status = "cancelled"
-    add_step(session, ticket, "cancelled", actor, note=reason)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from backend.__main__ import main
 from backend.core.config import load_settings
 from backend.core.models import Building, Community, House, Outage, OutboundMessage, WechatBinding, WechatUser
 from backend.messaging import outages
@@ -169,3 +170,41 @@ def test_questions_are_answered_from_the_notice(session, estate, now):
     assert "正在停水" in outages.describe(outage, during)
     outages.cancel(session, outage, "自来水公司改期")
     assert outages.for_building(session, estate.id, "3", now) == []
+
+
+def test_staff_actions_tell_only_those_told_before(session, estate, now):
+    """send_notice / update / restore_and_tell / cancel_and_tell: what every door calls."""
+    quiet = _water(session, now, buildings=("8",))
+    with pytest.raises(outages.OutageError, match="变更说明"):
+        outages.update(session, quiet, None, quiet.ends_at + timedelta(hours=1), " ")
+    with pytest.raises(outages.OutageError, match="时间"):
+        outages.update(session, quiet, None, None, "改期")
+    assert outages.update(session, quiet, None, quiet.ends_at + timedelta(hours=1), "延长") == ("update2", False)
+    assert outages.cancel_and_tell(session, quiet, "改期") is False  # nobody knew: only recorded
+    session.commit()
+    assert outages.summary(session, quiet.id) == {}
+    with pytest.raises(outages.OutageError, match="已经取消"):
+        outages.cancel_and_tell(session, quiet, "改期")
+    with pytest.raises(outages.OutageError):
+        outages.send_notice(session, quiet)
+
+    told = _water(session, now, buildings=("8",))
+    assert outages.send_notice(session, told) == "notice"
+    with pytest.raises(outages.OutageError, match="发过了"):
+        outages.send_notice(session, told)
+    assert outages.restore_and_tell(session, told) is True
+    session.commit()
+    assert set(outages.summary(session, told.id)) == {"notice", "restored"}
+
+
+def test_the_cli_calls_the_same_actions(session, estate, db_url, capsys, now):
+    outage = _water(session, now, buildings=("8",))
+    oid = str(outage.id)
+    session.commit()
+    with pytest.raises(SystemExit, match="变更说明"):  # the console's and the API's rule too
+        main(["--database-url", db_url, "outage", "update", oid, "--to", "2031-11-25 19:00"])
+    assert main(["--database-url", db_url, "outage", "cancel", oid, "--reason", "改期"]) == 0
+    assert "只改了记录" in capsys.readouterr().out  # the notice never went out: nobody is told
+    session.expire_all()
+    assert session.get(Outage, outage.id).status == "cancelled" and outages.summary(session, outage.id) == {}
+    session.commit()

@@ -13,7 +13,7 @@ from backend.owners import accounts as owners
 from backend.service import aftercare, complaints, scorecard, sla_sweep, survey
 from backend.text.addresses import Address
 from backend.text.times import SHANGHAI
-from backend.work import dispatch, taskflow
+from backend.work import dispatch, taskflow, ticket_status
 from backend.work.staff import add_shift, add_staff
 from backend.work.tickets import RepairRequest, create_repair
 from tests.backend.crew import make_crew, owner_wrote
@@ -99,9 +99,7 @@ def month(session, wechat_env):
     # An urgent repair the owner withdrew after 5 minutes: its clock runs out, it counts nowhere.
     withdrawn = repair("w", cst(13, 11))
     sla_sweep.sweep(cst(13, 11, 1))  # its clock is running
-    from backend.work.tickets import cancel
-
-    cancel(session, withdrawn, "owner:o-w", "不用修了")
+    ticket_status.move(session, withdrawn, "cancelled", "owner:o-w", "不用修了")
     session.commit()
     sla_sweep.sweep(cst(13, 12, 1))  # C4's 2 hours are over; U3's 48 h without a rating open a revisit
     assert aftercare.record_follow_up(session, desk, "revisit", u3.number, "业主说修好了 3分", cst(13, 15))[2] == 3

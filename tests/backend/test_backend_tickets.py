@@ -9,12 +9,12 @@ from backend.core.db import session_scope
 from backend.core.models import Building, Community, House, Ticket, TicketCounter, TicketPhoto
 from backend.text.addresses import Address
 from backend.text.times import SHANGHAI
+from backend.work.ticket_status import StatusError, move
 from backend.work.tickets import (
     EMERGENCY_ON_SITE,
     RepairRequest,
     add_step,
     attach_photo,
-    cancel,
     create_repair,
     find_by_number,
     tickets_for,
@@ -266,8 +266,8 @@ def test_add_step_and_cancel(session):
     step = add_step(session, ticket, "note", "staff:7", "带了备件", at=NOW + timedelta(minutes=5))
     assert step.ticket_id == ticket.id and ticket.updated_at == NOW + timedelta(minutes=5)
     assert ticket.status == "new"  # a step alone does not move the status
-    cancel(session, ticket, "owner:o-owner", "已经自己修好了")
-    cancel(session, ticket, "owner:o-owner")  # twice is fine
+    assert move(session, ticket, "cancelled", "owner:o-owner", "已经自己修好了")
+    assert not move(session, ticket, "cancelled", "owner:o-owner")  # twice is fine: nothing changes
     session.commit()
     assert ticket.status == "cancelled"
     assert [s.kind for s in ticket.steps] == ["created", "note", "cancelled"]
@@ -277,5 +277,5 @@ def test_add_step_and_cancel(session):
 def test_cannot_cancel_finished_work(session):
     ticket = create_repair(session, request(), now=NOW)
     ticket.status = "done"
-    with pytest.raises(ValueError):
-        cancel(session, ticket, "owner:o-owner")
+    with pytest.raises(StatusError):
+        move(session, ticket, "cancelled", "owner:o-owner", "不用修了")

@@ -90,10 +90,12 @@ def test_note_status_and_reply_on_a_ticket(page, site):
 
     with db.session_scope(site.engine) as s:
         assert s.execute(select(TicketStep.kind).where(TicketStep.ticket_id == site.demo["leak"].id)
-                         .order_by(TicketStep.id.desc()).limit(3)).scalars().all() == \
-            ["status_changed", "reply", "note"]
-        out = s.execute(select(OutboundMessage).where(OutboundMessage.channel == "custom")).scalar_one()
-        assert out.status == "queued" and out.openid == "o-demo-zhangwei"
+                         .order_by(TicketStep.id.desc()).limit(4)).scalars().all() == \
+            ["arrived", "accepted", "reply", "note"]  # 到场 from the console, as in WeChat
+        reply, arrived = s.execute(select(OutboundMessage).where(OutboundMessage.channel == "custom")
+                                   .order_by(OutboundMessage.id)).scalars().all()
+        assert reply.status == "queued" and reply.openid == "o-demo-zhangwei"
+        assert arrived.purpose == "progress" and "已到达现场" in arrived.content
 
 
 def test_the_handoff_inbox(page, site):

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from backend.core.models import AuditLog, OutboundMessage, Ticket, TicketPhoto, TicketStep, utcnow
+from backend.core.models import AuditLog, OutboundMessage, SlaClock, Ticket, TicketPhoto, TicketStep, utcnow
 from backend.core.redis_conn import get_redis
 from backend.work.tickets import RepairRequest, create_repair
 from tests.console.conftest import OPENID, hand_to_technician, post_form
@@ -124,23 +124,60 @@ def test_change_status(as_role, world, session):
     assert resp.status_code == 302
     session.expire_all()
     assert session.get(Ticket, tid).status == "done"
-    step = session.execute(select(TicketStep).where(TicketStep.kind == "status_changed")).scalar_one()
-    assert step.note == "new → done：已修好"
+    step = session.execute(select(TicketStep).where(TicketStep.kind == "done")).scalar_one()
+    assert (step.note, step.actor) == ("已修好", "console:supervisor")
     [row] = audit_rows(session, "ticket.status")
     assert row.detail_data == {"number": world["ticket"].number, "old": "new", "new": "done", "reason": "已修好"}
     # Finished work cannot be cancelled; a made-up status is refused; neither changes anything.
     session.rollback()
-    assert post_form(client, f"/tickets/{tid}/status", {"status": "cancelled"}).status_code == 400
+    assert post_form(client, f"/tickets/{tid}/status", {"status": "cancelled", "reason": "x"}).status_code == 400
     assert post_form(client, f"/tickets/{tid}/status", {"status": "exploded"}).status_code == 400
     assert post_form(client, f"/tickets/{tid}/status", {"status": "done"}).status_code == 400
+    assert post_form(client, f"/tickets/{tid}/status", {"status": "on_site"}).status_code == 400  # no going back
     session.expire_all()
     assert session.get(Ticket, tid).status == "done"
     assert len(audit_rows(session, "ticket.status")) == 1
 
 
+def test_console_done_does_what_wechat_done_does(as_role, world, session):
+    """完工 from the console, like 完工 in WeChat: the owner is told and asked to rate, the
+    on-site clock stops and the feedback clock starts (backend.work.ticket_status.move)."""
+    tid = world["ticket"].id
+    assert post_form(as_role("supervisor"), f"/tickets/{tid}/status",
+                     {"status": "done", "reason": "换了角阀"}).status_code == 302
+    session.expire_all()
+    [told] = session.execute(select(OutboundMessage).where(
+        OutboundMessage.openid == OPENID, OutboundMessage.purpose == "progress")).scalars().all()
+    assert "已处理完成" in told.content and "处理情况：换了角阀" in told.content and "1-5 分" in told.content
+    clocks = {c.kind: c for c in session.execute(select(SlaClock).where(SlaClock.ticket_id == tid)).scalars()}
+    assert clocks["on_site"].outcome == "met" and clocks["on_site"].stopped_at is not None
+    assert clocks["feedback"].outcome is None and clocks["feedback"].warn_at is not None
+
+
+def test_cancel_and_reopen_need_a_reason(as_role, world, session):
+    client = as_role("customer_service")
+    tid = world["ticket"].id
+    page = post_form(client, f"/tickets/{tid}/status", {"status": "cancelled"})
+    assert page.status_code == 400 and "原因" in page.get_data(as_text=True)
+    assert post_form(client, f"/tickets/{tid}/status", {"status": "dispatched"}).status_code == 400
+    session.expire_all()
+    assert session.get(Ticket, tid).status == "new"
+    assert audit_rows(session, "ticket.status") == []
+    session.rollback()  # SQLite: the test's reads must not hold the lock the app needs
+    assert post_form(client, f"/tickets/{tid}/status", {"status": "cancelled", "reason": "业主来电说不用修了"}).status_code == 302
+    assert post_form(client, f"/tickets/{tid}/status", {"status": "new"}).status_code == 400
+    assert post_form(client, f"/tickets/{tid}/status", {"status": "new", "reason": "业主又来电"}).status_code == 302
+    session.expire_all()
+    assert session.get(Ticket, tid).status == "new"
+    kinds = [s.kind for s in session.execute(select(TicketStep).where(TicketStep.ticket_id == tid)
+                                            .order_by(TicketStep.id)).scalars()]
+    assert kinds[-2:] == ["cancelled", "reopened"]
+
+
 def test_cancel_goes_through_the_backend(as_role, world, session):
     tid = world["ticket"].id
-    assert post_form(as_role("customer_service"), f"/tickets/{tid}/status", {"status": "cancelled"}).status_code == 302
+    assert post_form(as_role("customer_service"), f"/tickets/{tid}/status",
+                     {"status": "cancelled", "reason": "业主来电取消"}).status_code == 302
     session.expire_all()
     assert session.get(Ticket, tid).status == "cancelled"
     assert session.execute(select(TicketStep).where(TicketStep.kind == "cancelled")).scalar_one().actor == \

@@ -89,3 +89,20 @@ def test_create_preview_change_and_cancel(api):
     assert [o["id"] for o in listing] == [outage["id"]]
     again = api.post(f"/api/outages/{outage['id']}/update", json={"note": "x"}, headers=auth())
     assert again.status_code == 400
+
+
+def test_before_the_notice_changes_only_change_the_record_as_in_the_console(api):
+    """The same service functions as the console and the CLI: nobody is told of a change to a cut
+    they never heard of; a change needs its note; sending twice is refused."""
+    outage = api.post("/api/outages", json={**BODY, "send": False}, headers=auth()).get_json()
+    url = f"/api/outages/{outage['id']}"
+    no_note = api.post(f"{url}/update", json={"ends_at": "2031-11-25T19:00"}, headers=auth())
+    assert no_note.status_code == 400 and "变更说明" in no_note.get_json()["error"]
+    changed = api.post(f"{url}/update", json={"ends_at": "2031-11-25T19:00", "note": "延长两小时"},
+                       headers=auth()).get_json()
+    assert changed["version"] == 2 and changed["delivery"] == {}
+    assert api.post(f"{url}/send", headers=auth()).status_code == 200
+    again = api.post(f"{url}/send", headers=auth())
+    assert again.status_code == 400 and "发过了" in again.get_json()["error"]
+    assert api.post(f"{url}/restore", headers=auth()).get_json()["delivery"]["restored"]["total"] == 1
+    assert api.post(f"{url}/restore", headers=auth()).status_code == 400

@@ -18,7 +18,7 @@ from webhook.wechat import (
     verify_url_request,
 )
 
-# Official test vectors (docs/WECHAT.md).
+# Official test vectors (the scheme: docs/WECHAT_PROTOCOL.md).
 TOKEN = "AAAAA"
 AES_KEY = "A" * 43
 APPID = "wxba5fad812f8e6fb9"
