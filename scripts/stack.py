@@ -181,16 +181,17 @@ class System:
     ADMIN_TOKEN = "e2e-admin-token"
 
     def __init__(self, tmp: Path, redis_url: str, wechat_api_url: str, wechat: tuple[str, str, str],
-                 rasa_servers: int = 1):
+                 rasa_servers: int = 1, database_url: str | None = None):
         token, aes_key, appid = wechat
         self.ports = Ports(webhook=free_port(), rasa=free_port(), actions=free_port(), console=free_port(),
                            more_rasa=tuple(free_port() for _ in range(rasa_servers - 1)))
         self.db_path = tmp / "system.db"
+        self.database_url = database_url or f"sqlite:///{self.db_path}"  # the bench also runs on PostgreSQL
         self.log_dir = tmp / "logs"
         self.log_dir.mkdir(exist_ok=True)
         self.env = child_env(self.ports, {
             "REDIS_URL": redis_url,
-            "DATABASE_URL": f"sqlite:///{self.db_path}",
+            "DATABASE_URL": self.database_url,
             "WUYE_VAR_DIR": str(tmp / "var"),
             "WECHAT_TOKEN": token, "WECHAT_AES_KEY": aes_key, "WECHAT_APPID": appid,
             "WECHAT_SECRET": "local-secret", "WECHAT_API_BASE_URL": wechat_api_url,
