@@ -331,6 +331,8 @@ class InboundMessage(Base):
     __table_args__ = (
         Index("ix_inbound_messages_status_received_at", "status", "received_at"),
         Index("ix_inbound_messages_openid_received_at", "openid", "received_at"),
+        # An owner's unanswered messages, looked up on every message: not a scan of their history.
+        Index("ix_inbound_messages_openid_status", "openid", "status"),
     )
 
     id = Column(Integer, primary_key=True)

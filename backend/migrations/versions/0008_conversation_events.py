@@ -1,5 +1,5 @@
 """conversation events: the full record of the assistant's conversations (the live tracker in
-Redis keeps only a short window)
+Redis keeps only a short window); an index for an owner's unanswered messages
 
 Revision ID: 0008
 Revises: 0007
@@ -25,8 +25,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_conversation_events"),
     )
     op.create_index("ix_conversation_events_sender_id_id", "conversation_events", ["sender_id", "id"])
+    op.create_index("ix_inbound_messages_openid_status", "inbound_messages", ["openid", "status"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_inbound_messages_openid_status", table_name="inbound_messages")
     op.drop_index("ix_conversation_events_sender_id_id", table_name="conversation_events")
     op.drop_table("conversation_events")
