@@ -41,6 +41,8 @@ from rasa.shared.core.events import (
 from rasa.shared.core.conversation import Dialogue
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from conversation_store import speedups
+
 log = logging.getLogger(__name__)
 
 # Events per owner kept in Redis: cut back to about WINDOW_KEEP (whole turns) when a turn would
@@ -80,6 +82,7 @@ class RedisWindowTrackerStore(TrackerStore):
         self.archive = archive in (True, "true", "True", 1, "1")
         self.window_max, self.window_keep = int(window_max), int(window_keep)
         super().__init__(domain, event_broker, **kwargs)
+        speedups.apply()  # this runs in the Rasa server: its per-message costs, trimmed
 
     def key(self, sender_id: Text) -> str:
         return self.prefix + sender_id

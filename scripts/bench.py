@@ -92,6 +92,7 @@ def drive(system, owners: list[list[str]], rate: float = 0.0) -> dict:
                     if reply is None or took > 4.5:
                         late[0] += 1
 
+    cpu_before = cpu_seconds(system)
     started = time.monotonic()
     threads = [threading.Thread(target=sender, args=(n,)) for n in range(SENDERS)]
     for t in threads:
@@ -99,8 +100,32 @@ def drive(system, owners: list[list[str]], rate: float = 0.0) -> dict:
     for t in threads:
         t.join()
     elapsed = time.monotonic() - started
+    cpu_after = cpu_seconds(system)
+    cpu = {name: (cpu_after.get(name, 0) - cpu_before.get(name, 0)) * 1000 / max(1, len(latencies)) for name in cpu_after}
     return {"n": len(latencies), "elapsed": elapsed, "latencies": latencies, "late": late[0], "errors": errors[0],
-            "load": (load_before, os.getloadavg()[0])}
+            "load": (load_before, os.getloadavg()[0]), "cpu_ms": cpu}
+
+
+def cpu_seconds(system) -> dict[str, float]:
+    """CPU time (user + system) each of the system's processes has used so far, children
+    (gunicorn's workers) included. Unlike wall time, other work on the machine does not count."""
+    import psutil
+
+    out = {}
+    for name, proc in system.procs.items():
+        kind = "rasa" if name.startswith("rasa") else name
+        try:
+            procs = [psutil.Process(proc.pid)]
+            procs += procs[0].children(recursive=True)
+        except psutil.NoSuchProcess:
+            continue
+        for p in procs:
+            try:
+                t = p.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            out[kind] = out.get(kind, 0.0) + t.user + t.system
+    return out
 
 
 def warm_up(system) -> None:
@@ -212,8 +237,9 @@ def run_config(key: str, tmp: Path, redis_url: str, standin_url: str, profile: b
         turns = bench_history.template_turns(system, wx, SCRIPT)
         store = bench_history.store_for(system, bench_history.domain())
         print("==> saturation", flush=True)
-        spies = start_profiles(system, tmp / key, 25) if profile else []
-        out["saturation"] = drive(system, owners_for(system, store, turns, f"{key}-sat"))
+        owners = owners_for(system, store, turns, f"{key}-sat")
+        spies = start_profiles(system, tmp / key, 20) if profile else []
+        out["saturation"] = drive(system, owners)
         if spies:
             out["profile"] = summarise_profiles(spies)
             print(out["profile"], flush=True)
@@ -244,6 +270,17 @@ def row(label: str, result: dict) -> str:
             f"{load[0]:.1f} → {load[1]:.1f} |")
 
 
+def cpu_table(results: list[tuple[str, dict]]) -> list[str]:
+    kinds = ["rasa", "actions", "webhook", "worker"]
+    lines = ["| configuration, run | " + " | ".join(kinds) + " | all | messages/s two cores could carry at this cost |",
+             "|---|" + "---|" * (len(kinds) + 2)]
+    for label, result in results:
+        cpu = result["cpu_ms"]
+        total = sum(cpu.get(k, 0) for k in kinds)
+        lines.append(f"| {label} | " + " | ".join(f"{cpu.get(k, 0):.1f}" for k in kinds) + f" | {total:.1f} | {2000 / total:.0f} |")
+    return lines
+
+
 def machine() -> str:
     return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"load average {os.getloadavg()[0]:.1f} at the start")
@@ -268,6 +305,12 @@ def throughput_section(results: list[tuple[str, dict]], started: str) -> str:
         "| configuration, run | messages | messages/s | p50 | p95 | p99 | max | past 4.5 s or deferred | errors | load before → after |",
         "|---|---|---|---|---|---|---|---|---|---|",
         *[row(label, result) for label, result in results],
+        "",
+        "CPU time per message, by process (ms; user + system, measured over the same runs; Redis and the "
+        "database server not included). This is what the work costs whatever else runs on the machine; "
+        "the last column is the ceiling two cores would give at that cost, with nothing else running.",
+        "",
+        *cpu_table(results),
         "",
     ]
     return "\n".join(lines)
