@@ -46,9 +46,10 @@ from conversation_store import speedups
 log = logging.getLogger(__name__)
 
 # Events per owner kept in Redis: cut back to about WINDOW_KEEP (whole turns) when a turn would
-# pass WINDOW_MAX. A turn here is 4 to 10 events; the rules look back a few turns at most.
-WINDOW_MAX = 120
-WINDOW_KEEP = 40
+# pass WINDOW_MAX. A turn here is 4 to 10 events; the rules look back two turns at most, and
+# every event kept costs CPU on every turn (read, replayed, featurised, sent to the action server).
+WINDOW_MAX = 80
+WINDOW_KEEP = 30
 # Marks the events that restore the state at a cut: they are not the owner's history, so they
 # never go to the archive.
 RESTORED = "wuye_restored"
