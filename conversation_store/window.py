@@ -23,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import time
 from typing import Any, Iterable, List, Optional, Text
 
 import redis
@@ -185,17 +187,33 @@ class RedisWindowTrackerStore(TrackerStore):
         from backend import conversation_archive
         from backend.db import get_engine, session_scope
 
+        backlog_key, backlog = self._take_backlog()
         try:
-            backlog = [json.loads(item) for item in self.red.lrange(self.unarchived, 0, -1)]
             with session_scope(get_engine(self.database_url)) as session:
                 for item in backlog:
                     conversation_archive.append(session, item["sender_id"], item["events"])
                 conversation_archive.append(session, sender_id, events)
-            if backlog:
-                self.red.ltrim(self.unarchived, len(backlog), -1)
         except Exception:  # noqa: BLE001 - the turn is answered already; keep the events in Redis
             log.exception("conversation archive unavailable; events kept in Redis", extra={"sender_id": sender_id})
-            self.red.rpush(self.unarchived, json.dumps({"sender_id": sender_id, "events": events}, ensure_ascii=False))
+            with self.red.pipeline(transaction=True) as pipe:
+                if backlog:  # back to the front, in their order
+                    pipe.lpush(self.unarchived, *[json.dumps(item, ensure_ascii=False) for item in reversed(backlog)])
+                pipe.rpush(self.unarchived, json.dumps({"sender_id": sender_id, "events": events}, ensure_ascii=False))
+                pipe.execute()
+        if backlog_key:
+            self.red.delete(backlog_key)
+
+    def _take_backlog(self) -> tuple:
+        """Events left while the database was down, taken atomically (RENAME), so two Rasa
+        servers never archive the same ones."""
+        if not self.red.exists(self.unarchived):
+            return None, []
+        taken = f"{self.unarchived}:{os.getpid()}:{time.monotonic_ns()}"
+        try:
+            self.red.rename(self.unarchived, taken)
+        except redis.ResponseError:  # another server took it first
+            return None, []
+        return taken, [json.loads(item) for item in self.red.lrange(taken, 0, -1)]
 
     # --- conversations stored by Rasa's RedisTrackerStore before ----------------------------------
     async def _from_legacy(self, sender_id: Text) -> Optional[DialogueStateTracker]:

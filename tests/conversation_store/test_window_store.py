@@ -183,3 +183,20 @@ def test_events_wait_in_redis_while_the_database_does_not_answer(store, db_url):
     assert store.red.llen(store.unarchived) == 0
     texts = [e["text"] for e in archived(db_url, "owner-outage") if e["event"] == "user"]
     assert texts == ["数据库停了", "数据库好了"]
+
+
+def test_two_servers_never_archive_the_same_waiting_events_twice(store, db_url, domain):
+    """After a database outage, the events kept in Redis are taken by one server only."""
+    store.database_url = "postgresql://nobody@127.0.0.1:1/nothing"
+    turn(store, "owner-twice", "数据库停了")
+    store.database_url = db_url
+    other = RedisWindowTrackerStore(domain, host=store.red.connection_pool.connection_kwargs["host"],
+                                    port=store.red.connection_pool.connection_kwargs["port"],
+                                    db=store.red.connection_pool.connection_kwargs["db"], key_prefix="wuyetest",
+                                    database_url=db_url)
+    first, second = store._take_backlog(), other._take_backlog()
+    assert len(first[1]) == 1 and second == (None, [])
+    store.red.rename(first[0], store.unarchived)  # give it back; the next turn archives it
+    turn(store, "owner-twice", "数据库好了")
+    texts = [e["text"] for e in archived(db_url, "owner-twice") if e["event"] == "user"]
+    assert texts == ["数据库停了", "数据库好了"]
