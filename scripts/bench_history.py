@@ -15,7 +15,6 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-import redis
 from sqlalchemy import insert
 
 HEADING = "## One owner's reply time against their history"
@@ -28,8 +27,11 @@ def template_turns(system, wx, script: list[str]) -> list[list[dict]]:
     owner = f"o-bench-template-{uuid.uuid4().hex[:8]}"
     for text in script:
         wx.say(owner, text)
-    red = redis.Redis.from_url(system.env["REDIS_URL"])
-    events = [json.loads(e) for e in red.lrange(f"wuye:conv:{owner}", 0, -1)]
+    from backend import conversation_archive
+    from backend.db import get_engine, session_scope
+
+    with session_scope(get_engine(system.database_url)) as session:  # every event (the window is cut)
+        events = conversation_archive.events_of(session, owner)
     turns: list[list[dict]] = []
     for event in events:
         if event["event"] == "user":
