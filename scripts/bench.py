@@ -353,7 +353,9 @@ def main() -> int:
     parser.add_argument("--no-history", action="store_true")
     parser.add_argument("--no-staff", action="store_true")
     parser.add_argument("--profile", action="store_true", help="py-spy every process during the saturation runs")
+    parser.add_argument("--owners", type=int, default=CONVERSATIONS_PER_SENDER, help="owners per sender and run")
     args = parser.parse_args()
+    globals()["CONVERSATIONS_PER_SENDER"] = args.owners
     started = machine()
     tmp = Path(tempfile.mkdtemp(prefix="wuye-bench-"))
     redis_url, redis_proc = stack.scratch_redis(int(os.environ.get("BENCH_REDIS_DB", 14)), tmp)
