@@ -131,8 +131,7 @@ class Conversation:
             return Outcome("holding", self.holding_reply)
         if not created:
             return self._duplicate(msg)
-        self._answer_older_first(older)
-        return self._answer_in_time(inbound_id, deadline)
+        return self._answer_in_time(inbound_id, deadline, older)
 
     # --- dedupe -----------------------------------------------------------------------------------
     def _first_delivery(self, key: str) -> bool:
@@ -178,9 +177,9 @@ class Conversation:
         return Outcome("duplicate", None)
 
     # --- asking the assistant -------------------------------------------------------------------
-    def _answer_in_time(self, inbound_id: int, deadline: float) -> Outcome:
+    def _answer_in_time(self, inbound_id: int, deadline: float, older: list[int] = ()) -> Outcome:
         turn = _Turn()
-        future = self.pool.submit(self._run_turn, inbound_id, turn)
+        future = self.pool.submit(self._run_turn, inbound_id, turn, older)
         try:
             replies = future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
@@ -197,7 +196,10 @@ class Conversation:
             return Outcome("late", None)
         return self._passive(inbound_id, replies)
 
-    def _run_turn(self, inbound_id: int, turn: "_Turn") -> Optional[list[str]]:
+    def _run_turn(self, inbound_id: int, turn: "_Turn", older: list[int] = ()) -> Optional[list[str]]:
+        # Older kept messages first, in this thread: the request's own deadline still holds
+        # (answered in the request thread, a slow assistant held the reply past WeChat's 5 s).
+        self._answer_older_first(older)
         replies = self.process(inbound_id)
         if replies is None:
             return None
