@@ -9,7 +9,7 @@ export RASA_TELEMETRY_ENABLED := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run test install train eval-nlu bench clean
+.PHONY: run test lint fmt install train eval-nlu bench clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed (Rasa 3.6 supports nothing newer)."; exit 1; }
@@ -26,8 +26,17 @@ run: install
 
 # Train first (minutes on a fresh clone, nothing when the model is current), so no test's time
 # limit includes training.
-test: train
+test: lint train
 	$(BIN)/python -m pytest -ra
+
+# Lint (pyflakes, pycodestyle, import order, bugbear, pyupgrade; pyproject's [tool.ruff]) before
+# any test runs.
+lint: install
+	$(BIN)/ruff check .
+
+fmt: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 train: install
 	$(BIN)/python -c "from scripts import stack; print(stack.train())"

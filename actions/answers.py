@@ -7,16 +7,19 @@ have their own modules (fees.py, notices.py, services.py, binding.py).
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.home import where
-from actions.store import SETTINGS, db, entity, latest_text
-from backend import owners, tickets
-from backend.models import Community
+from actions.binding import BindHouse, wants_binding_continued
+from actions.home import desk
+from actions.notices import AnswerNotice, asks_for_more
+from actions.repair import describes_a_fault
+from actions.store import db, entity, latest_text
+from backend.owners import accounts as owners
+from backend.work import tickets
 
 log = logging.getLogger(__name__)
 
@@ -29,20 +32,6 @@ STATUS_WORDS = {
     "closed": "已完结",
     "cancelled": "已取消",
 }
-
-
-def desk(session, openid: str, text: str = "") -> Dict[str, str]:
-    """The service desk of the owner's community: their bound home's, else one they name, else
-    the only one; with several communities and no clue, the company's own hotline."""
-    community: Optional[Community] = where(session, openid, text).community
-    if community is None:
-        return {"name": SETTINGS.company_name, "hotline": SETTINGS.service_hotline, "hours": "", "address": ""}
-    return {
-        "name": community.name,
-        "hotline": community.hotline or SETTINGS.service_hotline,
-        "hours": community.desk_hours or "",
-        "address": community.address or "",
-    }
 
 
 def _desk_line(d: Dict[str, str]) -> str:
@@ -116,21 +105,13 @@ class OutOfScope(Action):
         return "action_out_of_scope"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        from actions.binding import wants_binding_continued
-        from actions.notices import asks_for_more
-        from actions.repair import describes_a_fault
-
         # The answer to a question we just asked (the phone for a binding, "更多" notices),
         # which the NLU cannot know is one.
         # Answered here rather than by FollowupAction: no rule follows those actions after
         # an inform or out_of_scope turn, so the policy could not predict what comes next.
         if wants_binding_continued(tracker):
-            from actions.binding import BindHouse
-
             return BindHouse().run(dispatcher, tracker, domain)
         if asks_for_more(tracker):
-            from actions.notices import AnswerNotice
-
             return AnswerNotice().run(dispatcher, tracker, domain)
         if describes_a_fault(latest_text(tracker)):
             return [FollowupAction("repair_form")]

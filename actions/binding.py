@@ -15,9 +15,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import desk
+from actions.home import desk
 from actions.store import db, latest_text
-from backend import addresses, binding, phones
+from backend.owners import binding
+from backend.text import addresses, phones
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,9 @@ class BindHouse(Action):
         if outcome.status == "ambiguous":
             names = "、".join(binding.label(h) for h in outcome.candidates)
             return f"这个手机号在几个小区都有登记（{names}）。请加上小区名再说一次，比如「绑定 阳光城3栋2单元501 {phone}」。"
+        if outcome.status == "paused":
+            return (f"自助绑定现在暂停了一会儿，为了保护住户信息。请稍后再试，或打电话 {d['hotline']}，"
+                    "客服会帮您核实绑定。")
         return (f"今天的绑定尝试次数太多了，为了保护住户信息先暂停。请带身份证到物业服务中心办理，"
                 f"或打电话 {d['hotline']}，客服会帮您核实绑定。")
 

@@ -4,7 +4,7 @@ Complaint intake asks only what it lacks: what happened and where. "楼上装修
 owner with a bound home is enough on its own (where: their home); "我要投诉" asks what
 happened, then where. Every message during the form is taken as the answer to the open question
 (an owner who is upset does not phrase answers as the NLU expects); cancel, goodbye and 转人工
-still work (rules). The category is read from the words in backend/complaints.py.
+still work (rules). The category is read from the words in backend/service/complaints.py.
 """
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.store import db, entity, latest_text, source_key
-from backend import addresses, aftercare, complaints, owners, phones
+from backend.owners import accounts as owners
+from backend.service import aftercare, complaints
+from backend.text import addresses, phones
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +122,7 @@ class SubmitComplaint(Action):
 
 
 class AnswerRating(Action):
-    """A score for the latest finished job, in any wording (backend/ratings.py)."""
+    """A score for the latest finished job, in any wording (backend/text/ratings.py)."""
 
     def name(self) -> Text:
         return "action_answer_rating"

@@ -9,12 +9,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import desk
-from actions.home import HOW_TO_BIND
+from actions.home import HOW_TO_BIND, desk
 from actions.store import db, latest_text
-from backend import binding, fees, owners
-from backend.appointments import SHANGHAI
-from backend.money import yuan
+from backend.owners import accounts as owners
+from backend.owners import binding, fees
+from backend.text.money import yuan
+from backend.text.times import SHANGHAI
 
 SHOWN_PERIODS = 4
 # What the owner asked about comes first; the rest of the card follows.

@@ -3,12 +3,14 @@ else the only one there is. With several communities and none of these, we ask."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from sqlalchemy import select
 
-from backend import binding, owners
-from backend.models import Community, House
+from actions.store import SETTINGS
+from backend.core.models import Community, House
+from backend.owners import accounts as owners
+from backend.owners import binding
 
 HOW_TO_BIND = "跟我说「绑定房屋」，再告诉我房号和在物业登记的手机号，比如「绑定 3栋2单元501 13812345678」。"
 
@@ -43,3 +45,17 @@ def which_community(choices: List[Community], what: str) -> str:
     names = "、".join(c.name for c in choices)
     return (f"请问您是哪个小区的？（{names}）说小区名加「{what}」就行，比如「{choices[0].name}{what}」。\n"
             f"绑定房屋后就不用再说小区了：{HOW_TO_BIND}")
+
+
+def desk(session, openid: str, text: str = "") -> Dict[str, str]:
+    """The service desk of the owner's community: their bound home's, else one they name, else
+    the only one; with several communities and no clue, the company's own hotline."""
+    community: Optional[Community] = where(session, openid, text).community
+    if community is None:
+        return {"name": SETTINGS.company_name, "hotline": SETTINGS.service_hotline, "hours": "", "address": ""}
+    return {
+        "name": community.name,
+        "hotline": community.hotline or SETTINGS.service_hotline,
+        "hours": community.desk_hours or "",
+        "address": community.address or "",
+    }

@@ -11,8 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.fees import today
 from actions.home import where, which_community
 from actions.store import db, latest_text
-from backend import notices
-from backend.addresses import Address
+from backend.owners import notices
+from backend.text.addresses import Address
 
 MORE = re.compile(r"^\s*(更多|再来|下一页|后面的|还有呢|还有吗|还有别的吗|接着看|继续|more)\s*(通知|公告)?\s*[吗呢啊吧。.!！?？]*\s*$",
                   re.IGNORECASE)

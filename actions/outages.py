@@ -10,8 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.store import db, entity, latest_text
-from backend import addresses, outages, owners
-from backend.models import OUTAGE_KINDS, Community, aware_now
+from backend.core.models import OUTAGE_KINDS, Community, aware_now
+from backend.messaging import outages
+from backend.owners import accounts as owners
+from backend.text import addresses
 
 UTILITY_KINDS = {"水": "water", "电": "power", "燃气": "gas", "气": "gas", "煤气": "gas", "热水": "hot_water"}
 # "停水了" / "没电了" / "一滴都没有": the owner is without it now, not asking about plans.

@@ -16,7 +16,11 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.store import db, entity, latest_text, source_key
-from backend import addresses, appointments, jobs, owners, phones, tickets, urgency
+from backend.core import jobs
+from backend.owners import accounts as owners
+from backend.text import addresses, phones, urgency
+from backend.text import times as appointments
+from backend.work import tickets
 
 log = logging.getLogger(__name__)
 
@@ -363,7 +367,7 @@ class SubmitRepair(Action):
             ticket = tickets.create_repair(session, request)
             number, urgent, ticket_id = ticket.number, ticket.urgency == "urgent", ticket.id
         # The worker finds the technician; if Redis is down its sweep picks the ticket up.
-        jobs.enqueue("backend.dispatch.dispatch_ticket", ticket_id, high=True)
+        jobs.enqueue("backend.work.dispatch.dispatch_ticket", ticket_id, high=True)
         log.info("repair ticket recorded", extra={"ticket": number, "urgency": request.urgency, "phone": phones.mask(request.contact_phone)})
         if urgent:
             text = (

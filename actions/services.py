@@ -9,9 +9,12 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.home import HOW_TO_BIND, where, which_community
-from actions.store import db, latest_text, source_key
-from backend import contacts, owners, paid_services, phones
-from backend.models import Resident
+from actions.notices import AnswerNotice, asks_for_more
+from actions.store import SETTINGS, db, latest_text, source_key
+from backend.core.models import Resident
+from backend.owners import accounts as owners
+from backend.owners import contacts, paid_services
+from backend.text import phones
 
 # "预约开锁", "帮我叫个保洁": the owner wants the service, not only its price.
 _WANTS = re.compile(r"预约|约一?个|帮我(叫|找|约|安排|开)|给我(叫|找|约|安排)|我要|我想要|想请|请个|叫个|找个|安排|上门|下单|来一?个")
@@ -32,9 +35,6 @@ class AnswerContact(Action):
         return "action_answer_contact"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        from actions.notices import AnswerNotice, asks_for_more
-        from actions.store import SETTINGS
-
         if asks_for_more(tracker):  # "还有吗" right after a page of notices reads as ask_contact
             return AnswerNotice().run(dispatcher, tracker, domain)
         with db() as session:
@@ -66,8 +66,6 @@ class AnswerPaidService(Action):
         return "action_answer_paid_service"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        from actions.store import SETTINGS
-
         text = latest_text(tracker)
         with db() as session:
             place = where(session, tracker.sender_id, text)

@@ -6,8 +6,8 @@ from typing import Iterator
 
 from rasa_sdk import Tracker
 
-from backend.config import load_settings
-from backend.db import get_engine, session_scope
+from backend.core.config import load_settings
+from backend.core.db import get_engine, session_scope
 
 SETTINGS = load_settings()
 

@@ -18,10 +18,10 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
 from adminapi.auth import require_staff
-from backend import outages
-from backend.appointments import SHANGHAI
-from backend.db import get_engine, session_scope
-from backend.models import Community, Outage
+from backend.core.db import get_engine, session_scope
+from backend.core.models import Community, Outage
+from backend.messaging import outages
+from backend.text.times import SHANGHAI
 
 bp = Blueprint("outages_api", __name__, url_prefix="/api/outages")
 
@@ -99,11 +99,24 @@ def create():
     return jsonify(body), 201
 
 
+def _int_arg(name: str, default: int, lowest: int, highest: int) -> int:
+    """A paging argument, or a 400 with the reason: a negative LIMIT means "all" on SQLite and an
+    error on PostgreSQL, so nothing outside the range may reach the database."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or not lowest <= int(raw) <= highest:
+        raise BadRequest(f"{name} 必须是 {lowest} 到 {highest} 之间的整数")
+    return int(raw)
+
+
 @bp.get("")
 @require_staff
 def listing():
     with _session() as session:
-        stmt = select(Outage).order_by(Outage.starts_at.desc()).limit(min(request.args.get("limit", 50, type=int), 200))
+        limit = _int_arg("limit", 50, 1, 200)
+        offset = _int_arg("offset", 0, 0, 100_000)
+        stmt = select(Outage).order_by(Outage.starts_at.desc(), Outage.id.desc()).limit(limit).offset(offset)
         if request.args.get("community"):
             stmt = stmt.join(Community).where(Community.code == request.args["community"])
         return jsonify(outages=[_json(session, o) for o in session.execute(stmt).scalars()])

@@ -8,8 +8,15 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from backend import db
-from backend.config import load_settings
+from backend.cli import backup as backup_cli
+from backend.cli import outage as outage_cli
+from backend.cli import service as service_cli
+from backend.cli import staff as staff_cli
+from backend.cli.demo import seed_demo
+from backend.core import db
+from backend.core.config import load_settings
+from backend.core.models import Staff
+from backend.owners.imports import KINDS, ORDER, ImportFailed, import_files, scan_folder
 
 
 def _where(url: str) -> str:
@@ -28,17 +35,20 @@ def _counts(session, tables) -> dict:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    from backend.demo import seed_demo
-    from backend.imports import ImportFailed
-    from backend.models import Staff
-
-    url = args.database_url or load_settings().database_url
+    settings = load_settings()
+    if not settings.local_mode and not args.allow_production:
+        # The demo's residents and staff (whose phones the README prints) must never land in a
+        # real company's database by accident.
+        print("seed-demo: WeChat credentials are set, so this is not local mode; the demo community "
+              "is not loaded (pass --allow-production for a throwaway test system).", file=sys.stderr)
+        return 2
+    url = args.database_url or settings.database_url
     if not args.no_upgrade:
         db.upgrade(url)
     engine = db.get_engine(url)
     try:
         with db.session_scope(engine) as session:
-            reports = seed_demo(session, local_mode=load_settings().local_mode)
+            reports = seed_demo(session, local_mode=settings.local_mode)
             staff = _counts(session, (Staff,))[Staff]
     except ImportFailed as failed:
         return _print_failure(failed.reports)
@@ -49,31 +59,38 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_failure(reports) -> int:
+def _print_failure(reports, skipped=()) -> int:
     for report in reports:
-        print(("  " if report.ok else "✗ ") + report.summary(), file=sys.stderr)
-        for error in report.errors:
-            print(f"    {error}", file=sys.stderr)
-    print("导入失败，数据库没有任何改动。请改正上面的行后重新导入。", file=sys.stderr)
+        lines = report.lines()
+        print(("  " if report.ok else "✗ ") + lines[0], file=sys.stderr)
+        for line in lines[1:]:
+            print("  " + line, file=sys.stderr)
+    for line in skipped:
+        print("  " + line, file=sys.stderr)
+    print("导入失败，数据库没有任何改动。请改正上面的问题后重新导入。", file=sys.stderr)
     return 1
 
 
-def _import(args: argparse.Namespace, files) -> int:
-    from backend.imports import ImportFailed, import_files
-
+def _import(args: argparse.Namespace, files, skipped=()) -> int:
     url = args.database_url or load_settings().database_url
     db.upgrade(url)
     progress = not args.no_progress and sys.stderr.isatty()
     try:
         with db.session_scope(db.get_engine(url)) as session:
             # A dry run writes and rolls back, so a folder's later files see its earlier ones.
-            reports = import_files(session, files, progress=progress)
+            reports = import_files(session, files, progress=progress, sheet=getattr(args, "sheet", None))
             if args.dry_run:
                 session.rollback()
     except ImportFailed as failed:
-        return _print_failure(failed.reports)
+        unchecked = [f"- {path.name}：没有检查（前面的文件有错误，这次什么都没有导入）"
+                     for _, path in files[len(failed.reports):]]
+        return _print_failure(failed.reports, [*unchecked, *skipped])
     for report in reports:
-        print(report.summary())
+        report.dry_run = args.dry_run
+        for line in report.lines():
+            print(line)
+    for line in skipped:
+        print(line)
     print("检查通过，没有写入（--dry-run）。" if args.dry_run else f"已导入到 {_where(url)}。")
     return 0
 
@@ -83,13 +100,25 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_import_dir(args: argparse.Namespace) -> int:
-    from backend.imports import files_in
-
-    files = files_in(args.folder)
-    if not files:
-        print(f"{args.folder} 里没有按种类命名的文件（如 houses.csv、bills.xlsx）", file=sys.stderr)
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        print(f"找不到文件夹 {folder}", file=sys.stderr)
         return 2
-    return _import(args, files)
+    entries = scan_folder(folder)
+    files = [(e.kind, e.path) for e in entries if e.kind and not e.reason]
+    refused = [f"✗ {e.name}：{e.reason}" for e in entries if e.kind and e.reason]
+    skipped = [f"- {e.name}：{e.reason}" for e in entries if not e.kind]
+    if refused:
+        for line in refused + skipped:
+            print(line, file=sys.stderr)
+        print("导入失败，数据库没有任何改动。请改正上面的问题后重新导入。", file=sys.stderr)
+        return 1
+    if not files:
+        for line in skipped:
+            print(line, file=sys.stderr)
+        print(f"{folder} 里没有按种类命名的文件（如 houses.csv、房屋.xlsx）", file=sys.stderr)
+        return 2
+    return _import(args, files, skipped)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,9 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=cmd_db_upgrade)
     seed = sub.add_parser("seed-demo", help="add the demo community 幸福里花园 (safe to repeat)")
     seed.add_argument("--no-upgrade", action="store_true", help="do not migrate first")
+    seed.add_argument("--allow-production", action="store_true",
+                      help="load it even with WeChat credentials set (test systems only)")
     seed.set_defaults(func=cmd_seed_demo)
-
-    from backend.imports import KINDS, ORDER
 
     kinds_help = "; ".join(f"{k} ({KINDS[k].label})" for k in ORDER)
     common = argparse.ArgumentParser(add_help=False)
@@ -123,22 +152,22 @@ def build_parser() -> argparse.ArgumentParser:
         "importing the same file again changes nothing. Kinds: " + kinds_help,
     )
     imp.add_argument("kind", choices=ORDER, metavar="KIND", help=kinds_help)
-    imp.add_argument("file", help="a .csv (UTF-8 or GBK) or .xlsx file; header in row 1")
+    imp.add_argument("file", help="a .csv (UTF-8 or GBK) or .xlsx file; the header is found in its first rows")
+    imp.add_argument("--sheet", help="the worksheet of an .xlsx to read (default: the one sheet whose "
+                     "header fits the kind; several that fit are refused)")
     imp.set_defaults(func=cmd_import)
     imp_dir = sub.add_parser(
         "import-dir", parents=[common],
-        help="import every <kind>.csv/.xlsx in a folder, in dependency order, in one transaction",
+        help="import every <kind>.csv/.xlsx (or 房屋.xlsx...) in a folder, in dependency order, in one "
+        "transaction; lists every file of the folder and what happened to it",
     )
     imp_dir.add_argument("folder")
     imp_dir.set_defaults(func=cmd_import_dir)
 
-    from backend import outage_cli, staff_cli
-
     staff_cli.register(sub)
     outage_cli.register(sub)
-    from backend import service_cli
-
     service_cli.register(sub)
+    backup_cli.register(sub)
     return parser
 
 

@@ -10,9 +10,9 @@ import getpass
 import os
 import sys
 
-from backend import db
-from backend.config import load_settings
-from backend.models import CONSOLE_ROLES
+from backend.core import db
+from backend.core.config import load_settings
+from backend.core.models import CONSOLE_ROLES
 from console import users
 
 DEMO_ADMIN = "admin"

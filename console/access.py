@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-from backend.models import CONSOLE_ROLES, ConsoleUser
+from backend.core.models import CONSOLE_ROLES, ConsoleUser
+from console.context import db_session
 
 ROLE_LABELS = {
     "admin": "管理员",
@@ -62,8 +63,6 @@ def _session_user() -> ConsoleUser | None:
     uid = session.get("uid")
     if uid is None:
         return None
-    from console.app import db_session
-
     with db_session() as s:
         user = s.get(ConsoleUser, uid)
     # A changed password or a deactivated account ends every session at once.

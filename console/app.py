@@ -8,20 +8,18 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterator
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
-from backend.config import VAR_DIR, Settings, load_settings
-from backend.db import get_engine, session_scope
-from console import access, labels
+from backend.core import metrics
+from backend.core.config import VAR_DIR, Settings, load_settings
+from backend.core.db import get_engine
+from console import access, auth, data, directory, handoffs, labels, outages, scorecard, tickets
 from console.ratelimit import LoginLimiter
 
 log = logging.getLogger(__name__)
@@ -116,8 +114,6 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
     csrf.init_app(app)
     labels.register(app)
 
-    from console import auth, data, directory, handoffs, outages, scorecard, tickets
-
     for module in (auth, tickets, handoffs, directory, outages, scorecard, data):
         app.register_blueprint(module.bp)
     app.before_request(access.load_user_and_check)
@@ -134,6 +130,13 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
         )
         if request.endpoint != "static":
             resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    @app.after_request
+    def _count(resp):
+        # Route names, not paths: a bounded label set (no ids, no query strings).
+        metrics.HTTP_REQUESTS.labels("console", request.endpoint or "unmatched",
+                                     metrics.status_class(resp.status_code)).inc()
         return resp
 
     @app.errorhandler(CSRFError)
@@ -153,22 +156,3 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
         return {"ok": True}
 
     return app
-
-
-@contextmanager
-def db_session() -> Iterator[Session]:
-    """A session on the console's database, committed when the block ends without error."""
-    with session_scope(current_app.extensions["console.engine"]) as session:
-        yield session
-
-
-def limiter() -> LoginLimiter:
-    return current_app.extensions["console.limiter"]
-
-
-def settings() -> Settings:
-    return current_app.extensions["console.settings"]
-
-
-def current_user():
-    return g.get("user")

@@ -7,7 +7,7 @@ import json
 from flask import g, request
 from sqlalchemy.orm import Session
 
-from backend.models import AuditLog, utcnow
+from backend.core.models import AuditLog, utcnow
 
 
 def record(

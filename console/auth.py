@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from backend.models import AuditLog, utcnow
+from backend.core.models import AuditLog, utcnow
 from console import audit, users
 from console.access import password_version, public, require
-from console.app import db_session, limiter
+from console.context import db_session, limiter
 
 bp = Blueprint("auth", __name__)
 

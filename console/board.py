@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from backend.models import (
+from backend.core.models import (
     OPEN_TICKET_STATUSES,
     TICKET_KINDS,
     TICKET_STATUSES,
@@ -40,7 +40,7 @@ class BoardFilter:
     q: str = ""
 
     @classmethod
-    def from_args(cls, args) -> "BoardFilter":
+    def from_args(cls, args) -> BoardFilter:
         """Unknown values are dropped (a hand-edited URL shows all, never an error)."""
         status = args.get("status", "open")
         community = args.get("community", "")

@@ -11,14 +11,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from backend import imports
-from backend import staff as staff_records
-from backend.appointments import SHANGHAI
-from backend.imports.reader import SUFFIXES
-from backend.models import DutyShift, Staff
+from backend.core.models import DutyShift, Staff
+from backend.owners import imports
+from backend.owners.imports.reader import unsupported
+from backend.text.times import SHANGHAI
+from backend.work import staff as staff_records
 from console import audit
 from console.access import require
-from console.app import db_session
+from console.context import db_session
 
 bp = Blueprint("data", __name__)
 MAX_DAYS = 31
@@ -41,26 +41,30 @@ def imports_page():
 def run_import():
     kind = request.form.get("kind", "")
     dry_run = request.form.get("dry_run") == "1"
-    form = {"kind": kind, "dry_run": dry_run}
+    sheet = request.form.get("sheet", "").strip()[:100] or None
+    form = {"kind": kind, "dry_run": dry_run, "sheet": sheet or ""}
     if kind not in imports.KINDS:
         return _import_page(error="请选择要导入的数据类型。", status=400, form=form)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _import_page(error="请选择一个 CSV 或 Excel（.xlsx）文件。", status=400, form=form)
+    reason = unsupported(upload.filename)  # the same words the CLI uses
+    if reason:
+        return _import_page(error=reason + "。", status=400, form=form)
     suffix = Path(upload.filename).suffix.lower()
-    if suffix not in SUFFIXES:
-        return _import_page(error="只支持 .csv 和 .xlsx 文件（旧版 .xls 请另存为 .xlsx）。", status=400, form=form)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         upload.save(path)
         with db_session() as s:
-            report = imports.import_file(s, kind, path, dry_run=dry_run)
-            report.path = upload.filename[:100]
+            # The one import service the CLI uses too: same checks, same result lines.
+            report = imports.import_file(s, kind, path, dry_run=dry_run, sheet=sheet,
+                                         name=Path(upload.filename).name[:100])
             if not report.ok:
                 s.rollback()  # nothing of a file with errors is kept
             elif not dry_run:
-                audit.record(s, "data.import", "import", kind, file=report.path, rows=report.rows,
-                             inserted=report.inserted, updated=report.updated, unchanged=report.unchanged)
+                audit.record(s, "data.import", "import", kind, file=report.path, sheet=report.sheet,
+                             rows=report.rows, inserted=report.inserted, updated=report.updated,
+                             unchanged=report.unchanged)
     return _import_page(report=report, status=200 if report.ok else 400, form=form)
 
 

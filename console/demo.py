@@ -1,5 +1,5 @@
 """Demo tickets, conversations and handoffs for the console's screenshots and browser tests, on
-top of backend.demo's community. Meant for an empty database (a fresh temp file)."""
+top of backend.cli.demo's community. Meant for an empty database (a fresh temp file)."""
 from __future__ import annotations
 
 import itertools
@@ -8,14 +8,23 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.appointments import SHANGHAI
-from backend.demo import seed_demo
-from backend.models import (
-    Building, Community, House, HumanHandoff, InboundMessage, OutboundMessage, Resident, Ticket, TicketStep,
-    WechatUser, utcnow,
+from backend.cli.demo import seed_demo
+from backend.core.models import (
+    Building,
+    Community,
+    House,
+    HumanHandoff,
+    InboundMessage,
+    OutboundMessage,
+    Resident,
+    Ticket,
+    TicketStep,
+    WechatUser,
+    utcnow,
 )
-from backend.owners import bind
-from backend.tickets import RepairRequest, add_step, create_repair, next_number
+from backend.owners.accounts import bind
+from backend.text.times import SHANGHAI
+from backend.work.tickets import RepairRequest, add_step, create_repair, next_number
 
 PHOTO = "/static/demo-photo.svg"  # served by the console itself: no internet needed
 _keys = itertools.count(1)
@@ -122,8 +131,8 @@ def seed_screenshot_extras(session: Session, demo: dict, now: datetime | None = 
     """More history for the screenshots of the outage, scorecard and roster pages: this month's
     finished repairs with their clocks and ratings, bound owners in a few buildings, an outage
     part-way through its broadcast, one saved but not yet sent, and an assignment history."""
-    from backend import outages
-    from backend.models import Outage, Rating, SlaClock, Staff, TicketAssignment, aware_now
+    from backend.core.models import Outage, Rating, SlaClock, Staff, TicketAssignment, aware_now
+    from backend.messaging import outages
 
     now = aware_now(now)
     month_start = now.astimezone(SHANGHAI).replace(day=1, hour=9, minute=0, second=0, microsecond=0)
@@ -156,7 +165,7 @@ def seed_screenshot_extras(session: Session, demo: dict, now: datetime | None = 
     start = (now + timedelta(days=1)).astimezone(SHANGHAI).replace(hour=9, minute=0, second=0, microsecond=0)
     sending = outages.create(session, "XFL", "water", start, start + timedelta(hours=8), buildings=["3", "8"],
                              reason="二次供水水箱清洗消毒", actor="console:wu", now=now - timedelta(minutes=5))
-    from backend.config import load_settings
+    from backend.core.config import load_settings
 
     outages.plan(session, load_settings(), sending, "notice", now - timedelta(minutes=4))
     msgs = session.execute(select(OutboundMessage).where(OutboundMessage.campaign == outages.campaign(sending.id, "notice"))

@@ -7,9 +7,9 @@ from flask import Blueprint, render_template, request
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from backend.models import Building, House, Resident, Staff
+from backend.core.models import Building, House, Resident, Staff
 from console.access import require
-from console.app import db_session
+from console.context import db_session
 
 bp = Blueprint("directory", __name__)
 LIMIT = 200

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from backend import owners
-from backend.models import OPEN_TICKET_STATUSES, HumanHandoff, Ticket
+from backend.core.models import OPEN_TICKET_STATUSES, HumanHandoff, Ticket
+from backend.owners import accounts as owners
 from console import audit, outbound
 from console import board as queries
 from console.access import require
-from console.app import db_session
+from console.context import db_session
 
 bp = Blueprint("handoffs", __name__)
 RECENT = 8

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from backend.appointments import SHANGHAI
-from backend.phones import mask
+from backend.text.phones import mask
+from backend.text.times import SHANGHAI
+from console.access import PERMISSIONS, ROLE_LABELS, can
 
 STATUS = {
     "new": "待派单",
@@ -83,8 +84,6 @@ def register(app) -> None:
         outbound_status=lambda c: OUTBOUND_STATUS.get(c, c),
         assignment=lambda c: ASSIGNMENT.get(c, c),
     )
-    from console.access import PERMISSIONS, ROLE_LABELS, can
-
     app.jinja_env.globals.update(
         STATUS=STATUS, KIND=KIND, URGENCY=URGENCY, ROLE_LABELS=ROLE_LABELS, can=can,
         PERMISSIONS=PERMISSIONS,

@@ -1,5 +1,5 @@
 """Outage notices: create, preview who is told (per building), send, watch delivery live, and
-extend/move, restore early or cancel. backend.outages does the work; every change is audited."""
+extend/move, restore early or cancel. backend.messaging.outages does the work; every change is audited."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,12 +8,12 @@ from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from backend import outages
-from backend.appointments import SHANGHAI
-from backend.models import OUTAGE_KINDS, Building, Community, Outage
+from backend.core.models import OUTAGE_KINDS, Building, Community, Outage
+from backend.messaging import outages
+from backend.text.times import SHANGHAI
 from console import audit
 from console.access import require
-from console.app import db_session, settings
+from console.context import db_session, settings
 
 bp = Blueprint("outages", __name__)
 STATUS = {"scheduled": "待恢复", "restored": "已恢复", "cancelled": "已取消"}

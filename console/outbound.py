@@ -1,10 +1,10 @@
 """Staff messages to an owner: recorded as queued in the caller's transaction, sent by the worker
-after commit (backend.delivery), exactly like the assistant's late answers."""
+after commit (backend.messaging.delivery), exactly like the assistant's late answers."""
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from backend import delivery
+from backend.messaging import delivery
 
 MAX_REPLY = 600  # WeChat takes 2048 bytes of text; 600 Chinese characters stay well inside
 

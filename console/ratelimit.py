@@ -11,7 +11,7 @@ import logging
 
 import redis
 
-from backend.redis_conn import get_redis
+from backend.core.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
 

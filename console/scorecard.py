@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 from flask import Blueprint, Response, render_template, request
 from sqlalchemy import func, select
 
-from backend import scorecard as cards
-from backend.appointments import SHANGHAI
-from backend.complaints import CATEGORY_LABELS
-from backend.models import Community, Complaint, Ticket
+from backend.core.models import Community, Complaint, Ticket
+from backend.service import scorecard as cards
+from backend.service.complaints import CATEGORY_LABELS
+from backend.text.times import SHANGHAI
 from console import charts
 from console.access import require
-from console.app import db_session
+from console.context import db_session
 from console.labels import KIND
 
 bp = Blueprint("scorecard", __name__)
@@ -89,7 +89,7 @@ def page():
     return render_template(
         "scorecard.html", communities=communities, community=community, card=card, month=month, error=None,
         trend_svg=charts.line_chart(labels, series, "每周趋势"),
-        category_svg=charts.bar_chart(categories[:12], "按类别"), status=cards._status,
+        category_svg=charts.bar_chart(categories[:12], "按类别"), status=cards.status_label,
         response_labels=cards.RESPONSE_LABELS,
     )
 

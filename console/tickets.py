@@ -5,13 +5,13 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from backend import dispatch, tickets as ticket_records
-from backend.models import OPEN_TICKET_STATUSES, TICKET_STATUSES, Staff, Ticket, TicketAssignment, utcnow
+from backend.core.models import OPEN_TICKET_STATUSES, TICKET_STATUSES, Staff, Ticket, TicketAssignment, utcnow
+from backend.work import dispatch
+from backend.work import tickets as ticket_records
 from console import audit, outbound
 from console import board as queries
 from console.access import can, require
-from console.app import db_session
-
+from console.context import db_session
 
 bp = Blueprint("tickets", __name__)
 MAX_NOTE = 1000

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from backend.models import CONSOLE_ROLES, ConsoleUser, utcnow
+from backend.core.models import CONSOLE_ROLES, ConsoleUser, utcnow
 
 MIN_PASSWORD = 8
 # Checked against when the username is unknown, so a wrong username takes as long as a wrong

@@ -12,7 +12,7 @@ have ever said. Here each owner has a Redis list of events that Rasa reads on ev
 
 So what a turn reads, replays and writes is bounded whatever the owner said before. A turn
 appends only its new events (RPUSH), and the same new events go to the database
-(backend.conversation_archive), which keeps every event; nothing the assistant needs across
+(backend.messaging.conversation_archive), which keeps every event; nothing the assistant needs across
 sessions comes from old events anyway (the bound home, tickets and bills are database records).
 
 Several Rasa servers share the lists in Redis; Rasa's lock store (Redis) makes one turn at a time
@@ -30,6 +30,7 @@ from typing import Any, Iterable, List, Optional, Text
 import redis
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
+from rasa.shared.core.conversation import Dialogue
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -40,9 +41,10 @@ from rasa.shared.core.events import (
     SlotSet,
     UserUttered,
 )
-from rasa.shared.core.conversation import Dialogue
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from backend.core.db import get_engine, session_scope
+from backend.messaging import conversation_archive
 from conversation_store import speedups
 
 log = logging.getLogger(__name__)
@@ -101,9 +103,6 @@ class RedisWindowTrackerStore(TrackerStore):
         """Every session, from the archive (Rasa's /conversations/<id>/tracker API)."""
         if not self.archive:
             return await self.retrieve(conversation_id)
-        from backend import conversation_archive
-        from backend.db import get_engine, session_scope
-
         with session_scope(get_engine(self.database_url)) as session:
             events = conversation_archive.events_of(session, conversation_id)
         if not events:
@@ -184,9 +183,6 @@ class RedisWindowTrackerStore(TrackerStore):
         return restoring_events(before, events[cut - 1].timestamp) + events[cut:]
 
     def _archive(self, sender_id: Text, events: List[dict]) -> None:
-        from backend import conversation_archive
-        from backend.db import get_engine, session_scope
-
         backlog_key, backlog = self._take_backlog()
         try:
             with session_scope(get_engine(self.database_url)) as session:

@@ -116,7 +116,7 @@ def report(rows, times, model: str) -> str:
         "| intent | precision | recall | F1 | examples |",
         "|---|---|---|---|---|",
     ]
-    out += [f"| {l} | {p[i]:.2f} | {r[i]:.2f} | {f[i]:.2f} | {s[i]} |" for i, l in enumerate(labels)]
+    out += [f"| {label} | {p[i]:.2f} | {r[i]:.2f} | {f[i]:.2f} | {s[i]} |" for i, label in enumerate(labels)]
     out += ["", "## Confusions (expected → predicted)", ""]
     if confusions:
         out += ["| expected | predicted | count | examples |", "|---|---|---|---|"]

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -40,7 +40,7 @@ SCRIPT = [
     "你好", "物业电话多少", "明天停水吗", "我的报修到哪一步了",
     "厨房水管漏水了", "3-2-501", "明天上午", "13812345678", "确认", "谢谢",
 ]
-TOKEN, AES_KEY, APPID = "benchtoken", "B" * 43, "wxbench0000000000"
+TOKEN, AES_KEY, APPID = bench_staff.TOKEN, bench_staff.AES_KEY, bench_staff.APPID
 EARLIER = 60  # messages each throughput owner has sent before (a realistic, not a fresh, owner)
 RATE = 50.0  # messages/s offered in the paced run: the aim
 CONFIGS = {"sqlite1": ("SQLite", 1), "sqlite2": ("SQLite", 2), "pg1": ("PostgreSQL", 1), "pg2": ("PostgreSQL", 2)}
@@ -72,7 +72,7 @@ def drive(system, owners: list[list[str]], rate: float = 0.0) -> dict:
     load_before = os.getloadavg()[0]
 
     def sender(n: int):
-        wx = WeChat(system.base_url, TOKEN, AES_KEY, APPID, "aes" if n % 2 else "plain")
+        wx = WeChat(system.base_url, TOKEN, AES_KEY, APPID, "aes" if n % 2 else "compat")
         rng = random.Random(n)
         due = time.monotonic() + (rng.expovariate(rate / SENDERS) if rate else 0)
         for owner in owners[n]:
@@ -130,7 +130,7 @@ def cpu_seconds(system) -> dict[str, float]:
 
 def warm_up(system) -> None:
     """The first turns load caches in every process (and gunicorn's workers)."""
-    warm = WeChat(system.base_url, TOKEN, AES_KEY, APPID)
+    warm = WeChat(system.base_url, TOKEN, AES_KEY, APPID, "aes")
     for n in range(2):
         for text in SCRIPT:
             warm.say(f"o-bench-warmup-{n}-{time.time_ns()}", text)
@@ -144,7 +144,8 @@ def nlu_parse_times(system) -> list[float]:
     times = []
     for text in texts:
         started = time.perf_counter()
-        http.post(f"http://127.0.0.1:{system.ports.rasa}/model/parse", json={"text": text}, timeout=10).raise_for_status()
+        http.post(f"http://127.0.0.1:{system.ports.rasa}/model/parse", params={"token": system.rasa_token},
+                  json={"text": text}, timeout=10).raise_for_status()
         times.append((time.perf_counter() - started) * 1000)
     return times
 
@@ -208,7 +209,7 @@ def new_postgres_database() -> tuple[str, callable]:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
 
     def drop():
-        from backend.db import dispose_engines
+        from backend.core.db import dispose_engines
 
         dispose_engines()
         with admin.connect() as conn:

@@ -27,8 +27,8 @@ def template_turns(system, wx, script: list[str]) -> list[list[dict]]:
     owner = f"o-bench-template-{uuid.uuid4().hex[:8]}"
     for text in script:
         wx.say(owner, text)
-    from backend import conversation_archive
-    from backend.db import get_engine, session_scope
+    from backend.core.db import get_engine, session_scope
+    from backend.messaging import conversation_archive
 
     with session_scope(get_engine(system.database_url)) as session:  # every event (the window is cut)
         events = conversation_archive.events_of(session, owner)
@@ -81,9 +81,9 @@ def seed(system, store, openid: str, events: list[dict]) -> None:
     messages and replies in the database."""
     from rasa.shared.core.events import Event, SessionStarted
 
-    from backend import conversation_archive
-    from backend.db import get_engine, session_scope
-    from backend.models import InboundMessage, OutboundMessage
+    from backend.core.db import get_engine, session_scope
+    from backend.core.models import InboundMessage, OutboundMessage
+    from backend.messaging import conversation_archive
 
     objects = [Event.from_parameters(e) for e in events]
     begin = max(i for i, e in enumerate(objects) if isinstance(e, SessionStarted)) - 1

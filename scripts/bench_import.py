@@ -62,9 +62,9 @@ def child(url: str, kind: str, path: str) -> None:
     """One import in this process; prints what it measured as JSON."""
     from sqlalchemy import func, select
 
-    from backend import db
-    from backend.imports import import_file
-    from backend.models import FeeBill
+    from backend.core import db
+    from backend.core.models import FeeBill
+    from backend.owners.imports import import_file
 
     engine = db.get_engine(url)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -113,7 +113,7 @@ def drop_postgres(url: str) -> None:
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
-    from backend import db
+    from backend.core import db
 
     db.dispose_engines()
     parsed = make_url(url)
@@ -124,7 +124,7 @@ def drop_postgres(url: str) -> None:
 
 
 def run_backend(url: str, files: dict[str, Path]) -> list[tuple[str, dict]]:
-    from backend import db
+    from backend.core import db
 
     db.upgrade(url)
     for kind in ("communities", "buildings"):

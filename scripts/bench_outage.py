@@ -33,8 +33,8 @@ def _estate(database_url: str, owners: int) -> None:
     """One community, ten buildings, `owners` homes each bound to one WeChat account."""
     from sqlalchemy import insert, select
 
-    from backend import db
-    from backend.models import Building, Community, House, WechatBinding, utcnow
+    from backend.core import db
+    from backend.core.models import Building, Community, House, WechatBinding, utcnow
 
     with db.session_scope(db.get_engine(database_url)) as session:
         community = Community(code="BENCH", name="压测小区", service_grade=2)
@@ -52,8 +52,8 @@ def _estate(database_url: str, owners: int) -> None:
 
 
 def measure(owners: int = 10_000) -> dict:
-    from backend import db
-    from backend.models import Outage, aware_now
+    from backend.core import db
+    from backend.core.models import Outage, aware_now
     from scripts import stack
     from scripts.wechat_standin import StandIn
 
@@ -66,14 +66,15 @@ def measure(owners: int = 10_000) -> dict:
     url = standin.start()
     database_url = f"sqlite:///{tmp / 'bench.db'}"
     env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "WECHAT_APPID": "wxbenchoutage0001",
-           "WECHAT_SECRET": "s", "WECHAT_API_BASE_URL": url, "WUYE_VAR_DIR": str(tmp / "var")}
+           "WECHAT_SECRET": "s", "WECHAT_API_BASE_URL": url,
+           "WECHAT_TOKEN": "bench-token-0123456789", "ADMIN_API_TOKEN": "bench-admin-0123456789", "WUYE_VAR_DIR": str(tmp / "var")}
     os.environ.update(env)
     db.upgrade(database_url)
     _estate(database_url, owners)
-    worker = stack.start("worker", [str(stack.BIN / "python"), "-m", "backend.worker",
-                                    "--every", "15:backend.outages.sweep"], {**os.environ, **env}, tmp)
+    worker = stack.start("worker", [str(stack.BIN / "python"), "-m", "backend.core.worker",
+                                    "--every", "15:backend.messaging.outages.sweep"], {**os.environ, **env}, tmp)
     try:
-        from backend import outages
+        from backend.messaging import outages
 
         time.sleep(2)  # the worker is listening
         started = time.monotonic()

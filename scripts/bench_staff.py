@@ -14,6 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# The bench's WeChat account (scripts/bench.py sends as the same one).
+TOKEN, AES_KEY, APPID = "bench-token-0123456789", "B" * 43, "wxbench0000000000"
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -29,15 +32,15 @@ def _pct(values, q):
 def _bind_plumbers(system, wx) -> list[str]:
     from sqlalchemy import select
 
-    from backend import staff as staff_records
-    from backend.db import get_engine, session_scope
-    from backend.models import Staff
+    from backend.core.db import get_engine, session_scope
+    from backend.core.models import Staff
+    from backend.work import staff as staff_records
 
     openids = []
     with session_scope(get_engine(system.env["DATABASE_URL"])) as session:
         people = session.execute(select(Staff).where(Staff.role == "technician")).scalars().all()
         codes = [(p.name, staff_records.issue_bind_code(session, p)) for p in people if p.openid is None]
-    for n, (name, code) in enumerate(codes):
+    for n, (_name, code) in enumerate(codes):
         openid = f"o-bench-staff-{n}"
         reply, _ = wx.say(openid, f"绑定 {code}")
         assert reply and "绑定成功" in reply, reply
@@ -46,10 +49,10 @@ def _bind_plumbers(system, wx) -> list[str]:
 
 
 def _raise(system, n: int, tag: str) -> tuple[int, str, float]:
-    from backend import jobs
-    from backend.addresses import Address
-    from backend.db import get_engine, session_scope
-    from backend.tickets import RepairRequest, create_repair
+    from backend.core import jobs
+    from backend.core.db import get_engine, session_scope
+    from backend.text.addresses import Address
+    from backend.work.tickets import RepairRequest, create_repair
 
     with session_scope(get_engine(system.env["DATABASE_URL"])) as session:
         ticket = create_repair(session, RepairRequest(
@@ -57,7 +60,7 @@ def _raise(system, n: int, tag: str) -> tuple[int, str, float]:
             urgency="urgent" if n % 3 == 0 else "normal", facility="水管", address=Address("3", "2", "501"),
             location_label="3栋2单元501", source_key=f"bench-{tag}-{n}-{time.time_ns()}"))
         ticket_id, number, created = ticket.id, ticket.number, ticket.created_at.timestamp()
-    jobs.enqueue("backend.dispatch.dispatch_ticket", ticket_id, high=True)
+    jobs.enqueue("backend.work.dispatch.dispatch_ticket", ticket_id, high=True)
     return ticket_id, number, created
 
 
@@ -130,7 +133,6 @@ def write_section(text: str, heading: str = HEADING) -> None:
 
 def main() -> int:
     from scripts import stack
-    from scripts.bench import AES_KEY, APPID, TOKEN
     from scripts.wechat_standin import StandIn
     from tests.e2e.wx import WeChat
 

@@ -77,7 +77,7 @@ def measure(redis_url: str, database_url: str, repeats: int = 5) -> list[dict]:
     from rasa.core.tracker_store import RedisTrackerStore
     from rasa.shared.core.domain import Domain
 
-    from backend import db
+    from backend.core import db
     from conversation_store import RedisWindowTrackerStore
 
     db.upgrade(database_url)

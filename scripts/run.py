@@ -15,8 +15,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from backend.config import VAR_DIR, load_settings  # noqa: E402
-from backend.redis_conn import start_embedded_redis  # noqa: E402
+from backend.core.config import VAR_DIR, load_settings  # noqa: E402
+from backend.core.redis_conn import start_embedded_redis  # noqa: E402
 from scripts import stack  # noqa: E402
 
 
@@ -27,6 +27,12 @@ def say(text: str) -> None:
 def main() -> int:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     settings = load_settings()
+    problems = settings.production_problems()
+    if problems:
+        say("WeChat credentials are set, but these settings are missing or too weak:")
+        for problem in problems:
+            print(f"  - {problem}", flush=True)
+        return 2
     ports = stack.Ports.from_env()
     redis_proc = None
     if not os.environ.get("REDIS_URL"):
@@ -37,9 +43,11 @@ def main() -> int:
         extra["ADMIN_API_TOKEN"] = secrets.token_urlsafe(18)  # this run only; printed below
     env = stack.child_env(ports, extra)
 
-    say(f"Database: {settings.database_url.split('@')[-1]} (migrating, loading the demo community)")
+    say(f"Database: {settings.database_url.split('@')[-1]} (migrating"
+        + (", loading the demo community)" if settings.local_mode else ")"))
     subprocess.run([sys.executable, "-m", "backend", "db-upgrade"], cwd=stack.ROOT, env=env, check=True)
-    subprocess.run([sys.executable, "-m", "backend", "seed-demo"], cwd=stack.ROOT, env=env, check=True)
+    if settings.local_mode:  # never demo residents or staff in a real company's database
+        subprocess.run([sys.executable, "-m", "backend", "seed-demo"], cwd=stack.ROOT, env=env, check=True)
     console_login = ""
     if settings.local_mode:
         # A demo admin for the staff console, with a fresh password printed when all is up.
@@ -58,7 +66,7 @@ def main() -> int:
 
     def announce():
         try:
-            stack.wait_http(f"http://127.0.0.1:{ports.rasa}/status", 240, procs["rasa"])
+            stack.wait_http(f"http://127.0.0.1:{ports.rasa}/", 240, procs["rasa"])
             stack.wait_http(f"http://127.0.0.1:{ports.webhook}/healthz", 60, procs["webhook"])
             stack.wait_http(f"http://127.0.0.1:{ports.console}/healthz", 60, procs["console"])
         except Exception as exc:  # noqa: BLE001

@@ -15,8 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from backend import db  # noqa: E402
-from backend.config import load_settings  # noqa: E402
+from backend.core import db  # noqa: E402
+from backend.core.config import load_settings  # noqa: E402
 from console import users  # noqa: E402
 from console.app import create_app  # noqa: E402
 from console.demo import seed_console_demo, seed_screenshot_extras  # noqa: E402

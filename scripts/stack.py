@@ -30,9 +30,14 @@ class Ports:
     more_rasa: tuple = ()
     actions: int = 5055
     console: int = 5002
+    # Prometheus metrics and /healthz of each process, loopback only (0: not served).
+    webhook_metrics: int = 9200
+    worker_metrics: int = 9201
+    console_metrics: int = 9202
+    actions_metrics: int = 9203
 
     @classmethod
-    def from_env(cls) -> "Ports":
+    def from_env(cls) -> Ports:
         return cls(
             webhook=int(os.environ.get("WEBHOOK_PORT", 8000)),
             rasa=int(os.environ.get("RASA_PORT", 5005)),
@@ -40,12 +45,23 @@ class Ports:
                             for i in range(1, int(os.environ.get("RASA_SERVERS", 1)))),
             actions=int(os.environ.get("ACTIONS_PORT", 5055)),
             console=int(os.environ.get("CONSOLE_PORT", 5002)),
+            webhook_metrics=int(os.environ.get("WEBHOOK_METRICS_PORT", 9200)),
+            worker_metrics=int(os.environ.get("WORKER_METRICS_PORT", 9201)),
+            console_metrics=int(os.environ.get("CONSOLE_METRICS_PORT", 9202)),
+            actions_metrics=int(os.environ.get("ACTIONS_METRICS_PORT", 9203)),
         )
 
 
 def child_env(ports: Ports, extra: dict | None = None) -> dict:
+    import secrets
+
     env = dict(os.environ)
     env.update(extra or {})
+    # Rasa calls the action server with this shared secret (bot/endpoints.yml); a deployment on
+    # several hosts sets its own, otherwise each run makes one that only its processes know.
+    if not env.get("ACTIONS_TOKEN", "").strip():
+        env["ACTIONS_TOKEN"] = secrets.token_urlsafe(24)
+    actions_host = env.get("ACTIONS_HOST", "").strip() or "127.0.0.1"
     redis_url = env.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     parsed = urlparse(redis_url)
     env.update(
@@ -56,10 +72,14 @@ def child_env(ports: Ports, extra: dict | None = None) -> dict:
         RASA_URL=",".join(f"http://127.0.0.1:{p}" for p in (ports.rasa, *ports.more_rasa)),
         RASA_PORT=str(ports.rasa),
         ACTIONS_PORT=str(ports.actions),
-        ACTION_ENDPOINT_URL=f"http://127.0.0.1:{ports.actions}/webhook",
-        ACTION_SERVER_URL=f"http://127.0.0.1:{ports.actions}",
+        ACTION_ENDPOINT_URL=f"http://{actions_host}:{ports.actions}/webhook",
+        ACTION_SERVER_URL=f"http://{actions_host}:{ports.actions}",
         WEBHOOK_PORT=str(ports.webhook),
         CONSOLE_PORT=str(ports.console),
+        WEBHOOK_METRICS_PORT=str(ports.webhook_metrics),
+        WORKER_METRICS_PORT=str(ports.worker_metrics),
+        CONSOLE_METRICS_PORT=str(ports.console_metrics),
+        ACTIONS_METRICS_PORT=str(ports.actions_metrics),
         PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",
         # Rasa's telemetry would try to reach the internet.
@@ -70,26 +90,35 @@ def child_env(ports: Ports, extra: dict | None = None) -> dict:
     return env
 
 
+# gunicorn's access log without the query string: WeChat's signatures, nonces and the owner's
+# openid travel in it (%(U)s is the path alone; the default %(r)s is the whole request line).
+ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+
 def commands(ports: Ports, model: str | None = None) -> dict[str, list[str]]:
     model = model or str(latest_model())
     py = str(BIN / "python")
 
     def rasa(port: int) -> list[str]:
-        return [str(BIN / "rasa"), "run", "--enable-api", "-m", model, "--endpoints", "bot/endpoints.yml",
+        # The REST channel only, on loopback; Rasa's HTTP API stays off (scripts/rasa_server.py).
+        return [py, "-m", "scripts.rasa_server", "-m", model, "--endpoints", "bot/endpoints.yml",
                 "--credentials", "bot/credentials.yml", "-i", "127.0.0.1", "-p", str(port)]
 
     return {
         "rasa": rasa(ports.rasa),
         **{f"rasa{i + 2}": rasa(port) for i, port in enumerate(ports.more_rasa)},
-        "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(ports.actions)],
-        "worker": [py, "-m", "backend.worker", "--every", "3:webhook.conversation.retry_pending",
-                   "--every", "10:backend.delivery.sweep_queued", "--every", "5:backend.dispatch.sweep",
-                   "--every", "15:backend.outages.sweep", "--every", "15:backend.sla.sweep"],
+        # Loopback unless ACTIONS_HOST says otherwise, and then only with ACTIONS_TOKEN.
+        "actions": [py, "-m", "actions.server", "-p", str(ports.actions)],
+        "worker": [py, "-m", "backend.core.worker", "--every", "3:webhook.conversation.retry_pending",
+                   "--every", "10:backend.messaging.delivery.sweep_queued", "--every", "5:backend.work.dispatch.sweep",
+                   "--every", "15:backend.messaging.outages.sweep", "--every", "15:backend.service.sla_sweep.sweep"],
         "webhook": [str(BIN / "gunicorn"), "-w", "2", "--threads", "16", "-b", f"127.0.0.1:{ports.webhook}",
-                    "--timeout", "60", "--access-logfile", "-", "webhook.wsgi:app"],
+                    "--timeout", "60", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
+                    "-c", "python:webhook.gunicorn_conf", "webhook.wsgi:app"],
         # The staff console: loopback only; a deployment puts an HTTPS reverse proxy in front.
         "console": [str(BIN / "gunicorn"), "-w", "2", "--threads", "4", "-b", f"127.0.0.1:{ports.console}",
-                    "--timeout", "30", "--access-logfile", "-", "console.wsgi:app"],
+                    "--timeout", "30", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
+                    "-c", "python:console.gunicorn_conf", "console.wsgi:app"],
     }
 
 
@@ -165,7 +194,7 @@ def scratch_redis(db: int, tmp: Path):
     answers. Returns (url, process to stop or None)."""
     import redis
 
-    from backend.redis_conn import redis_answers, start_embedded_redis
+    from backend.core.redis_conn import redis_answers, start_embedded_redis
 
     url, proc = f"redis://127.0.0.1:6379/{db}", None
     if not redis_answers(url):
@@ -178,13 +207,18 @@ def scratch_redis(db: int, tmp: Path):
 class System:
     """The whole system on free ports with its own SQLite file, for tests and the bench."""
 
-    ADMIN_TOKEN = "e2e-admin-token"
+    ADMIN_TOKEN = "e2e-admin-token-0123456789"
+    ACCOUNT_ID = "gh_e2e_account"
 
     def __init__(self, tmp: Path, redis_url: str, wechat_api_url: str, wechat: tuple[str, str, str],
-                 rasa_servers: int = 1, database_url: str | None = None):
+                 rasa_servers: int = 1, rasa_api: bool = False, database_url: str | None = None):
+        import secrets
+
         token, aes_key, appid = wechat
         self.ports = Ports(webhook=free_port(), rasa=free_port(), actions=free_port(), console=free_port(),
-                           more_rasa=tuple(free_port() for _ in range(rasa_servers - 1)))
+                           more_rasa=tuple(free_port() for _ in range(rasa_servers - 1)),
+                           webhook_metrics=free_port(), worker_metrics=free_port(),
+                           console_metrics=free_port(), actions_metrics=free_port())
         self.db_path = tmp / "system.db"
         self.database_url = database_url or f"sqlite:///{self.db_path}"  # the bench also runs on PostgreSQL
         self.log_dir = tmp / "logs"
@@ -195,11 +229,17 @@ class System:
             "WUYE_VAR_DIR": str(tmp / "var"),
             "WECHAT_TOKEN": token, "WECHAT_AES_KEY": aes_key, "WECHAT_APPID": appid,
             "WECHAT_SECRET": "local-secret", "WECHAT_API_BASE_URL": wechat_api_url,
-            "ADMIN_API_TOKEN": self.ADMIN_TOKEN,
+            "ADMIN_API_TOKEN": self.ADMIN_TOKEN, "WECHAT_ACCOUNT_ID": self.ACCOUNT_ID,
             # WeChat credentials mean "deployed" to the console: it wants its own key, and the
             # tests reach it over plain http on loopback.
             "CONSOLE_SECRET_KEY": os.urandom(16).hex(), "CONSOLE_COOKIE_SECURE": "0",
         })
+        # Rasa's HTTP API (the bench's /model/parse) only when asked for, and then with a token.
+        self.rasa_token = secrets.token_urlsafe(24) if rasa_api else None
+        if rasa_api:
+            self.env.update(RASA_ENABLE_API="1", RASA_AUTH_TOKEN=self.rasa_token)
+        else:
+            self.env.pop("RASA_ENABLE_API", None)
         self.procs: dict[str, subprocess.Popen] = {}
         self.base_url = f"http://127.0.0.1:{self.ports.webhook}"
         self.console_url = f"http://127.0.0.1:{self.ports.console}"
@@ -207,15 +247,16 @@ class System:
 
     def up(self) -> None:
         self.model = str(train(self.env))
-        for step in ("db-upgrade", "seed-demo"):
-            subprocess.run([sys.executable, "-m", "backend", step], cwd=ROOT, env=self.env, check=True,
+        # A throwaway system with (fake) WeChat credentials: the demo data is wanted here.
+        for step in (["db-upgrade"], ["seed-demo", "--allow-production"]):
+            subprocess.run([sys.executable, "-m", "backend", *step], cwd=ROOT, env=self.env, check=True,
                            stdout=subprocess.DEVNULL)
         for name in commands(self.ports, self.model):
             self.start(name)
         try:
             self.wait_rasa()
             for i, port in enumerate(self.ports.more_rasa):
-                wait_http(f"http://127.0.0.1:{port}/status", 300, self.procs[f"rasa{i + 2}"])
+                wait_http(f"http://127.0.0.1:{port}/", 300, self.procs[f"rasa{i + 2}"])
             wait_http(f"http://127.0.0.1:{self.ports.actions}/health", 60, self.procs["actions"])
             wait_http(f"{self.base_url}/healthz", 60, self.procs["webhook"])
             wait_http(f"{self.console_url}/healthz", 60, self.procs["console"])
@@ -249,7 +290,8 @@ class System:
             proc.wait()
 
     def wait_rasa(self) -> None:
-        wait_http(f"http://127.0.0.1:{self.ports.rasa}/status", 300, self.procs["rasa"])
+        # "/" answers once the model is loaded (Rasa loads it before it starts listening).
+        wait_http(f"http://127.0.0.1:{self.ports.rasa}/", 300, self.procs["rasa"])
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in self.log_dir.glob("*.log"))

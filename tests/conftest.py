@@ -9,7 +9,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from backend.redis_conn import redis_answers, start_embedded_redis  # noqa: E402
+from backend.core.redis_conn import redis_answers, start_embedded_redis  # noqa: E402
 from scripts.stack import free_port  # noqa: E402
 
 TEST_REDIS_DB = 15  # tests never touch the data `make run` keeps in db 0
@@ -45,3 +45,28 @@ def browser():
         b = launch(p)
         yield b
         b.close()
+
+
+# --- the whole system, shared by tests/e2e and tests/security -------------------------------------
+@pytest.fixture(scope="session")
+def system_standin():
+    """WeChat's API, played locally for the system's worker."""
+    from scripts.wechat_standin import StandIn
+
+    s = StandIn()
+    s.url = s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory, redis_url, system_standin):
+    """The real Rasa model and server, action server, worker, webhook (gunicorn) and console,
+    with Redis and SQLite; only WeChat's API is the local stand-in."""
+    from scripts import stack
+    from tests.e2e.account import AES_KEY, APPID, TOKEN
+
+    s = stack.System(tmp_path_factory.mktemp("e2e"), redis_url, system_standin.url, wechat=(TOKEN, AES_KEY, APPID))
+    s.up()
+    yield s
+    s.down()

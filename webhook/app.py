@@ -10,12 +10,19 @@ import time
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from backend.config import Settings, load_settings
-from backend.db import get_engine
-from backend.redis_conn import redis_answers
+from backend.core import metrics
+from backend.core.config import Settings, load_settings
+from backend.core.db import get_engine
+from backend.core.redis_conn import redis_answers
+from webhook import replay
 from webhook.conversation import Conversation
 from webhook.wechat import (
-    PayloadTooLarge, ProtocolError, SafeModeCrypto, SignatureError, decode_post, render_text_reply,
+    PayloadTooLarge,
+    ProtocolError,
+    SafeModeCrypto,
+    SignatureError,
+    decode_post,
+    render_text_reply,
     verify_url_request,
 )
 
@@ -62,6 +69,13 @@ def create_app(settings: Settings | None = None, conversation: Conversation | No
             return text("forbidden", 403)
         except ProtocolError:
             return text("bad request", 400)
+        if settings.wechat_account_id and msg.to_user != settings.wechat_account_id:
+            log.warning("wechat push for another account refused")
+            return text("forbidden", 403)
+        if not replay.first_use(settings.redis_url, request.args.get("timestamp", ""),
+                                request.args.get("nonce", ""), body):
+            log.warning("replayed wechat signature refused")
+            return text("forbidden", 403)
         outcome = app.extensions["conversation"].handle(msg, started)
         log.info("wechat message", extra={"openid": msg.from_user, "type": msg.msg_type, "outcome": outcome.status,
                                           "ms": round((time.monotonic() - started) * 1000)})
@@ -72,17 +86,37 @@ def create_app(settings: Settings | None = None, conversation: Conversation | No
             reply = crypto.encrypt_reply(reply, str(int(time.time())), request.args.get("nonce", ""))
         return Response(reply, mimetype="application/xml; charset=utf-8")
 
-    @app.get("/healthz")
-    def health():
-        conv = app.extensions["conversation"]
-        checks = {"redis": redis_answers(settings.redis_url), "rasa": conv.rasa.healthy()}
+    def database_answers() -> bool:
         try:
             with get_engine(settings.database_url).connect() as connection:
                 connection.exec_driver_sql("SELECT 1")
-            checks["database"] = True
+            return True
         except Exception:
-            checks["database"] = False
+            return False
+
+    @app.get("/healthz")
+    def health():
+        # Liveness, for the supervisor: 503 only when this process cannot keep a message (no
+        # database). Rasa being down is reported but is not a reason to restart the webhook: it
+        # still answers owners with the holding reply.
+        conv = app.extensions["conversation"]
+        checks = {"redis": redis_answers(settings.redis_url), "rasa": conv.rasa.healthy(),
+                  "database": database_answers()}
         return jsonify(ok=all(checks.values()), local_mode=settings.local_mode, **checks), 200 if checks["database"] else 503
+
+    @app.get("/readyz")
+    def ready():
+        # Readiness, for the balancer: 200 only when owners get real answers from this node
+        # (database, every Rasa server with its model loaded, the action server).
+        checks = {"database": database_answers(), **app.extensions["conversation"].rasa.ready()}
+        return jsonify(ready=all(checks.values()), **checks), 200 if all(checks.values()) else 503
+
+    @app.after_request
+    def count(resp):
+        # Route names, not paths: a bounded label set (no ids, no query strings).
+        metrics.HTTP_REQUESTS.labels("webhook", request.endpoint or "unmatched",
+                                     metrics.status_class(resp.status_code)).inc()
+        return resp
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_exc):

@@ -26,11 +26,15 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend import delivery, inbox, outbox, owner_desk, staff_desk
-from backend.config import Settings, load_settings
-from backend.db import get_engine, session_scope
-from backend.models import InboundMessage as InboundRow, aware_now
-from backend.redis_conn import get_redis
+from backend.core import metrics
+from backend.core.config import Settings, load_settings
+from backend.core.db import get_engine, session_scope
+from backend.core.models import InboundMessage as InboundRow
+from backend.core.models import aware_now
+from backend.core.redis_conn import get_redis
+from backend.messaging import delivery, inbox, outbox
+from backend.owners import owner_desk
+from backend.work import staff_desk
 from webhook.rasa_client import AssistantUnavailable, RasaClient
 from webhook.wechat import InboundMessage, split_text
 
@@ -83,6 +87,23 @@ def assistant_text(msg: InboundMessage) -> Optional[str]:
     return None
 
 
+# Only these message types may reach the assistant as an internal "/intent{...}" command: we
+# build their text ourselves from WeChat's own fields (an image's PicUrl/MediaId, a menu key).
+INTERNAL_TYPES = ("image", "event")
+
+
+def for_assistant(msg_type: str, text: str) -> str:
+    """The text to hand Rasa (and the staff desk) for a recorded message.
+
+    Rasa reads any text starting with "/" as an intent with entities ("/send_photo{...}" would
+    attach any URL, "/report_repair" would skip the NLU). What an owner types, says or names is
+    never that: its leading "/" becomes a full-width "／", which the NLU reads like any text."""
+    if msg_type in INTERNAL_TYPES:
+        return text
+    stripped = (text or "").strip()  # Rasa strips before it looks for the "/"
+    return "／" + stripped[1:] if stripped.startswith("/") else text
+
+
 def fixed_reply(msg: InboundMessage) -> Optional[str]:
     """Messages the assistant cannot read get a kind, fixed answer."""
     if msg.msg_type == "voice":
@@ -110,6 +131,14 @@ class Conversation:
     # --- the entry point ------------------------------------------------------------------------
     def handle(self, msg: InboundMessage, started: float | None = None) -> Outcome:
         started = started or time.monotonic()
+        outcome = self._handle(msg, started)
+        metrics.OWNER_MESSAGES.labels(metrics.message_type(msg.msg_type)).inc()
+        metrics.REPLIES.labels(outcome.status).inc()
+        if outcome.status in ("answered", "holding", "late"):  # the assistant was asked
+            metrics.REPLY_SECONDS.labels(outcome.status).observe(time.monotonic() - started)
+        return outcome
+
+    def _handle(self, msg: InboundMessage, started: float) -> Outcome:
         deadline = started + self.settings.reply_deadline - 0.3  # leave time to write the response
         text = assistant_text(msg)
         if text is None:
@@ -188,6 +217,7 @@ class Conversation:
             return Outcome("holding", self.holding_reply)
         except Exception:
             # The message is recorded (pending); the sweep will answer it. Never a 5xx.
+            metrics.ASSISTANT_ERRORS.labels("turn").inc()
             log.exception("turn failed", extra={"inbound_id": inbound_id})
             return Outcome("holding", self.holding_reply)
         if replies is None and not turn.give_up():
@@ -196,7 +226,7 @@ class Conversation:
             return Outcome("late", None)
         return self._passive(inbound_id, replies)
 
-    def _run_turn(self, inbound_id: int, turn: "_Turn", older: list[int] = ()) -> Optional[list[str]]:
+    def _run_turn(self, inbound_id: int, turn: _Turn, older: list[int] = ()) -> Optional[list[str]]:
         # Older kept messages first, in this thread: the request's own deadline still holds
         # (answered in the request thread, a slow assistant held the reply past WeChat's 5 s).
         self._answer_older_first(older)
@@ -214,7 +244,7 @@ class Conversation:
             if not inbox.claim(session, inbound_id):
                 return None
             row = inbox.get(session, inbound_id)
-            openid, text, key = row.openid, row.text, row.dedupe_key
+            openid, text, key = row.openid, for_assistant(row.msg_type, row.text), row.dedupe_key
             # Staff commands (and binding codes) are answered here, never by the owner assistant.
             staff_replies = staff_desk.answer(session, openid, text)
             if staff_replies is not None:
@@ -228,6 +258,7 @@ class Conversation:
         try:
             replies = self.rasa.send(openid, text, {"dedupe_key": key, "inbound_id": inbound_id}, ASSISTANT_TIMEOUT)
         except AssistantUnavailable as exc:
+            metrics.ASSISTANT_ERRORS.labels(exc.component).inc()
             with session_scope(self.engine) as session:
                 inbox.mark_failed(session, inbound_id, str(exc))
             log.warning("assistant unavailable, message kept", extra={"inbound_id": inbound_id, "error": str(exc)})
@@ -244,9 +275,11 @@ class Conversation:
         with session_scope(self.engine) as session:
             row = inbox.get(session, inbound_id)
             outbox.record_outbound(session, row.openid, "passive", parts[0], "sent", inbound_id=inbound_id)
+        metrics.count_outbound("passive", "sent", 0)
         return Outcome("answered", parts[0], parts[1:])
 
     def deliver_later(self, inbound_id: int, texts: list[str], late: bool = False) -> None:
+        metrics.DEFERRED.labels("late" if late else "continued").inc()
         joined = "\n\n".join(texts)
         if late:
             joined = LATE_PREFIX + joined

@@ -5,16 +5,32 @@ protocol layer would, so everything after decoding is the code WeChat traffic ru
 """
 from __future__ import annotations
 
+import ipaddress
 import time
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from backend import outbox
-from backend.db import get_engine, session_scope
+from backend.core.db import get_engine, session_scope
+from backend.messaging import outbox
 from webhook.wechat import InboundMessage
 
 devchat = Blueprint("devchat", __name__, template_folder="templates")
 ACCOUNT = "gh_local_account"
+# Headers a reverse proxy adds: a request that came through one is not from this machine's user,
+# even though the proxy itself connects from loopback.
+_PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded", "X-Forwarded-Host")
+
+
+@devchat.before_request
+def loopback_only():
+    """Local mode plays any owner or staff member: only someone at this machine may do that."""
+    try:
+        local = ipaddress.ip_address((request.remote_addr or "").split("%")[0]).is_loopback
+    except ValueError:
+        local = False
+    if not local or any(h in request.headers for h in _PROXY_HEADERS):
+        return jsonify(error="只能在本机打开"), 403
+    return None
 
 
 def _message(openid: str, payload: dict) -> InboundMessage:
@@ -52,7 +68,7 @@ def people():
     """Bound staff, so the page can play a technician (the demo binds them in local mode)."""
     from sqlalchemy import select
 
-    from backend.models import Staff
+    from backend.core.models import Staff
 
     conv = current_app.extensions["conversation"]
     roles = {"technician": "维修师傅", "supervisor": "主管", "customer_service": "客服"}

@@ -12,6 +12,10 @@ import requests
 class AssistantUnavailable(Exception):
     """Rasa or the action server is down (or answered nothing): keep the message, answer later."""
 
+    def __init__(self, message: str, component: str = "rasa"):
+        super().__init__(message)
+        self.component = component  # rasa | actions: which one to look at (a metric label)
+
 
 class RasaClient:
     def __init__(self, rasa_url: str, actions_url: str | None):
@@ -44,7 +48,7 @@ class RasaClient:
     def send(self, sender: str, text: str, metadata: dict[str, Any], timeout: float) -> list[str]:
         """One owner message in, the assistant's texts out."""
         if not self._actions_healthy():
-            raise AssistantUnavailable("action server is not answering")
+            raise AssistantUnavailable("action server is not answering", component="actions")
         try:
             with self._lock:
                 base = self.rasa_urls[next(self._turn)]
@@ -61,6 +65,26 @@ class RasaClient:
         if not texts:
             raise AssistantUnavailable("rasa answered nothing")
         return texts
+
+    def model_loaded(self, url: str) -> bool:
+        """Whether this Rasa server has its model loaded and answers. While it loads, `rasa run`
+        does not serve at all (the model loads before the server starts) and `/status` (with
+        --enable-api) answers 409; a server run without the API answers 404 there, and then
+        answering `/` at all means loaded."""
+        try:
+            status = self._http.get(f"{url}/status", timeout=0.5).status_code
+            if status == 200:
+                return True
+            if status in (401, 403, 404):  # API off or token-protected: serving means loaded
+                return self._http.get(f"{url}/", timeout=0.5).ok
+            return False
+        except requests.RequestException:
+            return False
+
+    def ready(self) -> dict[str, bool]:
+        """Readiness: every Rasa server has its model loaded, and the action server answers."""
+        rasa = all(self.model_loaded(u) for u in self.rasa_urls)
+        return {"rasa_model_loaded": rasa, "actions": self._actions_healthy()}
 
     def healthy(self) -> bool:
         try:

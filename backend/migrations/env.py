@@ -1,7 +1,7 @@
 """Alembic environment for the backend's records.
 
-The URL comes from backend.db (attribute "url") or, from the alembic command line, from
-DATABASE_URL through backend.config. The engine is made by backend.db.make_engine so migrations
+The URL comes from backend.core.db (attribute "url") or, from the alembic command line, from
+DATABASE_URL through backend.core.config. The engine is made by backend.core.db.make_engine so migrations
 run with the same SQLite settings (WAL, busy timeout) as the application.
 """
 from __future__ import annotations
@@ -10,9 +10,9 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from backend.config import load_settings
-from backend.db import make_engine
-from backend.models import Base, UTCDateTime
+from backend.core.config import load_settings
+from backend.core.db import make_engine
+from backend.core.models import Base, UTCDateTime
 
 config = context.config
 # Only the alembic CLI should set up logging; a programmatic upgrade() keeps the caller's logging.

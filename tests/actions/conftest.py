@@ -11,8 +11,8 @@ from tests.backend.conftest import databases, db_url, engine  # noqa: F401  (fix
 @pytest.fixture
 def demo_db(engine, db_url, monkeypatch):  # noqa: F811
     from actions import store
-    from backend import db
-    from backend.demo import seed_demo
+    from backend.cli.demo import seed_demo
+    from backend.core import db
 
     with db.session_scope(engine) as session:
         seed_demo(session)

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from actions.binding import BindHouse
 from actions.outages import AnswerOutage
-from backend import db, outages
-from backend.models import aware_now
+from backend.core import db
+from backend.core.models import aware_now
+from backend.messaging import outages
 from tests.actions.test_actions_owner_answers import Owner
 
 

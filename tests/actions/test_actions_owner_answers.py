@@ -15,8 +15,8 @@ from actions.binding import BindHouse
 from actions.fees import AnswerFee
 from actions.notices import AnswerNotice
 from actions.services import AnswerContact, AnswerPaidService
-from backend import db
-from backend.models import BindingRequest, Ticket, WechatBinding
+from backend.core import db
+from backend.core.models import BindingRequest, Ticket, WechatBinding
 
 _ids = itertools.count(1)
 

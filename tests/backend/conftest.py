@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
-from backend import db
-from backend.models import Base
+from backend.core import db
+from backend.core.models import Base
 
 TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -132,7 +132,7 @@ def wechat_env(monkeypatch, db_url, redis_url, standin, engine):
     Jobs (dispatch, delivery) read their settings from the environment, like in production."""
     import redis
 
-    from backend.config import load_settings
+    from backend.core.config import load_settings
 
     monkeypatch.setenv("DATABASE_URL", db_url)
     # Its own Redis database: nothing here may meet the e2e system's worker (which uses the
@@ -145,15 +145,16 @@ def wechat_env(monkeypatch, db_url, redis_url, standin, engine):
     monkeypatch.setenv("WECHAT_API_BASE_URL", standin.url)
     conn = redis.Redis.from_url(redis_url)
     conn.delete(f"wuye:wechat:{TEST_APPID}:access_token")  # a token from an earlier stand-in
-    for key in conn.scan_iter("rq:*"):
-        conn.delete(key)  # jobs enqueued by earlier tests (nobody runs them here)
+    for pattern in ("rq:*", "wuye:guess:*", "wuye:alert:*"):
+        for key in conn.scan_iter(pattern):
+            conn.delete(key)  # jobs enqueued and guessing counts left by earlier tests
     return load_settings()
 
 
 @pytest.fixture
 def now():
     """The real current time, once per test: dispatch and clock tests count from it."""
-    from backend.models import aware_now
+    from backend.core.models import aware_now
 
     return aware_now()
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from backend.addresses import Address
-from backend.models import Building, Community, House, InboundMessage, Staff
-from backend.staff import add_shift, add_staff
-from backend.tickets import RepairRequest, create_repair
+from backend.core.models import Building, Community, House, InboundMessage, Staff
+from backend.text.addresses import Address
+from backend.work.staff import add_shift, add_staff
+from backend.work.tickets import RepairRequest, create_repair
 
 
 @dataclass

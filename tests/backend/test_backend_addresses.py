@@ -1,6 +1,6 @@
 import pytest
 
-from backend.addresses import PLACES, Address, find_place, is_shared_area, parse_address
+from backend.text.addresses import PLACES, Address, find_place, is_shared_area, parse_address
 
 # (text, building, unit, room); building None means "no address in this text".
 ADDRESSES = [
@@ -171,7 +171,7 @@ def test_every_place_found_under_its_own_name():
 
 
 def test_quoting_a_fault_back_without_its_address():
-    from backend.addresses import strip_address
+    from backend.text.addresses import strip_address
 
     assert strip_address("3栋2单元501厨房水管爆了") == "厨房水管爆了"
     assert strip_address("3-2-501卫生间漏水") == "卫生间漏水"

@@ -8,9 +8,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
-from backend import db
-from backend.appointments import SHANGHAI
-from backend.models import Base, Building, Community, House, WechatUser
+from backend.core import db
+from backend.core.models import Base, Building, Community, House, WechatUser
+from backend.text.times import SHANGHAI
 
 TABLES = {t.name for t in Base.metadata.sorted_tables}
 

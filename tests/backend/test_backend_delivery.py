@@ -1,13 +1,18 @@
 """Delivery: every outbound message recorded; sent once; retried with backoff; the right fallback."""
 from __future__ import annotations
 
+import signal
 from datetime import timedelta
 
 import pytest
+from rq import SimpleWorker
 from sqlalchemy import select, update
 
-from backend import delivery, dispatch, wechat_window
-from backend.models import OutboundMessage, Ticket, WechatUser, aware_now
+from backend.core import jobs
+from backend.core.models import OutboundMessage, Ticket, WechatUser, aware_now
+from backend.core.redis_conn import get_redis
+from backend.messaging import delivery, wechat_window
+from backend.work import dispatch
 from tests.backend.crew import make_crew, owner_wrote, repair
 
 TEMPLATE = {"template_id": "PROGRESS_TEMPLATE", "data": {"keyword1": {"value": "BX261123001"}},
@@ -26,6 +31,17 @@ def _row(session, oid) -> OutboundMessage:
     row = session.get(OutboundMessage, oid)
     session.commit()
     return row
+
+
+def _run_queued_jobs(settings):
+    """What the worker does with the queue (in this process, until it is empty). RQ's worker takes
+    over SIGINT/SIGTERM; they are given back so stopping the test run still stops it."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        SimpleWorker(jobs.QUEUES, connection=get_redis(settings.redis_url)).work(burst=True)
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 def _make_due(session, oid):
@@ -123,6 +139,10 @@ def test_an_unfollowed_technician_gets_no_task_and_the_next_one_does(session, we
     standin.failures = [43004]
     assert delivery.send_outbound(task.id) == "failed"
     session.expire_all()
+    assert session.get(Ticket, tid).assignee.openid == first_openid  # dispatch's job, not delivery, moves it on
+    session.commit()
+    _run_queued_jobs(wechat_env)
+    session.expire_all()
     ticket = session.get(Ticket, tid)
     assert ticket.assignee.openid != first_openid
     assert session.get(WechatUser, first_openid).subscribed is False
@@ -155,7 +175,9 @@ def test_the_sweep_sends_what_never_reached_the_queue(session, wechat_env, stand
 
 
 def test_local_mode_files_the_message_without_calling_wechat(session, wechat_env, standin, monkeypatch):
-    monkeypatch.delenv("WECHAT_APPID")
+    # Local mode is no WeChat credential at all (one missing secret is a broken deployment).
+    for name in ("WECHAT_APPID", "WECHAT_SECRET", "WECHAT_AES_KEY"):
+        monkeypatch.delenv(name, raising=False)
     oid = _record(session)
     assert delivery.send_outbound(oid) == "local"
     assert standin.arrived == 0
@@ -179,7 +201,7 @@ def test_the_customer_service_window(session, wechat_env):
 
 
 def test_past_the_daily_template_quota_messages_wait_for_tomorrow(session, wechat_env, standin, monkeypatch):
-    from backend import wechat_quota
+    from backend.messaging import wechat_quota
 
     monkeypatch.setattr(wechat_quota, "TEMPLATE_DAILY", 2)
     import redis as redis_lib

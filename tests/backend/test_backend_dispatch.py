@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from backend import dispatch, taskflow
-from backend.models import OutboundMessage, Ticket, TicketAssignment
+from backend.core.models import OutboundMessage, Ticket, TicketAssignment
+from backend.work import dispatch, taskflow
 from tests.backend.crew import repair
 
 

@@ -7,11 +7,17 @@ from decimal import Decimal
 
 import pytest
 
-from backend import fees
-from backend.models import (
-    Building, Community, FeeBill, FeeDisclosure, FeePayment, FeeStandard, House,
+from backend.core.models import (
+    Building,
+    Community,
+    FeeBill,
+    FeeDisclosure,
+    FeePayment,
+    FeeStandard,
+    House,
 )
-from backend.money import to_fen, yuan
+from backend.owners import fees
+from backend.text.money import to_fen, yuan
 
 
 @pytest.mark.parametrize("price,area,monthly", [

@@ -9,10 +9,10 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from backend import db
-from backend.demo import DEMO_DIR, seed_demo
-from backend.imports import ImportFailed, files_in, import_file, import_files
-from backend.models import Building, Community, FeeBill, FeePayment, House, Notice, Resident
+from backend.cli.demo import DEMO_DIR, seed_demo
+from backend.core import db
+from backend.core.models import Building, Community, FeeBill, FeePayment, House, Notice, Resident
+from backend.owners.imports import ImportFailed, files_in, import_file, import_files
 
 
 def count(session, model) -> int:
@@ -64,7 +64,7 @@ def test_every_bad_row_is_reported_by_its_number_and_nothing_is_written(session,
     assert "不是数字" in reasons[3] and "楼栋「9栋」不在这个小区" in reasons[4]
     assert "与第2行重复" in reasons[5] and "房号" in reasons[7] and "小区「XX」不存在" in reasons[8]
     assert "小数位" in reasons[9]
-    assert str(report.errors[0]).startswith("第3行：")
+    assert str(report.errors[0]).startswith("第3行「建筑面积（m²）」：")
     assert count(session, House) == 0  # row 2 was good, but nothing is half-imported
 
 
@@ -95,7 +95,7 @@ def test_reimport_updates_only_what_changed(session, tmp_path):
 def test_missing_column_is_a_file_problem(session, tmp_path):
     estate(session, tmp_path)
     report = import_file(session, "houses", write_csv(tmp_path / "h.csv", ["小区", "楼栋", "房号"], [["T1", "3", "101"]]))
-    assert report.errors[0].row == 0 and "建筑面积" in report.errors[0].reason
+    assert report.errors[0].row == 1 and "表头缺少列：「建筑面积」" in report.errors[0].reason
 
 
 def test_excel_and_gbk_csv(session, tmp_path):
@@ -202,7 +202,7 @@ def test_cli_reports_bad_rows_and_exits_non_zero(databases, tmp_path):
     assert "natural key" in cli("import", "--help").stdout
     write_csv(tmp_path / "communities.csv", ["小区编码", "小区名称"], [["T3", "第三花园"], ["", "没有编码"]])
     result = cli("import", "communities", str(tmp_path / "communities.csv"))
-    assert result.returncode == 1 and "第3行：缺少小区编码" in result.stderr and "没有任何改动" in result.stderr
+    assert result.returncode == 1 and "第3行「小区编码」：缺少小区编码" in result.stderr and "没有任何改动" in result.stderr
     write_csv(tmp_path / "communities.csv", ["小区编码", "小区名称"], [["T3", "第三花园"]])
     result = cli("import", "--dry-run", "communities", str(tmp_path / "communities.csv"))
     assert result.returncode == 0 and "没有写入" in result.stdout

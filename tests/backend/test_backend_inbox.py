@@ -4,9 +4,9 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from backend import inbox
-from backend.db import session_scope
-from backend.models import InboundMessage, WechatUser
+from backend.core.db import session_scope
+from backend.core.models import InboundMessage, WechatUser
+from backend.messaging import inbox
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 

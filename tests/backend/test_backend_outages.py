@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from backend import outages
-from backend.config import load_settings
-from backend.models import Building, Community, House, OutboundMessage, Outage, WechatBinding, WechatUser
+from backend.core.config import load_settings
+from backend.core.models import Building, Community, House, Outage, OutboundMessage, WechatBinding, WechatUser
+from backend.messaging import outages
 from tests.backend.crew import owner_wrote
 
 
@@ -153,9 +153,9 @@ def test_a_broken_broadcast_is_resumed_by_the_sweep(session, estate, standin, no
     assert outages.sweep(now)["resumed"] == 1
     import rq
 
-    from backend.jobs import queue
+    from backend.core.jobs import queue
     [job] = queue().jobs
-    assert job.func_name == "backend.outages.broadcast" and job.args == (outage.id, "notice")
+    assert job.func_name == "backend.messaging.outages.broadcast" and job.args == (outage.id, "notice")
     assert isinstance(job, rq.job.Job)
 
 

@@ -7,10 +7,11 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from backend import binding, contacts, notices, owners, paid_services
-from backend.addresses import Address, parse_address
-from backend.demo import seed_demo
-from backend.models import BindingRequest, Community, Ticket, WechatBinding
+from backend.cli.demo import seed_demo
+from backend.core.models import BindingRequest, Community, Ticket, WechatBinding
+from backend.owners import accounts as owners
+from backend.owners import binding, contacts, notices, paid_services
+from backend.text.addresses import Address, parse_address
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 A = Address("3", "2", "501")

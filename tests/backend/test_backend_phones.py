@@ -1,6 +1,6 @@
 import pytest
 
-from backend.phones import extract_mobile, mask
+from backend.text.phones import extract_mobile, mask
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.ratings import parse_rating, says_not_fixed
+from backend.text.ratings import parse_rating, says_not_fixed
 
 
 @pytest.mark.parametrize("text, score", [

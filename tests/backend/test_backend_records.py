@@ -5,9 +5,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from backend import outbox, owners
-from backend.demo import seed_demo
-from backend.models import Building, Community, House, HumanHandoff, Resident, Staff
+from backend.cli.demo import seed_demo
+from backend.core.models import Building, Community, House, HumanHandoff, Resident, Staff
+from backend.messaging import outbox
+from backend.owners import accounts as owners
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +33,7 @@ def test_outbox_record_and_mark_sent(session):
 
 
 def test_outbox_links_to_inbound(session):
-    from backend.inbox import record_inbound
+    from backend.messaging.inbox import record_inbound
 
     inbound, _ = record_inbound(session, "m1", "o-1", "text", "你好", {})
     reply = outbox.record_outbound(session, "o-1", "passive", "您好", "sent", inbound_id=inbound.id)

@@ -7,13 +7,15 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from backend import aftercare, complaints, dispatch, owners, scorecard, sla, survey, taskflow
 from backend.__main__ import main
-from backend.addresses import Address
-from backend.appointments import SHANGHAI
-from backend.models import House
-from backend.staff import add_shift, add_staff
-from backend.tickets import RepairRequest, create_repair
+from backend.core.models import House
+from backend.owners import accounts as owners
+from backend.service import aftercare, complaints, scorecard, sla_sweep, survey
+from backend.text.addresses import Address
+from backend.text.times import SHANGHAI
+from backend.work import dispatch, taskflow
+from backend.work.staff import add_shift, add_staff
+from backend.work.tickets import RepairRequest, create_repair
 from tests.backend.crew import make_crew, owner_wrote
 
 
@@ -96,12 +98,12 @@ def month(session, wechat_env):
     complaint(13)
     # An urgent repair the owner withdrew after 5 minutes: its clock runs out, it counts nowhere.
     withdrawn = repair("w", cst(13, 11))
-    sla.sweep(cst(13, 11, 1))  # its clock is running
-    from backend.tickets import cancel
+    sla_sweep.sweep(cst(13, 11, 1))  # its clock is running
+    from backend.work.tickets import cancel
 
     cancel(session, withdrawn, "owner:o-w", "不用修了")
     session.commit()
-    sla.sweep(cst(13, 12, 1))  # C4's 2 hours are over; U3's 48 h without a rating open a revisit
+    sla_sweep.sweep(cst(13, 12, 1))  # C4's 2 hours are over; U3's 48 h without a rating open a revisit
     assert aftercare.record_follow_up(session, desk, "revisit", u3.number, "业主说修好了 3分", cst(13, 15))[2] == 3
     session.commit()
 

@@ -9,8 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from backend import aftercare, complaints, dispatch, owner_desk, owners, sla, staff_desk, survey, taskflow
-from backend.models import (
+from backend.core.models import (
     Complaint,
     FollowUp,
     OutboundMessage,
@@ -21,7 +20,11 @@ from backend.models import (
     Ticket,
     aware_now,
 )
-from backend.staff import add_shift, add_staff
+from backend.owners import accounts as owners
+from backend.owners import owner_desk
+from backend.service import aftercare, complaints, sla, sla_sweep, survey
+from backend.work import dispatch, staff_desk, taskflow
+from backend.work.staff import add_shift, add_staff
 from tests.backend.crew import make_crew, owner_wrote, repair
 
 OWNER = "o-owner"
@@ -95,11 +98,11 @@ def test_urgent_repair_not_on_site_at_30_minutes_escalates_exactly_once(session,
     taskflow.accept(session, ticket.assignee, ticket, now + timedelta(minutes=2))
     session.commit()
 
-    assert sla.sweep(now + timedelta(minutes=29, seconds=59))["missed"] == 0
+    assert sla_sweep.sweep(now + timedelta(minutes=29, seconds=59))["missed"] == 0
     assert _clock(session, tid, "on_site").outcome is None
-    assert sla.sweep(now + timedelta(minutes=30, seconds=1))["missed"] == 1
-    assert sla.sweep(now + timedelta(minutes=30, seconds=30))["missed"] == 0
-    assert sla.sweep(now + timedelta(hours=3))["missed"] == 0
+    assert sla_sweep.sweep(now + timedelta(minutes=30, seconds=1))["missed"] == 1
+    assert sla_sweep.sweep(now + timedelta(minutes=30, seconds=30))["missed"] == 0
+    assert sla_sweep.sweep(now + timedelta(hours=3))["missed"] == 0
 
     clock = _clock(session, tid, "on_site")
     assert clock.outcome == "missed" and clock.due_at == now + timedelta(minutes=30)
@@ -121,26 +124,26 @@ def test_urgent_repair_on_site_in_time_is_met_and_never_escalates(session, crew,
     ticket = _ticket(session, tid)
     taskflow.arrive(session, ticket.assignee, ticket, now + timedelta(minutes=30))  # the due instant counts
     session.commit()
-    assert sla.sweep(now + timedelta(hours=1))["missed"] == 0
+    assert sla_sweep.sweep(now + timedelta(hours=1))["missed"] == 0
     assert _clock(session, tid, "on_site").outcome == "met"
     assert not _messages(session, openid=crew.supervisor.openid, contains="未到场")
 
 
 def test_the_clock_survives_a_restart_it_lives_in_the_database(session, crew, now, db_url):
-    from backend import db
+    from backend.core import db
 
     tid = repair(session, crew, now)
-    sla.sweep(now + timedelta(minutes=1))  # starts the clock
+    sla_sweep.sweep(now + timedelta(minutes=1))  # starts the clock
     db.dispose_engines()  # a new process: nothing in memory
-    assert sla.sweep(now + timedelta(minutes=31))["missed"] == 1
+    assert sla_sweep.sweep(now + timedelta(minutes=31))["missed"] == 1
     db.dispose_engines()
-    assert sla.sweep(now + timedelta(minutes=32))["missed"] == 0
+    assert sla_sweep.sweep(now + timedelta(minutes=32))["missed"] == 0
     assert _steps(_ticket(session, tid), "sla_missed") == 1
 
 
 def test_a_normal_repair_is_on_time_within_two_hours_of_the_agreed_start(session, crew, now):
-    from backend.addresses import Address
-    from backend.tickets import RepairRequest, create_repair
+    from backend.text.addresses import Address
+    from backend.work.tickets import RepairRequest, create_repair
 
     def agreed(start, key):
         ticket = create_repair(session, RepairRequest(
@@ -207,13 +210,13 @@ def test_complaint_handled_at_1h59_is_met_and_at_2h01_is_missed(session, crew, n
 
 def test_an_open_complaint_goes_to_the_manager_at_1h30_once_then_misses_at_2h(session, crew, now):
     tid = _complaint(session, crew, now)
-    assert sla.sweep(now + timedelta(minutes=89))["warned"] == 0
-    assert sla.sweep(now + timedelta(minutes=91))["warned"] == 1
-    assert sla.sweep(now + timedelta(minutes=100))["warned"] == 0
+    assert sla_sweep.sweep(now + timedelta(minutes=89))["warned"] == 0
+    assert sla_sweep.sweep(now + timedelta(minutes=91))["warned"] == 1
+    assert sla_sweep.sweep(now + timedelta(minutes=100))["warned"] == 0
     warned = _messages(session, openid=crew.supervisor.openid, contains="请督办")
     assert len(warned) == 1 and "还剩29分钟" in warned[0].content
-    assert sla.sweep(now + timedelta(hours=2, seconds=1))["missed"] == 1
-    assert sla.sweep(now + timedelta(hours=3))["missed"] == 0
+    assert sla_sweep.sweep(now + timedelta(hours=2, seconds=1))["missed"] == 1
+    assert sla_sweep.sweep(now + timedelta(hours=3))["missed"] == 0
     assert len(_messages(session, openid=crew.supervisor.openid, contains="超过2小时未办结")) == 1
     assert _clock(session, tid, "handled").outcome == "missed"
 
@@ -266,7 +269,7 @@ def test_a_rating_in_words_is_recorded_against_the_latest_finished_job(session, 
     assert _ticket(session, tid).status == "closed"
     assert _clock(session, tid, "feedback").outcome == "met"
     # no reminder, no revisit for a rated job
-    assert sla.sweep(done + timedelta(hours=49)) == {"warned": 0, "missed": 0}
+    assert sla_sweep.sweep(done + timedelta(hours=49)) == {"warned": 0, "missed": 0}
 
 
 def test_nothing_to_rate_records_nothing(session, crew, now):
@@ -279,12 +282,12 @@ def test_nothing_to_rate_records_nothing(session, crew, now):
 def test_no_rating_reminds_at_24h_once_and_opens_a_revisit_at_48h(session, crew, now):
     tid = repair(session, crew, now, openid=OWNER)
     done = _done(session, crew, tid, now)
-    assert sla.sweep(done + timedelta(hours=23, minutes=59))["warned"] == 0
-    assert sla.sweep(done + timedelta(hours=24, seconds=1))["warned"] == 1
-    assert sla.sweep(done + timedelta(hours=30))["warned"] == 0
+    assert sla_sweep.sweep(done + timedelta(hours=23, minutes=59))["warned"] == 0
+    assert sla_sweep.sweep(done + timedelta(hours=24, seconds=1))["warned"] == 1
+    assert sla_sweep.sweep(done + timedelta(hours=30))["warned"] == 0
     assert len(_messages(session, openid=OWNER, contains="修好一天了")) == 1
-    assert sla.sweep(done + timedelta(hours=48, seconds=1))["missed"] == 1
-    assert sla.sweep(done + timedelta(hours=50))["missed"] == 0
+    assert sla_sweep.sweep(done + timedelta(hours=48, seconds=1))["missed"] == 1
+    assert sla_sweep.sweep(done + timedelta(hours=50))["missed"] == 0
     [task] = _messages(session, openid=crew.desk.openid, contains="回访任务")
     assert "48小时未评价" in task.content
     number = _ticket(session, tid).number
@@ -387,10 +390,10 @@ def test_survey_cli_starts_once_and_counts(session, crew, db_url, capsys):
 
 
 def test_a_ticket_from_an_unbound_owner_gets_the_community_of_its_building(session, crew, now):
-    from backend.addresses import Address
-    from backend.communities import community_for
-    from backend.models import Building, Community
-    from backend.tickets import RepairRequest, create_repair
+    from backend.core.models import Building, Community
+    from backend.owners.communities import community_for
+    from backend.text.addresses import Address
+    from backend.work.tickets import RepairRequest, create_repair
 
     ticket = create_repair(session, RepairRequest(
         openid="o-unbound", description="楼道灯不亮", contact_phone="13800001001", address=Address("3", "2"),

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from backend import dispatch, staff as staff_records, staff_desk
-from backend.models import OutboundMessage, Ticket, TicketPhoto, aware_now
+from backend.core.models import OutboundMessage, Ticket, TicketPhoto, aware_now
+from backend.work import dispatch, staff_desk
+from backend.work import staff as staff_records
 from tests.backend.crew import owner_wrote, repair
 
 

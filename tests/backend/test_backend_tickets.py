@@ -5,11 +5,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from backend.addresses import Address
-from backend.appointments import SHANGHAI
-from backend.db import session_scope
-from backend.models import Building, Community, House, Ticket, TicketCounter, TicketPhoto
-from backend.tickets import (
+from backend.core.db import session_scope
+from backend.core.models import Building, Community, House, Ticket, TicketCounter, TicketPhoto
+from backend.text.addresses import Address
+from backend.text.times import SHANGHAI
+from backend.work.tickets import (
     EMERGENCY_ON_SITE,
     RepairRequest,
     add_step,

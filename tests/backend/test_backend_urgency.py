@@ -1,6 +1,6 @@
 import pytest
 
-from backend.urgency import Urgency, assess
+from backend.text.urgency import Urgency, assess
 
 URGENT = [
     ("厨房水管爆了", "水管爆了"),

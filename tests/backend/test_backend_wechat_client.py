@@ -9,8 +9,8 @@ import pytest
 import requests
 from wechatpy.exceptions import WeChatClientException
 
-from backend.config import load_settings
-from backend.wechat_api import WeChatAPI, classify
+from backend.core.config import load_settings
+from backend.messaging.wechat_api import WeChatAPI, classify
 
 
 def _send_from_another_process(env: dict, openid: str, count: int, start, results) -> None:

@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from backend.config import load_settings
-from backend import outages
-from backend.demo import seed_demo
-from backend.models import Community, House, HumanHandoff, InboundMessage, WechatUser, aware_now, utcnow
-from backend.owners import bind
-from backend.redis_conn import get_redis
-from backend.tickets import RepairRequest, create_repair
+from backend.cli.demo import seed_demo
+from backend.core.config import load_settings
+from backend.core.models import Community, House, HumanHandoff, InboundMessage, WechatUser, aware_now, utcnow
+from backend.core.redis_conn import get_redis
+from backend.messaging import outages
+from backend.owners.accounts import bind
+from backend.work.tickets import RepairRequest, create_repair
 from console import users
 from console.app import create_app
 from tests.backend.conftest import databases, db_url, engine, session  # noqa: F401 (fixtures)

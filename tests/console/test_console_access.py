@@ -7,11 +7,10 @@ import dataclasses
 import pytest
 from sqlalchemy import select
 
-from backend.models import AuditLog, ConsoleUser, TicketStep
+from backend.core.models import AuditLog, ConsoleUser, TicketStep
 from console.access import PERMISSIONS, can
 from console.app import create_app
 from tests.console.conftest import PASSWORD, ROLES, csrf_token, login, post_form
-
 
 RULES = [  # (method, rule, permission)
     ("GET", "/", "session"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from backend import db
-from backend.models import HumanHandoff, OutboundMessage, TicketStep
+from backend.core import db
+from backend.core.models import HumanHandoff, OutboundMessage, TicketStep
 from console import users
 from console.app import create_app
 from console.demo import seed_console_demo
@@ -21,7 +21,7 @@ PASSWORD = "browser-pass-1"
 def site(tmp_path_factory, redis_url):
     import dataclasses
 
-    from backend.config import load_settings
+    from backend.core.config import load_settings
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'console.db'}"
     db.upgrade(url)
@@ -168,7 +168,7 @@ def test_an_import_with_a_bad_row_shows_the_row(page, site):
     page.select_option("select[name=kind]", "buildings")
     page.set_input_files("input[type=file]", files=[{
         "name": "楼栋.csv", "mimeType": "text/csv",
-        "buffer": "小区,楼栋,名称\nXFL,30,30栋\nXFL,,无楼号\n".encode("utf-8")}])
+        "buffer": "小区,楼栋,名称\nXFL,30,30栋\nXFL,,无楼号\n".encode()}])
     page.click("#import-form button[type=submit]")
     report = page.locator("#import-report")
     assert "没有导入任何数据" in report.inner_text()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from backend.models import AuditLog, ConsoleUser, HumanHandoff, OutboundMessage
-from backend.redis_conn import get_redis
+from backend.core.models import AuditLog, ConsoleUser, HumanHandoff, OutboundMessage
+from backend.core.redis_conn import get_redis
 from console.__main__ import main as console_cli
 from tests.console.conftest import OPENID, post_form
 

@@ -43,7 +43,7 @@ def test_a_success_clears_the_count_and_the_window_ends(settings, engine, accoun
 
 
 def test_usernames_are_not_stored_in_redis(app, accounts, redis_url):
-    from backend.redis_conn import get_redis
+    from backend.core.redis_conn import get_redis
 
     login(app.test_client(), "admin", "wrong")
     keys = [k.decode() for k in get_redis(redis_url).scan_iter("console:*")]

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from backend.appointments import SHANGHAI
-from backend.models import AuditLog, Building, ConsoleUser, DutyShift, Outage, OutboundMessage, Staff
-from backend.redis_conn import get_redis
+from backend.core.models import AuditLog, Building, ConsoleUser, DutyShift, Outage, OutboundMessage, Staff
+from backend.core.redis_conn import get_redis
+from backend.text.times import SHANGHAI
 from tests.console.conftest import OPENID, post_form
 
 
@@ -161,7 +161,7 @@ def test_scorecard_figures_targets_and_charts(as_role, world):
 
 
 def test_scorecard_marks_met_and_missed(as_role, world, session):
-    from backend.models import Rating
+    from backend.core.models import Rating
 
     session.add(Rating(ticket_id=world["ticket"].id, openid=OPENID, score=2, created_at=datetime.now(SHANGHAI)))
     session.commit()
@@ -221,7 +221,43 @@ def test_import_refuses_other_files_and_kinds(as_role, world):
     assert "只支持" in upload(client, "buildings", "x", name="a.txt").get_data(as_text=True)
     assert upload(client, "nope", "x").status_code == 400
     resp = upload(client, "buildings", "a,b\n1,2\n")
-    assert resp.status_code == 400 and "表头缺少列" in resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "找不到表头" in resp.get_data(as_text=True)
+
+
+def test_import_page_answers_as_the_cli_does(as_role, world, session):
+    """One service behind both doors: the page shows the CLI's result lines and refusals."""
+    from openpyxl import Workbook
+
+    from backend.owners.imports.reader import unsupported
+
+    client = as_role("admin")
+    book = Workbook()
+    book.active.title = "2025"
+    book.active.append(["小区", "楼栋", "名称"])
+    book.active.append(["XFL", "40", "40栋"])
+    other = book.create_sheet("2026")
+    other.append(["备注：今年的楼栋"])
+    other.append(["小区", "楼栋", "名称", "备注"])
+    other.append(["XFL", "41", "41栋", "新建"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+
+    def send(sheet=""):
+        data = {"kind": "buildings", "sheet": sheet,
+                "file": (io.BytesIO(buffer.getvalue()), "楼栋.xlsx")}
+        return post_form(client, "/imports", data, page="/imports")
+
+    resp = send()
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "多个工作表都像楼栋" in page and "--sheet" in page
+    resp = send("2026")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "楼栋.xlsx 工作表「2026」" in page and "新增 <b>1</b>" in page
+    assert "表头在第2行" in page and "跳过第1行：表头上面的标题「备注：今年的楼栋」" in page
+    assert "忽略的列：备注" in page
+    assert "41" in buildings(session) and "40" not in buildings(session)
+    resp = post_form(client, "/imports", {"kind": "houses", "file": (io.BytesIO(b"x"), "houses.xls")}, page="/imports")
+    assert resp.status_code == 400 and unsupported("houses.xls") in resp.get_data(as_text=True)
 
 
 # --- roster --------------------------------------------------------------------------------------
@@ -250,7 +286,7 @@ def test_binding_code_is_shown_once_and_not_logged(as_role, world, session):
     resp = post_form(as_role("admin"), "/roster/bind-code", {"staff_id": person.id}, page="/roster")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    code = re.search(r'class="bind-code">(YG\d{6})<', page).group(1)
+    code = re.search(r'class="bind-code">(YG\d{10})<', page).group(1)
     assert get(session, Staff, person.id).bind_code_hash is not None
     [row] = audit_rows(session, "staff.bind_code")
     assert code not in row.detail

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from backend.models import AuditLog, OutboundMessage, Ticket, TicketPhoto, TicketStep, utcnow
-from backend.redis_conn import get_redis
-from backend.tickets import RepairRequest, create_repair
+from backend.core.models import AuditLog, OutboundMessage, Ticket, TicketPhoto, TicketStep, utcnow
+from backend.core.redis_conn import get_redis
+from backend.work.tickets import RepairRequest, create_repair
 from tests.console.conftest import OPENID, post_form
 
 
@@ -162,7 +162,7 @@ def test_reply_is_recorded_then_queued_for_the_worker(as_role, world, session, r
 
 def test_reply_sends_through_the_worker_job(as_role, world, session, settings):
     """The queued job, run as the worker would, marks the message delivered (local mode)."""
-    from backend.delivery import send_outbound
+    from backend.messaging.delivery import send_outbound
 
     post_form(as_role("admin"), f"/tickets/{world['ticket'].id}/reply", {"text": "收到"})
     out_id = session.execute(select(OutboundMessage.id)).scalar_one()
@@ -172,7 +172,7 @@ def test_reply_sends_through_the_worker_job(as_role, world, session, settings):
 
 
 def test_reply_to_a_quiet_owner_warns(as_role, world, session):
-    from backend.models import WechatUser
+    from backend.core.models import WechatUser
 
     session.get(WechatUser, OPENID).last_inbound_at = utcnow() - timedelta(hours=49)
     session.commit()
@@ -202,7 +202,7 @@ def test_the_dispatch_form_is_for_those_who_may_dispatch(as_role, world):
 
 
 def test_dispatch_calls_assign(as_role, world, session):
-    from backend.models import Staff
+    from backend.core.models import Staff
 
     tech_id = session.execute(select(Staff.id).where(Staff.name == "王师傅")).scalar_one()
     session.rollback()

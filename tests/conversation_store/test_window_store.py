@@ -21,8 +21,8 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from backend import conversation_archive
-from backend.db import session_scope
+from backend.core.db import session_scope
+from backend.messaging import conversation_archive
 from conversation_store import RedisWindowTrackerStore
 from conversation_store.window import RESTORED, WINDOW_MAX
 
@@ -91,7 +91,7 @@ def new_session(store, sender, text, at):
 
 
 def archived(db_url, sender):
-    from backend.db import get_engine
+    from backend.core.db import get_engine
 
     with session_scope(get_engine(db_url)) as session:
         return conversation_archive.events_of(session, sender)

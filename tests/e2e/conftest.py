@@ -4,42 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from scripts import stack
-from scripts.wechat_standin import StandIn
+from tests.e2e.account import AES_KEY, APPID, TOKEN  # noqa: F401  (tests import them from here)
 from tests.e2e.wx import WeChat
 
-# The official test account (WECHAT.md): token, EncodingAESKey and appid.
-TOKEN = "AAAAA"
-AES_KEY = "A" * 43
-APPID = "wxba5fad812f8e6fb9"
 
-
+# The system itself (`system`, `system_standin`) is in tests/conftest.py: tests/security drives
+# the same one, so a whole `make test` starts it once.
 @pytest.fixture(scope="session")
-def standin():
-    s = StandIn()
-    url = s.start()
-    s.url = url
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope="session")
-def system(tmp_path_factory, redis_url, standin):
-    tmp = tmp_path_factory.mktemp("e2e")
-    s = stack.System(tmp, redis_url, standin.url, wechat=(TOKEN, AES_KEY, APPID))
-    s.up()
-    yield s
-    s.down()
+def standin(system_standin):
+    return system_standin
 
 
 @pytest.fixture
 def db_session(system):
-    from backend.db import get_engine, session_scope
+    from backend.core.db import get_engine, session_scope
 
     with session_scope(get_engine(f"sqlite:///{system.db_path}")) as session:
         yield session
 
 
-@pytest.fixture(params=["plain", "aes"])
+# The system has an EncodingAESKey, so WeChat speaks compatible or safe mode to it (plain mode
+# is refused there; tests/wechat_protocol covers plain mode on an account without a key).
+@pytest.fixture(params=["compat", "aes"])
 def wechat(request, system):
     return WeChat(system.base_url, TOKEN, AES_KEY, APPID, mode=request.param)

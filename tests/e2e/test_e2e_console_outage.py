@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from backend.appointments import SHANGHAI
-from backend.db import get_engine, session_scope
-from backend.models import Building, Community, House, WechatBinding
+from backend.core.db import get_engine, session_scope
+from backend.core.models import Building, Community, House, WechatBinding
+from backend.text.times import SHANGHAI
 from scripts import stack
 from tests.console.browser import DESKTOP, log_in
 from tests.e2e.wx import wait_for

@@ -50,8 +50,8 @@ def test_two_rasa_servers_share_one_conversation(two_servers):
 
 
 def test_a_new_session_keeps_the_bound_home_and_loads_only_itself(two_servers):
-    from backend import conversation_archive
-    from backend.db import get_engine, session_scope
+    from backend.core.db import get_engine, session_scope
+    from backend.messaging import conversation_archive
 
     wx = WeChat(two_servers.base_url, TOKEN, AES_KEY, APPID, "aes")
     owner = f"o-e2e-sessions-{time.time_ns()}"

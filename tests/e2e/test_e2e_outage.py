@@ -14,8 +14,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from backend.db import get_engine, session_scope
-from backend.models import Building, House, OutboundMessage, WechatBinding
+from backend.core.db import get_engine, session_scope
+from backend.core.models import Building, House, OutboundMessage, WechatBinding
 from scripts.stack import System
 from tests.e2e.conftest import AES_KEY, APPID, TOKEN
 from tests.e2e.wx import WeChat, wait_for
@@ -82,7 +82,7 @@ def test_only_affected_owners_get_it_once_even_when_the_worker_is_killed(system,
 
 
 def test_owners_ask_and_are_answered_from_the_notice(system, owners):
-    wx = WeChat(system.base_url, TOKEN, AES_KEY, APPID, mode="plain")
+    wx = WeChat(system.base_url, TOKEN, AES_KEY, APPID, mode="compat")
     reply, _ = wx.say("o-outage-3-7", "明天停水吗")
     assert "停水" in reply and "市政管网维修" in reply and "3栋" in reply
     reply, _ = wx.say("o-outage-12-3", "明天停水吗")

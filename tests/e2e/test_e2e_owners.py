@@ -8,7 +8,7 @@ import itertools
 
 from sqlalchemy import select
 
-from backend.models import BindingRequest, WechatBinding
+from backend.core.models import BindingRequest, WechatBinding
 
 _owner = itertools.count(1)
 
@@ -75,7 +75,7 @@ def test_notices_and_contacts_come_from_the_owners_own_community(wechat, db_sess
 
 
 def test_paid_service_price_and_booking_for_the_bound_home(wechat, db_session):
-    from backend.models import Ticket
+    from backend.core.models import Ticket
 
     owner = new_owner(wechat.mode)
     assert "绑定成功" in wechat.say(owner, "绑定 3-2-501 13800001001")[0]

@@ -1,4 +1,4 @@
-"""A whole repair conversation through /wechat, in plain and safe mode, against the real stack."""
+"""A whole repair conversation through /wechat, in compatible and safe mode, against the real stack."""
 from __future__ import annotations
 
 import itertools
@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from backend.models import Ticket, TicketPhoto
+from backend.core.models import Ticket, TicketPhoto
 from tests.e2e.wx import next_msg_id
 
 _owner = itertools.count(1)

@@ -5,8 +5,8 @@ import os
 import signal
 import time
 
-from tests.e2e.wx import WeChat
 from tests.e2e.conftest import AES_KEY, APPID, TOKEN
+from tests.e2e.wx import WeChat
 
 
 def wait_for(predicate, timeout: float):
@@ -20,7 +20,7 @@ def wait_for(predicate, timeout: float):
 
 
 def test_rasa_slow_reply_comes_as_customer_service_message(system, standin):
-    wx = WeChat(system.base_url, TOKEN, AES_KEY, APPID, "plain")
+    wx = WeChat(system.base_url, TOKEN, AES_KEY, APPID, "compat")
     owner = "o-e2e-slow"
     wx.say(owner, "你好")  # warm the conversation
     rasa = system.procs["rasa"]

@@ -3,14 +3,14 @@
 gets a TS number, reaches customer service's WeChat, and its result reaches the owner."""
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import select
 
-from backend import scorecard, staff as staff_records
-from backend.appointments import SHANGHAI
-from backend.db import get_engine, session_scope
-from backend.models import Complaint, Rating, SlaClock, Staff, Ticket, aware_now
+from backend.core.db import get_engine, session_scope
+from backend.core.models import Complaint, Rating, SlaClock, Staff, Ticket, aware_now
+from backend.service import scorecard
+from backend.text.times import SHANGHAI
+from backend.work import staff as staff_records
 from tests.e2e.conftest import AES_KEY, APPID, TOKEN
 from tests.e2e.wx import WeChat, wait_for
 
@@ -116,10 +116,10 @@ def test_the_yearly_survey_is_started_by_staff_and_answered_in_chat(system, stan
     import subprocess
     import sys
 
-    from backend import owners
     from sqlalchemy import func
 
-    from backend.models import Building, Community, House, WechatBinding
+    from backend.core.models import Building, Community, House, WechatBinding
+    from backend.owners import accounts as owners
 
     owner = "o-e2e-surveyed"
     wx.say(owner, "你好")  # their 48-hour window is open: the survey comes as a chat message

@@ -11,9 +11,10 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from backend import delivery, staff as staff_records
-from backend.db import get_engine, session_scope
-from backend.models import OutboundMessage, Staff, Ticket
+from backend.core.db import get_engine, session_scope
+from backend.core.models import OutboundMessage, Staff, Ticket
+from backend.messaging import delivery
+from backend.work import staff as staff_records
 from tests.e2e.conftest import AES_KEY, APPID, TOKEN
 from tests.e2e.wx import WeChat, wait_for
 

@@ -1,4 +1,4 @@
-"""Plays WeChat's side of the webhook: signed XML in plain or safe mode, replies decoded."""
+"""Plays WeChat's side of the webhook: signed XML in plain, compatible or safe mode, replies decoded."""
 from __future__ import annotations
 
 import itertools
@@ -45,10 +45,12 @@ class WeChat:
         ts, nonce = str(timestamp or int(time.time())), _nonce()
         params = {"timestamp": ts, "nonce": nonce, "signature": sha1_signature(self.token, ts, nonce), "openid": "x"}
         body = xml
-        if self.mode == "aes":
+        if self.mode in ("aes", "compat"):
             encrypted = self.crypto.encrypt(xml.encode())
             params.update(encrypt_type="aes", msg_signature=sha1_signature(self.token, ts, nonce, encrypted))
             body = f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+            if self.mode == "compat":  # compatible mode: the plaintext fields ride along, unsigned
+                body = xml.replace("</xml>", f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>")
         return self.http.post(self.url, params=params, data=body.encode(), timeout=10)
 
     def reply_text(self, response: requests.Response) -> str | None:
@@ -58,7 +60,7 @@ class WeChat:
             return None
         root = ET.fromstring(response.content)
         if root.find("Encrypt") is not None:
-            assert self.mode == "aes"
+            assert self.mode in ("aes", "compat")
             sig = sha1_signature(self.token, root.findtext("TimeStamp"), root.findtext("Nonce"), root.findtext("Encrypt"))
             assert sig == root.findtext("MsgSignature"), "reply signature must verify"
             root = ET.fromstring(self.crypto.decrypt(root.findtext("Encrypt")))

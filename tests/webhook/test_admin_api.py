@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from backend import db as backend_db
-from backend.config import load_settings
-from backend.demo import seed_demo
-from backend.models import Building, House, WechatBinding
+from backend.cli.demo import seed_demo
+from backend.core import db as backend_db
+from backend.core.config import load_settings
+from backend.core.models import Building, House, WechatBinding
 from webhook.app import create_app
 from webhook.conversation import Conversation
 

@@ -9,9 +9,10 @@ import time
 import pytest
 from sqlalchemy import select
 
-from backend import db as backend_db
-from backend.config import load_settings
-from backend.models import InboundMessage as InboundRow, OutboundMessage
+from backend.core import db as backend_db
+from backend.core.config import load_settings
+from backend.core.models import InboundMessage as InboundRow
+from backend.core.models import OutboundMessage
 from webhook.conversation import Conversation
 from webhook.rasa_client import AssistantUnavailable
 from webhook.wechat import InboundMessage
@@ -126,8 +127,9 @@ def test_older_kept_message_answered_before_a_new_one(conv):
 
 
 def test_database_down_parks_message_in_redis(conv, monkeypatch, tmp_path):
-    from backend import inbox
     from sqlalchemy.exc import OperationalError
+
+    from backend.messaging import inbox
 
     def broken(*a, **k):
         raise OperationalError("x", {}, Exception("database is locked"))
@@ -149,7 +151,7 @@ def test_long_answer_split_for_wechat(conv):
 
 def test_sweep_leaves_a_just_recorded_message_to_its_request(conv):
     """The worker's sweep must not snatch a message the webhook is answering right now."""
-    from backend import inbox
+    from backend.messaging import inbox
 
     with backend_db.session_scope(conv.engine) as s:
         row, _ = inbox.record_inbound(s, "msg:fresh", "o-fresh", "text", "刚发的", payload={})

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from backend import db as backend_db, dispatch
-from backend.addresses import Address
-from backend.config import load_settings
-from backend.demo import seed_demo
-from backend.tickets import RepairRequest, create_repair
+from backend.cli.demo import seed_demo
+from backend.core import db as backend_db
+from backend.core.config import load_settings
+from backend.text.addresses import Address
+from backend.work import dispatch
+from backend.work.tickets import RepairRequest, create_repair
 from webhook.app import create_app
 from webhook.conversation import Conversation
 

@@ -16,7 +16,7 @@ import struct
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from .errors import ProtocolError, SignatureError
-from .messages import _cdata
+from .messages import cdata
 from .signing import sha1_signature
 
 _BLOCK = 32  # WeChat pads to 32 bytes, not to the AES block size of 16
@@ -80,8 +80,8 @@ class SafeModeCrypto:
         encrypt = self.encrypt(reply_xml.encode("utf-8"))
         signature = sha1_signature(self.token, str(timestamp), str(nonce), encrypt)
         return (
-            f"<xml><Encrypt>{_cdata(encrypt)}</Encrypt>"
-            f"<MsgSignature>{_cdata(signature)}</MsgSignature>"
-            f"<TimeStamp>{_cdata(str(timestamp))}</TimeStamp>"
-            f"<Nonce>{_cdata(str(nonce))}</Nonce></xml>"
+            f"<xml><Encrypt>{cdata(encrypt)}</Encrypt>"
+            f"<MsgSignature>{cdata(signature)}</MsgSignature>"
+            f"<TimeStamp>{cdata(str(timestamp))}</TimeStamp>"
+            f"<Nonce>{cdata(str(nonce))}</Nonce></xml>"
         )

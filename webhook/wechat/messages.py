@@ -151,7 +151,7 @@ def parse_message(data: bytes) -> InboundMessage:
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _cdata(text: str) -> str:
+def cdata(text: str) -> str:
     text = _NOT_XML.sub("", text)
     # "]]>" would end the section early; close and reopen around it.
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
@@ -161,11 +161,11 @@ def render_text_reply(to_user: str, from_user: str, content: str, create_time: i
     """Passive text reply. to_user is the owner's openid, from_user the account."""
     create_time = int(time.time()) if create_time is None else int(create_time)
     return (
-        f"<xml><ToUserName>{_cdata(to_user)}</ToUserName>"
-        f"<FromUserName>{_cdata(from_user)}</FromUserName>"
+        f"<xml><ToUserName>{cdata(to_user)}</ToUserName>"
+        f"<FromUserName>{cdata(from_user)}</FromUserName>"
         f"<CreateTime>{create_time}</CreateTime>"
         f"<MsgType><![CDATA[text]]></MsgType>"
-        f"<Content>{_cdata(content)}</Content></xml>"
+        f"<Content>{cdata(content)}</Content></xml>"
     )
 
 

@@ -63,6 +63,10 @@ def decode_post(args: Mapping[str, str], body: bytes, token: str, aes_key: str |
         raise ProtocolError("unknown encrypt_type")
     if encrypt_type == "aes" and not (aes_key and appid):
         raise ProtocolError("safe mode not configured")
+    if aes_key and encrypt_type != "aes":
+        # No silent downgrade: with an EncodingAESKey the account is in safe or compatible mode,
+        # and both always send encrypt_type=aes; a plain push can only be someone else's.
+        raise SignatureError("plain mode refused: the account is configured with an EncodingAESKey")
     if not token:
         raise ProtocolError("no token configured")
 

@@ -1,0 +1,276 @@
+"""Complaints (投诉): recorded with a TS number, routed to customer service, handled within 2 h.
+
+The owner says what and where (a photo is welcome); the category is read from their words.
+Customer service on duty gets the task (a template message), the manager is told at 1 h 30 if it
+is still open (backend/service/sla.py), and staff close it with a result (`办结 TS… 结果` in staff chat,
+or `handle()` from the console). The owner hears the result.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.core.config import Settings, load_settings
+from backend.core.models import Complaint, Staff, Ticket, TicketPhoto, TicketStep, aware_now
+from backend.messaging import delivery, notify
+from backend.messaging.notify import template_fields
+from backend.owners.communities import community_for
+from backend.service import sla
+from backend.text.addresses import parse_address
+from backend.text.times import SHANGHAI
+from backend.work import staff as staff_records
+from backend.work.tickets import add_step, find_by_number, next_number, owner_actor, safe_photo_url, staff_actor
+
+log = logging.getLogger(__name__)
+
+CATEGORY_LABELS = {
+    "noise": "噪音扰民", "hygiene": "环境卫生", "parking": "停车秩序", "security": "安全秩序",
+    "staff": "员工服务", "facilities": "设施设备", "neighbours": "邻里纠纷", "other": "其他",
+}
+# First match wins: "保安态度差" is about staff, not security; "邻居装修太吵" is noise.
+_CATEGORY_WORDS = [
+    ("staff", r"态度|骂人|不作为|不理|不回|没人接|没人理|不管|敷衍|管家|客服|师傅|保洁阿姨|睡觉|收了物业费不干活|乱收费|服务"),
+    ("noise", r"吵|噪音|噪声|扰民|装修声|砸墙|电钻|广场舞|音响|唱[kK]|蹦迪|响声|半夜.*声"),
+    ("parking", r"车位|停车|乱停|占道|挪车|车库|堵住|电动车乱|外来车"),
+    ("security", r"保安|门岗|陌生人|不安全|偷|盗|高空抛物|抛物|监控|消防通道|充电|私搭乱建|违建|危险"),
+    ("hygiene", r"垃圾|卫生|脏|臭|苍蝇|蚊子|老鼠|蟑螂|狗屎|粪|清扫|打扫|保洁|消杀|积水|绿化|草|异味|烟味"),
+    ("neighbours", r"邻居|楼上|楼下|隔壁|对门|狗.*叫|宠物|养狗"),
+    ("facilities", r"电梯|门禁|路灯|灯|设施|水池|健身器材|坏了|维修|漏水|水压|停水|停电"),
+]
+
+
+def categorize(text: str) -> str:
+    for category, words in _CATEGORY_WORDS:
+        if re.search(words, text or ""):
+            return category
+    return "other"
+
+
+def label(category: str) -> str:
+    return CATEGORY_LABELS.get(category, CATEGORY_LABELS["other"])
+
+
+class ComplaintError(ValueError):
+    """Cannot do that with this complaint; the message says why, in Chinese, for staff."""
+
+
+@dataclass
+class ComplaintRequest:
+    openid: str
+    description: str
+    location_label: str = ""
+    category: str | None = None
+    house_id: int | None = None
+    community_id: int | None = None
+    contact_phone: str = ""
+    photos: list[tuple[str, str | None]] = field(default_factory=list)
+    source_key: str | None = None
+
+
+def raise_complaint(session: Session, req: ComplaintRequest, now: datetime | None = None) -> Ticket:
+    """Record a complaint (TS number, 2-hour clock) and route it; the same source_key gives the
+    same ticket back (a replayed message never makes a second complaint)."""
+    now = aware_now(now)
+    if req.source_key:
+        found = session.execute(select(Ticket).where(Ticket.source_key == req.source_key)).scalar_one_or_none()
+        if found is not None:
+            return found
+    category = req.category if req.category in CATEGORY_LABELS else categorize(req.description)
+    community_id = req.community_id
+    if community_id is None:
+        address = parse_address(req.location_label or "")
+        community_id = community_for(session, address.building if address else None)
+    try:
+        with session.begin_nested():
+            ticket = Ticket(
+                number=next_number(session, "complaint", now), kind="complaint", openid=req.openid,
+                community_id=community_id, house_id=req.house_id, location_label=req.location_label or "",
+                description=req.description, urgency="normal", due_at=now + sla.COMPLAINT_HANDLED,
+                contact_phone=req.contact_phone or "", status="new", source_key=req.source_key,
+                created_at=now, updated_at=now,
+            )
+            ticket.steps.append(TicketStep(kind="created", actor=owner_actor(req.openid), note=label(category), at=now))
+            for url, media_id in req.photos:
+                ticket.photos.append(TicketPhoto(url=safe_photo_url(url), media_id=media_id, created_at=now))
+            session.add(ticket)
+            session.flush()
+            session.add(Complaint(ticket_id=ticket.id, category=category))
+            session.flush()
+    except IntegrityError:
+        found = session.execute(select(Ticket).where(Ticket.source_key == req.source_key)).scalar_one_or_none() \
+            if req.source_key else None
+        if found is None:
+            raise
+        return found
+    sla.ensure(session, ticket)
+    route(session, ticket, now)
+    log.info("complaint recorded", extra={"ticket": ticket.number, "category": category})
+    return ticket
+
+
+def complaint_of(session: Session, ticket: Ticket) -> Complaint:
+    found = session.get(Complaint, ticket.id)
+    if found is None:  # a TS ticket from before this module (or an import): treat as "other"
+        found = Complaint(ticket_id=ticket.id, category="other")
+        session.add(found)
+        session.flush()
+    return found
+
+
+# --- routing ---------------------------------------------------------------------------------------
+def _open_complaints(session: Session, staff_ids: list[int]) -> dict[int, int]:
+    rows = session.execute(
+        select(Ticket.assignee_id, func.count()).where(
+            Ticket.kind == "complaint", Ticket.assignee_id.in_(staff_ids),
+            Ticket.status.in_(("new", "dispatched", "accepted")))
+        .group_by(Ticket.assignee_id)
+    ).all()
+    return dict(rows)
+
+
+def choose(session: Session, ticket: Ticket, now: datetime) -> Staff | None:
+    """Customer service on duty with the fewest open complaints; nobody: a supervisor."""
+    people = [p for p in staff_records.on_duty(session, now, ticket.community_id, role="customer_service") if p.openid]
+    if not people:
+        people = staff_records.supervisors(session, ticket.community_id, now)
+    if not people:
+        return None
+    load = _open_complaints(session, [p.id for p in people])
+    return sorted(people, key=lambda p: (load.get(p.id, 0), p.id))[0]
+
+
+def _clock(at: datetime) -> str:
+    return at.astimezone(SHANGHAI).strftime("%H:%M")
+
+
+def task_text(session: Session, ticket: Ticket) -> str:
+    complaint = complaint_of(session, ticket)
+    lines = [f"【新投诉】{ticket.number}（{label(complaint.category)}）",
+             f"内容：{ticket.description}", f"地点：{ticket.location_label or '（未写）'}"]
+    if ticket.contact_phone:
+        lines.append(f"业主电话：{ticket.contact_phone}")
+    lines.append(f"请在 {_clock(ticket.due_at)} 前（2小时内）处理，处理完回复「办结 {ticket.number} 处理结果」，结果会转告业主。")
+    return "\n".join(lines)
+
+
+def route(session: Session, ticket: Ticket, now: datetime, settings: Settings | None = None) -> Staff | None:
+    """Give the complaint to someone and send them the task (once per person)."""
+    settings = settings or load_settings()
+    person = choose(session, ticket, now)
+    if person is None:
+        if not ticket.steps or ticket.steps[-1].kind != "dispatch_failed":
+            add_step(session, ticket, "dispatch_failed", "system", note="没有在岗的客服或主管", at=now)
+        return None
+    ticket.assignee_id = person.id
+    ticket.status = "dispatched"
+    add_step(session, ticket, "dispatched", "system", note=f"转给{person.name}", at=now)
+    complaint = complaint_of(session, ticket)
+    text = task_text(session, ticket)
+    data = template_fields(ticket.number, ticket.location_label or "（未写）",
+                   f"{label(complaint.category)}：{ticket.description}", "投诉", f"{_clock(ticket.due_at)}前办结")
+    delivery.record(session, person.openid, "template", text, purpose="task", ticket_id=ticket.id,
+                    template={"template_id": settings.template_task, "data": data, "url": None, "text": text},
+                    dedupe_key=f"complaint:{ticket.id}:{person.id}")
+    return person
+
+
+def route_waiting(session: Session, now: datetime) -> int:
+    """Complaints nobody could take when they came in: try again (from the SLA sweep)."""
+    waiting = session.execute(
+        select(Ticket).where(Ticket.kind == "complaint", Ticket.status == "new", Ticket.assignee_id.is_(None),
+                             Ticket.created_at >= now - sla.LOOKBACK).limit(50)
+    ).scalars().all()
+    return sum(route(session, t, now) is not None for t in waiting)
+
+
+# --- handling --------------------------------------------------------------------------------------
+def may_handle(person: Staff, ticket: Ticket) -> bool:
+    return person.role in ("customer_service", "supervisor") or ticket.assignee_id == person.id
+
+
+def find_for_staff(session: Session, person: Staff, number: str | None) -> Ticket:
+    """The complaint named by `number`, or the person's latest open one."""
+    if number:
+        ticket = find_by_number(session, number)
+        if ticket is None or ticket.kind != "complaint":
+            raise ComplaintError(f"没有找到投诉单 {number}，请核对一下单号（投诉单以 TS 开头）。")
+        return ticket
+    ticket = session.execute(
+        select(Ticket).where(Ticket.kind == "complaint", Ticket.assignee_id == person.id,
+                             Ticket.status.in_(("new", "dispatched", "accepted")))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if ticket is None:
+        raise ComplaintError("您手上没有待办结的投诉。办结别的单请写上单号，比如「办结 TS261123001 已协调处理」。")
+    return ticket
+
+
+def handle(session: Session, ticket: Ticket, person: Staff, result: str, now: datetime | None = None) -> Complaint:
+    """Close a complaint with what was done; the 2-hour clock stops; the owner is told."""
+    now = aware_now(now)
+    result = (result or "").strip()
+    if ticket.kind != "complaint":
+        raise ComplaintError(f"{ticket.number} 不是投诉单。")
+    if not may_handle(person, ticket):
+        raise ComplaintError(f"投诉 {ticket.number} 不在您名下，请联系主管。")
+    if not result:
+        raise ComplaintError(f"请写上处理结果，比如「办结 {ticket.number} 已上门提醒楼上业主，晚上10点后不再施工」。")
+    complaint = complaint_of(session, ticket)
+    if complaint.handled_at is not None and complaint.reopened_at is None:
+        raise ComplaintError(f"投诉 {ticket.number} 已经办结过了（{complaint.result}）。")
+    if ticket.status == "cancelled":
+        raise ComplaintError(f"投诉 {ticket.number} 已被业主撤回。")
+    complaint.result, complaint.handled_at, complaint.handled_by_id = result, now, person.id
+    ticket.status = "done"
+    add_step(session, ticket, "handled", staff_actor(person.id), note=result, at=now)
+    clock = sla.stop(session, ticket, "handled", now)
+    _tell_owner(session, ticket, result, now)
+    log.info("complaint handled", extra={"ticket": ticket.number, "sla": clock.outcome if clock else None})
+    return complaint
+
+
+def answer_owner(session: Session, ticket: Ticket, person: Staff, text: str, now: datetime | None = None) -> None:
+    """A word to the owner before the complaint is closed (答复); the clock keeps running."""
+    now = aware_now(now)
+    text = (text or "").strip()
+    if not may_handle(person, ticket):
+        raise ComplaintError(f"投诉 {ticket.number} 不在您名下，请联系主管。")
+    if not text:
+        raise ComplaintError(f"请写上要告诉业主的话，比如「答复 {ticket.number} 我们已联系楼上业主，今晚会上门协调」。")
+    add_step(session, ticket, "answered", staff_actor(person.id), note=text, at=now)
+    if ticket.status == "dispatched":
+        ticket.status = "accepted"
+    settings = load_settings()
+    message = f"您好，关于您反映的「{ticket.description}」（{ticket.number}），客服{person.name}回复：{text}"
+    template = {"template_id": settings.template_progress, "url": None, "text": message,
+                "data": notify.template_fields(ticket.number, ticket.description, "投诉处理中", person.name, notify.clock_label(now))}
+    notify.to_person(session, ticket.openid, message, template, "progress", ticket,
+                      f"complaint-answer:{ticket.id}:{int(now.timestamp())}", now)
+
+
+def _tell_owner(session: Session, ticket: Ticket, result: str, now: datetime) -> None:
+    settings = load_settings()
+    text = (f"您好，您反映的「{ticket.description}」（{ticket.number}）已经处理：{result}\n"
+            "如果问题还没解决，直接回复「没解决」告诉我们，我们会继续跟进。谢谢您的监督！")
+    template = {"template_id": settings.template_progress, "url": None, "text": text,
+                "data": notify.template_fields(ticket.number, ticket.description, "投诉已办结", "客服中心", notify.clock_label(now))}
+    notify.to_person(session, ticket.openid, text, template, "progress", ticket,
+                      f"complaint-result:{ticket.id}:{int(now.timestamp())}", now)
+
+
+def reopen(session: Session, ticket: Ticket, openid: str, text: str, now: datetime | None = None) -> None:
+    """The owner says it is not solved: not an effective handling; back to whoever had it, the
+    supervisors told."""
+    now = aware_now(now)
+    complaint = complaint_of(session, ticket)
+    complaint.reopened_at = now
+    ticket.status = "dispatched"
+    add_step(session, ticket, "reopened", owner_actor(openid), note=text, at=now)
+    what = f"业主反映投诉未解决：{text}"[:60]
+    sla.tell_supervisors(session, ticket, what, f"complaint-reopened:{ticket.id}:{int(now.timestamp())}", now)

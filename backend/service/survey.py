@@ -1,0 +1,151 @@
+"""The yearly owners' satisfaction survey (满意度调查), asked in chat.
+
+Staff start it for a community (`python -m backend survey start --community XFL`); every owner
+with a current WeChat binding there gets the first question (a customer-service message inside
+their 48-hour window, else the progress template). Their replies are read before the assistant
+sees them (backend/owners/owner_desk.py) while a question waits for them: scores in any wording
+backend/text/ratings.py understands, then one free-text suggestion. Satisfaction = overall scores of
+4 or 5 among those who answered the overall question.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.core.config import load_settings
+from backend.core.models import (
+    Building,
+    Community,
+    House,
+    Survey,
+    SurveyAnswer,
+    SurveyInvite,
+    WechatBinding,
+    aware_now,
+)
+from backend.messaging import delivery, notify, wechat_window
+from backend.text import ratings
+from backend.text.times import SHANGHAI
+
+# (key, question, scored)
+QUESTIONS = [
+    ("overall", "总体来说，您对今年的物业服务满意吗？回复 1-5 分就行（5分最满意）。", True),
+    ("repairs", "对报修维修服务满意吗？也是回复 1-5 分。", True),
+    ("suggestion", "最后，您对物业还有什么意见或建议？直接回复就好，没有就回「没有」。", False),
+]
+OPEN_FOR = timedelta(days=14)
+# A free-text answer is taken only this soon after the previous answer, so a later unrelated
+# message ("物业电话多少") is not filed as a suggestion.
+TEXT_ANSWER_WITHIN = timedelta(minutes=30)
+SATISFIED = 4
+
+
+class SurveyError(ValueError):
+    """The survey cannot be started as asked; the message says why, in Chinese."""
+
+
+def _ask(n: int) -> str:
+    return f"第{n + 1}题（共{len(QUESTIONS)}题）：{QUESTIONS[n][1]}"
+
+
+def start(session: Session, community: Community, year: int | None = None, started_by: str = "",
+          now: datetime | None = None) -> tuple[Survey, int]:
+    """Start the year's survey for `community` and ask every bound owner. Returns (survey, asked)."""
+    now = aware_now(now)
+    year = year or now.astimezone(SHANGHAI).year
+    if session.execute(select(Survey.id).where(Survey.community_id == community.id, Survey.year == year)).first():
+        raise SurveyError(f"{community.name} {year} 年的满意度调查已经发起过了。")
+    owners = session.execute(
+        select(WechatBinding.openid, func.min(WechatBinding.house_id))
+        .join(House, House.id == WechatBinding.house_id).join(Building, Building.id == House.building_id)
+        .where(Building.community_id == community.id, WechatBinding.is_current.is_(True))
+        .group_by(WechatBinding.openid).order_by(WechatBinding.openid)
+    ).all()
+    if not owners:
+        raise SurveyError(f"{community.name} 还没有业主绑定微信，没法在微信里发问卷。")
+    survey = Survey(community_id=community.id, year=year, started_at=now, started_by=started_by)
+    session.add(survey)
+    session.flush()
+    settings = load_settings()
+    intro = (f"您好！{community.name}一年一度的业主满意度调查开始了，只有{len(QUESTIONS)}个小问题，"
+             f"耽误您半分钟 🙏\n{_ask(0)}")
+    for openid, house_id in owners:
+        invite = SurveyInvite(survey_id=survey.id, openid=openid, house_id=house_id, sent_at=now, step=0)
+        session.add(invite)
+        template = {"template_id": settings.template_progress, "url": None, "text": intro,
+                    "data": notify.template_fields("满意度调查", community.name, "请回复1-5分", "物业服务中心", notify.clock_label(now))}
+        channel = "custom" if wechat_window.custom_allowed(session, openid, now) else "template"
+        delivery.record(session, openid, channel, intro, purpose="notice", template=template,
+                        dedupe_key=f"survey:{survey.id}:{openid}")
+    session.flush()
+    return survey, len(owners)
+
+
+def waiting_invite(session: Session, openid: str, now: datetime) -> SurveyInvite | None:
+    return session.execute(
+        select(SurveyInvite).where(SurveyInvite.openid == openid, SurveyInvite.finished_at.is_(None),
+                                   SurveyInvite.sent_at >= now - OPEN_FOR)
+        .order_by(SurveyInvite.sent_at.desc(), SurveyInvite.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def answer(session: Session, openid: str, text: str, now: datetime | None = None) -> list[str] | None:
+    """Replies when `text` answers the owner's waiting survey question; None when it does not
+    (the assistant then reads it as usual)."""
+    now = aware_now(now)
+    invite = waiting_invite(session, openid, now)
+    if invite is None or not text or text.startswith("/"):
+        return None
+    key, _, scored = QUESTIONS[invite.step]
+    score = None
+    if scored:
+        parsed = ratings.parse_rating(text)
+        if parsed is None:
+            return None
+        score = parsed.score
+    elif invite.last_answer_at is None or invite.last_answer_at < now - TEXT_ANSWER_WITHIN:
+        return None
+    session.add(SurveyAnswer(invite_id=invite.id, question=key, score=score, text=text.strip()[:500], at=now))
+    invite.step += 1
+    invite.last_answer_at = now
+    if invite.step >= len(QUESTIONS):
+        invite.finished_at = now
+        session.flush()
+        return ["谢谢您花时间填写！您的意见我们都会认真看，有不满意的地方我们一定改进 🙏"]
+    session.flush()
+    thanks = "收到，谢谢！" if score is None or score >= SATISFIED else "收到，给您添麻烦了，我们会改进。"
+    return [f"{thanks}\n{_ask(invite.step)}"]
+
+
+@dataclass
+class SurveyResult:
+    invited: int
+    responded: int
+    finished: int
+    overall_answers: int
+    satisfied: int
+    mean: dict
+
+    @property
+    def satisfaction(self) -> float | None:
+        return self.satisfied / self.overall_answers if self.overall_answers else None
+
+
+def results(session: Session, survey: Survey) -> SurveyResult:
+    invites = session.execute(select(SurveyInvite).where(SurveyInvite.survey_id == survey.id)).scalars().all()
+    ids = [i.id for i in invites]
+    answers = session.execute(select(SurveyAnswer).where(SurveyAnswer.invite_id.in_(ids))).scalars().all() if ids else []
+    overall = [a.score for a in answers if a.question == "overall" and a.score is not None]
+    mean = {}
+    for key, _, scored in QUESTIONS:
+        scores = [a.score for a in answers if a.question == key and a.score is not None]
+        if scored and scores:
+            mean[key] = round(sum(scores) / len(scores), 2)
+    return SurveyResult(
+        invited=len(invites), responded=len({a.invite_id for a in answers}),
+        finished=sum(1 for i in invites if i.finished_at is not None),
+        overall_answers=len(overall), satisfied=sum(1 for s in overall if s >= SATISFIED), mean=mean,
+    )
