@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -57,7 +58,10 @@ class Counting:
 
 
 def run(coro):
-    return asyncio.run(coro)
+    # Its own thread: in a whole test run, Playwright's sync API (the browser tests' session
+    # fixture) keeps an event loop running in the main thread, where asyncio.run refuses.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def turn(store, sender, text, *, extra=(), at=None):
