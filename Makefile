@@ -51,6 +51,7 @@ eval-nlu: train
 
 bench: train
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench_store.py
 	$(BIN)/python scripts/bench_outage.py
 	$(BIN)/python scripts/bench_import.py
 

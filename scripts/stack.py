@@ -219,7 +219,7 @@ class System:
     ACCOUNT_ID = "gh_e2e_account"
 
     def __init__(self, tmp: Path, redis_url: str, wechat_api_url: str, wechat: tuple[str, str, str],
-                 rasa_servers: int = 1, rasa_api: bool = False):
+                 rasa_servers: int = 1, rasa_api: bool = False, database_url: str | None = None):
         import secrets
 
         token, aes_key, appid = wechat
@@ -228,11 +228,12 @@ class System:
                            webhook_metrics=free_port(), worker_metrics=free_port(),
                            console_metrics=free_port(), actions_metrics=free_port())
         self.db_path = tmp / "system.db"
+        self.database_url = database_url or f"sqlite:///{self.db_path}"  # the bench also runs on PostgreSQL
         self.log_dir = tmp / "logs"
         self.log_dir.mkdir(exist_ok=True)
         self.env = child_env(self.ports, {
             "REDIS_URL": redis_url,
-            "DATABASE_URL": f"sqlite:///{self.db_path}",
+            "DATABASE_URL": self.database_url,
             "WUYE_VAR_DIR": str(tmp / "var"),
             "WECHAT_TOKEN": token, "WECHAT_AES_KEY": aes_key, "WECHAT_APPID": appid,
             "WECHAT_SECRET": "local-secret", "WECHAT_API_BASE_URL": wechat_api_url,

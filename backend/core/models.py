@@ -332,6 +332,8 @@ class InboundMessage(Base):
     __table_args__ = (
         Index("ix_inbound_messages_status_received_at", "status", "received_at"),
         Index("ix_inbound_messages_openid_received_at", "openid", "received_at"),
+        # An owner's unanswered messages, looked up on every message: not a scan of their history.
+        Index("ix_inbound_messages_openid_status", "openid", "status"),
     )
 
     id = Column(Integer, primary_key=True)
@@ -772,3 +774,17 @@ class AuditLog(Base):
     @property
     def detail_data(self) -> dict:
         return json.loads(self.detail or "{}")
+
+
+class ConversationEvent(Base):
+    """Every event of the assistant's conversations, in order (Rasa's tracker events, kept as
+    JSON). The live state is a short window in Redis; this is the full record."""
+
+    __tablename__ = "conversation_events"
+    __table_args__ = (Index("ix_conversation_events_sender_id_id", "sender_id", "id"),)
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(64), nullable=False)
+    type_name = Column(String(32), nullable=False)
+    timestamp = Column(Numeric(16, 6), nullable=False)  # the event's own time (Unix seconds)
+    data = Column(Text, nullable=False)  # the event as JSON

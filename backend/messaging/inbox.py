@@ -155,6 +155,15 @@ def release_stale(session: Session, older_than: timedelta, now: datetime | None 
     return result.rowcount
 
 
+def unanswered_before(session: Session, openid: str, inbound_id: int) -> list[int]:
+    """Ids of the sender's messages older than this one still waiting for an answer, oldest first."""
+    return list(session.execute(
+        select(InboundMessage.id)
+        .where(InboundMessage.openid == openid, InboundMessage.id < inbound_id, InboundMessage.status.in_(CLAIMABLE))
+        .order_by(InboundMessage.id)
+    ).scalars())
+
+
 def pending(session: Session, limit: int = 50, max_attempts: int = 50) -> list[InboundMessage]:
     """Messages to (re)process, oldest first. A message waits while an earlier one from the same
     owner is still being processed, so one owner's messages are answered in order."""

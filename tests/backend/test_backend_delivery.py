@@ -76,11 +76,14 @@ def test_rate_limit_and_server_errors_back_off_then_send(session, wechat_env, st
     oid = _record(session)
     before = aware_now()
     assert delivery.send_outbound(oid) == "retry"
+    after = aware_now()
     first = _row(session, oid)
     assert first.status == "queued" and first.attempts == 1
     assert first.errcode == (45009 if failure == "45009" else 503)
+    # 2 s with ±20% jitter, counted from some moment during the call (a slow machine stretches it).
+    assert (first.next_attempt_at - before).total_seconds() >= 1.6
+    assert (first.next_attempt_at - after).total_seconds() <= 2.4
     wait1 = (first.next_attempt_at - before).total_seconds()
-    assert 1.5 <= wait1 <= 2.5
     assert delivery.send_outbound(oid) == "queued"  # not due yet: nothing is sent
     _make_due(session, oid)
     before = aware_now()

@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ["backend", "webhook", "console", "adminapi", "actions", "nlu", "scripts"]
+PACKAGES = ["backend", "webhook", "console", "adminapi", "actions", "nlu", "scripts", "conversation_store"]
 FORBIDDEN = {"flask", "flask_wtf", "werkzeug", "rasa", "rasa_sdk", "webhook", "console", "adminapi", "actions"}
 
 
