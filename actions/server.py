@@ -13,7 +13,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-import os
 import sys
 
 ACTIONS_TOKEN_HEADER = "X-Actions-Token"
@@ -67,18 +66,18 @@ def main(argv: list[str] | None = None) -> int:
     from rasa_sdk import utils
 
     parser = argparse.ArgumentParser(description="the action server (loopback unless ACTIONS_HOST says otherwise)")
-    parser.add_argument("-p", "--port", type=int, default=int(os.environ.get("ACTIONS_PORT", 5055)))
+    from backend.core.config import load_settings, require_safe
+
+    settings = load_settings()
+    parser.add_argument("-p", "--port", type=int, default=settings.actions_port)
     args = parser.parse_args(argv)
-    host = os.environ.get("ACTIONS_HOST", "").strip() or "127.0.0.1"
-    token = os.environ.get("ACTIONS_TOKEN", "").strip()
+    host, token = settings.actions_host, settings.actions_token
     problem = check_config(host, token)
     if problem:
         print(f"action server: refusing to start: {problem}", file=sys.stderr)
         return 2
-    from backend.core.config import load_settings, require_safe
-
-    require_safe(load_settings(), "action server")  # prints why and exits
-    utils.configure_colored_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    require_safe(settings, "action server")  # prints why and exits
+    utils.configure_colored_logging(settings.log_level)
     utils.update_sanic_log_level()
     app = create_app(token)
     log.info("action server on %s:%s (token %s)", host, args.port, "required" if token else "not set")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 
 from backend.core import db
@@ -19,7 +18,7 @@ DEMO_ADMIN = "admin"
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
-    password = os.environ.get("CONSOLE_PASSWORD") or ""
+    password = load_settings().console_password
     generated = False
     if not password and args.generate_password:
         password, generated = users.new_password(), True

@@ -27,7 +27,7 @@ csrf = CSRFProtect()
 
 
 def _secret_key(settings: Settings) -> str:
-    key = os.environ.get("CONSOLE_SECRET_KEY", "").strip()
+    key = settings.console_secret_key
     if key:
         return key
     if not settings.local_mode:
@@ -51,9 +51,8 @@ def _secret_key(settings: Settings) -> str:
 
 
 def _cookie_secure(settings: Settings) -> bool:
-    flag = os.environ.get("CONSOLE_COOKIE_SECURE", "").strip()
-    if flag in ("0", "1"):
-        return flag == "1"
+    if settings.console_cookie_secure is not None:
+        return settings.console_cookie_secure
     # Deployed (WeChat credentials set) means behind HTTPS; locally it is plain http://127.0.0.1.
     return not settings.local_mode
 
@@ -115,7 +114,7 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
         pair=c["LOGIN_MAX_FAILURES"], user=c["LOGIN_USER_FAILURES"], ip=c["LOGIN_IP_FAILURES"],
         window=c["LOGIN_WINDOW_SECONDS"], global_failures=c["LOGIN_GLOBAL_FAILURES"],
         global_window=c["LOGIN_GLOBAL_WINDOW_SECONDS"], global_slot=c["LOGIN_GLOBAL_SLOT_SECONDS"]))
-    if os.environ.get("CONSOLE_BEHIND_PROXY") == "1":
+    if settings.console_behind_proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)

@@ -21,10 +21,12 @@ class _Metrics:
     @hookimpl
     def attach_sanic_app_extensions(self, app) -> None:
         from backend.core import metrics
+        from backend.core.config import load_settings
 
         @app.listener("before_server_start")
         async def _serve(_app, _loop):
-            metrics.serve(metrics.port_from_env("ACTIONS_METRICS_PORT", 9203), metrics.default_registry())
+            settings = load_settings()
+            metrics.serve(settings.actions_metrics_port, metrics.default_registry(), host=settings.metrics_host)
 
         @app.on_request
         async def _started(request):

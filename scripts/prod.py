@@ -103,8 +103,7 @@ def _node() -> Node:
     settings = load_settings()
     ports = stack.Ports.from_env()
     env = stack.child_env(ports, {"REDIS_URL": settings.redis_url})
-    workers = int(os.environ.get("WORKERS", 1))
-    return Node(Path(VAR_DIR), ports, env, model="models", workers=workers)
+    return Node(Path(VAR_DIR), ports, env, model="models", workers=settings.workers)
 
 
 def main(argv=None) -> int:

@@ -43,18 +43,20 @@ class Ports:
 
     @classmethod
     def from_env(cls) -> Ports:
+        from backend.core.config import load_settings
+
+        s = load_settings()
         return cls(
-            webhook=int(os.environ.get("WEBHOOK_PORT", 8000)),
-            rasa=int(os.environ.get("RASA_PORT", 5005)),
-            more_rasa=tuple(int(os.environ.get("RASA_PORT", 5005)) + i
-                            for i in range(1, int(os.environ.get("RASA_SERVERS", 1)))),
-            actions=int(os.environ.get("ACTIONS_PORT", 5055)),
-            console=int(os.environ.get("CONSOLE_PORT", 5002)),
-            host=os.environ.get("LISTEN_HOST", "127.0.0.1"),
-            webhook_metrics=int(os.environ.get("WEBHOOK_METRICS_PORT", 9200)),
-            worker_metrics=int(os.environ.get("WORKER_METRICS_PORT", 9201)),
-            console_metrics=int(os.environ.get("CONSOLE_METRICS_PORT", 9202)),
-            actions_metrics=int(os.environ.get("ACTIONS_METRICS_PORT", 9203)),
+            webhook=s.webhook_port,
+            rasa=s.rasa_port,
+            more_rasa=tuple(s.rasa_port + i for i in range(1, s.rasa_servers)),
+            actions=s.actions_port,
+            console=s.console_port,
+            host=s.listen_host,
+            webhook_metrics=s.webhook_metrics_port,
+            worker_metrics=s.worker_metrics_port,
+            console_metrics=s.console_metrics_port,
+            actions_metrics=s.actions_metrics_port,
         )
 
 

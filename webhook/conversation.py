@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,10 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.core import metrics
+from backend.core.clock import aware_now
 from backend.core.config import Settings, load_settings
 from backend.core.db import get_engine, session_scope
 from backend.core.models import InboundMessage as InboundRow
-from backend.core.models import aware_now
 from backend.core.redis_conn import get_redis
 from backend.messaging import delivery, inbox, outbox
 from backend.owners import owner_desk
@@ -117,8 +116,9 @@ class Conversation:
     def __init__(self, settings: Settings | None = None, rasa: RasaClient | None = None):
         self.settings = settings or load_settings()
         self.engine = get_engine(self.settings.database_url)
-        actions_url = os.environ.get("ACTION_SERVER_URL") or f"http://127.0.0.1:{os.environ.get('ACTIONS_PORT', '5055')}"
-        self.rasa = rasa or RasaClient(self.settings.rasa_url, actions_url)
+        s = self.settings
+        api_token = s.rasa_auth_token if s.rasa_enable_api and s.rasa_auth_token else None
+        self.rasa = rasa or RasaClient(s.rasa_url, s.action_server_url, api_token)
         self.pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="turn")
 
     @property

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import time
 from typing import Any
@@ -19,7 +18,7 @@ class AssistantUnavailable(Exception):
 
 
 class RasaClient:
-    def __init__(self, rasa_url: str, actions_url: str | None):
+    def __init__(self, rasa_url: str, actions_url: str | None, api_token: str | None = None):
         # RASA_URL may list several servers (comma-separated): they share trackers and locks in
         # Redis, so any of them can take any owner's next message; we take them in turn.
         self.rasa_urls = [u.strip().rstrip("/") for u in rasa_url.split(",") if u.strip()]
@@ -29,6 +28,7 @@ class RasaClient:
         self._actions_checked = 0.0
         self._actions_up = False
         self._lock = threading.Lock()
+        self._api = api_token
 
     def _actions_healthy(self, fresh: bool = False) -> bool:
         # Rasa swallows an unreachable action server and still consumes the turn, so we ask
@@ -79,9 +79,7 @@ class RasaClient:
         """Rasa's conversation API, when the servers run with it (RASA_ENABLE_API=1 and
         RASA_AUTH_TOKEN, scripts/rasa_server.py): it lets a retry see a turn that went through,
         and take back a turn that lost an action. Without it, both are skipped."""
-        if os.environ.get("RASA_ENABLE_API", "").strip() != "1":
-            return None
-        return os.environ.get("RASA_AUTH_TOKEN", "").strip() or None
+        return self._api
 
     def answered_before(self, sender: str, dedupe_key: str | None) -> list[str] | None:
         """The assistant's texts for a delivery Rasa already took (None: it never did, or we

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (backend/core/config.py)
@@ -21,13 +21,14 @@ def _env(name: str, default: str = "") -> str:
 
 @dataclass(frozen=True)
 class Settings:
+    # Secrets are left out of repr(): a settings object in a log or a traceback shows none.
     database_url: str
     redis_url: str
     rasa_url: str
-    wechat_token: str
+    wechat_token: str = field(repr=False)
     wechat_appid: str
-    wechat_secret: str
-    wechat_aes_key: str
+    wechat_secret: str = field(repr=False)
+    wechat_aes_key: str = field(repr=False)
     wechat_api_base_url: str
     # WeChat drops the connection after 5 s; we answer within this many seconds.
     reply_deadline: float = 4.5
@@ -42,11 +43,44 @@ class Settings:
     # Where a template message's link points (the staff console's ticket page), if anywhere.
     console_base_url: str = ""
     # Bearer token for the admin JSON API (/api); unset: the API answers 403 to everyone.
-    admin_api_token: str = ""
+    admin_api_token: str = field(default="", repr=False)
     # The account's own id (原始ID, gh_…): when set, a push addressed to another account is refused.
     wechat_account_id: str = ""
     # Outage notices sent per second, at most (WeChat answers 45009 beyond its frequency limit).
     broadcast_rate: float = 300.0
+    # The action server: where Rasa and the webhook reach it, where it listens, and the token
+    # Rasa sends it (required off loopback; see actions/server.py).
+    action_server_url: str = "http://127.0.0.1:5055"
+    actions_host: str = "127.0.0.1"
+    actions_port: int = 5055
+    actions_token: str = field(default="", repr=False)
+    # Rasa's conversation API (off unless both are set): lets the webhook take back a half-done turn.
+    rasa_enable_api: bool = False
+    rasa_auth_token: str = field(default="", repr=False)
+    # The console: its cookie key (a file under var/ in local mode), HTTPS-only cookies (None:
+    # decided by local mode), whether it trusts one proxy's X-Forwarded-*, and the password
+    # `python -m console create-user` takes instead of prompting.
+    console_secret_key: str = field(default="", repr=False)
+    console_cookie_secure: bool | None = None
+    console_behind_proxy: bool = False
+    console_password: str = field(default="", repr=False)
+    # Prometheus: the address metrics ports bind (loopback or a private address), and each
+    # process's port (0 switches that process's metrics off).
+    metrics_host: str = "127.0.0.1"
+    webhook_metrics_port: int = 9200
+    worker_metrics_port: int = 9201
+    console_metrics_port: int = 9202
+    actions_metrics_port: int = 9203
+    log_level: str = "INFO"
+    # Where the launchers (make run, scripts/prod.py) put each server: the address they listen on
+    # (loopback, or the node's private address behind a balancer), ports, how many Rasa servers
+    # (on consecutive ports from rasa_port) and workers.
+    listen_host: str = "127.0.0.1"
+    webhook_port: int = 8000
+    rasa_port: int = 5005
+    rasa_servers: int = 1
+    console_port: int = 5002
+    workers: int = 1
 
     @property
     def local_mode(self) -> bool:
@@ -107,6 +141,36 @@ def require_safe(settings: Settings, process: str) -> None:
         raise UnsafeSettings(message)
 
 
+def _port(name: str, default: int) -> int:
+    value = _env(name)
+    if not value:
+        return default
+    if not value.isdigit() or int(value) > 65535:
+        raise SystemExit(f"{name} must be a port number (0-65535), not {value!r}")
+    return int(value)
+
+
+def _count(name: str, default: int) -> int:
+    value = _env(name)
+    if not value:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise SystemExit(f"{name} must be a number from 1 to 64, not {value!r}")
+    return int(value)
+
+
+def _flag(name: str) -> bool | None:
+    """1 / 0 (also true/false, yes/no); unset is None, anything else a clear refusal."""
+    value = _env(name).lower()
+    if not value:
+        return None
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{name} must be 1 or 0, not {value!r}")
+
+
 def load_settings() -> Settings:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     production = any(_env(name) for name in ("WECHAT_APPID", "WECHAT_SECRET", "WECHAT_AES_KEY"))
@@ -129,4 +193,26 @@ def load_settings() -> Settings:
         admin_api_token=_env("ADMIN_API_TOKEN"),
         wechat_account_id=_env("WECHAT_ACCOUNT_ID"),
         broadcast_rate=float(_env("BROADCAST_RATE", "300")),
+        action_server_url=(_env("ACTION_SERVER_URL") or f"http://127.0.0.1:{_port('ACTIONS_PORT', 5055)}").rstrip("/"),
+        actions_host=_env("ACTIONS_HOST") or "127.0.0.1",
+        actions_port=_port("ACTIONS_PORT", 5055),
+        actions_token=_env("ACTIONS_TOKEN"),
+        rasa_enable_api=bool(_flag("RASA_ENABLE_API")),
+        rasa_auth_token=_env("RASA_AUTH_TOKEN"),
+        console_secret_key=_env("CONSOLE_SECRET_KEY"),
+        console_cookie_secure=_flag("CONSOLE_COOKIE_SECURE"),
+        console_behind_proxy=bool(_flag("CONSOLE_BEHIND_PROXY")),
+        console_password=os.environ.get("CONSOLE_PASSWORD", ""),  # a password keeps its spaces
+        metrics_host=_env("METRICS_HOST") or "127.0.0.1",
+        webhook_metrics_port=_port("WEBHOOK_METRICS_PORT", 9200),
+        worker_metrics_port=_port("WORKER_METRICS_PORT", 9201),
+        console_metrics_port=_port("CONSOLE_METRICS_PORT", 9202),
+        actions_metrics_port=_port("ACTIONS_METRICS_PORT", 9203),
+        log_level=_env("LOG_LEVEL") or "INFO",
+        listen_host=_env("LISTEN_HOST") or "127.0.0.1",
+        webhook_port=_port("WEBHOOK_PORT", 8000),
+        rasa_port=_port("RASA_PORT", 5005),
+        rasa_servers=_count("RASA_SERVERS", 1),
+        console_port=_port("CONSOLE_PORT", 5002),
+        workers=_count("WORKERS", 1),
     )

@@ -8,19 +8,20 @@ master, before the workers fork and load the app).
 
 Used from a gunicorn config module (webhook/gunicorn_conf.py, console/gunicorn_conf.py):
 
-    when_ready, child_exit = configure("webhook", "WEBHOOK_METRICS_PORT", 9200)
+    when_ready, child_exit = configure("webhook", "webhook_metrics_port")
 """
 from __future__ import annotations
 
 import os
 import shutil
 
-from backend.core.config import VAR_DIR
+from backend.core.config import VAR_DIR, load_settings
 
 
-def configure(name: str, port_variable: str, default_port: int):
-    value = os.environ.get(port_variable, "").strip()
-    port = int(value) if value.isdigit() else default_port
+def configure(name: str, port_setting: str):
+    """`port_setting` names the Settings field with this server's metrics port."""
+    settings = load_settings()
+    port, host = getattr(settings, port_setting), settings.metrics_host
     if not port:  # metrics switched off for this server
         return (lambda server: None), (lambda server, worker: None)
     # One folder per server (named by its metrics port, unique on the host), emptied at start:
@@ -40,7 +41,7 @@ def configure(name: str, port_variable: str, default_port: int):
 
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
-        metrics.serve(port, registry)
+        metrics.serve(port, registry, host=host)
 
     def child_exit(server, worker) -> None:
         from prometheus_client import multiprocess

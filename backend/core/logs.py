@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import sys
 import time
@@ -46,7 +45,11 @@ def setup_logging(level: str | None = None) -> None:
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
+    if level is None:
+        from backend.core.config import load_settings  # logs is imported before settings are read
+
+        level = load_settings().log_level
+    root.setLevel(level)
     # Libraries that narrate their start-up at INFO.
     for noisy in ("alembic", "rq.worker", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from datetime import datetime, timedelta
 from socketserver import ThreadingMixIn
@@ -35,12 +34,12 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from sqlalchemy import and_, func, select
 
 from backend.core import jobs
+from backend.core.clock import SHANGHAI, aware_now
 from backend.core.config import load_settings
 from backend.core.db import get_engine
-from backend.core.models import InboundMessage, OutboundMessage, SlaClock, aware_now
+from backend.core.models import InboundMessage, OutboundMessage, SlaClock
 from backend.core.redis_conn import get_redis
 from backend.messaging import wechat_quota
-from backend.text.times import SHANGHAI
 
 log = logging.getLogger(__name__)
 
@@ -271,14 +270,13 @@ def metrics_app(registry: CollectorRegistry, health: Callable[[], tuple[bool, di
 
 
 def serve(port: int, registry: CollectorRegistry, health: Callable | None = None,
-          host: str | None = None):
+          host: str = "127.0.0.1"):
     """Serve /metrics and /healthz on a loopback port in a daemon thread. Returns the server, or
     None when the port is taken or 0: the process itself goes on (metrics are never a reason to
     stop answering owners). METRICS_HOST may name a private address for a Prometheus on another
     machine; never a public one (the figures are internal)."""
     if not port:
         return None
-    host = host or os.environ.get("METRICS_HOST", "").strip() or "127.0.0.1"
     try:
         server = make_server(host, port, metrics_app(registry, health), _ThreadingServer, _QuietHandler)
     except OSError as exc:
@@ -288,14 +286,6 @@ def serve(port: int, registry: CollectorRegistry, health: Callable | None = None
     log.info("metrics served", extra={"url": f"http://{host}:{port}/metrics"})
     return server
 
-
-def port_from_env(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    try:
-        return int(value) if value else default
-    except ValueError:
-        log.warning("not a port number; metrics not served", extra={"variable": name})
-        return 0
 
 
 def default_registry() -> CollectorRegistry:

@@ -6,7 +6,7 @@ adding a step kind or a channel never needs a type migration.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import timezone
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
+from backend.core import clock
 from backend.core.statuses import OPEN_STATUSES, AssignmentStatus, OutageStatus, TicketStatus
 from backend.text.addresses import Address
 
@@ -59,17 +60,8 @@ OUTAGE_STATUSES = tuple(s.value for s in OutageStatus)
 HANDOFF_STATUSES = ("open", "closed")
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def aware_now(now: datetime | None = None) -> datetime:
-    """`now` if given (it must carry a timezone), else the current UTC time."""
-    if now is None:
-        return utcnow()
-    if now.tzinfo is None:
-        raise ValueError("now must be an aware datetime")
-    return now
+# The clock lives in backend.core.clock; these names stay importable from here too.
+utcnow, aware_now = clock.utcnow, clock.aware_now
 
 
 class UTCDateTime(TypeDecorator):

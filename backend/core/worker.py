@@ -72,7 +72,8 @@ def serve_metrics() -> None:
     those, so they are not counted once per process."""
     registry = metrics.default_registry()
     registry.register(metrics.RecordsCollector())
-    metrics.serve(metrics.port_from_env("WORKER_METRICS_PORT", 9201), registry, health=health)
+    settings = load_settings()
+    metrics.serve(settings.worker_metrics_port, registry, health=health, host=settings.metrics_host)
 
 
 def main(argv=None) -> None:

@@ -17,14 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.core.clock import SHANGHAI, aware_now
 from backend.core.config import Settings, load_settings
-from backend.core.models import Complaint, Staff, Ticket, TicketPhoto, TicketStep, aware_now
+from backend.core.models import Complaint, Staff, Ticket, TicketPhoto, TicketStep
 from backend.core.statuses import TicketStatus
 from backend.messaging import delivery, notify, templates
 from backend.owners.communities import community_for
 from backend.service import sla
 from backend.text.addresses import parse_address
-from backend.text.times import SHANGHAI
 from backend.work import staff as staff_records
 from backend.work import ticket_status
 from backend.work.tickets import add_step, find_by_number, next_number, owner_actor, safe_photo_url, staff_actor
@@ -169,9 +169,7 @@ def route(session: Session, ticket: Ticket, now: datetime, settings: Settings | 
         if not ticket.steps or ticket.steps[-1].kind != "dispatch_failed":
             add_step(session, ticket, "dispatch_failed", "system", note="没有在岗的客服或主管", at=now)
         return None
-    ticket.assignee_id = person.id
-    ticket.status = "dispatched"
-    add_step(session, ticket, "dispatched", "system", note=f"转给{person.name}", at=now)
+    ticket_status.hand_to(session, ticket, person, "system", now, note=f"转给{person.name}")
     complaint = complaint_of(session, ticket)
     text = task_text(session, ticket)
     template = templates.message(settings.template_task, text, ticket.number, ticket.location_label or "（未写）",
@@ -259,7 +257,7 @@ def reopen(session: Session, ticket: Ticket, openid: str, text: str, now: dateti
     now = aware_now(now)
     complaint = complaint_of(session, ticket)
     complaint.reopened_at = now
-    ticket.status = "dispatched"
-    add_step(session, ticket, "reopened", owner_actor(openid), note=text, at=now)
+    # Back to whoever had it: the complaint waits for their next word.
+    ticket_status.hand_to(session, ticket, None, owner_actor(openid), now, step="reopened", note=text)
     what = f"业主反映投诉未解决：{text}"[:60]
     sla.tell_supervisors(session, ticket, what, f"complaint-reopened:{ticket.id}:{int(now.timestamp())}", now)

@@ -8,21 +8,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta
 
+from backend.core.clock import SHANGHAI  # noqa: F401 - re-exported for code not yet moved to the clock
 from backend.text.addresses import cn_numeral_to_digits, normalize_numbers
-
-
-def _shanghai() -> tzinfo:
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("Asia/Shanghai")
-    except Exception:  # no tz database on the machine; China has had no DST since 1991
-        return timezone(timedelta(hours=8), "Asia/Shanghai")
-
-
-SHANGHAI = _shanghai()
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import Session
 
+from backend.core.clock import aware_now
 from backend.core.config import Settings, load_settings
 from backend.core.db import get_engine, session_scope
-from backend.core.models import OPEN_TICKET_STATUSES, Staff, Ticket, TicketAssignment, aware_now
+from backend.core.models import OPEN_TICKET_STATUSES, Staff, Ticket, TicketAssignment
 from backend.messaging import notify
 from backend.work import staff as staff_records
+from backend.work import ticket_status
 from backend.work.skills import skill_for
 from backend.work.tickets import add_step, staff_actor
 
@@ -130,9 +132,7 @@ def assign(session: Session, ticket: Ticket, person: Staff, actor: str, reason: 
     )
     session.add(assignment)
     session.flush()
-    ticket.assignee_id = person.id
-    ticket.status = "dispatched"
-    add_step(session, ticket, "dispatched", actor, note=f"派给{person.name}" + (f"：{reason}" if reason else ""), at=now)
+    ticket_status.hand_to(session, ticket, person, actor, now, note=f"派给{person.name}" + (f"：{reason}" if reason else ""))
     if person.openid:
         notify.task(session, settings, ticket, person, assignment.id, note=f"说明：{reason}" if reason else "")
     return assignment
@@ -190,7 +190,7 @@ def transfer(session: Session, ticket: Ticket, person: Staff, reason: str, now: 
     if current is None or current.staff_id != person.id:
         raise DispatchError(f"工单 {ticket.number} 不在您名下，不能转单。")
     add_step(session, ticket, "transfer_requested", staff_actor(person.id), note=reason, at=now)
-    ticket.status = "dispatched"
+    ticket_status.hand_to(session, ticket, None, staff_actor(person.id), now, step=None)
     _move_on(session, load_settings(), ticket, current, reason, now)
     return session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None
 

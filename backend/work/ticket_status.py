@@ -11,7 +11,8 @@ CLI, the owner's own words): one function, `move`, with the rules and the conseq
 | closed      | done                         | —         | the owner accepted the work                      |
 | cancelled   | any open status              | required  | open offers end                                  |
 | new (重开)  | done, closed, cancelled      | required  | a repair goes back to dispatch                   |
-| dispatched  | only through dispatch.assign (it needs a person)                                  |
+| dispatched  | only through `hand_to` (it needs a person): dispatch's offers, 转单, a complaint   |
+|             | routed to the desk or reopened by its owner                                       |
 
 Steps may be skipped forward (到场 without 接单 accepts too) because people in a hurry do that;
 they may not go backwards except by reopening. Every move writes a step (who, why), which is the
@@ -26,8 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.core import jobs, schedule
+from backend.core.clock import aware_now
 from backend.core.config import load_settings
-from backend.core.models import Complaint, Staff, Ticket, TicketAssignment, aware_now
+from backend.core.models import Complaint, Staff, Ticket, TicketAssignment
 from backend.core.statuses import FINISHED_STATUSES, OPEN_STATUSES, AssignmentStatus, TicketStatus
 from backend.messaging import notify
 from backend.service import sla
@@ -103,6 +105,18 @@ def move(session: Session, ticket: Ticket, new_status: str | TicketStatus, actor
     handler(session, ticket, actor, reason, now, person)
     log.info("ticket status", extra={"ticket": ticket.number, "status": target.value, "actor": actor.split(":")[0]})
     return True
+
+
+def hand_to(session: Session, ticket: Ticket, person: Staff | None, actor: str, now: datetime,
+            step: str | None = "dispatched", note: str | None = None) -> None:
+    """The one way into `dispatched`: the ticket is with `person` (None: it stays with whoever has
+    it, as while 转单 looks for the next person) and waits for them to take it. `step` is the
+    trail's entry (None when the caller writes its own)."""
+    if person is not None:
+        ticket.assignee_id = person.id
+    ticket.status = TicketStatus.DISPATCHED.value
+    if step:
+        add_step(session, ticket, step, actor, note=note, at=now)
 
 
 def _tell(session: Session, ticket: Ticket, step: str, person: Staff | None, now: datetime, note: str = "") -> None:

@@ -4,6 +4,7 @@ opening or changing others' tickets and looking for owners' numbers; desk roles 
 open redirects; a copied cookie after logout; headers, error pages, owner-typed HTML."""
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from datetime import timedelta
@@ -175,10 +176,9 @@ def test_the_desk_sees_masked_numbers_until_it_presses_reveal(as_role, typed, se
 
 # --- logging in -----------------------------------------------------------------------------------
 @pytest.fixture
-def proxied(settings, engine, accounts, monkeypatch):
-    """The console behind a reverse proxy that passes the client's address on."""
-    monkeypatch.setenv("CONSOLE_BEHIND_PROXY", "1")
-    return create_app(settings, SECRET_KEY="proxied-secret")
+def proxied(settings, engine, accounts):
+    """The console behind a reverse proxy that passes the client's address on (CONSOLE_BEHIND_PROXY=1)."""
+    return create_app(dataclasses.replace(settings, console_behind_proxy=True), SECRET_KEY="proxied-secret")
 
 
 def login_from(client, ip: str, username: str, password: str = PASSWORD):
@@ -235,9 +235,8 @@ def test_forwarded_for_is_ignored_unless_behind_a_proxy(app, accounts):
     assert login(client, "admin").status_code == 429
 
 
-def test_many_passwords_from_many_addresses_are_slowed_console_wide(settings, engine, accounts, monkeypatch):
-    monkeypatch.setenv("CONSOLE_BEHIND_PROXY", "1")
-    app = create_app(settings, SECRET_KEY="k", LOGIN_GLOBAL_FAILURES=6, LOGIN_GLOBAL_SLOT_SECONDS=30)
+def test_many_passwords_from_many_addresses_are_slowed_console_wide(settings, engine, accounts):
+    app = create_app(dataclasses.replace(settings, console_behind_proxy=True), SECRET_KEY="k", LOGIN_GLOBAL_FAILURES=6, LOGIN_GLOBAL_SLOT_SECONDS=30)
     known = app.test_client()
     assert login_from(known, "10.9.0.1", "supervisor").status_code == 302
     known.post("/logout", data={"csrf_token": csrf_token(known, "/tickets")})

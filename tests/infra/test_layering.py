@@ -151,3 +151,22 @@ def test_backend_knows_nothing_of_flask_rasa_or_the_rooms_on_it():
 def test_no_private_name_is_used_across_modules():
     _, private, _ = _graph()
     assert private == []
+
+
+def test_a_tickets_status_is_written_only_by_ticket_status():
+    """Every status change goes through backend.work.ticket_status (move, or hand_to for
+    `dispatched`): a door or another service that sets the field itself skips the owner's message,
+    the clocks and the trail. The console's demo data (a made-up history) is the one exception."""
+    allowed = {ROOT / "backend/work/ticket_status.py", ROOT / "console/demo.py"}
+    writers = []
+    for path in MODULES.values():
+        if path in allowed or path.parts[len(ROOT.parts)] in ("scripts", "nlu"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+                node, (ast.AugAssign, ast.AnnAssign)) else []
+            for target in targets:
+                if isinstance(target, ast.Attribute) and target.attr == "status" and isinstance(
+                        target.value, ast.Name) and "ticket" in target.value.id.lower():
+                    writers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert writers == []

@@ -27,10 +27,8 @@ EVENTS = [
 
 
 @pytest.fixture
-def fakes(monkeypatch):
+def fakes():
     # Rasa's conversation API, as the servers run with it: token-protected, loopback only.
-    monkeypatch.setenv("RASA_ENABLE_API", "1")
-    monkeypatch.setenv("RASA_AUTH_TOKEN", "t" * 24)
     state = {"actions_up": [True], "put": None}
     actions, rasa = Flask("actions"), Flask("rasa")
 
@@ -54,7 +52,7 @@ def fakes(monkeypatch):
         return jsonify({})
 
     (a_url, a_srv), (r_url, r_srv) = _serve(actions), _serve(rasa)
-    yield state, RasaClient(r_url, a_url)
+    yield state, RasaClient(r_url, a_url, api_token="t" * 24)
     a_srv.shutdown()
     r_srv.shutdown()
 
@@ -82,9 +80,9 @@ def test_answered_before_reads_the_turn_from_the_conversation(fakes):
         client.answered_before("o1", "msg:2")  # taken, not answered (yet): never ask twice
 
 
-def test_without_rasas_api_nothing_is_read_or_undone(fakes, monkeypatch):
-    state, client = fakes
-    monkeypatch.delenv("RASA_ENABLE_API")
+def test_without_rasas_api_nothing_is_read_or_undone(fakes):
+    state, with_api = fakes
+    client = RasaClient(with_api.rasa_urls[0], with_api.actions_url)  # RASA_ENABLE_API unset
     state["actions_up"] = [True, False]
     with pytest.raises(AssistantUnavailable, match="during the turn"):
         client.send("o1", "对的", {"dedupe_key": "msg:2"}, timeout=5)
