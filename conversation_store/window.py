@@ -123,16 +123,20 @@ class RedisWindowTrackerStore(TrackerStore):
         key = self.key(tracker.sender_id)
         events = list(tracker.events)
         if not events:
+            self.red.delete(key)  # nothing to keep (a PUT of no events resets the conversation)
             return
         with self.red.pipeline(transaction=False) as pipe:
             stored, last = pipe.llen(key).lindex(key, -1).execute()
         new = _after(events, last) if stored else events
+        newest = json.loads(last).get("timestamp", 0) if last else 0
+        if new is None and events[-1].timestamp <= newest:
+            await self._replace(tracker.sender_id, events, newest)
+            return
         if new is None:
             # Not the list this turn read (it should not happen under the lock store): write the
             # tracker afresh, and archive what is newer than the stored list.
             log.warning("conversation window changed under a turn; rewritten",
                         extra={"sender_id": tracker.sender_id, "stored": stored, "events": len(events)})
-            newest = json.loads(last).get("timestamp", 0)
             new, stored = [e for e in events if e.timestamp > newest], 0
         if not new and stored:
             return
@@ -150,6 +154,30 @@ class RedisWindowTrackerStore(TrackerStore):
         if real and self.archive:
             # The database call runs off the event loop, so other owners' turns go on meanwhile.
             await asyncio.get_running_loop().run_in_executor(None, self._archive, tracker.sender_id, real)
+
+    async def _replace(self, sender_id: Text, events: List[Event], newest_stored: float) -> None:
+        """Rasa's PUT /conversations/<id>/tracker/events: the conversation is set back to `events`
+        (the webhook takes back a turn that lost its action server). The window is rewritten from
+        the last session start, and the archive forgets what was taken back."""
+        window = self._window(sender_id, events, 0, 0) or events
+        key = self.key(sender_id)
+        with self.red.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.rpush(key, *[_dump(e) for e in window])
+            if self.record_exp:
+                pipe.expire(key, self.record_exp)
+            pipe.execute()
+        log.info("conversation set back", extra={"sender_id": sender_id, "events": len(window)})
+        if self.archive and events[-1].timestamp < newest_stored:
+            await asyncio.get_running_loop().run_in_executor(None, self._take_back, sender_id, events[-1].timestamp)
+
+    def _take_back(self, sender_id: Text, after: float) -> None:
+        try:
+            with session_scope(get_engine(self.database_url)) as session:
+                conversation_archive.take_back_after(session, sender_id, after)
+        except Exception:  # noqa: BLE001 - the window is right; only the record keeps the old turn
+            log.exception("conversation archive unavailable; a taken-back turn stays recorded",
+                          extra={"sender_id": sender_id})
 
     def _window(self, sender_id: Text, events: List[Event], first_new: int, stored: int) -> Optional[List[Event]]:
         """The whole new list when it must be rewritten (new session, too long); None: append."""

@@ -204,3 +204,33 @@ def test_two_servers_never_archive_the_same_waiting_events_twice(store, db_url, 
     turn(store, "owner-twice", "数据库好了")
     texts = [e["text"] for e in archived(db_url, "owner-twice") if e["event"] == "user"]
     assert texts == ["数据库停了", "数据库好了"]
+
+
+def test_a_turn_taken_back_through_rasas_api_leaves_the_window_and_the_record(store, db_url, domain):
+    """The webhook undoes a turn whose action server went away: it reads the conversation
+    (GET .../tracker, every event: the archive) and PUTs back the events before that turn. The
+    window then has the state before it, the record forgets it, and the retry is a turn of its own."""
+    yesterday = time.time() - 2 * 86400
+    for n in range(40):
+        turn(store, "owner-undo", f"昨天{n}", at=yesterday + n)
+    new_session(store, "owner-undo", "今天好", at=time.time() - 60)
+    turn(store, "owner-undo", "报修", extra=[SlotSet("repair_description", "厨房水管漏水")])
+    lost = turn(store, "owner-undo", "对的", extra=[SlotSet("repair_description", "改成了卫生间")])
+
+    full = list(run(store.retrieve_full_tracker("owner-undo")).events)  # what Rasa's GET returns
+    undo_at = max(i for i, e in enumerate(full) if isinstance(e, UserUttered) and e.text == "对的")
+    run(store.save(DialogueStateTracker.from_events("owner-undo", full[:undo_at], domain.slots)))  # Rasa's PUT
+
+    tracker = run(store.retrieve("owner-undo"))
+    assert tracker.latest_message.text == "报修"
+    assert tracker.get_slot("repair_description") == "厨房水管漏水"
+    window = [json.loads(e) for e in store.red.lrange(store.key("owner-undo"), 0, -1)]
+    assert [e["text"] for e in window if e["event"] == "user"] == ["今天好", "报修"]  # this session only
+    texts = [e["text"] for e in archived(db_url, "owner-undo") if e["event"] == "user"]
+    assert texts == [f"昨天{n}" for n in range(40)] + ["今天好", "报修"]
+    assert lost.latest_message.text == "对的"  # (the turn that was taken back)
+
+    turn(store, "owner-undo", "对的")  # asked again, once the action server is back
+    texts = [e["text"] for e in archived(db_url, "owner-undo") if e["event"] == "user"]
+    assert texts[-3:] == ["今天好", "报修", "对的"] and texts.count("对的") == 1
+    assert run(store.retrieve("owner-undo")).latest_message.text == "对的"
