@@ -1,5 +1,6 @@
 """Hours of the day as staff write them in a rules sheet: 8:00-12:00，14:00-18:00 / 8点至12点、
 14点到18点 / 8-12,14-18. Stored as "08:00-12:00,14:00-18:00"; "" means never."""
+
 from __future__ import annotations
 
 import re

@@ -19,6 +19,7 @@ Each writes a step (who, what, when): the application's history. Functions never
 Rules (allowed hours for noisy work, deposit, forbidden work, documents) come only from the
 community's imported rules (kind renovation-rules); nothing here is a default rule.
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,13 +57,24 @@ PASS_PREFIX = "ZJ"
 MAX_WORKERS = 50
 PHOTO_WINDOW = timedelta(hours=2)  # inspection photos sent after 巡查 belong to it
 STATUS_LABELS = {
-    RenovationStatus.SUBMITTED: "待审批", RenovationStatus.RETURNED: "已退回", RenovationStatus.APPROVED: "施工中",
-    RenovationStatus.ACCEPTED: "已验收", RenovationStatus.CANCELLED: "已取消",
+    RenovationStatus.SUBMITTED: "待审批",
+    RenovationStatus.RETURNED: "已退回",
+    RenovationStatus.APPROVED: "施工中",
+    RenovationStatus.ACCEPTED: "已验收",
+    RenovationStatus.CANCELLED: "已取消",
 }
 STEP_LABELS = {
-    "submitted": "业主提交申请", "approved": "审批通过", "returned": "退回", "pass_issued": "发放出入证",
-    "inspected": "巡查", "violation": "巡查发现违规", "resolved": "违规已整改", "accepted": "验收通过",
-    "deposit": "押金退还", "cancelled": "取消", "noise": "噪音投诉",
+    "submitted": "业主提交申请",
+    "approved": "审批通过",
+    "returned": "退回",
+    "pass_issued": "发放出入证",
+    "inspected": "巡查",
+    "violation": "巡查发现违规",
+    "resolved": "违规已整改",
+    "accepted": "验收通过",
+    "deposit": "押金退还",
+    "cancelled": "取消",
+    "noise": "噪音投诉",
 }
 # What a staff member's findings say when they found a violation (and when they say there is none).
 VIOLATION_WORDS = re.compile(r"违规|违章|违反|擅自|私自|私拆|私改|拆改|破坏|损坏|损毁|漏水到|超时施工|扰民")
@@ -116,7 +128,8 @@ def rules_answer(rule: RenovationRule, community_name: str, topic: str | None = 
         "deposit": f"💰 装修押金 {deposit} 元，验收合格后退还。",
         "forbidden": "🚫 这些是不允许的：\n" + "\n".join(f"· {x}" for x in lines_of(rule.forbidden)),
         "documents": ("📄 办理要带：\n" + "\n".join(f"· {x}" for x in lines_of(rule.documents)))
-        if rule.documents else "",
+        if rule.documents
+        else "",
     }
     order = [topic] if topic in parts else []
     order += [k for k in ("hours", "deposit", "forbidden", "documents") if k not in order]
@@ -143,8 +156,14 @@ def owner_actor(openid: str) -> str:
     return f"owner:{openid}"
 
 
-def add_step(session: Session, app: RenovationApplication, kind: str, actor: str, note: str | None = None,
-             at: datetime | None = None) -> RenovationStep:
+def add_step(
+    session: Session,
+    app: RenovationApplication,
+    kind: str,
+    actor: str,
+    note: str | None = None,
+    at: datetime | None = None,
+) -> RenovationStep:
     at = aware_now(at)
     step = RenovationStep(application=app, kind=kind, actor=actor, note=note, at=at)
     session.add(step)
@@ -162,16 +181,21 @@ def find(session: Session, number: str) -> RenovationApplication | None:
 def open_for_house(session: Session, house_id: int) -> RenovationApplication | None:
     return session.execute(
         select(RenovationApplication)
-        .where(RenovationApplication.house_id == house_id,
-               RenovationApplication.status.in_([s.value for s in ACTIVE_RENOVATION_STATUSES]))
-        .order_by(RenovationApplication.id.desc()).limit(1)
+        .where(
+            RenovationApplication.house_id == house_id,
+            RenovationApplication.status.in_([s.value for s in ACTIVE_RENOVATION_STATUSES]),
+        )
+        .order_by(RenovationApplication.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
 def latest_for_owner(session: Session, openid: str) -> RenovationApplication | None:
     return session.execute(
-        select(RenovationApplication).where(RenovationApplication.openid == openid)
-        .order_by(RenovationApplication.id.desc()).limit(1)
+        select(RenovationApplication)
+        .where(RenovationApplication.openid == openid)
+        .order_by(RenovationApplication.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -194,8 +218,9 @@ def apply(session: Session, req: ApplicationRequest, now: datetime | None = None
     application back; a house with an open application gets no second one."""
     now = aware_now(now)
     if req.source_key:
-        found = session.execute(select(RenovationApplication)
-                                .where(RenovationApplication.source_key == req.source_key)).scalar_one_or_none()
+        found = session.execute(
+            select(RenovationApplication).where(RenovationApplication.source_key == req.source_key)
+        ).scalar_one_or_none()
         if found is not None:
             return found
     house = session.get(House, req.house_id)
@@ -204,28 +229,49 @@ def apply(session: Session, req: ApplicationRequest, now: datetime | None = None
     check_request(req, now.astimezone(SHANGHAI).date())
     existing = open_for_house(session, house.id)
     if existing is not None:
-        raise RenovationError(f"这套房子已经有一份装修申请（{existing.number}，"
-                              f"{STATUS_LABELS[RenovationStatus(existing.status)]}），不用重复申请。")
+        raise RenovationError(
+            f"这套房子已经有一份装修申请（{existing.number}，"
+            f"{STATUS_LABELS[RenovationStatus(existing.status)]}），不用重复申请。"
+        )
     community_id = house.building.community_id
     rule = rules_for(session, community_id)
     try:
         with session.begin_nested():
             app = RenovationApplication(
-                number=next_serial(session, APPLICATION_PREFIX, now), openid=req.openid,
-                community_id=community_id, house_id=house.id, work=req.work.strip(),
-                contractor=req.contractor.strip(), contractor_phone=(req.contractor_phone or "").strip(),
-                starts_on=req.starts_on, ends_on=req.ends_on, workers=req.workers,
-                status=RenovationStatus.SUBMITTED.value, deposit=rule.deposit if rule else None,
-                source_key=req.source_key, created_at=now, updated_at=now,
+                number=next_serial(session, APPLICATION_PREFIX, now),
+                openid=req.openid,
+                community_id=community_id,
+                house_id=house.id,
+                work=req.work.strip(),
+                contractor=req.contractor.strip(),
+                contractor_phone=(req.contractor_phone or "").strip(),
+                starts_on=req.starts_on,
+                ends_on=req.ends_on,
+                workers=req.workers,
+                status=RenovationStatus.SUBMITTED.value,
+                deposit=rule.deposit if rule else None,
+                source_key=req.source_key,
+                created_at=now,
+                updated_at=now,
             )
             session.add(app)
             session.flush()
-            add_step(session, app, "submitted", owner_actor(req.openid),
-                     note=f"{req.work.strip()}；{req.contractor.strip()}；{req.workers}人", at=now)
+            add_step(
+                session,
+                app,
+                "submitted",
+                owner_actor(req.openid),
+                note=f"{req.work.strip()}；{req.contractor.strip()}；{req.workers}人",
+                at=now,
+            )
     except IntegrityError:
-        found = session.execute(select(RenovationApplication)
-                                .where(RenovationApplication.source_key == req.source_key)).scalar_one_or_none() \
-            if req.source_key else None
+        found = (
+            session.execute(
+                select(RenovationApplication).where(RenovationApplication.source_key == req.source_key)
+            ).scalar_one_or_none()
+            if req.source_key
+            else None
+        )
         if found is None:
             raise
         return found
@@ -239,8 +285,9 @@ def _require(app: RenovationApplication, *allowed: RenovationStatus, what: str) 
         raise RenovationError(f"装修申请 {app.number} 现在是「{STATUS_LABELS[current]}」，不能{what}。")
 
 
-def approve(session: Session, app: RenovationApplication, actor: str, note: str | None = None,
-            now: datetime | None = None) -> bool:
+def approve(
+    session: Session, app: RenovationApplication, actor: str, note: str | None = None, now: datetime | None = None
+) -> bool:
     """Approve: work may start on the applied dates. False when it already was."""
     now = aware_now(now)
     if app.status == RenovationStatus.APPROVED:
@@ -249,8 +296,10 @@ def approve(session: Session, app: RenovationApplication, actor: str, note: str 
     app.status, app.decided_at, app.return_reason = RenovationStatus.APPROVED.value, now, None
     add_step(session, app, "approved", actor, note=(note or "").strip() or None, at=now)
     rule = rules_for(session, app.community_id)
-    text = (f"您好，您家 {app.house.label} 的装修申请（{app.number}）已审批通过 🎉 "
-            f"可以在 {_day(app.starts_on)} 至 {_day(app.ends_on)} 施工。")
+    text = (
+        f"您好，您家 {app.house.label} 的装修申请（{app.number}）已审批通过 🎉 "
+        f"可以在 {_day(app.starts_on)} 至 {_day(app.ends_on)} 施工。"
+    )
     if rule is not None:
         text += f"\n有噪音的施工请安排在 {hours_text(rule)}。"
     if note and note.strip():
@@ -260,8 +309,9 @@ def approve(session: Session, app: RenovationApplication, actor: str, note: str 
     return True
 
 
-def return_with_reason(session: Session, app: RenovationApplication, actor: str, reason: str,
-                       now: datetime | None = None) -> None:
+def return_with_reason(
+    session: Session, app: RenovationApplication, actor: str, reason: str, now: datetime | None = None
+) -> None:
     """Send the application back to the owner with the reason (they may apply again)."""
     now = aware_now(now)
     reason = (reason or "").strip()
@@ -270,8 +320,10 @@ def return_with_reason(session: Session, app: RenovationApplication, actor: str,
     _require(app, RenovationStatus.SUBMITTED, what="退回")
     app.status, app.decided_at, app.return_reason = RenovationStatus.RETURNED.value, now, reason
     add_step(session, app, "returned", actor, note=reason, at=now)
-    text = (f"您好，您家 {app.house.label} 的装修申请（{app.number}）需要补充一下：{reason}\n"
-            "麻烦按要求准备好后，再跟我说「我要装修」重新提交，有疑问也可以直接联系物业服务中心。")
+    text = (
+        f"您好，您家 {app.house.label} 的装修申请（{app.number}）需要补充一下：{reason}\n"
+        "麻烦按要求准备好后，再跟我说「我要装修」重新提交，有疑问也可以直接联系物业服务中心。"
+    )
     _tell_owner(session, app, text, "申请退回", f"renovation:{app.id}:returned", now)
 
 
@@ -292,9 +344,15 @@ def active_passes(app: RenovationApplication) -> list[RenovationPass]:
     return [p for p in app.passes if p.revoked_at is None]
 
 
-def issue_passes(session: Session, app: RenovationApplication, actor: str, names: list[str],
-                 valid_from: date | None = None, valid_to: date | None = None,
-                 now: datetime | None = None) -> list[RenovationPass]:
+def issue_passes(
+    session: Session,
+    app: RenovationApplication,
+    actor: str,
+    names: list[str],
+    valid_from: date | None = None,
+    valid_to: date | None = None,
+    now: datetime | None = None,
+) -> list[RenovationPass]:
     """Temporary passes (临时出入证) for the named workers, within the job's dates; no more
     passes than the workers the owner applied for."""
     now = aware_now(now)
@@ -312,17 +370,24 @@ def issue_passes(session: Session, app: RenovationApplication, actor: str, names
     if doubled:
         raise RenovationError(f"{'、'.join(doubled)} 已经有出入证了。")
     if len(held) + len(names) > app.workers:
-        raise RenovationError(f"申请写的是 {app.workers} 名施工人员，已办 {len(held)} 张，"
-                              f"不能再办 {len(names)} 张。")
+        raise RenovationError(f"申请写的是 {app.workers} 名施工人员，已办 {len(held)} 张，不能再办 {len(names)} 张。")
     issued = []
     for name in names:
-        p = RenovationPass(number=next_serial(session, PASS_PREFIX, now), application=app, worker_name=name,
-                           valid_from=valid_from, valid_to=valid_to, issued_by=actor, issued_at=now)
+        p = RenovationPass(
+            number=next_serial(session, PASS_PREFIX, now),
+            application=app,
+            worker_name=name,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            issued_by=actor,
+            issued_at=now,
+        )
         session.add(p)
         issued.append(p)
     session.flush()
-    add_step(session, app, "pass_issued", actor,
-             note="、".join(f"{p.worker_name}（{p.number}）" for p in issued), at=now)
+    add_step(
+        session, app, "pass_issued", actor, note="、".join(f"{p.worker_name}（{p.number}）" for p in issued), at=now
+    )
     return issued
 
 
@@ -360,9 +425,16 @@ def says_violation(findings: str) -> bool:
     return bool(VIOLATION_WORDS.search(NO_VIOLATION.sub("", text)))
 
 
-def record_inspection(session: Session, app: RenovationApplication, actor: str, findings: str,
-                      violation: bool | None = None, person: Staff | None = None,
-                      photos: list[tuple[str, str | None]] = (), now: datetime | None = None) -> RenovationInspection:
+def record_inspection(
+    session: Session,
+    app: RenovationApplication,
+    actor: str,
+    findings: str,
+    violation: bool | None = None,
+    person: Staff | None = None,
+    photos: list[tuple[str, str | None]] = (),
+    now: datetime | None = None,
+) -> RenovationInspection:
     """A daily inspection (巡查). `violation` None: read from the findings. A violation is told
     to the owner at once, with what to put right."""
     now = aware_now(now)
@@ -372,8 +444,14 @@ def record_inspection(session: Session, app: RenovationApplication, actor: str, 
         violation = says_violation(findings)
     if violation and not findings:
         raise RenovationError("发现违规请写明是什么问题，业主会收到通知。")
-    inspection = RenovationInspection(application=app, staff_id=person.id if person else None, actor=actor,
-                                      findings=findings or "正常", violation=violation, at=now)
+    inspection = RenovationInspection(
+        application=app,
+        staff_id=person.id if person else None,
+        actor=actor,
+        findings=findings or "正常",
+        violation=violation,
+        at=now,
+    )
     session.add(inspection)
     for url, media_id in photos:
         if safe_photo_url(url):
@@ -381,9 +459,11 @@ def record_inspection(session: Session, app: RenovationApplication, actor: str, 
     session.flush()
     add_step(session, app, "violation" if violation else "inspected", actor, note=inspection.findings, at=now)
     if violation:
-        text = (f"您好，今天物业巡查您家 {app.house.label} 的装修（{app.number}）时发现：{findings}\n"
-                "按小区装修规定这需要马上停止并整改，麻烦您转告施工队。整改好后物业会再来查看，"
-                "有疑问请联系物业服务中心。谢谢您的理解和配合！")
+        text = (
+            f"您好，今天物业巡查您家 {app.house.label} 的装修（{app.number}）时发现：{findings}\n"
+            "按小区装修规定这需要马上停止并整改，麻烦您转告施工队。整改好后物业会再来查看，"
+            "有疑问请联系物业服务中心。谢谢您的理解和配合！"
+        )
         _tell_owner(session, app, text, "巡查发现违规", f"renovation:{app.id}:violation:{inspection.id}", now)
     return inspection
 
@@ -392,12 +472,14 @@ def latest_inspection_by(session: Session, person: Staff, now: datetime) -> Reno
     return session.execute(
         select(RenovationInspection)
         .where(RenovationInspection.staff_id == person.id, RenovationInspection.at >= now - PHOTO_WINDOW)
-        .order_by(RenovationInspection.id.desc()).limit(1)
+        .order_by(RenovationInspection.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
-def add_inspection_photo(session: Session, person: Staff, url: str, media_id: str | None,
-                         now: datetime | None = None) -> RenovationInspection | None:
+def add_inspection_photo(
+    session: Session, person: Staff, url: str, media_id: str | None, now: datetime | None = None
+) -> RenovationInspection | None:
     """A photo a staff member sends within two hours of their 巡查 goes with it; None otherwise."""
     now = aware_now(now)
     inspection = latest_inspection_by(session, person, now)
@@ -408,8 +490,9 @@ def add_inspection_photo(session: Session, person: Staff, url: str, media_id: st
     return inspection
 
 
-def resolve_violation(session: Session, inspection: RenovationInspection, actor: str, note: str,
-                      now: datetime | None = None) -> None:
+def resolve_violation(
+    session: Session, inspection: RenovationInspection, actor: str, note: str, now: datetime | None = None
+) -> None:
     now = aware_now(now)
     note = (note or "").strip()
     if not inspection.violation:
@@ -427,9 +510,14 @@ def open_violations(app: RenovationApplication) -> list[RenovationInspection]:
 
 
 # --- acceptance ---------------------------------------------------------------------------------------
-def accept_and_return_deposit(session: Session, app: RenovationApplication, actor: str,
-                              returned: Decimal | str | None, note: str = "",
-                              now: datetime | None = None) -> None:
+def accept_and_return_deposit(
+    session: Session,
+    app: RenovationApplication,
+    actor: str,
+    returned: Decimal | str | None,
+    note: str = "",
+    now: datetime | None = None,
+) -> None:
     """验收: the job passes, passes end, and what is returned of the deposit is recorded (all of
     it unless a deduction is given with its reason). Violations must be handled first."""
     now = aware_now(now)
@@ -472,14 +560,20 @@ class NoiseFinding:
         """For staff: the jobs that may be the noise, and whether it is outside allowed hours."""
         if not self.jobs:
             return ""
-        when = f"现在不在允许施工时间（{self.hours}）" if self.outside_hours else f"现在在允许施工时间内（{self.hours}）"
-        named = "；".join(f"{j.house.label} {j.number}（{j.work}，{j.contractor}"
-                         f"{' ' + j.contractor_phone if j.contractor_phone else ''}）" for j in self.jobs)
+        when = (
+            f"现在不在允许施工时间（{self.hours}）" if self.outside_hours else f"现在在允许施工时间内（{self.hours}）"
+        )
+        named = "；".join(
+            f"{j.house.label} {j.number}（{j.work}，{j.contractor}"
+            f"{' ' + j.contractor_phone if j.contractor_phone else ''}）"
+            for j in self.jobs
+        )
         return f"{when}，在施工的装修：{named}"
 
 
-def noise_check(session: Session, community_id: int | None, building_code: str | None,
-                at: datetime | None = None) -> NoiseFinding:
+def noise_check(
+    session: Session, community_id: int | None, building_code: str | None, at: datetime | None = None
+) -> NoiseFinding:
     """Approved jobs of the community going on at `at` (the complainant's building first), and
     whether noisy work is allowed then by the community's rules."""
     at = aware_now(at)
@@ -487,46 +581,75 @@ def noise_check(session: Session, community_id: int | None, building_code: str |
     if rule is None:
         return NoiseFinding(False)
     day = at.astimezone(SHANGHAI).date()
-    jobs = session.execute(
-        select(RenovationApplication)
-        .where(RenovationApplication.community_id == community_id,
-               RenovationApplication.status == RenovationStatus.APPROVED.value,
-               RenovationApplication.starts_on <= day, RenovationApplication.ends_on >= day)
-        .order_by(RenovationApplication.id)
-    ).scalars().all()
+    jobs = (
+        session.execute(
+            select(RenovationApplication)
+            .where(
+                RenovationApplication.community_id == community_id,
+                RenovationApplication.status == RenovationStatus.APPROVED.value,
+                RenovationApplication.starts_on <= day,
+                RenovationApplication.ends_on >= day,
+            )
+            .order_by(RenovationApplication.id)
+        )
+        .scalars()
+        .all()
+    )
     jobs.sort(key=lambda j: (j.house.building.code != building_code, j.id))
     label = hours.label(noisy_ranges(rule, day)) or "今天不允许"
     return NoiseFinding(not noise_allowed(rule, at), list(jobs[:3]), label)
 
 
-def record_noise_complaint(session: Session, app: RenovationApplication, ticket_number: str, outside: bool,
-                           now: datetime | None = None) -> None:
+def record_noise_complaint(
+    session: Session, app: RenovationApplication, ticket_number: str, outside: bool, now: datetime | None = None
+) -> None:
     """A noise complaint names this job: kept in its history (a possible violation to check)."""
-    add_step(session, app, "noise", "system",
-             note=f"噪音投诉 {ticket_number}" + ("（不在允许施工时间）" if outside else ""), at=aware_now(now))
+    add_step(
+        session,
+        app,
+        "noise",
+        "system",
+        note=f"噪音投诉 {ticket_number}" + ("（不在允许施工时间）" if outside else ""),
+        at=aware_now(now),
+    )
 
 
 # --- figures ------------------------------------------------------------------------------------------
 def figures(session: Session, community_id: int, start: datetime, end: datetime) -> dict:
     """The scorecard's 装修 figures for applications made in [start, end)."""
-    apps = session.execute(
-        select(RenovationApplication).where(RenovationApplication.community_id == community_id,
-                                            RenovationApplication.created_at >= start,
-                                            RenovationApplication.created_at < end)
-    ).scalars().all()
+    apps = (
+        session.execute(
+            select(RenovationApplication).where(
+                RenovationApplication.community_id == community_id,
+                RenovationApplication.created_at >= start,
+                RenovationApplication.created_at < end,
+            )
+        )
+        .scalars()
+        .all()
+    )
     approved = [a for a in apps if a.decided_at and a.status in (RenovationStatus.APPROVED, RenovationStatus.ACCEPTED)]
     hours_to_approve = sorted((a.decided_at - a.created_at).total_seconds() / 3600 for a in approved)
-    inspections = session.execute(
-        select(RenovationInspection).join(RenovationApplication)
-        .where(RenovationApplication.community_id == community_id,
-               RenovationInspection.at >= start, RenovationInspection.at < end)
-    ).scalars().all()
+    inspections = (
+        session.execute(
+            select(RenovationInspection)
+            .join(RenovationApplication)
+            .where(
+                RenovationApplication.community_id == community_id,
+                RenovationInspection.at >= start,
+                RenovationInspection.at < end,
+            )
+        )
+        .scalars()
+        .all()
+    )
     jobs_inspected_or_active = session.execute(
-        select(func.count(func.distinct(RenovationApplication.id)))
-        .where(RenovationApplication.community_id == community_id,
-               RenovationApplication.status.in_((RenovationStatus.APPROVED.value, RenovationStatus.ACCEPTED.value)),
-               RenovationApplication.decided_at < end,
-               (RenovationApplication.accepted_at.is_(None)) | (RenovationApplication.accepted_at >= start))
+        select(func.count(func.distinct(RenovationApplication.id))).where(
+            RenovationApplication.community_id == community_id,
+            RenovationApplication.status.in_((RenovationStatus.APPROVED.value, RenovationStatus.ACCEPTED.value)),
+            RenovationApplication.decided_at < end,
+            (RenovationApplication.accepted_at.is_(None)) | (RenovationApplication.accepted_at >= start),
+        )
     ).scalar_one()
     violations = [i for i in inspections if i.violation]
     return {
@@ -536,7 +659,9 @@ def figures(session: Session, community_id: int, start: datetime, end: datetime)
         "approval_hours_median": _median(hours_to_approve),
         "active_jobs": jobs_inspected_or_active,
         "inspections": len(inspections),
-        "inspections_per_job": round(len(inspections) / jobs_inspected_or_active, 1) if jobs_inspected_or_active else None,
+        "inspections_per_job": round(len(inspections) / jobs_inspected_or_active, 1)
+        if jobs_inspected_or_active
+        else None,
         "violations": len(violations),
         "violations_handled": sum(i.handled_at is not None for i in violations),
         "accepted": sum(a.status == RenovationStatus.ACCEPTED for a in apps),
@@ -564,8 +689,8 @@ def _tell_owner(session: Session, app: RenovationApplication, text: str, stage: 
     """The owner hears it in WeChat: a customer-service message while their window is open, else
     the progress template (the text carries it, so delivery can fall back)."""
     settings = load_settings()
-    template = templates.message(settings.template_progress, text, app.number, "装修申请", stage, "物业服务中心",
-                                 _clock(now))
+    template = templates.message(
+        settings.template_progress, text, app.number, "装修申请", stage, "物业服务中心", _clock(now)
+    )
     channel = "custom" if wechat_window.custom_allowed(session, app.openid, now) else "template"
     delivery.record(session, app.openid, channel, text, purpose="progress", template=template, dedupe_key=key)
-

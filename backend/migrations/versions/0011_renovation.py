@@ -5,6 +5,7 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-02
 """
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -39,8 +40,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("number", sa.String(32), nullable=False),
         sa.Column("openid", sa.String(64), nullable=False),
-        sa.Column("community_id", sa.Integer(), _fk("renovation_applications", "community_id", "communities"),
-                  nullable=False),
+        sa.Column(
+            "community_id", sa.Integer(), _fk("renovation_applications", "community_id", "communities"), nullable=False
+        ),
         sa.Column("house_id", sa.Integer(), _fk("renovation_applications", "house_id", "houses"), nullable=False),
         sa.Column("work", sa.Text(), nullable=False),
         sa.Column("contractor", sa.String(100), nullable=False),
@@ -62,14 +64,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("number", name="uq_renovation_applications_number"),
         sa.UniqueConstraint("source_key", name="uq_renovation_applications_source_key"),
     )
-    op.create_index("ix_renovation_applications_community_id_status", "renovation_applications",
-                    ["community_id", "status"])
+    op.create_index(
+        "ix_renovation_applications_community_id_status", "renovation_applications", ["community_id", "status"]
+    )
     op.create_index("ix_renovation_applications_openid", "renovation_applications", ["openid"])
     op.create_table(
         "renovation_steps",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("application_id", sa.Integer(),
-                  _fk("renovation_steps", "application_id", "renovation_applications"), nullable=False),
+        sa.Column(
+            "application_id",
+            sa.Integer(),
+            _fk("renovation_steps", "application_id", "renovation_applications"),
+            nullable=False,
+        ),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("actor", sa.String(100), nullable=False),
         sa.Column("note", sa.Text()),
@@ -81,8 +88,12 @@ def upgrade() -> None:
         "renovation_passes",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("number", sa.String(32), nullable=False),
-        sa.Column("application_id", sa.Integer(),
-                  _fk("renovation_passes", "application_id", "renovation_applications"), nullable=False),
+        sa.Column(
+            "application_id",
+            sa.Integer(),
+            _fk("renovation_passes", "application_id", "renovation_applications"),
+            nullable=False,
+        ),
         sa.Column("worker_name", sa.String(50), nullable=False),
         sa.Column("valid_from", sa.Date(), nullable=False),
         sa.Column("valid_to", sa.Date(), nullable=False),
@@ -96,9 +107,12 @@ def upgrade() -> None:
     op.create_table(
         "renovation_inspections",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("application_id", sa.Integer(),
-                  sa.ForeignKey("renovation_applications.id", name="fk_renovation_inspections_application"),
-                  nullable=False),
+        sa.Column(
+            "application_id",
+            sa.Integer(),
+            sa.ForeignKey("renovation_applications.id", name="fk_renovation_inspections_application"),
+            nullable=False,
+        ),
         sa.Column("staff_id", sa.Integer(), _fk("renovation_inspections", "staff_id", "staff")),
         sa.Column("actor", sa.String(100), nullable=False),
         sa.Column("findings", sa.Text(), nullable=False),
@@ -112,8 +126,12 @@ def upgrade() -> None:
     op.create_table(
         "renovation_photos",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("inspection_id", sa.Integer(),
-                  _fk("renovation_photos", "inspection_id", "renovation_inspections"), nullable=False),
+        sa.Column(
+            "inspection_id",
+            sa.Integer(),
+            _fk("renovation_photos", "inspection_id", "renovation_inspections"),
+            nullable=False,
+        ),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("media_id", sa.String(128)),
         sa.Column("created_at", TIMESTAMP, nullable=False),
