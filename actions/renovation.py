@@ -172,7 +172,7 @@ class ValidateRenovationForm(FormValidationAction):
                 return f"申请装修要先绑定您家的房屋哦。{HOW_TO_BIND}", None
             existing = renovation.open_for_house(session, house.id)
             if existing is not None:
-                label = renovation.STATUS_LABELS[RenovationStatus(existing.status)]
+                label = renovation.STATUS_LABELS[existing.status]
                 return (
                     f"您家 {house.label} 已经有一份装修申请（{existing.number}，{label}），不用重复申请。"
                     "想了解进度可以问我「装修申请批了没」。"
@@ -296,7 +296,7 @@ class AnswerRenovation(Action):
 
 def status_text(app) -> str:
     status = RenovationStatus(app.status)
-    text = f"您的装修申请 {app.number}（{app.house.label}）现在是「{renovation.STATUS_LABELS[status]}」。"
+    text = f"您的装修申请 {app.number}（{app.house.label}）现在是「{renovation.STATUS_LABELS[status.value]}」。"
     if status == RenovationStatus.RETURNED and app.return_reason:
         text += f"退回原因：{app.return_reason}。准备好后说「我要装修」重新提交。"
     elif status == RenovationStatus.SUBMITTED:

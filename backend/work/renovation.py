@@ -56,12 +56,12 @@ APPLICATION_PREFIX = "ZX"
 PASS_PREFIX = "ZJ"
 MAX_WORKERS = 50
 PHOTO_WINDOW = timedelta(hours=2)  # inspection photos sent after 巡查 belong to it
-STATUS_LABELS = {
-    RenovationStatus.SUBMITTED: "待审批",
-    RenovationStatus.RETURNED: "已退回",
-    RenovationStatus.APPROVED: "施工中",
-    RenovationStatus.ACCEPTED: "已验收",
-    RenovationStatus.CANCELLED: "已取消",
+STATUS_LABELS = {  # by the stored string (a str Enum member hashes by its name, not its value)
+    RenovationStatus.SUBMITTED.value: "待审批",
+    RenovationStatus.RETURNED.value: "已退回",
+    RenovationStatus.APPROVED.value: "施工中",
+    RenovationStatus.ACCEPTED.value: "已验收",
+    RenovationStatus.CANCELLED.value: "已取消",
 }
 STEP_LABELS = {
     "submitted": "业主提交申请",
@@ -231,7 +231,7 @@ def apply(session: Session, req: ApplicationRequest, now: datetime | None = None
     if existing is not None:
         raise RenovationError(
             f"这套房子已经有一份装修申请（{existing.number}，"
-            f"{STATUS_LABELS[RenovationStatus(existing.status)]}），不用重复申请。"
+            f"{STATUS_LABELS[existing.status]}），不用重复申请。"
         )
     community_id = house.building.community_id
     rule = rules_for(session, community_id)
@@ -282,7 +282,7 @@ def apply(session: Session, req: ApplicationRequest, now: datetime | None = None
 def _require(app: RenovationApplication, *allowed: RenovationStatus, what: str) -> None:
     current = RenovationStatus(app.status)
     if current not in allowed:
-        raise RenovationError(f"装修申请 {app.number} 现在是「{STATUS_LABELS[current]}」，不能{what}。")
+        raise RenovationError(f"装修申请 {app.number} 现在是「{STATUS_LABELS[current.value]}」，不能{what}。")
 
 
 def approve(
