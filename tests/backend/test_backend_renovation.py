@@ -262,3 +262,43 @@ def test_noise_complaint_outside_hours_names_the_job_to_staff(session, rules, cr
     assert "在允许施工时间内" in {s.kind: s.note for s in day.steps}["renovation"]
     other = session.execute(select(Ticket).where(Ticket.description == "楼上装修太吵")).scalar_one()
     assert other.id == day.id
+
+
+def test_staff_wechat_commands_inspect_resolve_and_check(session, rules, crew):
+    from backend.core.models import aware_now
+    from backend.work import staff_desk
+
+    today = aware_now().astimezone(SHANGHAI).date()
+    app = renovation.apply(
+        session,
+        ApplicationRequest(
+            openid=OWNER,
+            house_id=crew.house.id,
+            work="卫生间翻新",
+            contractor="安居装饰",
+            contractor_phone="13900001111",
+            starts_on=today + timedelta(days=1),
+            ends_on=today + timedelta(days=30),
+            workers=2,
+        ),
+    )
+    session.commit()
+    inspector = crew.supervisor.openid
+    assert "待审批" in staff_desk.answer(session, inspector, f"巡查 {app.number} 现场正常")[0]
+    renovation.approve(session, app, "console:zheng")
+    passes = renovation.issue_passes(session, app, "console:zheng", ["张三"])
+    session.commit()
+    reply = staff_desk.answer(session, inspector, "巡查 3-2-501 现场整洁，无违规")[0]
+    assert "已记录" in reply and app.number in reply and not app.inspections[-1].violation
+    reply = staff_desk.answer(session, inspector, f"巡查 {app.number} 违规 卫生间防水没做就铺砖")[0]
+    session.commit()
+    assert "业主已收到整改通知" in reply and app.inspections[-1].violation
+    assert app.inspections[-1].findings == "卫生间防水没做就铺砖"
+    assert "卫生间防水没做就铺砖" in _to_owner(session)[-1].content
+    photo = staff_desk.answer(session, inspector, '/send_photo{"photo_url": "https://img.example/x.jpg"}')[0]
+    assert app.number in photo and len(app.inspections[-1].photos) == 1
+    assert "整改" in staff_desk.answer(session, inspector, f"整改 {app.number} 已补做防水并闭水试验")[0]
+    assert app.inspections[-1].handled_at is not None
+    check = staff_desk.answer(session, inspector, f"查证 {passes[0].number}")[0]
+    assert check.startswith("❌") and "还没到有效期" in check
+    assert "没有在施工的装修" in staff_desk.answer(session, inspector, "巡查 8-1-101 正常")[0]
