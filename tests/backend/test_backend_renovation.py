@@ -219,6 +219,11 @@ def test_whole_life_approve_pass_inspect_violation_accept(session, rules, crew):
     assert card["applications"] == 1 and card["approved"] == 1 and card["approval_hours_median"] == 0.0
     assert (card["inspections"], card["violations"], card["violations_handled"]) == (2, 1, 1)
     assert card["inspections_per_job"] == 2.0
+    from backend.service import scorecard
+
+    month = scorecard.for_month(session, "XFL", "2026-12")
+    assert month["renovation"]["applications"] == 1 and month["renovation"]["violations_handled"] == 1
+    assert "每处装修巡查次数" in scorecard.to_text(month) and "renovation_violations,发现违规,1" in scorecard.to_csv(month)
 
 
 def test_noise_complaint_outside_hours_names_the_job_to_staff(session, rules, crew):
