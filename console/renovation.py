@@ -98,7 +98,7 @@ def render_application(app_id: int, error: str | None = None, status: int = 200)
         app = _load(s, app_id)
         app.house.building, app.community  # noqa: B018
         rule = renovation.rules_for(s, app.community_id)
-        rules = renovation.rules_answer(rule, app.community.name) if rule else None
+        rules = renovation.rules_answer(rule, app.community.name, icons=False) if rule else None
     return render_template(
         "renovation.html",
         a=app,

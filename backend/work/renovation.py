@@ -112,22 +112,27 @@ def lines_of(text: str) -> list[str]:
 
 
 def hours_text(rule: RenovationRule) -> str:
+    """工作日 8:00-12:00、14:00-18:00，周末不允许 (or 每天 …)."""
     weekday = hours.label(hours.parse(rule.noisy_hours))
     if rule.weekend_hours is None:
         return f"每天 {weekday}"
     weekend = hours.label(hours.parse(rule.weekend_hours))
-    return f"工作日 {weekday}；周末{' ' + weekend if weekend else '不允许'}"
+    return f"工作日 {weekday}，周末{' ' + weekend if weekend else '不允许'}"
 
 
-def rules_answer(rule: RenovationRule, community_name: str, topic: str | None = None) -> str:
+ICONS = {"hours": "🕗 ", "deposit": "💰 ", "forbidden": "🚫 ", "documents": "📄 "}
+
+
+def rules_answer(rule: RenovationRule, community_name: str, topic: str | None = None, icons: bool = True) -> str:
     """The community's rules as an owner reads them; `topic` (hours, deposit, forbidden,
-    documents) puts that part first and keeps the rest short."""
+    documents) puts that part first. The console shows them without the icons."""
     deposit = f"{rule.deposit:.0f}" if rule.deposit == rule.deposit.to_integral() else f"{rule.deposit}"
+    icon = ICONS if icons else dict.fromkeys(ICONS, "")
     parts = {
-        "hours": f"🕗 有噪音的施工（电钻、切割、敲墙等）只能在 {hours_text(rule)} 进行，其他时间请安排安静的活。",
-        "deposit": f"💰 装修押金 {deposit} 元，验收合格后退还。",
-        "forbidden": "🚫 这些是不允许的：\n" + "\n".join(f"· {x}" for x in lines_of(rule.forbidden)),
-        "documents": ("📄 办理要带：\n" + "\n".join(f"· {x}" for x in lines_of(rule.documents)))
+        "hours": f"{icon['hours']}有噪音的施工（电钻、切割、敲墙等）时间：{hours_text(rule)}；其他时间请安排安静的活。",
+        "deposit": f"{icon['deposit']}装修押金 {deposit} 元，验收合格后退还。",
+        "forbidden": f"{icon['forbidden']}这些是不允许的：\n" + "\n".join(f"· {x}" for x in lines_of(rule.forbidden)),
+        "documents": (f"{icon['documents']}办理要带：\n" + "\n".join(f"· {x}" for x in lines_of(rule.documents)))
         if rule.documents
         else "",
     }
@@ -301,7 +306,7 @@ def approve(
         f"可以在 {_day(app.starts_on)} 至 {_day(app.ends_on)} 施工。"
     )
     if rule is not None:
-        text += f"\n有噪音的施工请安排在 {hours_text(rule)}。"
+        text += f"\n有噪音的施工时间：{hours_text(rule)}。"
     if note and note.strip():
         text += f"\n物业留言：{note.strip()}"
     text += "\n施工人员的临时出入证由物业办理，装修期间我们会每天巡查，完工后联系物业验收。祝装修顺利！"
