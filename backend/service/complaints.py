@@ -130,6 +130,13 @@ def _name_renovation_jobs(session: Session, ticket: Ticket, req: ComplaintReques
         renovation.record_noise_complaint(session, job, ticket.number, finding.outside_hours, now)
 
 
+def renovation_answer(session: Session, ticket: Ticket, now: datetime | None = None) -> str | None:
+    """When the complaint named decoration jobs going on: the rules' word for the complainant."""
+    if not any(s.kind == "renovation" for s in ticket.steps):
+        return None
+    return renovation.noise_answer(session, ticket.community_id, now)
+
+
 def complaint_of(session: Session, ticket: Ticket) -> Complaint:
     found = session.get(Complaint, ticket.id)
     if found is None:  # a TS ticket from before this module (or an import): treat as "other"

@@ -605,6 +605,18 @@ def noise_check(
     return NoiseFinding(not noise_allowed(rule, at), list(jobs[:3]), label)
 
 
+def noise_answer(session: Session, community_id: int | None, at: datetime | None = None) -> str | None:
+    """For the neighbour who complained: what the rules allow now (never whose job it is)."""
+    at = aware_now(at)
+    rule = rules_for(session, community_id)
+    if rule is None:
+        return None
+    if noise_allowed(rule, at):
+        return (f"按小区装修规定，有噪音的施工时间是{hours_text(rule)}，现在在这个时间内；"
+                "我们会提醒施工方尽量减少噪音、按规定施工。")
+    return f"按小区装修规定，有噪音的施工时间是{hours_text(rule)}，现在不允许，我们会马上联系施工方停下来。"
+
+
 def record_noise_complaint(
     session: Session, app: RenovationApplication, ticket_number: str, outside: bool, now: datetime | None = None
 ) -> None:

@@ -253,6 +253,8 @@ def test_noise_complaint_outside_hours_names_the_job_to_staff(session, rules, cr
     )
     assert task is not None and app.number in task.content and "3栋2单元501" in task.content
     assert app.steps[-1].kind == "noise" and ticket.number in app.steps[-1].note
+    told = complaints.renovation_answer(session, ticket, night)
+    assert "现在不允许" in told and "周末不允许" in told and app.number not in told and "501" not in told
     # In allowed hours the job is still named, as allowed.
     day = complaints.raise_complaint(
         session,
@@ -265,6 +267,7 @@ def test_noise_complaint_outside_hours_names_the_job_to_staff(session, rules, cr
         now=beijing(2026, 12, 8, 10),
     )
     assert "在允许施工时间内" in {s.kind: s.note for s in day.steps}["renovation"]
+    assert "现在在这个时间内" in complaints.renovation_answer(session, day, beijing(2026, 12, 8, 10))
     other = session.execute(select(Ticket).where(Ticket.description == "楼上装修太吵")).scalar_one()
     assert other.id == day.id
 

@@ -136,6 +136,7 @@ def test_apply_approve_pass_inspect_noise_accept(system, standin, browser, desk,
         assert "绑定成功" in say(wx, standin, NEIGHBOUR, "绑定 3栋2单元501 13800001001")
         complaint = say(wx, standin, NEIGHBOUR, "楼下装修太吵了 一直在砸墙")
         ts = re.search(r"TS\d{9}", complaint).group(0)
+        assert "现在不允许" in complaint and "3栋2单元502" not in complaint  # the rules, not whose job it is
         with session_scope(engine) as s:
             ticket = s.execute(select(Ticket).where(Ticket.number == ts)).scalar_one()
             named = [st.note for st in ticket.steps if st.kind == "renovation"]
