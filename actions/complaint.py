@@ -114,9 +114,11 @@ class SubmitComplaint(Action):
                 source_key=source_key(tracker),
             ))
             number, category = ticket.number, complaints.label(complaints.complaint_of(session, ticket).category)
+            rules = complaints.renovation_answer(session, ticket)  # a neighbour's decoration noise
         dispatcher.utter_message(text=(
             f"给您添麻烦了，非常抱歉 🙏 投诉已经登记，单号 {number}（{category}）。\n"
-            "客服会在2小时内处理，结果会在这里告诉您。有照片可以直接发过来补充。"
+            + (f"{rules}\n" if rules else "")
+            + "客服会在2小时内处理，结果会在这里告诉您。有照片可以直接发过来补充。"
         ))
         return [SlotSet(name, None) for name in FORM_SLOTS]
 

@@ -40,6 +40,11 @@ PERMISSIONS: dict[str, set[str]] = {
     "roster.view": set(CONSOLE_ROLES),
     "roster.manage": {"admin", "supervisor"},
     "tickets.mine": set(CONSOLE_ROLES),
+    # 装修管理: everyone sees applications and checks passes; technicians record inspections;
+    # the desk approves, returns, issues passes and accepts.
+    "renovation.view": set(CONSOLE_ROLES),
+    "renovation.inspect": set(CONSOLE_ROLES),
+    "renovation.manage": _DESK,
     "session": set(CONSOLE_ROLES),  # anyone logged in: log out
 }
 

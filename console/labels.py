@@ -26,6 +26,7 @@ STAFF_ROLE = {"technician": "维修师傅", "supervisor": "主管", "customer_se
 RESIDENT_ROLE = {"owner": "业主", "tenant": "租户", "family": "家属"}
 STEP = {
     "created": "业主提交",
+    "renovation": "相关装修",
     "photo_added": "上传照片",
     "note": "备注",
     "reply": "回复业主",

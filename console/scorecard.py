@@ -90,7 +90,7 @@ def page():
         "scorecard.html", communities=communities, community=community, card=card, month=month, error=None,
         trend_svg=charts.line_chart(labels, series, "每周趋势"),
         category_svg=charts.bar_chart(categories[:12], "按类别"), status=cards.status_label,
-        response_labels=cards.RESPONSE_LABELS,
+        response_labels=cards.RESPONSE_LABELS, renovation_labels=cards.RENOVATION_LABELS,
     )
 
 

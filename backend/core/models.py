@@ -780,3 +780,130 @@ class ConversationEvent(Base):
     type_name = Column(String(32), nullable=False)
     timestamp = Column(Numeric(16, 6), nullable=False)  # the event's own time (Unix seconds)
     data = Column(Text, nullable=False)  # the event as JSON
+
+
+# --- decoration management (issue 17): rules per community, applications, passes, inspections ---
+class RenovationRule(Base):
+    """A community's decoration rules, imported by staff (kind renovation-rules).
+
+    noisy_hours: when noisy work is allowed on working days, "08:00-12:00,14:00-18:00".
+    weekend_hours: the same for Saturdays and Sundays; NULL: as on working days, "": not at all.
+    """
+
+    __tablename__ = "renovation_rules"
+
+    id = Column(Integer, primary_key=True)
+    community_id = Column(Integer, ForeignKey("communities.id"), nullable=False, unique=True)
+    noisy_hours = Column(String(100), nullable=False)
+    weekend_hours = Column(String(100))
+    deposit = Column(ExactNumeric(12, 2), nullable=False)
+    forbidden = Column(Text, nullable=False, default="")  # one item a line
+    documents = Column(Text, nullable=False, default="")  # one item a line
+    notes = Column(Text, nullable=False, default="")
+
+    community = relationship("Community")
+
+
+class RenovationApplication(Base):
+    __tablename__ = "renovation_applications"
+    __table_args__ = (
+        Index("ix_renovation_applications_community_id_status", "community_id", "status"),
+        Index("ix_renovation_applications_openid", "openid"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    number = Column(String(32), nullable=False, unique=True)  # ZX261202001
+    openid = Column(String(64), nullable=False)
+    community_id = Column(Integer, ForeignKey("communities.id"), nullable=False)
+    house_id = Column(Integer, ForeignKey("houses.id"), nullable=False)
+    work = Column(Text, nullable=False)
+    contractor = Column(String(100), nullable=False)
+    contractor_phone = Column(String(32), nullable=False, default="")
+    starts_on = Column(Date, nullable=False)
+    ends_on = Column(Date, nullable=False)
+    workers = Column(Integer, nullable=False, default=1)
+    status = Column(String(16), nullable=False, default="submitted")
+    deposit = Column(ExactNumeric(12, 2))  # as the rules said when the owner applied
+    return_reason = Column(Text)
+    decided_at = Column(UTCDateTime)
+    accepted_at = Column(UTCDateTime)
+    deposit_returned = Column(ExactNumeric(12, 2))
+    deposit_note = Column(Text)
+    source_key = Column(String(128), unique=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    community = relationship("Community")
+    house = relationship("House")
+    steps = relationship("RenovationStep", back_populates="application",
+                         order_by=lambda: (RenovationStep.at, RenovationStep.id))
+    passes = relationship("RenovationPass", back_populates="application", order_by="RenovationPass.id")
+    inspections = relationship("RenovationInspection", back_populates="application",
+                               order_by="RenovationInspection.id")
+
+
+class RenovationStep(Base):
+    """The application's history: who did what, when (like a ticket's steps)."""
+
+    __tablename__ = "renovation_steps"
+
+    id = Column(Integer, primary_key=True)
+    application_id = Column(Integer, ForeignKey("renovation_applications.id"), nullable=False, index=True)
+    kind = Column(String(32), nullable=False)
+    actor = Column(String(100), nullable=False)
+    note = Column(Text)
+    at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    application = relationship("RenovationApplication", back_populates="steps")
+
+
+class RenovationPass(Base):
+    """A worker's temporary pass (临时出入证); the gate checks it by number."""
+
+    __tablename__ = "renovation_passes"
+
+    id = Column(Integer, primary_key=True)
+    number = Column(String(32), nullable=False, unique=True)  # ZJ261202001
+    application_id = Column(Integer, ForeignKey("renovation_applications.id"), nullable=False, index=True)
+    worker_name = Column(String(50), nullable=False)
+    valid_from = Column(Date, nullable=False)
+    valid_to = Column(Date, nullable=False)
+    issued_by = Column(String(100), nullable=False)
+    issued_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    revoked_at = Column(UTCDateTime)
+
+    application = relationship("RenovationApplication", back_populates="passes")
+
+
+class RenovationInspection(Base):
+    """A daily inspection (巡查) of a job; a violation is handled (整改) later."""
+
+    __tablename__ = "renovation_inspections"
+
+    id = Column(Integer, primary_key=True)
+    # Named by hand: the convention's name would pass PostgreSQL's 63 characters.
+    application_id = Column(Integer, ForeignKey("renovation_applications.id", name="fk_renovation_inspections_application"),
+                            nullable=False, index=True)
+    staff_id = Column(Integer, ForeignKey("staff.id"))
+    actor = Column(String(100), nullable=False)
+    findings = Column(Text, nullable=False, default="")
+    violation = Column(Boolean, nullable=False, default=False)
+    handled_at = Column(UTCDateTime)
+    handled_note = Column(Text)
+    at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    application = relationship("RenovationApplication", back_populates="inspections")
+    staff = relationship("Staff")
+    photos = relationship("RenovationPhoto", back_populates="inspection", order_by="RenovationPhoto.id")
+
+
+class RenovationPhoto(Base):
+    __tablename__ = "renovation_photos"
+
+    id = Column(Integer, primary_key=True)
+    inspection_id = Column(Integer, ForeignKey("renovation_inspections.id"), nullable=False, index=True)
+    url = Column(Text, nullable=False)
+    media_id = Column(String(128))
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    inspection = relationship("RenovationInspection", back_populates="photos")

@@ -41,3 +41,19 @@ class OutageStatus(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+class RenovationStatus(str, Enum):
+    """A decoration application (装修申请), from the owner's request to the acceptance."""
+
+    SUBMITTED = "submitted"  # 待审批
+    RETURNED = "returned"    # 退回 (with a reason); the owner may apply again
+    APPROVED = "approved"    # 已批准: work may start, passes may be issued
+    ACCEPTED = "accepted"    # 已验收: closed, the deposit settled
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ACTIVE_RENOVATION_STATUSES = (RenovationStatus.SUBMITTED, RenovationStatus.APPROVED)

@@ -25,8 +25,8 @@ from backend.messaging import delivery, notify, templates
 from backend.owners.communities import community_for
 from backend.service import sla
 from backend.text.addresses import parse_address
+from backend.work import renovation, ticket_status
 from backend.work import staff as staff_records
-from backend.work import ticket_status
 from backend.work.tickets import add_step, find_by_number, next_number, owner_actor, safe_photo_url, staff_actor
 
 log = logging.getLogger(__name__)
@@ -111,9 +111,30 @@ def raise_complaint(session: Session, req: ComplaintRequest, now: datetime | Non
             raise
         return found
     sla.ensure(session, ticket)
+    if category == "noise" or "装修" in (req.description or ""):
+        _name_renovation_jobs(session, ticket, req, now)
     route(session, ticket, now)
     log.info("complaint recorded", extra={"ticket": ticket.number, "category": category})
     return ticket
+
+
+def _name_renovation_jobs(session: Session, ticket: Ticket, req: ComplaintRequest, now: datetime) -> None:
+    """A noise complaint: the decoration jobs going on, named to staff (and whether noisy work is
+    allowed now by the community's rules); each job's history keeps the complaint."""
+    address = parse_address(req.location_label or "")
+    finding = renovation.noise_check(session, ticket.community_id, address.building if address else None, now)
+    if not finding.jobs:
+        return
+    add_step(session, ticket, "renovation", "system", note=finding.note(), at=now)
+    for job in finding.jobs:
+        renovation.record_noise_complaint(session, job, ticket.number, finding.outside_hours, now)
+
+
+def renovation_answer(session: Session, ticket: Ticket, now: datetime | None = None) -> str | None:
+    """When the complaint named decoration jobs going on: the rules' word for the complainant."""
+    if not any(s.kind == "renovation" for s in ticket.steps):
+        return None
+    return renovation.noise_answer(session, ticket.community_id, now)
 
 
 def complaint_of(session: Session, ticket: Ticket) -> Complaint:
@@ -157,6 +178,7 @@ def task_text(session: Session, ticket: Ticket) -> str:
              f"内容：{ticket.description}", f"地点：{ticket.location_label or '（未写）'}"]
     if ticket.contact_phone:
         lines.append(f"业主电话：{ticket.contact_phone}")
+    lines += [f"装修：{s.note}" for s in ticket.steps if s.kind == "renovation"]
     lines.append(f"请在 {_clock(ticket.due_at)} 前（2小时内）处理，处理完回复「办结 {ticket.number} 处理结果」，结果会转告业主。")
     return "\n".join(lines)
 

@@ -46,6 +46,7 @@ from backend.core.models import (
 )
 from backend.service.survey import results as survey_results
 from backend.text.times import SHANGHAI
+from backend.work import renovation
 
 # Targets per grade (1, 2, 3); None: the standard sets none at that grade.
 TARGETS = {
@@ -67,6 +68,19 @@ LABELS = {
     "rating_satisfaction": "服务评价满意率（4-5分）",
     "survey_satisfaction": "年度满意度调查满意率",
     "owner_reach": "业主双向沟通覆盖率",
+}
+# 装修管理 (issue 17): counted, not targets (the standard asks for the procedure, not a rate).
+RENOVATION_LABELS = {
+    "applications": "装修申请",
+    "approved": "审批通过",
+    "returned": "退回",
+    "approval_hours_median": "提交→审批通过（小时，中位数）",
+    "active_jobs": "期内在施工的装修",
+    "inspections": "巡查次数",
+    "inspections_per_job": "每处装修巡查次数",
+    "violations": "发现违规",
+    "violations_handled": "违规已整改",
+    "accepted": "已验收",
 }
 RESPONSE_LABELS = {
     "accept_minutes": "报修→接单（分钟）",
@@ -190,6 +204,7 @@ def compute(session: Session, community: Community, start: datetime, end: dateti
         "period": {"start": start.isoformat(), "end": end.isoformat()},
         "figures": [asdict(f) for f in figures],
         "response_times": _response_times(session, raised),
+        "renovation": renovation.figures(session, community.id, start, end),
         "counts": {"ratings": len(scores), "mean_rating": round(sum(scores) / len(scores), 2) if scores else None,
                    "complaints": len(complaints), "repairs_finished": len(finished)},
     }
@@ -251,6 +266,9 @@ def to_csv(card: dict) -> str:
         for stat in ("median", "p90"):
             writer.writerow([card["community"]["code"], month, f"{key}_{stat}", f"{RESPONSE_LABELS[key]} {stat}",
                              "" if spread[stat] is None else spread[stat], "", spread["count"], "", ""])
+    for key, value in card.get("renovation", {}).items():
+        writer.writerow([card["community"]["code"], month, f"renovation_{key}", RENOVATION_LABELS[key],
+                         "" if value is None else value, "", "", "", ""])
     return out.getvalue()
 
 
@@ -271,4 +289,6 @@ def to_text(card: dict) -> str:
         median = "—" if spread["median"] is None else spread["median"]
         p90 = "—" if spread["p90"] is None else spread["p90"]
         lines.append(f"  {_pad(RESPONSE_LABELS[key], 26)} 中位数 {median}  P90 {p90}  （{spread['count']} 单）")
+    for key, value in card.get("renovation", {}).items():
+        lines.append(f"  {_pad(RENOVATION_LABELS[key], 26)}{'—' if value is None else value:>7}")
     return "\n".join(lines)

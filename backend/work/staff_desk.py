@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from backend.core.models import Staff, aware_now
 from backend.messaging import notify
 from backend.service import aftercare, complaints, sla
-from backend.work import dispatch, taskflow, ticket_status
+from backend.work import dispatch, renovation_desk, taskflow, ticket_status
 from backend.work import staff as staff_records
 
 PHOTO_PREFIX = "/send_photo"
@@ -42,6 +42,7 @@ HELP = (
     "· 答复 TS261123001 明天上午物业上门协调 —— 先给业主回个话，不办结\n"
     "· 回访 BX261123001 业主说已修好 5分 —— 记录回访结果\n"
     "· 跟进 BX261123001 已上门道歉并返修 —— 差评跟进结果\n"
+    "· 巡查 ZX261202001 违规 擅自移动燃气管道 —— 装修巡查（业主会收到整改通知）；整改、查证 ZJ… 出入证也可以\n"
     "不写单号就是最新的那一单；指定某一单就在指令后加单号，比如「接单 BX261123001」。"
 )
 
@@ -79,6 +80,9 @@ def answer(session: Session, openid: str, text: str) -> list[str] | None:
         return [_photo(session, person, text[len(PHOTO_PREFIX):])]
     if text.startswith("/"):  # a menu click or follow event: staff get their own menu
         return [HELP]
+    decoration = renovation_desk.answer(session, person, text)  # 巡查 / 整改 / 查证
+    if decoration is not None:
+        return [decoration]
     command, number, rest = parse(text)
     if command in ("handle", "reply", "revisit", "follow"):
         rest = _raw_rest(text, command, rest)  # the owner reads it: keep their own punctuation
@@ -103,7 +107,10 @@ def _photo(session: Session, person: Staff, payload: str) -> str:
     except ValueError:
         data = {}
     ticket = taskflow.add_photo(session, person, data.get("photo_url") or "", data.get("media_id"))
-    if ticket is None:
+    if ticket is None:  # after a 巡查: the inspection's photo
+        kept = renovation_desk.photo(session, person, data.get("photo_url") or "", data.get("media_id"))
+        if kept:
+            return kept
         return "照片收到了，但您现在没有在场或刚完工的任务，没法归档。发照片请在「到场」之后或「完工」后两小时内。"
     return f"照片已存到工单 {ticket.number}，谢谢！"
 

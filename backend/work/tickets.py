@@ -67,7 +67,11 @@ def next_number(session: Session, kind: str, now: datetime) -> str:
     The counter row is bumped with an UPDATE, which makes concurrent transactions queue on the
     row lock (PostgreSQL) or the database write lock (SQLite) instead of reading the same value.
     """
-    prefix = NUMBER_PREFIXES[kind]
+    return next_serial(session, NUMBER_PREFIXES[kind], now)
+
+
+def next_serial(session: Session, prefix: str, now: datetime) -> str:
+    """Prefix + Beijing date + daily sequence, for any numbered record (tickets, ZX applications)."""
     day = now.astimezone(SHANGHAI).date()
     counters = TicketCounter.__table__
     where = (counters.c.prefix == prefix) & (counters.c.day == day)

@@ -45,12 +45,22 @@ RULES = [  # (method, rule, permission)
     ("POST", "/roster/shifts", "roster.manage"),
     ("POST", "/roster/bind-code", "roster.manage"),
     ("POST", "/logout", "session"),
+    ("GET", "/renovation", "renovation.view"),
+    ("GET", "/renovation/pass", "renovation.view"),
+    ("GET", "/renovation/<id:app_id>", "renovation.view"),
+    ("POST", "/renovation/<id:app_id>/approve", "renovation.manage"),
+    ("POST", "/renovation/<id:app_id>/return", "renovation.manage"),
+    ("POST", "/renovation/<id:app_id>/passes", "renovation.manage"),
+    ("POST", "/renovation/<id:app_id>/inspection", "renovation.inspect"),
+    ("POST", "/renovation/<id:app_id>/inspections/<id:inspection_id>/resolve", "renovation.inspect"),
+    ("POST", "/renovation/<id:app_id>/accept", "renovation.manage"),
 ]
 
 
 def routes(world):
     ids = {"<id:ticket_id>": str(world["ticket"].id), "<id:handoff_id>": str(world["handoff"].id),
-           "<id:outage_id>": str(world["outage"].id)}
+           "<id:outage_id>": str(world["outage"].id),
+           "<id:app_id>": "1", "<id:inspection_id>": "1"}  # refused (302/403) before any record is read
     out = []
     for method, rule, permission in RULES:
         for placeholder, value in ids.items():

@@ -21,10 +21,12 @@ from backend.core.models import (
     House,
     Notice,
     PaidService,
+    RenovationRule,
     Resident,
 )
 from backend.owners.imports import fields as f
 from backend.owners.imports.lookup import Lookup
+from backend.text import hours
 from backend.text.addresses import Address
 
 COMMUNITY = ("小区", "小区编码", "小区名称", "项目", "项目名称", "所属小区", "小区代码", "community_code")
@@ -273,6 +275,34 @@ def _contact_row(c: dict, look: Lookup) -> dict:
     )
 
 
+def _hours(value, label: str, required: bool) -> str | None:
+    raw = str(value or "").strip()
+    if not raw:
+        if required:
+            raise f.BadValue(f"缺少{label}（如 8:00-12:00，14:00-18:00）")
+        return None
+    try:
+        return hours.stored(hours.parse(raw))
+    except hours.BadHours as exc:
+        raise f.BadValue(f"{label}：{exc}") from None
+
+
+def _renovation_rule_row(c: dict, look: Lookup) -> dict:
+    noisy = _hours(c.get("noisy_hours"), "允许施工时间", required=True)
+    if not noisy:
+        raise f.BadValue("允许施工时间不能是「不允许」：写上工作日可以施工的时间段")
+    deposit = f.money(c.get("deposit"), "装修押金")
+    return dict(
+        community_id=look.community(c.get("community")),
+        noisy_hours=noisy,
+        weekend_hours=_hours(c.get("weekend_hours"), "周末施工时间", required=False),
+        deposit=deposit,
+        forbidden=f.text(c.get("forbidden"), "禁止事项", max_len=2000),
+        documents=f.text(c.get("documents"), "所需材料", required=False, max_len=2000),
+        notes=f.text(c.get("notes"), "其他规定", required=False, max_len=2000),
+    )
+
+
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in [
@@ -344,6 +374,16 @@ KINDS: dict[str, Kind] = {
             "name": ("姓名", "名字"), "phone": PHONE, "hours": ("服务时间", "值班时间", "上班时间", "工作时间"),
         }, [("community",), ("name",), ("phone",)], ("community_id", "building_code", "role"),
             _contact_row),
+        Kind("renovation-rules", "装修规定", RenovationRule, {
+            "community": COMMUNITY,
+            "noisy_hours": ("允许施工时间", "施工时间", "噪音施工时间", "装修时间", "工作日施工时间"),
+            "weekend_hours": ("周末施工时间", "节假日施工时间", "周末及节假日施工时间", "双休日施工时间"),
+            "deposit": ("装修押金", "押金", "装修保证金", "保证金"),
+            "forbidden": ("禁止事项", "禁止行为", "不允许", "装修禁止事项"),
+            "documents": ("所需材料", "申请材料", "需要材料", "办理材料"),
+            "notes": ("其他规定", "其他", "补充规定", "装修须知"),
+        }, [("community",), ("noisy_hours",), ("deposit",), ("forbidden",)], ("community_id",),
+            _renovation_rule_row, multiline=("forbidden", "documents", "notes")),
     ]
 }
 # A folder is imported in this order: each kind refers only to kinds before it.

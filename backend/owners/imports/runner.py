@@ -276,6 +276,7 @@ FILE_NAMES = {
     "payments": ("缴费记录", "实收", "缴费", "收款记录"), "disclosures": ("收支公示", "公示"),
     "notices": ("通知", "公告"), "paid-services": ("有偿服务", "价目表", "有偿服务价目", "paid_services"),
     "contacts": ("联系人", "管家", "联系人信息"),
+    "renovation-rules": ("装修规定", "装修管理规定", "renovation_rules"),
 }
 _BY_NAME = {unicodedata.normalize("NFKC", n).lower(): k for k, names in FILE_NAMES.items() for n in (k, *names)}
 
