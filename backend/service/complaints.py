@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.core.config import Settings, load_settings
-from backend.core.models import Complaint, Staff, Ticket, TicketPhoto, TicketStep, aware_now
+from backend.core.models import TICKET_CHANNELS, Complaint, Staff, Ticket, TicketPhoto, TicketStep, aware_now
 from backend.core.statuses import TicketStatus
 from backend.messaging import delivery, notify, templates
 from backend.owners.communities import community_for
@@ -27,7 +27,15 @@ from backend.text.addresses import parse_address
 from backend.text.times import SHANGHAI
 from backend.work import staff as staff_records
 from backend.work import ticket_status
-from backend.work.tickets import add_step, find_by_number, next_number, owner_actor, safe_photo_url, staff_actor
+from backend.work.tickets import (
+    add_step,
+    channel_note,
+    find_by_number,
+    next_number,
+    owner_actor,
+    safe_photo_url,
+    staff_actor,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +81,17 @@ class ComplaintRequest:
     contact_phone: str = ""
     photos: list[tuple[str, str | None]] = field(default_factory=list)
     source_key: str | None = None
+    channel: str = "wechat"  # TICKET_CHANNELS; the desk records calls and visits too
+    actor: str | None = None  # who recorded it (default: the owner)
+    kind: str = "complaint"  # or "suggestion" (意见/建议): the same 2-hour answer, counted apart
 
 
 def raise_complaint(session: Session, req: ComplaintRequest, now: datetime | None = None) -> Ticket:
     """Record a complaint (TS number, 2-hour clock) and route it; the same source_key gives the
     same ticket back (a replayed message never makes a second complaint)."""
     now = aware_now(now)
+    if req.channel not in TICKET_CHANNELS or req.kind not in ("complaint", "suggestion"):
+        raise ValueError(f"bad channel {req.channel!r} or kind {req.kind!r}")
     if req.source_key:
         found = session.execute(select(Ticket).where(Ticket.source_key == req.source_key)).scalar_one_or_none()
         if found is not None:
@@ -91,13 +104,14 @@ def raise_complaint(session: Session, req: ComplaintRequest, now: datetime | Non
     try:
         with session.begin_nested():
             ticket = Ticket(
-                number=next_number(session, "complaint", now), kind="complaint", openid=req.openid,
+                number=next_number(session, req.kind, now), kind=req.kind, openid=req.openid, channel=req.channel,
                 community_id=community_id, house_id=req.house_id, location_label=req.location_label or "",
                 description=req.description, urgency="normal", due_at=now + sla.COMPLAINT_HANDLED,
                 contact_phone=req.contact_phone or "", status="new", source_key=req.source_key,
                 created_at=now, updated_at=now,
             )
-            ticket.steps.append(TicketStep(kind="created", actor=owner_actor(req.openid), note=label(category), at=now))
+            note = " ".join(filter(None, (channel_note(req.channel), label(category))))
+            ticket.steps.append(TicketStep(kind="created", actor=req.actor or owner_actor(req.openid), note=note, at=now))
             for url, media_id in req.photos:
                 ticket.photos.append(TicketPhoto(url=safe_photo_url(url), media_id=media_id, created_at=now))
             session.add(ticket)
