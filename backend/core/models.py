@@ -45,6 +45,9 @@ RESIDENT_ROLES = ("owner", "tenant", "family")
 STAFF_ROLES = ("technician", "supervisor", "customer_service")
 SKILLS = ("水电", "电梯", "土建/门窗", "综合")
 TICKET_KINDS = ("repair", "complaint", "paid_service", "suggestion")
+# Answered by customer service within 2 hours and closed with a result: complaints (投诉) and
+# owners' suggestions (意见/建议), which are recorded and counted apart from complaints.
+ANSWERED_KINDS = ("complaint", "suggestion")
 # How a ticket came in: the owner's WeChat, or taken by the desk (电话, 上门) or found on a patrol.
 TICKET_CHANNELS = {"wechat": "微信", "phone": "电话", "walk_in": "上门", "patrol": "巡查发现"}
 TICKET_STATUSES = tuple(s.value for s in TicketStatus)

@@ -136,6 +136,9 @@ def complaint_result(session: Session, settings: Settings, ticket: Ticket, resul
     now = aware_now(now)
     text = (f"您好，您反映的「{ticket.description}」（{ticket.number}）已经处理：{result}\n"
             "如果问题还没解决，直接回复「没解决」告诉我们，我们会继续跟进。谢谢您的监督！")
+    if ticket.kind == "suggestion":
+        text = (f"您好，谢谢您提的建议「{ticket.description}」（{ticket.number}）。客服中心的回复：{result}\n"
+                "还有什么想法随时告诉我们 🙏")
     template = templates.message(settings.template_progress, text, ticket.number, ticket.description, "投诉已办结",
                                  "客服中心", clock_label(now))
     to_person(session, ticket.openid, text, template, "progress", ticket,

@@ -18,7 +18,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.core.config import Settings, load_settings
-from backend.core.models import TICKET_CHANNELS, Complaint, Staff, Ticket, TicketPhoto, TicketStep, aware_now
+from backend.core.models import (
+    ANSWERED_KINDS,
+    TICKET_CHANNELS,
+    Complaint,
+    Staff,
+    Ticket,
+    TicketPhoto,
+    TicketStep,
+    aware_now,
+)
 from backend.core.statuses import TicketStatus
 from backend.messaging import delivery, notify, templates
 from backend.owners.communities import community_for
@@ -90,7 +99,7 @@ def raise_complaint(session: Session, req: ComplaintRequest, now: datetime | Non
     """Record a complaint (TS number, 2-hour clock) and route it; the same source_key gives the
     same ticket back (a replayed message never makes a second complaint)."""
     now = aware_now(now)
-    if req.channel not in TICKET_CHANNELS or req.kind not in ("complaint", "suggestion"):
+    if req.channel not in TICKET_CHANNELS or req.kind not in ANSWERED_KINDS:
         raise ValueError(f"bad channel {req.channel!r} or kind {req.kind!r}")
     if req.source_key:
         found = session.execute(select(Ticket).where(Ticket.source_key == req.source_key)).scalar_one_or_none()
@@ -167,7 +176,8 @@ def _clock(at: datetime) -> str:
 
 def task_text(session: Session, ticket: Ticket) -> str:
     complaint = complaint_of(session, ticket)
-    lines = [f"【新投诉】{ticket.number}（{label(complaint.category)}）",
+    head = "【新意见建议】" if ticket.kind == "suggestion" else "【新投诉】"
+    lines = [f"{head}{ticket.number}（{label(complaint.category)}）",
              f"内容：{ticket.description}", f"地点：{ticket.location_label or '（未写）'}"]
     if ticket.contact_phone:
         lines.append(f"业主电话：{ticket.contact_phone}")
@@ -189,7 +199,8 @@ def route(session: Session, ticket: Ticket, now: datetime, settings: Settings | 
     complaint = complaint_of(session, ticket)
     text = task_text(session, ticket)
     template = templates.message(settings.template_task, text, ticket.number, ticket.location_label or "（未写）",
-                                 f"{label(complaint.category)}：{ticket.description}", "投诉",
+                                 f"{label(complaint.category)}：{ticket.description}",
+                                 "意见建议" if ticket.kind == "suggestion" else "投诉",
                                  f"{_clock(ticket.due_at)}前办结")
     delivery.record(session, person.openid, "template", text, purpose="task", ticket_id=ticket.id, template=template,
                     dedupe_key=f"complaint:{ticket.id}:{person.id}")
@@ -199,7 +210,7 @@ def route(session: Session, ticket: Ticket, now: datetime, settings: Settings | 
 def route_waiting(session: Session, now: datetime) -> int:
     """Complaints nobody could take when they came in: try again (from the SLA sweep)."""
     waiting = session.execute(
-        select(Ticket).where(Ticket.kind == "complaint", Ticket.status == "new", Ticket.assignee_id.is_(None),
+        select(Ticket).where(Ticket.kind.in_(ANSWERED_KINDS), Ticket.status == "new", Ticket.assignee_id.is_(None),
                              Ticket.created_at >= now - sla.LOOKBACK).limit(50)
     ).scalars().all()
     return sum(route(session, t, now) is not None for t in waiting)
@@ -214,11 +225,11 @@ def find_for_staff(session: Session, person: Staff, number: str | None) -> Ticke
     """The complaint named by `number`, or the person's latest open one."""
     if number:
         ticket = find_by_number(session, number)
-        if ticket is None or ticket.kind != "complaint":
+        if ticket is None or ticket.kind not in ANSWERED_KINDS:
             raise ComplaintError(f"没有找到投诉单 {number}，请核对一下单号（投诉单以 TS 开头）。")
         return ticket
     ticket = session.execute(
-        select(Ticket).where(Ticket.kind == "complaint", Ticket.assignee_id == person.id,
+        select(Ticket).where(Ticket.kind.in_(ANSWERED_KINDS), Ticket.assignee_id == person.id,
                              Ticket.status.in_(("new", "dispatched", "accepted")))
         .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1)
     ).scalar_one_or_none()
@@ -231,8 +242,8 @@ def handle(session: Session, ticket: Ticket, person: Staff, result: str, now: da
     """Close a complaint with what was done; the 2-hour clock stops; the owner is told."""
     now = aware_now(now)
     result = (result or "").strip()
-    if ticket.kind != "complaint":
-        raise ComplaintError(f"{ticket.number} 不是投诉单。")
+    if ticket.kind not in ANSWERED_KINDS:
+        raise ComplaintError(f"{ticket.number} 不是投诉或意见建议单。")
     if not may_handle(person, ticket):
         raise ComplaintError(f"投诉 {ticket.number} 不在您名下，请联系主管。")
     if not result:
