@@ -49,6 +49,7 @@ from backend.core.models import (
     WechatBinding,
     aware_now,
 )
+from backend.service import desk_card
 from backend.service.survey import results as survey_results
 from backend.text.times import SHANGHAI
 
@@ -232,6 +233,9 @@ def compute(session: Session, community: Community, start: datetime, end: dateti
         _figure("owner_reach", grade, reached, houses, yearly),
         _figure("suggestions_within_2h", grade, suggestions.count("met"), len(suggestions)),
     ]
+    for f in figures:
+        if f.key not in YEARLY:
+            f.span = span  # the period itself: a month's, or a year's on the year's card
     return {
         "community": {"code": community.code, "name": community.name, "service_grade": grade},
         "period": {"start": start.isoformat(), "end": end.isoformat(), "year_start": year_start.isoformat(),
@@ -278,7 +282,16 @@ def for_month(session: Session, community_code: str, month: str, now: datetime |
     start, end = month_period(month)
     card = compute(session, community, start, end, year_start=twelve_months_before(end), now=now)
     card["period"]["month"] = month
+    card["desk"] = _desk(session, community, start, end, now)
     return card
+
+
+def _desk(session: Session, community: Community, start: datetime, end: datetime, now: datetime | None) -> dict:
+    """Channels, desk hours, 24-hour line, 公示 freshness (as of the period's end, or today if
+    sooner) and outage notices."""
+    last_day = (end - timedelta(seconds=1)).astimezone(SHANGHAI).date()
+    today = min(aware_now(now).astimezone(SHANGHAI).date(), last_day)
+    return desk_card.compute(session, community, start, end, today)
 
 
 def for_year(session: Session, community_code: str, year: str, now: datetime | None = None) -> dict:
@@ -287,6 +300,7 @@ def for_year(session: Session, community_code: str, year: str, now: datetime | N
     start, end = year_period(year)
     card = compute(session, community, start, end, now=now, span="year")
     card["period"]["month"] = str(year).strip()
+    card["desk"] = _desk(session, community, start, end, now)
     return card
 
 
