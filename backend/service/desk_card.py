@@ -93,9 +93,13 @@ def _hours(delta: timedelta | None) -> float | None:
     return None if delta is None else round(delta.total_seconds() / 3600, 1)
 
 
-def outages(session: Session, community: Community, start: datetime, end: datetime) -> list[dict]:
-    """Cuts that started in the period: when the utility told us, when owners were first told
-    (the first notice recorded for them), and the two gaps."""
+def outages(
+    session: Session, community: Community, start: datetime, end: datetime, now: datetime | None = None
+) -> list[dict]:
+    """Cuts that start in the period: when the utility told us, when owners were first told
+    (the first notice recorded for them), and the two gaps. A cut not yet begun and not yet
+    announced is still being prepared: no flag until it starts."""
+    now = now or end
     rows = (
         session.execute(
             select(Outage)
@@ -125,16 +129,18 @@ def outages(session: Session, community: Community, start: datetime, end: dateti
                 "relay_hours": _hours(relay),
                 "lead_hours": _hours(lead),
                 "relay_late": relay is not None and relay > RELAY_WITHIN,
-                "lead_short": o.planned and (lead is None or lead < NOTICE_LEAD),
-                "never_told": told is None and o.status != "cancelled",
+                "lead_short": o.planned and (lead < NOTICE_LEAD if lead is not None else o.starts_at <= now),
+                "never_told": told is None and o.status != "cancelled" and o.starts_at <= now,
             }
         )
     return out
 
 
-def compute(session: Session, community: Community, start: datetime, end: datetime, today: date) -> dict:
+def compute(
+    session: Session, community: Community, start: datetime, end: datetime, today: date, now: datetime | None = None
+) -> dict:
     return {
         "channels": by_channel(session, community, start, end),
         "desk": desk(session, community, today),
-        "outages": outages(session, community, start, end),
+        "outages": outages(session, community, start, end, now),
     }

@@ -290,8 +290,9 @@ def _desk(session: Session, community: Community, start: datetime, end: datetime
     """Channels, desk hours, 24-hour line, 公示 freshness (as of the period's end, or today if
     sooner) and outage notices."""
     last_day = (end - timedelta(seconds=1)).astimezone(SHANGHAI).date()
-    today = min(aware_now(now).astimezone(SHANGHAI).date(), last_day)
-    return desk_card.compute(session, community, start, end, today)
+    now = aware_now(now)
+    today = min(now.astimezone(SHANGHAI).date(), last_day)
+    return desk_card.compute(session, community, start, end, today, now)
 
 
 def for_year(session: Session, community_code: str, year: str, now: datetime | None = None) -> dict:
