@@ -154,7 +154,9 @@ def test_scorecard_draws_its_charts(page, site):
     page.wait_for_url(f"{site.url}/tickets")
     page.click("nav >> text=服务指标")
     page.wait_for_url(f"{site.url}/scorecard")
-    assert page.locator(".figure").count() == 8
+    assert page.locator(".figures").first.locator(".figure").count() == 9  # the grade's figures
+    assert page.locator(".figures.desk .figure").count() == 3  # desk hours, 24-hour line, 公示
+    assert "按受理渠道" in page.content() and "停水停电通知" in page.content()
     charts = page.locator("svg.chart")
     assert charts.count() == 2
     for i in range(2):
