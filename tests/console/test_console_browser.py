@@ -163,7 +163,7 @@ def test_scorecard_draws_its_charts(page, site):
         box = charts.nth(i).bounding_box()
         assert box["width"] > 200 and box["height"] > 40  # drawn, not an empty box
     assert page.locator("svg.chart rect").count() >= 1  # a bar for the demo's tickets
-    assert "目标" in page.locator(".figures").inner_text()
+    assert "目标" in page.locator(".figures").first.inner_text()
     with page.expect_download() as download:
         page.click("text=导出 CSV")
     assert download.value.suggested_filename.startswith("scorecard-")
