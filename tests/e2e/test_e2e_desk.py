@@ -99,3 +99,56 @@ def test_a_phone_call_recorded_in_the_console_reaches_the_plumber_and_the_owner(
     # Whoever has it (王师傅, unless an earlier test bound another plumber) answers in WeChat.
     assert "已接单" in wx.say(openid, f"接单 {number}")[0]
     wait_for(lambda: [t for t in standin.texts_to(OWNER) if f"{name}已经接单" in t], timeout=60)
+
+
+def test_fee_questions_about_two_items_get_their_own_answers(wx):
+    owner = "o-e2e-desk-fees"
+    assert "绑定成功" in wx.say(owner, "绑定 3-2-501 13800001001")[0]
+    parking, _ = wx.say(owner, "车位费还欠多少")
+    assert "的车位管理费：" in parking and "240.00元" in parking and "80.00元/月" in parking
+    temporary, _ = wx.say(owner, "临时停车怎么收费")
+    assert "的临时停车：" in temporary and "5.00元/小时" in temporary and "首小时免费" in temporary
+    assert "2.80元/m²/月" not in parking + temporary  # neither is the 物业费 card
+
+
+def test_an_outage_whose_owners_were_told_late_shows_on_the_scorecard(system, standin, browser, desk_user):
+    from datetime import datetime, timedelta
+
+    from backend.core.db import get_engine, session_scope
+    from backend.core.models import Building, Community, House, WechatBinding
+    from backend.text.times import SHANGHAI
+
+    env = {**system.env, "CONSOLE_PASSWORD": PASSWORD}
+    subprocess.run([sys.executable, "-m", "console", "create-user", "deskboss", "--role", "supervisor",
+                    "--name", "钱主管"], cwd=stack.ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    owner = "o-e2e-desk-outage"
+    with session_scope(get_engine(f"sqlite:///{system.db_path}")) as session:  # 阳光城 5号楼: no other test's
+        house = session.execute(select(House).join(Building).join(Community)
+                                .where(Community.code == "YGC", Building.code == "5").limit(1)).scalar_one()
+        session.add(WechatBinding(openid=owner, house_id=house.id, is_current=True))
+    now = datetime.now(SHANGHAI).replace(second=0, microsecond=0)
+    start = now + timedelta(hours=10)  # the utility told us 6 hours ago: owners hear 16 h ahead, late
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = context.new_page()
+    try:
+        log_in(page, system.console_url, "deskboss", PASSWORD)
+        page.wait_for_url(f"{system.console_url}/tickets")
+        page.goto(f"{system.console_url}/outages/new")
+        page.select_option("select[name=community]", "YGC")
+        page.select_option("select[name=kind]", "water")
+        page.check("input[name=scope][value=some]")
+        page.check('.buildings[data-community="YGC"] input[value="5"]')
+        page.fill("input[name=starts_at]", start.strftime("%Y-%m-%dT%H:%M"))
+        page.fill("input[name=ends_at]", (start + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
+        page.fill("input[name=utility_notified_at]", (now - timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M"))
+        page.fill("input[name=reason]", "市政管网抢修")
+        page.click("#outage-form button[type=submit]")
+        page.click("#send button")
+        wait_for(lambda: standin.to(owner), timeout=60)
+        page.goto(f"{system.console_url}/scorecard?community=YGC&month={start:%Y-%m}")
+        row = page.locator("#outage-notices tbody tr", has_text="停水")
+        text = row.inner_text()
+        assert "✗ 通知晚了" in text and "6." in text  # about 6 hours after the utility's notice
+        assert "late" in (row.get_attribute("class") or "")
+    finally:
+        context.close()
