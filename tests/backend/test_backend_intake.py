@@ -141,3 +141,19 @@ def test_a_phone_complaint_goes_to_customer_service_on_its_2_hour_clock(session,
 def test_a_form_missing_what_the_desk_must_say_is_refused(session, crew, now, form, words):
     with pytest.raises(intake.IntakeError, match=words):
         intake.take(session, intake.Intake(**form), "console:zheng", now)
+
+
+def test_staff_close_a_suggestion_with_办结_in_wechat_and_the_owner_hears_the_reply(session, desk, now):
+    from backend.work import staff_desk
+
+    ticket = intake.take(session, intake.Intake(
+        kind="suggestion", channel="phone", description="建议东门加装雨棚", house_id=desk.house.id,
+        resident_id=desk.resident.id), "console:zheng", now)
+    session.commit()
+    number = ticket.number
+    assert number.startswith("JY")
+    [reply] = staff_desk.answer(session, "o-staff-2006", f"办结 {number} 已报业委会，下月施工")
+    session.commit()
+    assert f"意见建议 {number} 已办结" in reply
+    answer = [m.content for m in _messages(session, OWNER) if "客服中心的回复" in m.content]
+    assert answer and "已报业委会，下月施工" in answer[0]
