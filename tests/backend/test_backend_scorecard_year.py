@@ -145,6 +145,10 @@ def test_suggestions_are_answered_in_2_hours_and_counted_apart_per_channel(sessi
     assert channels["wechat"]["suggestion"] == 1 and channels["wechat"]["complaint"] == 1
     assert channels["phone"]["suggestion"] == 1 and channels["walk_in"]["repair"] == 1
     assert channels["phone"]["label"] == "电话" and channels["phone"]["total"] == 1
+    # per channel, the clocks met of those ended: the chat suggestion in 50 min, the phoned one late
+    assert (channels["wechat"]["on_time"], channels["wechat"]["clocks_ended"]) == (2, 2)  # + Oct's complaint
+    assert (channels["phone"]["on_time"], channels["phone"]["clocks_ended"]) == (0, 1)
+    assert channels["phone"]["on_time_rate"] == 0.0
 
 
 def test_desk_hours_24_hour_line_and_an_old_disclosure_against_the_grade(session, year):
