@@ -27,6 +27,8 @@ PERMISSIONS: dict[str, set[str]] = {
     "tickets.status": set(CONSOLE_ROLES),
     "tickets.reply": _DESK,
     "tickets.dispatch": _DESK,
+    # 新建工单: the desk records what owners report by phone, in person or on a patrol.
+    "tickets.intake": _DESK,
     "handoffs": _DESK,
     # Residents' names and (masked) numbers: the desk only, not every technician.
     "directory.residents": _DESK,

@@ -19,7 +19,7 @@ from werkzeug.routing import IntegerConverter
 from backend.core import metrics
 from backend.core.config import VAR_DIR, Settings, load_settings
 from backend.core.db import get_engine
-from console import access, auth, data, directory, handoffs, labels, outages, renovation, scorecard, tickets
+from console import access, auth, data, directory, handoffs, intake, labels, outages, renovation, scorecard, tickets
 from console.ratelimit import Limits, LoginLimiter
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
     # The token is random text and must reach the form as it is (never "masked").
     app.jinja_env.globals["csrf_token"] = lambda: labels.unmasked(generate_csrf())
 
-    for module in (auth, tickets, handoffs, directory, outages, renovation, scorecard, data):
+    for module in (auth, intake, tickets, handoffs, directory, outages, renovation, scorecard, data):
         app.register_blueprint(module.bp)
     app.before_request(access.load_user_and_check)
 

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
+from backend.core.models import TICKET_CHANNELS
 from backend.text.phones import mask, mask_phones
 from backend.text.times import SHANGHAI
 from console.access import PERMISSIONS, ROLE_LABELS, can
@@ -20,7 +21,7 @@ STATUS = {
     "closed": "已关闭",
     "cancelled": "已取消",
 }
-KIND = {"repair": "报修", "complaint": "投诉", "paid_service": "有偿服务"}
+KIND = {"repair": "报修", "complaint": "投诉", "paid_service": "有偿服务", "suggestion": "意见/建议"}
 URGENCY = {"urgent": "紧急", "normal": "普通"}
 STAFF_ROLE = {"technician": "维修师傅", "supervisor": "主管", "customer_service": "客服"}
 RESIDENT_ROLE = {"owner": "业主", "tenant": "租户", "family": "家属"}
@@ -125,6 +126,7 @@ def register(app) -> None:
         actor=actor,
         status=lambda c: STATUS.get(c, c),
         kind=lambda c: KIND.get(c, c),
+        channel=lambda c: TICKET_CHANNELS.get(c, c),
         urgency=lambda c: URGENCY.get(c, c),
         staff_role=lambda c: STAFF_ROLE.get(c, c),
         resident_role=lambda c: RESIDENT_ROLE.get(c, c),

@@ -128,12 +128,14 @@ def create():
         if not everywhere and not buildings:
             raise Refused("请选择楼栋，或选“全小区”。")
         starts_at, ends_at = _when("starts_at"), _when("ends_at")
+        utility_at = _when("utility_notified_at", required=False)
         reason = (f.get("reason") or "").strip()[:200]
         prepare = (f.get("prepare") or "").strip()[:200]
         with db_session() as s:
             try:
                 outage = outages.create(s, community, kind, starts_at, ends_at, buildings=buildings, reason=reason,
-                                        prepare=prepare, planned=f.get("planned", "1") != "0", actor=_actor())
+                                        prepare=prepare, planned=f.get("planned", "1") != "0", actor=_actor(),
+                                        utility_notified_at=utility_at)
             except outages.OutageError as exc:
                 raise Refused(str(exc))
             audit.record(s, "outage.create", "outage", outage.id, community=community, kind=kind,

@@ -25,7 +25,16 @@ def _choice(s) -> tuple[list[Community], Community | None, str]:
     code = (request.args.get("community") or "").strip()
     community = next((c for c in communities if c.code == code), communities[0] if communities else None)
     month = (request.args.get("month") or "").strip()[:7] or datetime.now(SHANGHAI).strftime("%Y-%m")
+    if request.args.get("span") == "year":  # the whole calendar year of the month chosen
+        month = month[:4]
     return communities, community, month
+
+
+def _card(s, community: Community, month: str) -> dict:
+    """A month's card ("2026-10"), or a year's ("2026")."""
+    if len(month) == 4:
+        return cards.for_year(s, community.code, month)
+    return cards.for_month(s, community.code, month)
 
 
 def weeks(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
@@ -38,8 +47,13 @@ def weeks(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     return out
 
 
-def trend(s, community: Community, start: datetime, end: datetime) -> tuple[list[str], list[dict]]:
-    spans = weeks(start, end)
+def months(year: str) -> list[tuple[datetime, datetime]]:
+    return [cards.month_period(f"{year}-{m:02d}") for m in range(1, 13)]
+
+
+def trend(s, community: Community, start: datetime, end: datetime,
+          spans: list[tuple[datetime, datetime]] | None = None) -> tuple[list[str], list[dict]]:
+    spans = spans or weeks(start, end)
     values: dict[str, list] = {key: [] for key in TREND}
     for a, b in spans:
         figures = {f["key"]: f for f in cards.compute(s, community, a, b)["figures"]}
@@ -48,7 +62,10 @@ def trend(s, community: Community, start: datetime, end: datetime) -> tuple[list
     labels = []
     for a, b in spans:
         last = b - timedelta(seconds=1)
-        labels.append(f"{a:%m/%d}" if last.date() == a.date() else f"{a:%m/%d}–{last:%d}")
+        if (b - a).days >= 28:  # a year's trend: by month
+            labels.append(f"{a.month}月")
+        else:
+            labels.append(f"{a:%m/%d}" if last.date() == a.date() else f"{a:%m/%d}–{last:%d}")
     return labels, [{"name": cards.LABELS[k], "values": values[k]} for k in TREND]
 
 
@@ -79,18 +96,19 @@ def page():
         if community is None:
             return render_template("scorecard.html", communities=[], card=None, month=month, error=None)
         try:
-            card = cards.for_month(s, community.code, month)
+            card = _card(s, community, month)
         except cards.ScorecardError as exc:
             return render_template("scorecard.html", communities=communities, community=community, card=None,
                                    month=month, error=str(exc)), 400
-        start, end = cards.month_period(month)
-        labels, series = trend(s, community, start, end)
+        start, end = cards.year_period(month) if len(month) == 4 else cards.month_period(month)
+        labels, series = trend(s, community, start, end, months(month) if len(month) == 4 else None)
         categories = by_category(s, community, start, end)
     return render_template(
         "scorecard.html", communities=communities, community=community, card=card, month=month, error=None,
-        trend_svg=charts.line_chart(labels, series, "每周趋势"),
+        trend_svg=charts.line_chart(labels, series, "每月趋势" if len(month) == 4 else "每周趋势"),
         category_svg=charts.bar_chart(categories[:12], "按类别"), status=cards.status_label,
         response_labels=cards.RESPONSE_LABELS, renovation_labels=cards.RENOVATION_LABELS,
+        spans=cards.SPAN_LABELS,
     )
 
 
@@ -102,7 +120,7 @@ def export():
         if community is None:
             return Response("没有小区\n", 404, mimetype="text/plain")
         try:
-            card = cards.for_month(s, community.code, month)
+            card = _card(s, community, month)
         except cards.ScorecardError as exc:
             return Response(str(exc) + "\n", 400, mimetype="text/plain; charset=utf-8")
     # BOM: Excel opens it as UTF-8, as the CLI's export does.

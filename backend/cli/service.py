@@ -27,7 +27,8 @@ def _community(session, code: str) -> Community:
 def cmd_scorecard(args) -> int:
     with _session(args) as session:
         try:
-            card = scorecard.for_month(session, args.community, args.month)
+            card = (scorecard.for_year(session, args.community, args.year) if args.year
+                    else scorecard.for_month(session, args.community, args.month))
         except scorecard.ScorecardError as exc:
             raise SystemExit(str(exc))
     if args.csv:
@@ -68,7 +69,9 @@ def cmd_survey_results(args) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     card = sub.add_parser("scorecard", help="a community's service figures for a month against its grade")
     card.add_argument("--community", required=True, help="community code, e.g. XFL")
-    card.add_argument("--month", required=True, help="YYYY-MM (Beijing time)")
+    when = card.add_mutually_exclusive_group(required=True)
+    when.add_argument("--month", help="YYYY-MM (Beijing time); yearly figures over the 12 months to it")
+    when.add_argument("--year", help="YYYY: every figure over the calendar year")
     card.add_argument("--csv", help="also write the figures to this CSV file")
     card.add_argument("--json", action="store_true", help="print JSON (what the console gets)")
     card.set_defaults(func=cmd_scorecard)

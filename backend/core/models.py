@@ -45,7 +45,12 @@ Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 RESIDENT_ROLES = ("owner", "tenant", "family")
 STAFF_ROLES = ("technician", "supervisor", "customer_service")
 SKILLS = ("水电", "电梯", "土建/门窗", "综合")
-TICKET_KINDS = ("repair", "complaint", "paid_service")
+TICKET_KINDS = ("repair", "complaint", "paid_service", "suggestion")
+# Answered by customer service within 2 hours and closed with a result: complaints (投诉) and
+# owners' suggestions (意见/建议), which are recorded and counted apart from complaints.
+ANSWERED_KINDS = ("complaint", "suggestion")
+# How a ticket came in: the owner's WeChat, or taken by the desk (电话, 上门) or found on a patrol.
+TICKET_CHANNELS = {"wechat": "微信", "phone": "电话", "walk_in": "上门", "patrol": "巡查发现"}
 TICKET_STATUSES = tuple(s.value for s in TicketStatus)
 OPEN_TICKET_STATUSES = tuple(s.value for s in OPEN_STATUSES)
 URGENCY_LEVELS = ("urgent", "normal")
@@ -131,6 +136,10 @@ class Community(Base):
     hotline = Column(String(32), nullable=False, default="")
     desk_hours = Column(String(32), nullable=False, default="")
     address = Column(String(200), nullable=False, default="")
+    # Hours a day the service desk is staffed (the standard: 24/12/8 by grade); None: read from
+    # desk_hours ("8:00-20:00") when it can be. phone_24h: a 24-hour line is published.
+    desk_hours_per_day = Column(Integer)
+    phone_24h = Column(Boolean, nullable=False, default=False, server_default="0")
 
     buildings = relationship("Building", back_populates="community", order_by="Building.id")
 
@@ -268,6 +277,7 @@ class Ticket(Base):
     # Ties a ticket to what caused it (a conversation turn, an import row), so a retry of the
     # same turn returns the same ticket instead of a second one.
     source_key = Column(String(128), unique=True)
+    channel = Column(String(16), nullable=False, default="wechat", server_default="wechat")  # TICKET_CHANNELS
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
@@ -453,6 +463,8 @@ class Outage(Base):
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow)
     restored_at = Column(UTCDateTime)
     cancelled_at = Column(UTCDateTime)
+    # When the water/power company told us (停水停电及时通知: how soon owners heard after this).
+    utility_notified_at = Column(UTCDateTime)
 
     community = relationship("Community")
 
@@ -498,6 +510,9 @@ class FeeStandard(Base):
     pay_methods = Column(Text, nullable=False, default="")
     late_fee_rule = Column(Text, nullable=False, default="")
     effective_from = Column(Date)
+    # 月 (a monthly charge, the default), 小时 (临时停车), 次, 年, 一次性 (装修保证金).
+    period_unit = Column(String(8), nullable=False, default="月", server_default="月")
+    note = Column(Text, nullable=False, default="", server_default="")  # 验收合格后退还, 按表计...
 
 
 class FeeBill(Base):

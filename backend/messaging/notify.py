@@ -110,12 +110,35 @@ def progress(session: Session, settings: Settings, ticket: Ticket, step: str, pe
     to_person(session, ticket.openid, text, template, "progress", ticket, f"progress:{ticket.id}:{step}:{person.id if person else 0}", now)
 
 
+RECEIVED_KINDS = {"repair": "报修", "complaint": "反映的问题", "suggestion": "意见建议"}
+RECEIVED_CHANNELS = {"phone": "电话里", "walk_in": "到服务中心", "patrol": "", "wechat": ""}
+
+
+def received(session: Session, settings: Settings, ticket: Ticket, now: datetime | None = None) -> None:
+    """The desk took the owner's request by phone or at the desk: the bound owner gets its number
+    in WeChat, and from then on every step, as with a request they wrote in themselves."""
+    now = aware_now(now)
+    what = RECEIVED_KINDS.get(ticket.kind, "报修")
+    how = RECEIVED_CHANNELS.get(ticket.channel, "")
+    said = f"您{how}说的" if how else "您的"
+    follow = {"repair": "我们会尽快安排师傅，接单、到场和完工都会在这里告诉您。",
+              "complaint": "客服会在2小时内处理并回复您。",
+              "suggestion": "客服会在2小时内回复您，谢谢您的意见！"}.get(ticket.kind, "")
+    text = f"您好，{said}{what}「{what_is_wrong(ticket)}」已经登记，单号 {ticket.number}。{follow}"
+    template = templates.message(settings.template_progress, text, ticket.number, what_is_wrong(ticket), "已受理",
+                                 "物业服务中心", clock_label(now))
+    to_person(session, ticket.openid, text, template, "progress", ticket, f"received:{ticket.id}", now)
+
+
 def complaint_result(session: Session, settings: Settings, ticket: Ticket, result: str,
                      now: datetime | None = None) -> None:
     """A complaint was handled (办结): the owner hears what was done, and may say it is not solved."""
     now = aware_now(now)
     text = (f"您好，您反映的「{ticket.description}」（{ticket.number}）已经处理：{result}\n"
             "如果问题还没解决，直接回复「没解决」告诉我们，我们会继续跟进。谢谢您的监督！")
+    if ticket.kind == "suggestion":
+        text = (f"您好，谢谢您提的建议「{ticket.description}」（{ticket.number}）。客服中心的回复：{result}\n"
+                "还有什么想法随时告诉我们 🙏")
     template = templates.message(settings.template_progress, text, ticket.number, ticket.description, "投诉已办结",
                                  "客服中心", clock_label(now))
     to_person(session, ticket.openid, text, template, "progress", ticket,
@@ -124,6 +147,8 @@ def complaint_result(session: Session, settings: Settings, ticket: Ticket, resul
 
 def to_person(session: Session, openid: str, text: str, template: dict, purpose: str, ticket: Ticket,
                key: str, now: datetime | None) -> None:
+    if not openid:  # taken by phone or at the desk for an owner not bound in WeChat: they get calls
+        return
     if wechat_window.custom_allowed(session, openid, now):
         delivery.record(session, openid, "custom", text, purpose=purpose, template=template,
                         ticket_id=ticket.id, dedupe_key=key)

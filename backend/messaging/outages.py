@@ -131,7 +131,7 @@ def _codes(session: Session, community: Community, buildings) -> list[str] | Non
 
 def create(session: Session, community_code: str, kind: str, starts_at: datetime, ends_at: datetime,
            buildings=None, reason: str = "", prepare: str = "", planned: bool = True, actor: str = "",
-           now: datetime | None = None) -> Outage:
+           now: datetime | None = None, utility_notified_at: datetime | None = None) -> Outage:
     now = aware_now(now)
     if kind not in OUTAGE_KINDS:
         raise OutageError(f"类型只能是：{', '.join(OUTAGE_KINDS)}")
@@ -141,12 +141,14 @@ def create(session: Session, community_code: str, kind: str, starts_at: datetime
         raise OutageError("恢复时间要晚于开始时间")
     if ends_at <= now:
         raise OutageError("这次停水停电已经结束了，不用再通知")
+    if utility_notified_at is not None and (utility_notified_at.tzinfo is None or utility_notified_at > now):
+        raise OutageError("供水供电单位的通知时间不能晚于现在")
     community = _community(session, community_code)
     codes = _codes(session, community, buildings)
     outage = Outage(community=community, kind=kind, planned=planned, starts_at=starts_at, ends_at=ends_at,
                     buildings=json.dumps(codes, ensure_ascii=False) if codes else None,
                     reason=reason.strip(), prepare=prepare.strip(), status="scheduled", version=1,
-                    created_by=actor, created_at=now, updated_at=now)
+                    created_by=actor, created_at=now, updated_at=now, utility_notified_at=utility_notified_at)
     session.add(outage)
     session.flush()
     return outage

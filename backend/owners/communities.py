@@ -7,6 +7,8 @@ deployment, else none (a person decides).
 """
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,3 +29,20 @@ def community_for(session: Session, building_code: str | None = None, openid: st
             return ids[0]
     ids = session.execute(select(Community.id).limit(2)).scalars().all()
     return ids[0] if len(ids) == 1 else None
+
+
+def desk_hours_a_day(community: Community) -> int | None:
+    """Hours a day the service desk is staffed: as imported, else read from the opening hours
+    ("08:00-20:00" → 12, "24小时" → 24); None when neither says."""
+    if community.desk_hours_per_day is not None:
+        return community.desk_hours_per_day
+    text = re.sub(r"[—~～至到]", "-", (community.desk_hours or "").replace("：", ":"))
+    if "24小时" in text or "全天" in text:
+        return 24
+    m = re.search(r"(\d{1,2})(?::(\d{2}))?\s*-\s*(\d{1,2})(?::(\d{2}))?", text)
+    if not m:
+        return None
+    start = int(m.group(1)) * 60 + int(m.group(2) or 0)
+    end = int(m.group(3)) * 60 + int(m.group(4) or 0)
+    minutes = (end - start) % (24 * 60) or 24 * 60
+    return round(minutes / 60)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from backend.core.clock import SHANGHAI, aware_now
 from backend.core.config import Settings, load_settings
-from backend.core.models import Complaint, Staff, Ticket, TicketPhoto, TicketStep
+from backend.core.models import ANSWERED_KINDS, TICKET_CHANNELS, Complaint, Staff, Ticket, TicketPhoto, TicketStep
 from backend.core.statuses import TicketStatus
 from backend.messaging import delivery, notify, templates
 from backend.owners.communities import community_for
@@ -27,7 +27,15 @@ from backend.service import sla
 from backend.text.addresses import parse_address
 from backend.work import renovation, ticket_status
 from backend.work import staff as staff_records
-from backend.work.tickets import add_step, find_by_number, next_number, owner_actor, safe_photo_url, staff_actor
+from backend.work.tickets import (
+    add_step,
+    channel_note,
+    find_by_number,
+    next_number,
+    owner_actor,
+    safe_photo_url,
+    staff_actor,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +81,17 @@ class ComplaintRequest:
     contact_phone: str = ""
     photos: list[tuple[str, str | None]] = field(default_factory=list)
     source_key: str | None = None
+    channel: str = "wechat"  # TICKET_CHANNELS; the desk records calls and visits too
+    actor: str | None = None  # who recorded it (default: the owner)
+    kind: str = "complaint"  # or "suggestion" (意见/建议): the same 2-hour answer, counted apart
 
 
 def raise_complaint(session: Session, req: ComplaintRequest, now: datetime | None = None) -> Ticket:
     """Record a complaint (TS number, 2-hour clock) and route it; the same source_key gives the
     same ticket back (a replayed message never makes a second complaint)."""
     now = aware_now(now)
+    if req.channel not in TICKET_CHANNELS or req.kind not in ANSWERED_KINDS:
+        raise ValueError(f"bad channel {req.channel!r} or kind {req.kind!r}")
     if req.source_key:
         found = session.execute(select(Ticket).where(Ticket.source_key == req.source_key)).scalar_one_or_none()
         if found is not None:
@@ -91,13 +104,14 @@ def raise_complaint(session: Session, req: ComplaintRequest, now: datetime | Non
     try:
         with session.begin_nested():
             ticket = Ticket(
-                number=next_number(session, "complaint", now), kind="complaint", openid=req.openid,
+                number=next_number(session, req.kind, now), kind=req.kind, openid=req.openid, channel=req.channel,
                 community_id=community_id, house_id=req.house_id, location_label=req.location_label or "",
                 description=req.description, urgency="normal", due_at=now + sla.COMPLAINT_HANDLED,
                 contact_phone=req.contact_phone or "", status="new", source_key=req.source_key,
                 created_at=now, updated_at=now,
             )
-            ticket.steps.append(TicketStep(kind="created", actor=owner_actor(req.openid), note=label(category), at=now))
+            note = " ".join(filter(None, (channel_note(req.channel), label(category))))
+            ticket.steps.append(TicketStep(kind="created", actor=req.actor or owner_actor(req.openid), note=note, at=now))
             for url, media_id in req.photos:
                 ticket.photos.append(TicketPhoto(url=safe_photo_url(url), media_id=media_id, created_at=now))
             session.add(ticket)
@@ -174,7 +188,8 @@ def _clock(at: datetime) -> str:
 
 def task_text(session: Session, ticket: Ticket) -> str:
     complaint = complaint_of(session, ticket)
-    lines = [f"【新投诉】{ticket.number}（{label(complaint.category)}）",
+    head = "【新意见建议】" if ticket.kind == "suggestion" else "【新投诉】"
+    lines = [f"{head}{ticket.number}（{label(complaint.category)}）",
              f"内容：{ticket.description}", f"地点：{ticket.location_label or '（未写）'}"]
     if ticket.contact_phone:
         lines.append(f"业主电话：{ticket.contact_phone}")
@@ -195,7 +210,8 @@ def route(session: Session, ticket: Ticket, now: datetime, settings: Settings | 
     complaint = complaint_of(session, ticket)
     text = task_text(session, ticket)
     template = templates.message(settings.template_task, text, ticket.number, ticket.location_label or "（未写）",
-                                 f"{label(complaint.category)}：{ticket.description}", "投诉",
+                                 f"{label(complaint.category)}：{ticket.description}",
+                                 "意见建议" if ticket.kind == "suggestion" else "投诉",
                                  f"{_clock(ticket.due_at)}前办结")
     delivery.record(session, person.openid, "template", text, purpose="task", ticket_id=ticket.id, template=template,
                     dedupe_key=f"complaint:{ticket.id}:{person.id}")
@@ -205,7 +221,7 @@ def route(session: Session, ticket: Ticket, now: datetime, settings: Settings | 
 def route_waiting(session: Session, now: datetime) -> int:
     """Complaints nobody could take when they came in: try again (from the SLA sweep)."""
     waiting = session.execute(
-        select(Ticket).where(Ticket.kind == "complaint", Ticket.status == "new", Ticket.assignee_id.is_(None),
+        select(Ticket).where(Ticket.kind.in_(ANSWERED_KINDS), Ticket.status == "new", Ticket.assignee_id.is_(None),
                              Ticket.created_at >= now - sla.LOOKBACK).limit(50)
     ).scalars().all()
     return sum(route(session, t, now) is not None for t in waiting)
@@ -220,11 +236,11 @@ def find_for_staff(session: Session, person: Staff, number: str | None) -> Ticke
     """The complaint named by `number`, or the person's latest open one."""
     if number:
         ticket = find_by_number(session, number)
-        if ticket is None or ticket.kind != "complaint":
+        if ticket is None or ticket.kind not in ANSWERED_KINDS:
             raise ComplaintError(f"没有找到投诉单 {number}，请核对一下单号（投诉单以 TS 开头）。")
         return ticket
     ticket = session.execute(
-        select(Ticket).where(Ticket.kind == "complaint", Ticket.assignee_id == person.id,
+        select(Ticket).where(Ticket.kind.in_(ANSWERED_KINDS), Ticket.assignee_id == person.id,
                              Ticket.status.in_(("new", "dispatched", "accepted")))
         .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1)
     ).scalar_one_or_none()
@@ -237,8 +253,8 @@ def handle(session: Session, ticket: Ticket, person: Staff, result: str, now: da
     """Close a complaint with what was done; the 2-hour clock stops; the owner is told."""
     now = aware_now(now)
     result = (result or "").strip()
-    if ticket.kind != "complaint":
-        raise ComplaintError(f"{ticket.number} 不是投诉单。")
+    if ticket.kind not in ANSWERED_KINDS:
+        raise ComplaintError(f"{ticket.number} 不是投诉或意见建议单。")
     if not may_handle(person, ticket):
         raise ComplaintError(f"投诉 {ticket.number} 不在您名下，请联系主管。")
     if not result:

@@ -13,7 +13,11 @@ Figures (tickets counted by the period they were raised in, Beijing time):
 - rating_satisfaction: ratings of 4 or 5 / ratings given in the period.
 - survey_satisfaction: the year's survey, overall score 4 or 5 / overall answers.
 - owner_reach: houses whose bound owner wrote to us and was answered in the period / houses.
-  (The standard's figure is per year: read a month's value as progress towards it.)
+Yearly figures (YEARLY: complaints_effective, survey_satisfaction, owner_reach) are judged over
+the calendar year (for_year) or, on a month's card, over the 12 months ending with that month;
+the other figures stay monthly. A complaint still inside its 2-hour clock is in progress: it is
+in no figure yet (counts.complaints_in_progress), never a failure.
+Suggestions (意见/建议) are counted apart: suggestions_within_2h, like complaints_within_2h.
 Response times (minutes, median and p90, nearest rank): raised → 接单, raised → on site, and
 complaint raised → closed. A figure with nothing to count is None ("—"), never 0% or 100%.
 """
@@ -25,7 +29,7 @@ import math
 import statistics
 import unicodedata
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -43,7 +47,9 @@ from backend.core.models import (
     Ticket,
     TicketStep,
     WechatBinding,
+    aware_now,
 )
+from backend.service import desk_card
 from backend.service.survey import results as survey_results
 from backend.text.times import SHANGHAI
 from backend.work import renovation
@@ -58,7 +64,10 @@ TARGETS = {
     "rating_satisfaction": (0.80, 0.80, 0.80),
     "survey_satisfaction": (0.80, 0.80, 0.80),
     "owner_reach": (0.50, 0.30, 0.10),
+    "suggestions_within_2h": (1.0, 1.0, 1.0),
 }
+YEARLY = ("complaints_effective", "survey_satisfaction", "owner_reach")
+SPAN_LABELS = {"month": "本月", "rolling": "近12个月", "year": "全年"}
 LABELS = {
     "emergency_on_site": "急修30分钟内到场率",
     "agreed_time_on_site": "一般维修按约定时间到场率",
@@ -68,6 +77,7 @@ LABELS = {
     "rating_satisfaction": "服务评价满意率（4-5分）",
     "survey_satisfaction": "年度满意度调查满意率",
     "owner_reach": "业主双向沟通覆盖率",
+    "suggestions_within_2h": "意见建议2小时内答复率",
 }
 # 装修管理 (issue 17): counted, not targets (the standard asks for the procedure, not a rate).
 RENOVATION_LABELS = {
@@ -102,6 +112,7 @@ class Figure:
     value: float | None
     target: float | None
     met: bool | None
+    span: str = "month"  # SPAN_LABELS: the period the figure is judged over
 
 
 def month_period(month: str) -> tuple[datetime, datetime]:
@@ -115,11 +126,27 @@ def month_period(month: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _figure(key: str, grade: int, numerator: int, denominator: int) -> Figure:
+def year_period(year: str) -> tuple[datetime, datetime]:
+    """"2026" → [2026-01-01 00:00, 2027-01-01 00:00) Beijing time."""
+    try:
+        number = int(str(year).strip())
+        start = datetime(number, 1, 1, tzinfo=SHANGHAI)
+    except (ValueError, TypeError):
+        raise ScorecardError(f"年份格式应为 YYYY，例如 2026，而不是 {year!r}") from None
+    return start, datetime(number + 1, 1, 1, tzinfo=SHANGHAI)
+
+
+def twelve_months_before(end: datetime) -> datetime:
+    """The start of the 12 months ending at `end` (a month's first day, Beijing time)."""
+    local = end.astimezone(SHANGHAI)
+    return local.replace(year=local.year - 1)
+
+
+def _figure(key: str, grade: int, numerator: int, denominator: int, span: str = "month") -> Figure:
     target = TARGETS[key][grade - 1]
     value = numerator / denominator if denominator else None
     met = None if value is None or target is None else value >= target - 1e-9
-    return Figure(key, LABELS[key], numerator, denominator, value, target, met)
+    return Figure(key, LABELS[key], numerator, denominator, value, target, met, span)
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -136,9 +163,17 @@ def _spread(values: list[float]) -> dict:
             "p90": round(percentile(values, 90), 1) if values else None}
 
 
-def compute(session: Session, community: Community, start: datetime, end: datetime) -> dict:
+def compute(session: Session, community: Community, start: datetime, end: datetime,
+            year_start: datetime | None = None, now: datetime | None = None, span: str = "month") -> dict:
+    """The card for [start, end); the yearly figures over [year_start, end) when given ("rolling"),
+    else over the period itself (a year's card: span "year")."""
     grade = community.service_grade or 2
+    now = aware_now(now)
     raised = and_(Ticket.community_id == community.id, Ticket.created_at >= start, Ticket.created_at < end)
+    year_start = year_start or start
+    yearly = "rolling" if year_start != start else span
+    raised_in_year = and_(Ticket.community_id == community.id, Ticket.created_at >= year_start,
+                          Ticket.created_at < end)
 
     def clocks(kind: str, *where) -> list[str]:
         return session.execute(
@@ -148,13 +183,23 @@ def compute(session: Session, community: Community, start: datetime, end: dateti
 
     urgent = clocks("on_site", Ticket.urgency == "urgent")
     agreed = clocks("on_site", Ticket.urgency != "urgent")
-    within = clocks("handled")
+    within = clocks("handled", Ticket.kind == "complaint")
+    suggestions = clocks("handled", Ticket.kind == "suggestion")
 
-    complaints = session.execute(
-        select(Complaint).join(Ticket, Ticket.id == Complaint.ticket_id)
-        .where(raised, Ticket.kind == "complaint", Ticket.status != "cancelled")
-    ).scalars().all()
-    effective = sum(1 for c in complaints if c.handled_at is not None and c.reopened_at is None)
+    def complaints_in(where) -> tuple[list[Complaint], int]:
+        """(complaints to judge, complaints still inside their 2-hour clock: in progress)."""
+        rows = session.execute(
+            select(Complaint, SlaClock.due_at, SlaClock.outcome).join(Ticket, Ticket.id == Complaint.ticket_id)
+            .outerjoin(SlaClock, and_(SlaClock.ticket_id == Ticket.id, SlaClock.kind == "handled"))
+            .where(where, Ticket.kind == "complaint", Ticket.status != "cancelled")
+        ).all()
+        judged = [c for c, due, outcome in rows
+                  if c.handled_at is not None or outcome is not None or due is None or due <= now]
+        return judged, len(rows) - len(judged)
+
+    complaints, in_progress = complaints_in(raised)
+    year_complaints, _ = complaints_in(raised_in_year)
+    effective = sum(1 for c in year_complaints if c.handled_at is not None and c.reopened_at is None)
 
     finished = session.execute(
         select(Ticket.id).where(raised, Ticket.kind == "repair", Ticket.status.in_(("done", "closed")))
@@ -170,8 +215,10 @@ def compute(session: Session, community: Community, start: datetime, end: dateti
         .where(Ticket.community_id == community.id, Rating.created_at >= start, Rating.created_at < end)
     ).scalars().all()
 
+    # The survey of the year the period ends in (a rolling window: its last month's year).
+    survey_year = (end - timedelta(seconds=1)).astimezone(SHANGHAI).year
     survey = session.execute(
-        select(Survey).where(Survey.community_id == community.id, Survey.year == start.astimezone(SHANGHAI).year)
+        select(Survey).where(Survey.community_id == community.id, Survey.year == survey_year)
     ).scalar_one_or_none()
     surveyed = survey_results(session, survey) if survey else None
 
@@ -185,29 +232,42 @@ def compute(session: Session, community: Community, start: datetime, end: dateti
         .join(InboundMessage, InboundMessage.openid == WechatBinding.openid)
         .where(Building.community_id == community.id, InboundMessage.msg_type != "event",
                InboundMessage.status == "answered",
-               InboundMessage.received_at >= start, InboundMessage.received_at < end)
+               InboundMessage.received_at >= year_start, InboundMessage.received_at < end)
     ).scalar_one()
 
     figures = [
         _figure("emergency_on_site", grade, urgent.count("met"), len(urgent)),
         _figure("agreed_time_on_site", grade, agreed.count("met"), len(agreed)),
         _figure("complaints_within_2h", grade, within.count("met"), len(within)),
-        _figure("complaints_effective", grade, effective, len(complaints)),
+        _figure("complaints_effective", grade, effective, len(year_complaints), yearly),
         _figure("revisit_rate", grade, len(rated | revisited), len(finished)),
         _figure("rating_satisfaction", grade, sum(1 for s in scores if s >= 4), len(scores)),
         _figure("survey_satisfaction", grade, surveyed.satisfied if surveyed else 0,
-                surveyed.overall_answers if surveyed else 0),
-        _figure("owner_reach", grade, reached, houses),
+                surveyed.overall_answers if surveyed else 0, yearly),
+        _figure("owner_reach", grade, reached, houses, yearly),
+        _figure("suggestions_within_2h", grade, suggestions.count("met"), len(suggestions)),
     ]
+    for f in figures:
+        if f.key not in YEARLY:
+            f.span = span  # the period itself: a month's, or a year's on the year's card
     return {
         "community": {"code": community.code, "name": community.name, "service_grade": grade},
-        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "period": {"start": start.isoformat(), "end": end.isoformat(), "year_start": year_start.isoformat(),
+                   "span": span},
         "figures": [asdict(f) for f in figures],
         "response_times": _response_times(session, raised),
         "renovation": renovation.figures(session, community.id, start, end),
         "counts": {"ratings": len(scores), "mean_rating": round(sum(scores) / len(scores), 2) if scores else None,
-                   "complaints": len(complaints), "repairs_finished": len(finished)},
+                   "complaints": len(complaints), "complaints_in_progress": in_progress,
+                   "repairs_finished": len(finished),
+                   "suggestions": _count(session, raised, "suggestion")},
     }
+
+
+def _count(session: Session, raised, kind: str) -> int:
+    return session.execute(
+        select(func.count()).select_from(Ticket).where(raised, Ticket.kind == kind, Ticket.status != "cancelled")
+    ).scalar_one()
 
 
 def _minutes(a: datetime, b: datetime) -> float:
@@ -229,15 +289,42 @@ def _response_times(session: Session, raised) -> dict:
     }
 
 
-def for_month(session: Session, community_code: str, month: str) -> dict:
+def for_month(session: Session, community_code: str, month: str, now: datetime | None = None) -> dict:
     """The console's entry point: JSON-ready scorecard of one community for one month."""
     community = session.execute(select(Community).where(Community.code == community_code)).scalar_one_or_none()
     if community is None:
         raise ScorecardError(f"没有小区代码 {community_code}")
     start, end = month_period(month)
-    card = compute(session, community, start, end)
+    card = compute(session, community, start, end, year_start=twelve_months_before(end), now=now)
     card["period"]["month"] = month
+    card["desk"] = _desk(session, community, start, end, now)
     return card
+
+
+def _desk(session: Session, community: Community, start: datetime, end: datetime, now: datetime | None) -> dict:
+    """Channels, desk hours, 24-hour line, 公示 freshness (as of the period's end, or today if
+    sooner) and outage notices."""
+    last_day = (end - timedelta(seconds=1)).astimezone(SHANGHAI).date()
+    now = aware_now(now)
+    today = min(now.astimezone(SHANGHAI).date(), last_day)
+    return desk_card.compute(session, community, start, end, today, now)
+
+
+def for_year(session: Session, community_code: str, year: str, now: datetime | None = None) -> dict:
+    """Every figure over one calendar year (the yearly targets' own period)."""
+    community = _community(session, community_code)
+    start, end = year_period(year)
+    card = compute(session, community, start, end, now=now, span="year")
+    card["period"]["month"] = str(year).strip()
+    card["desk"] = _desk(session, community, start, end, now)
+    return card
+
+
+def _community(session: Session, code: str) -> Community:
+    community = session.execute(select(Community).where(Community.code == code)).scalar_one_or_none()
+    if community is None:
+        raise ScorecardError(f"没有小区代码 {code}")
+    return community
 
 
 def _pct(value: float | None) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.core.config import load_settings
-from backend.core.models import SlaClock, Ticket, aware_now
+from backend.core.models import ANSWERED_KINDS, SlaClock, Ticket, aware_now
 from backend.messaging import notify
 from backend.work import staff as staff_records
 from backend.work.tickets import EMERGENCY_ON_SITE
@@ -61,7 +61,7 @@ def start(session: Session, ticket: Ticket, kind: str, started_at: datetime, due
 
 def planned(ticket: Ticket) -> list[tuple[str, datetime, datetime, datetime | None]]:
     """(kind, started, due, warn) the standard asks of this ticket from its creation."""
-    if ticket.kind == "complaint":
+    if ticket.kind in ANSWERED_KINDS:  # a complaint or a suggestion: answered within 2 hours
         return [("handled", ticket.created_at, ticket.created_at + COMPLAINT_HANDLED,
                  ticket.created_at + COMPLAINT_WARN)]
     if ticket.kind == "repair" and ticket.urgency == "urgent":

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from backend.core.config import load_settings
 from backend.core.db import get_engine, session_scope
-from backend.core.models import SlaClock, Ticket, aware_now
+from backend.core.models import ANSWERED_KINDS, SlaClock, Ticket, aware_now
 from backend.service import aftercare, complaints, sla
 from backend.service.sla import LOOKBACK
 from backend.work.tickets import add_step
@@ -63,7 +63,7 @@ def _missed(session: Session, clock: SlaClock, ticket: Ticket, now: datetime) ->
 def _missing_clocks(session: Session, now: datetime) -> list[int]:
     """Recent tickets the standard gives a clock that do not have one yet."""
     has_clock = exists().where(SlaClock.ticket_id == Ticket.id, SlaClock.kind.in_(("on_site", "handled")))
-    needs = ((Ticket.kind == "complaint")
+    needs = (Ticket.kind.in_(ANSWERED_KINDS)
              | and_(Ticket.kind == "repair", (Ticket.urgency == "urgent") | Ticket.due_at.is_not(None)))
     return session.execute(
         select(Ticket.id).where(Ticket.created_at >= now - LOOKBACK, Ticket.status != "cancelled",

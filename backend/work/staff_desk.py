@@ -18,7 +18,7 @@ from backend.work import dispatch, renovation_desk, taskflow, ticket_status
 from backend.work import staff as staff_records
 
 PHOTO_PREFIX = "/send_photo"
-NUMBER = r"(?:BX|TS|FW)?\d{9}"
+NUMBER = r"(?:BX|TS|FW|JY)?\d{9}"
 COMMANDS = [  # (command, pattern of the words that name it)
     ("help", r"帮助|help|\?|？|指令|菜单|怎么用"),
     ("tasks", r"我的任务|任务|工单|列表|待办"),
@@ -157,7 +157,8 @@ def _service(session: Session, person: Staff, command: str, number: str | None, 
         complaints.handle(session, ticket, person, rest, now)
         clock = sla.get(session, ticket.id, "handled")
         timing = "（2小时内办结 ✅）" if clock is not None and clock.outcome == "met" else "（已超过2小时时限）"
-        return f"投诉 {ticket.number} 已办结{timing}，处理结果已转告业主。"
+        what = "意见建议" if ticket.kind == "suggestion" else "投诉"
+        return f"{what} {ticket.number} 已办结{timing}，处理结果已转告业主。"
     if command == "reply":
         ticket = complaints.find_for_staff(session, person, number)
         complaints.answer_owner(session, ticket, person, rest, now)

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from backend.core import jobs, schedule
 from backend.core.clock import aware_now
 from backend.core.config import load_settings
-from backend.core.models import Complaint, Staff, Ticket, TicketAssignment
+from backend.core.models import ANSWERED_KINDS, Complaint, Staff, Ticket, TicketAssignment
 from backend.core.statuses import FINISHED_STATUSES, OPEN_STATUSES, AssignmentStatus, TicketStatus
 from backend.messaging import notify
 from backend.service import sla
@@ -79,7 +79,7 @@ def check(ticket: Ticket, target: TicketStatus, reason: str | None) -> None:
         raise StatusError("只有已完成的工单才能关闭。")
     if ORDER.index(target) < ORDER.index(current):
         raise StatusError("工单状态不能往回改；如需重新处理，请重新打开（写明原因）。")
-    if target == TicketStatus.DONE and ticket.kind == "complaint" and not reason:
+    if target == TicketStatus.DONE and ticket.kind in ANSWERED_KINDS and not reason:
         raise StatusError(f"办结投诉请写上处理结果，比如「已上门提醒楼上业主」（{ticket.number}）。")
 
 
@@ -154,7 +154,7 @@ def _done(session, ticket, actor, reason, now, person) -> None:
     if offer is not None:
         offer.status, offer.ack_due_at = AssignmentStatus.CLOSED.value, None
     ticket.status = TicketStatus.DONE.value
-    if ticket.kind == "complaint":
+    if ticket.kind in ANSWERED_KINDS:
         _complaint_handled(session, ticket, actor, reason, now, person)
         return
     add_step(session, ticket, "done", actor, note=reason, at=now)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from backend.core.models import (
     OPEN_TICKET_STATUSES,
+    TICKET_CHANNELS,
     URGENCY_LEVELS,
     House,
     Ticket,
@@ -28,7 +29,7 @@ from backend.owners.communities import community_for
 from backend.text.addresses import Address, is_shared_area
 from backend.text.times import SHANGHAI
 
-NUMBER_PREFIXES = {"repair": "BX", "complaint": "TS", "paid_service": "FW"}
+NUMBER_PREFIXES = {"repair": "BX", "complaint": "TS", "paid_service": "FW", "suggestion": "JY"}
 # Emergency repairs (急修): staff on site within 30 minutes, at every service grade.
 EMERGENCY_ON_SITE = timedelta(minutes=30)
 PHOTO_WINDOW = timedelta(hours=24)
@@ -51,6 +52,15 @@ class RepairRequest:
     preferred_start: datetime | None = None
     photos: list[tuple[str, str | None]] = field(default_factory=list)  # (url, media_id)
     source_key: str | None = None
+    # How it came in (TICKET_CHANNELS) and who recorded it: the owner in WeChat, or the desk
+    # ("console:zheng") taking a call or a visit. openid is "" for an owner not bound in WeChat.
+    channel: str = "wechat"
+    actor: str | None = None
+
+
+def channel_note(channel: str) -> str | None:
+    """The created step's note for a ticket the desk took ("电话受理"); None for WeChat's own."""
+    return None if channel == "wechat" else f"{TICKET_CHANNELS[channel]}受理"
 
 
 def owner_actor(openid: str) -> str:
@@ -137,11 +147,12 @@ def _build_ticket(session: Session, req: RepairRequest, now: datetime) -> Ticket
         contact_phone=req.contact_phone,
         status="new",
         source_key=req.source_key,
+        channel=req.channel,
         created_at=now,
         updated_at=now,
     )
-    actor = owner_actor(req.openid)
-    ticket.steps.append(TicketStep(kind="created", actor=actor, at=now))
+    actor = req.actor or owner_actor(req.openid)
+    ticket.steps.append(TicketStep(kind="created", actor=actor, note=channel_note(req.channel), at=now))
     for url, media_id in req.photos:
         ticket.photos.append(TicketPhoto(url=safe_photo_url(url), media_id=media_id, created_at=now))
         ticket.steps.append(TicketStep(kind="photo_added", actor=actor, note=url, at=now))
@@ -153,6 +164,8 @@ def create_repair(session: Session, req: RepairRequest, now: datetime | None = N
     now = aware_now(now)
     if req.urgency not in URGENCY_LEVELS:
         raise ValueError(f"urgency must be one of {URGENCY_LEVELS}, not {req.urgency!r}")
+    if req.channel not in TICKET_CHANNELS:
+        raise ValueError(f"channel must be one of {tuple(TICKET_CHANNELS)}, not {req.channel!r}")
     if req.source_key:
         existing = _by_source_key(session, req.source_key)
         if existing is not None:

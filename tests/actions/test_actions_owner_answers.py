@@ -57,7 +57,8 @@ def test_bind_then_fee_from_the_imported_bills(demo_db):
     assert "上次缴费：2026-07-12" in reply and "收支公示" in reply and "https://wuye.example.com/xfl/gongshi/2026h1" in reply
     assert "滞纳金" in reply
     first = owner.say(AnswerFee, "物业费怎么交").splitlines()
-    assert first[-4].startswith("· 怎么缴")  # what was asked comes before the rest of the card
+    # What was asked comes before the rest of the card (the last line lists the home's other items).
+    assert first[-5].startswith("· 怎么缴") and first[-1].startswith("· 您家还有这些收费项目")
 
 
 def test_binding_in_two_messages_through_inform(demo_db):

@@ -155,9 +155,9 @@ def test_a_fee_standard_with_its_unit_and_date_under_other_names(session, tmp_pa
         select(FeeStandard.item, FeeStandard.unit_price, FeeStandard.per_area, FeeStandard.effective_from))}
     assert got == {"垃圾清运费": (Decimal("150"), False, date(2026, 1, 1)),
                    "物业费": (Decimal("2.80"), True, date(2026, 1, 1))}
-    write_csv(path, ["小区", "收费项目", "单价", "收费单位"], [["T1", "停车费", "1800", "元/年"]])
+    write_csv(path, ["小区", "收费项目", "单价", "收费单位"], [["T1", "停车费", "1800", "元/斤"]])
     report = import_file(session, "fee-standards", path)
-    assert not report.ok and "计费单位「元/年」认不出来" in reasons(report)
+    assert not report.ok and "计费单位「元/斤」认不出来" in reasons(report)
     write_csv(path, ["小区", "收费项目", "单价"], [["T1", "停车费", "180"]])
     report = import_file(session, "fee-standards", path, dry_run=True)
     assert report.ok and "「计费单位」空着或没有这一列的1行（第2行）按「元/m²/月」导入" in report.details()

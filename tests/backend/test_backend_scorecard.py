@@ -136,6 +136,7 @@ EXPECTED = {  # key: (numerator, denominator, target, met) for grade 2
     "rating_satisfaction": (2, 4, 0.80, False),     # 5, 4 of 5, 4, 3, 2
     "survey_satisfaction": (1, 2, 0.80, False),     # 5 of 5, 3
     "owner_reach": (1, 4, 0.30, False),             # o-a's house of 4
+    "suggestions_within_2h": (0, 0, 1.0, None),     # no suggestions this month
 }
 
 

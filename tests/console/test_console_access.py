@@ -21,6 +21,8 @@ RULES = [  # (method, rule, permission)
     ("POST", "/tickets/<id:ticket_id>/note", "tickets.note"),
     ("POST", "/tickets/<id:ticket_id>/reply", "tickets.reply"),
     ("POST", "/tickets/<id:ticket_id>/dispatch", "tickets.dispatch"),
+    ("GET", "/tickets/new", "tickets.intake"),
+    ("POST", "/tickets/new", "tickets.intake"),
     ("GET", "/handoffs", "handoffs"),
     ("POST", "/handoffs/<id:handoff_id>/reply", "handoffs"),
     ("POST", "/handoffs/<id:handoff_id>/close", "handoffs"),

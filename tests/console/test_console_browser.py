@@ -154,14 +154,16 @@ def test_scorecard_draws_its_charts(page, site):
     page.wait_for_url(f"{site.url}/tickets")
     page.click("nav >> text=服务指标")
     page.wait_for_url(f"{site.url}/scorecard")
-    assert page.locator(".figure").count() == 8
+    assert page.locator(".figures").first.locator(".figure").count() == 9  # the grade's figures
+    assert page.locator(".figures.desk .figure").count() == 3  # desk hours, 24-hour line, 公示
+    assert "按受理渠道" in page.content() and "停水停电通知" in page.content()
     charts = page.locator("svg.chart")
     assert charts.count() == 2
     for i in range(2):
         box = charts.nth(i).bounding_box()
         assert box["width"] > 200 and box["height"] > 40  # drawn, not an empty box
     assert page.locator("svg.chart rect").count() >= 1  # a bar for the demo's tickets
-    assert "目标" in page.locator(".figures").inner_text()
+    assert "目标" in page.locator(".figures").first.inner_text()
     with page.expect_download() as download:
         page.click("text=导出 CSV")
     assert download.value.suggested_filename.startswith("scorecard-")

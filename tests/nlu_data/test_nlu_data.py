@@ -31,6 +31,7 @@ CONTRACT_INTENTS = [
     "report_repair", "query_ticket_status", "complain", "query_fee", "query_notice",
     "query_outage", "rate_service", "bind_house", "ask_contact", "ask_paid_service",
     "request_human", "greet", "goodbye", "thank", "affirm", "deny", "cancel", "out_of_scope",
+    "suggest",  # 意见/建议 (issue 15)
 ]
 ALL_INTENTS = CONTRACT_INTENTS + ["inform"]
 # Decoration management (issue 17): counted and held out in tests/nlu_data/test_nlu_renovation.py.
@@ -40,7 +41,7 @@ MIN_TRAIN = {
     **{i: 60 for i in [
         "report_repair", "complain", "query_fee", "query_notice", "query_outage",
         "query_ticket_status", "rate_service", "bind_house", "ask_contact",
-        "ask_paid_service", "inform",
+        "ask_paid_service", "inform", "suggest",
     ]},
     "out_of_scope": 100,
     **{i: 25 for i in [

@@ -10,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0011"
-down_revision = "0008"  # TEMPORARY for testing on branch reno: the lead re-chains to "0010"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -81,7 +81,22 @@ def _community_row(c: dict, look: Lookup) -> dict:
         hotline=f.text(c.get("hotline"), "服务电话", required=False, max_len=32),
         desk_hours=f.text(c.get("desk_hours"), "服务时间", required=False, max_len=32),
         address=f.text(c.get("address"), "服务中心地址", required=False),
+        desk_hours_per_day=_hours_a_day(c.get("desk_hours_per_day")),
+        phone_24h=f.flag(c.get("phone_24h"), default=False),
     )
+
+
+def _hours_a_day(value) -> int | None:
+    """"24", "24小时", "12h", "全天" → hours a day the desk is staffed; blank: read it from 服务时间."""
+    raw = re.sub(r"\s+", "", f.unicodedata.normalize("NFKC", str(value or ""))).lower()
+    if not raw:
+        return None
+    if raw in ("全天", "24小时值班", "全天候"):
+        return 24
+    m = re.fullmatch(r"(\d{1,2})(?:\.0+)?(?:小时|个小时|h|hours?)?(?:/天|/日|每天)?", raw)
+    if not m or not 1 <= int(m.group(1)) <= 24:
+        raise f.BadValue(f"每天服务时长「{value}」应是 1 到 24 之间的小时数，例如 24、12、8")
+    return int(m.group(1))
 
 
 def _building_row(c: dict, look: Lookup) -> dict:
@@ -115,18 +130,26 @@ def _resident_row(c: dict, look: Lookup) -> dict:
     )
 
 
-def _fee_unit(value) -> str:
-    """"area" (元/m²/月 and its spellings), "fixed" (元/月, 元/户/月) or "" (blank); anything
-    else (元/年, 元/次...) is refused rather than stored as a monthly price per m²."""
+def _fee_unit(value) -> tuple[str, str] | None:
+    """(how, period): ("area", "月") for 元/m²/月 and its spellings; ("fixed", period) for a sum
+    per 月 (元/户/月, 元/个/月 for a parking space), 小时 or 天 (临时停车), 次, 年, 吨 or 度 (water and
+    power collected for the utility), or 一次性 (a
+    deposit: 装修保证金); None for blank. Anything else (元/斤...) is refused rather than guessed."""
     raw = re.sub(r"\s+", "", f.unicodedata.normalize("NFKC", str(value or ""))).lower()
     raw = raw.replace("·", "/").replace("•", "/").replace("每", "/").replace("÷", "/")
+    raw = re.sub(r"[()（）]", "/", raw).strip("/")
     if not raw:
-        return ""
+        return None
     if re.fullmatch(r"(?:元)?/?(?:m²|m2|㎡|平方米|平米|平方|平)/?(?:月|个月)", raw):
-        return "area"
-    if re.fullmatch(r"(?:元)?/?(?:户/?)?(?:月|个月)", raw):
-        return "fixed"
-    raise f.BadValue(f"计费单位「{value}」认不出来：应是 元/m²/月（按面积）或 元/月（每户固定）")
+        return "area", "月"
+    if re.fullmatch(r"(?:元)?/?(?:(?:户|个|辆|车位|位|套)/?)?(?:月|个月)", raw):
+        return "fixed", "月"
+    m = re.fullmatch(r"(?:元)?/?(?:(?:户|个|辆|车|车位|位|套)/?)?(小时|天|日|次|年|吨|度|立方米|方)", raw)
+    if m:
+        return "fixed", {"日": "天", "立方米": "吨", "方": "吨"}.get(m.group(1), m.group(1))
+    if re.fullmatch(r"(?:元)?/?(?:(?:户|套)/?)?(?:一次性|一次|次性)(?:收取)?", raw) or raw == "元":
+        return "fixed", "一次性"
+    raise f.BadValue(f"计费单位「{value}」认不出来：应是 元/m²/月（按面积）、元/月、元/小时、元/次、元/年或一次性")
 
 
 def _standard_row(c: dict, look: Lookup) -> dict:
@@ -135,11 +158,12 @@ def _standard_row(c: dict, look: Lookup) -> dict:
     if scope:
         look.building(community_id, scope)
     price_text = str(c.get("price") or "")
-    unit_text = _fee_unit(c.get("unit") or "")
-    if not unit_text:  # 2.80元/m²/月 typed in the price cell
+    unit = _fee_unit(c.get("unit") or "")
+    if unit is None:  # 2.80元/m²/月 typed in the price cell
         m = re.search(r"元?\s*/.*$", price_text)
         if m and _fee_unit(m.group()):
-            unit_text, price_text = _fee_unit(m.group()), price_text[:m.start()]
+            unit, price_text = _fee_unit(m.group()), price_text[:m.start()]
+    unit_text, period = unit or ("", "月")
     if c.get("per_area", "") == "" and not unit_text:
         look.default(c, "unit", "计费单位", "元/m²/月")
         unit_text = "area"
@@ -158,6 +182,8 @@ def _standard_row(c: dict, look: Lookup) -> dict:
         pay_methods=f.text(c.get("pay_methods"), "缴费方式", required=False, max_len=500),
         late_fee_rule=f.text(c.get("late_fee_rule"), "滞纳金规定", required=False, max_len=500),
         effective_from=f.day(c.get("effective_from"), "生效日期", required=False),
+        period_unit=period,
+        note=f.text(c.get("note"), "说明", required=False, max_len=500),
     )
 
 
@@ -312,6 +338,8 @@ KINDS: dict[str, Kind] = {
             "hotline": ("服务电话", "客服电话", "物业电话", "电话", "联系电话", "服务热线"),
             "desk_hours": ("服务时间", "上班时间", "办公时间", "工作时间"),
             "address": ("服务中心地址", "地址", "物业地址", "服务中心"),
+            "desk_hours_per_day": ("每天服务时长", "每日服务时长", "服务时长", "客服值班时长", "前台服务时长"),
+            "phone_24h": ("24小时电话", "24小时服务电话", "24小时值班电话", "公布24小时电话", "24小时热线"),
         }, [("code",), ("name",)], ("code",), _community_row),
         Kind("buildings", "楼栋", Building, {
             "community": COMMUNITY, "code": ("楼栋", "楼号", "楼栋编号", "栋号", "楼栋号", "幢", "幢号", "栋"),
@@ -334,6 +362,7 @@ KINDS: dict[str, Kind] = {
             "per_area": ("按面积", "按面积收费", "按面积计费"), "pay_methods": ("缴费方式", "缴费渠道", "支付方式"),
             "late_fee_rule": ("滞纳金", "滞纳金规定", "逾期规定", "违约金", "滞纳金标准"),
             "effective_from": ("生效日期", "执行日期", "生效时间", "执行时间", "开始执行", "起始日期", "启用日期"),
+            "note": ("说明", "备注", "收费说明"),
         }, [("community",), ("price",)], ("community_id", "item", "building_code"), _standard_row),
         Kind("bills", "账单", FeeBill, {
             "community": COMMUNITY, **PLACE, "item": ("收费项目", "费用名称", "费用项目"),
