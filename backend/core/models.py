@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import declarative_base, relationship
@@ -139,6 +140,10 @@ class Community(Base):
     hotline = Column(String(32), nullable=False, default="")
     desk_hours = Column(String(32), nullable=False, default="")
     address = Column(String(200), nullable=False, default="")
+    # The hotline is staffed around the clock; otherwise duty_phone (值班/监控室) is the number
+    # that is, and the desk's hours are said with the hotline.
+    hotline_24h = Column(Boolean, nullable=False, default=False, server_default=false())
+    duty_phone = Column(String(32), nullable=False, default="", server_default="")
 
     buildings = relationship("Building", back_populates="community", order_by="Building.id")
 

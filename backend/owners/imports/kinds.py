@@ -79,6 +79,8 @@ def _community_row(c: dict, look: Lookup) -> dict:
         hotline=f.text(c.get("hotline"), "服务电话", required=False, max_len=32),
         desk_hours=f.text(c.get("desk_hours"), "服务时间", required=False, max_len=32),
         address=f.text(c.get("address"), "服务中心地址", required=False),
+        hotline_24h=f.flag(c.get("hotline_24h"), False),
+        duty_phone=f.text(c.get("duty_phone"), "24小时值班电话", required=False, max_len=32),
     )
 
 
@@ -282,6 +284,8 @@ KINDS: dict[str, Kind] = {
             "hotline": ("服务电话", "客服电话", "物业电话", "电话", "联系电话", "服务热线"),
             "desk_hours": ("服务时间", "上班时间", "办公时间", "工作时间"),
             "address": ("服务中心地址", "地址", "物业地址", "服务中心"),
+            "hotline_24h": ("电话24小时", "24小时服务", "服务电话24小时", "是否24小时"),
+            "duty_phone": ("24小时值班电话", "值班电话", "监控室电话", "24小时电话"),
         }, [("code",), ("name",)], ("code",), _community_row),
         Kind("buildings", "楼栋", Building, {
             "community": COMMUNITY, "code": ("楼栋", "楼号", "楼栋编号", "栋号", "楼栋号", "幢", "幢号", "栋"),
