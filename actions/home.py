@@ -47,10 +47,10 @@ def which_community(choices: List[Community], what: str) -> str:
             f"绑定房屋后就不用再说小区了：{HOW_TO_BIND}")
 
 
-def desk(session, openid: str, text: str = "") -> Dict[str, str]:
+def desk(session, openid: str, text: str = "", community_id: Optional[int] = None) -> Dict[str, str]:
     """The service desk of the owner's community: their bound home's, else one they name, else
     the only one; with several communities and no clue, the company's own hotline."""
-    community: Optional[Community] = where(session, openid, text).community
+    community: Optional[Community] = where(session, openid, text, community_id).community
     if community is None:
         return {"name": SETTINGS.company_name, "hotline": SETTINGS.service_hotline, "hours": "", "address": "",
                 "hotline_24h": "", "duty_phone": ""}

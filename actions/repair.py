@@ -461,6 +461,7 @@ class SubmitRepair(Action):
         with db() as session:
             ticket = tickets.create_repair(session, request)
             number, urgent, ticket_id = ticket.number, ticket.urgency == "urgent", ticket.id
+            community_id = ticket.community_id
         kind = urgency.emergency_kind(request.description or "") if urgent else None
         # The worker finds the technician (and, in an emergency, pages the supervisors); if
         # Redis is down its sweep picks the ticket up.
@@ -470,7 +471,7 @@ class SubmitRepair(Action):
         cleared = [SlotSet(name, None) for name in FORM_SLOTS]
         if kind:
             with db() as session:
-                d = desk(session, tracker.sender_id)
+                d = desk(session, tracker.sender_id, community_id=community_id)
             line = around_the_clock(d)
             call = f"情况危急请直接打24小时电话 {line}" if line else f"也可以打物业电话 {phone_words(d)}"
             dispatcher.utter_message(text=(
