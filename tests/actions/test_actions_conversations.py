@@ -135,8 +135,8 @@ def test_a_score_with_no_finished_job_waiting_is_not_thanked_as_a_rating(demo_db
 
 
 def _finished_job(engine, openid: str) -> str:
-    from backend.work import tickets
     from backend.text.addresses import Address
+    from backend.work import tickets
 
     with db.session_scope(engine) as session:
         ticket = tickets.create_repair(session, tickets.RepairRequest(
