@@ -74,6 +74,14 @@ def awaiting_rating(openid: str) -> bool:
         return aftercare.latest_done(session, openid, _now()) is not None
 
 
+def without_community_names(text: str) -> str:
+    with db() as session:
+        names = [name for _, name in communities.community_names(session)]
+    for name in names:
+        text = text.replace(name, " ")
+    return text
+
+
 def phone_on_record(openid: str) -> Optional[str]:
     with db() as session:
         return owners.phone_on_record(session, openid)
@@ -143,7 +151,7 @@ class RepairDraft:
 
     def _location(self, text: str, requested: Optional[str]) -> bool:
         address = addresses.parse_address(text)
-        place = addresses.find_place(text)
+        place = addresses.find_place(without_community_names(text))  # 幸福里花园 is no 小区花园
         old_address = self.slots.get("repair_address")
         if not address and old_address and not phones.extract_mobile(text):
             address = self._complete_address(text, old_address, requested)
