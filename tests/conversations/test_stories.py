@@ -58,3 +58,30 @@ def test_every_conversation_story_holds(tmp_path):
     assert stories >= 15
     assert "- story:" not in failed, f"conversation stories that failed:\n{failed}"
     assert report["accuracy"] == 1.0, json.dumps(report.get("weighted avg"), ensure_ascii=False)
+
+
+def test_rasa_data_validate_finds_no_error():
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    run = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "rasa"),
+            "data",
+            "validate",
+            "--domain",
+            "bot/domain",
+            "--data",
+            "bot/data",
+            "nlu/data",
+            "--config",
+            "bot/config.yml",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    assert "No story structure conflicts found" in out, out[-3000:]
+    assert not [line for line in out.splitlines() if " ERROR " in line], out[-3000:]
