@@ -35,6 +35,16 @@ QUESTION_INTENTS = frozenset({
     "ask_paid_service", "complain", "request_human", "cancel", "rate_service", "send_photo",
 })
 RETRY_INTENTS = ("inform", "affirm", "report_repair", "bind_house")
+OFF_TOPIC_INTENTS = frozenset({"out_of_scope", "nlu_fallback"})
+# The slots that answer each question of the form.
+ANSWERS = {
+    "repair_description": ("repair_description",),
+    "repair_location": ("repair_location", "repair_address", "repair_place", "repair_house_id"),
+    "repair_community": ("repair_community",),
+    "repair_time": ("repair_time", "repair_time_start"),
+    "contact_phone": ("contact_phone",),
+    "repair_confirmed": ("repair_confirmed", "repair_change_pending"),
+}
 URGENT_TIME_LABEL = "尽快（紧急维修，30分钟内到场）"
 FORM_SLOTS = (
     "repair_description", "repair_location", "repair_place", "repair_address", "repair_house_id",
@@ -109,6 +119,10 @@ class RepairDraft:
         self.tracker = tracker
         self.slots = {name: tracker.get_slot(name) for name in FORM_SLOTS}
         self.changes: Dict[str, Any] = {}
+
+    def answers(self, requested: str) -> bool:
+        """The message changed the answer to the question we asked."""
+        return any(name in self.changes for name in ANSWERS.get(requested, (requested,)))
 
     def set(self, name: str, value: Any) -> None:
         if self.slots.get(name) != value:
@@ -324,6 +338,11 @@ class ValidateRepairForm(FormValidationAction):
             intent = "inform"  # a bare number or "好的" is an answer unless a finished job waits for a score
         # Questions and other requests are not answers: leave them to the rules.
         used = intent not in QUESTION_INTENTS and draft.absorb(text, intent, requested)
+        if used and intent in OFF_TOPIC_INTENTS and requested and not draft.answers(requested):
+            # "今天天气怎么样" holds a time but answers nothing we asked: an off-topic message
+            # counts only as the answer to the open question.
+            draft = RepairDraft(tracker)
+            used = False
         if used and tracker.get_slot("form_interrupted"):
             draft.set("form_interrupted", False)
         if not draft.slots.get("repair_location") and (used or requested is None):

@@ -95,6 +95,14 @@ def test_off_topic_inside_the_form_is_declined_then_a_second_time_leaves_the_for
     assert owner.slots["repair_description"] is None
 
 
+def test_an_off_topic_message_holding_a_time_answers_nothing_else(demo_db):
+    owner = Owner()
+    owner.answer_form("楼道灯坏了", intent="report_repair")
+    owner.slots["requested_slot"] = "repair_location"
+    assert owner.answer_form("今天天气怎么样", intent="out_of_scope") == ""
+    assert owner.events == [] and owner.slots.get("repair_time") is None  # the rules decline it
+
+
 def test_an_answer_after_an_interruption_resets_the_count(demo_db):
     owner = Owner()
     owner.answer_form("厨房水管漏水了", intent="report_repair")
