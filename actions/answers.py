@@ -121,6 +121,9 @@ class OutOfScope(Action):
         if asks_for_more(tracker):
             return AnswerNotice().run(dispatcher, tracker, domain)
         if describes_a_fault(latest_text(tracker)):
+            raised = repair.raise_emergency_now(dispatcher, tracker, domain)
+            if raised is not None:
+                return raised
             return [FollowupAction("repair_form")]
         dispatcher.utter_message(response=self.response)
         return []

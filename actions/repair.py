@@ -309,6 +309,25 @@ class RepairDraft:
         return False
 
 
+def raise_emergency_now(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> Optional[List[EventType]]:
+    """An emergency the NLU did not read as a repair (out_of_scope, inform): raised here and now
+    when the message says what and where, rather than through a form that would ask again."""
+    text = latest_text(tracker)
+    if not urgency.emergency_kind(text):
+        return None
+    draft = RepairDraft(tracker)
+    draft.absorb(text, "report_repair", None)
+    if not draft.slots.get("repair_location"):
+        draft.fill_from_binding()
+    draft.settle_community(text)
+    draft.emergency_shortcut()
+    if not draft.slots.get("repair_confirmed"):
+        return None
+    filled = Tracker(tracker.sender_id, {**tracker.slots, **draft.slots}, tracker.latest_message, tracker.events,
+                     False, None, {}, tracker.latest_action_name)
+    return SubmitRepair().run(dispatcher, filled, domain)
+
+
 class ValidateRepairForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_repair_form"

@@ -258,3 +258,12 @@ def test_twenty_four_hours_is_said_only_of_a_number_staffed_around_the_clock(dem
     reply = ygc.say(AnswerContact, "阳光城物业电话多少")
     assert "021-6666 8888（24小时）" not in reply
     assert "09:00-17:00" in reply and "24小时值班电话 021-6666 9110" in reply
+
+
+def test_an_emergency_the_nlu_missed_is_raised_at_once_all_the_same(demo_db, redis_env):
+    owner = Owner()
+    reply = owner.say(OutOfScope, "阳光城5号楼电梯困人了", intent="nlu_fallback")
+    assert "单号" in reply and "警铃" in reply and "021-6666 9110" in reply
+    assert owner.slots["emergency_ticket"] and owner.loop is None
+    ticket = _one(demo_db, select(Ticket).where(Ticket.openid == owner.openid))
+    assert ticket.urgency == "urgent" and ticket.community_id is not None
