@@ -507,8 +507,10 @@ class SubmitRepair(Action):
         with db() as session:
             ticket = tickets.create_repair(session, request)
             number, urgent, ticket_id = ticket.number, ticket.urgency == "urgent", ticket.id
-            community_id = ticket.community_id
-        kind = urgency.emergency_kind(request.description or "") if urgent else None
+            kind = urgency.emergency_kind(request.description or "") if urgent else None
+            # Read before the job is queued: on SQLite the worker's dispatch takes the write lock
+            # at once, and a read here would wait for it (a slow turn, WeChat retries).
+            d = desk(session, tracker.sender_id, community_id=ticket.community_id) if kind else None
         # The worker finds the technician (and, in an emergency, pages the supervisors); if
         # Redis is down its sweep picks the ticket up.
         job = "backend.work.dispatch.page_emergency" if kind else "backend.work.dispatch.dispatch_ticket"
@@ -516,8 +518,6 @@ class SubmitRepair(Action):
         log.info("repair ticket recorded", extra={"ticket": number, "urgency": request.urgency, "phone": phones.mask(request.contact_phone)})
         cleared = [SlotSet(name, None) for name in FORM_SLOTS]
         if kind:
-            with db() as session:
-                d = desk(session, tracker.sender_id, community_id=community_id)
             line = around_the_clock(d)
             call = f"情况危急请直接打24小时电话 {line}" if line else f"也可以打物业电话 {phone_words(d)}"
             dispatcher.utter_message(text=(
