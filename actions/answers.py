@@ -10,15 +10,17 @@ import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import complaint, repair
 from actions.binding import BindHouse, wants_binding_continued
-from actions.home import desk
+from actions.home import desk, phone_words
 from actions.notices import AnswerNotice, asks_for_more
 from actions.repair import describes_a_fault
 from actions.store import db, entity, latest_text
 from backend.owners import accounts as owners
+from backend.text import addresses, phones
 from backend.work import tickets
 
 log = logging.getLogger(__name__)
@@ -35,10 +37,10 @@ STATUS_WORDS = {
 
 
 def _desk_line(d: Dict[str, str]) -> str:
-    line = f"物业服务中心电话 {d['hotline']}（24小时）"
+    line = f"物业服务中心电话 {phone_words(d)}"
     if d["address"]:
         line += f"，服务中心在{d['address']}"
-    if d["hours"]:
+    if d["hours"] and d.get("hotline_24h"):
         line += f"，上班时间 {d['hours']}"
     return line
 
@@ -68,7 +70,7 @@ class RequestHuman(Action):
             owners.record_handoff(session, tracker.sender_id, latest_text(tracker) or "转人工")
             d = desk(session, tracker.sender_id)
         dispatcher.utter_message(
-            text=f"好的，已经帮您转给人工客服，客服看到后会在这里回复您。着急的话可以直接打 {d['hotline']}（24小时有人接）。"
+            text=f"好的，已经帮您转给人工客服，客服看到后会在这里回复您。着急的话可以直接打 {phone_words(d)}。"
         )
         return []
 
@@ -87,7 +89,7 @@ class AnswerComplaint(Action):
         dispatcher.utter_message(
             text=(
                 "给您添麻烦了，非常抱歉。您反映的情况我已经记录下来，转给了客服，会尽快联系您处理。"
-                f"情况紧急的话请直接打物业电话 {d['hotline']}（24小时）。"
+                f"情况紧急的话请直接打物业电话 {phone_words(d)}。"
             )
         )
         return []
@@ -105,6 +107,11 @@ class OutOfScope(Action):
         return "action_out_of_scope"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        if tracker.active_loop.get("name"):
+            # Off-topic while a form waits for an answer: decline kindly; the form asks its
+            # question once more, and a second off-topic message leaves it (action_leave_form).
+            dispatcher.utter_message(text="这个我帮不上忙 😅 我们先把手头这件事办完：")
+            return [SlotSet("form_interrupted", True)]
         # The answer to a question we just asked (the phone for a binding, "更多" notices),
         # which the NLU cannot know is one.
         # Answered here rather than by FollowupAction: no rule follows those actions after
@@ -114,16 +121,58 @@ class OutOfScope(Action):
         if asks_for_more(tracker):
             return AnswerNotice().run(dispatcher, tracker, domain)
         if describes_a_fault(latest_text(tracker)):
+            raised = repair.raise_emergency_now(dispatcher, tracker, domain)
+            if raised is not None:
+                return raised
             return [FollowupAction("repair_form")]
         dispatcher.utter_message(response=self.response)
         return []
 
 
+class LeaveForm(Action):
+    """A second off-topic message in a row inside a form: leave it with a clear word."""
+
+    def name(self) -> Text:
+        return "action_leave_form"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        loop = tracker.active_loop.get("name") or ""
+        what = {"repair_form": "报修", "complaint_form": "投诉"}.get(loop, "这件事")
+        dispatcher.utter_message(text=(
+            f"这个我帮不上忙 😅 {what}我先帮您停在这里，还没有提交。"
+            f"想接着办的时候跟我说「{what}」就行；需要人工可以说「转人工」。"
+        ))
+        slots = {"repair_form": repair.FORM_SLOTS, "complaint_form": complaint.FORM_SLOTS}.get(loop, ())
+        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("form_interrupted", False)] + [
+            SlotSet(name, None) for name in slots]
+
+
 class InformOutsideAFlow(OutOfScope):
+    """A bare answer with no question open: a correction to the emergency just raised, an
+    address from an owner who has not bound a home (binding), else as OutOfScope."""
+
     response = "utter_inform_without_context"
 
     def name(self) -> Text:
         return "action_inform_outside"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        text = latest_text(tracker)
+        number = tracker.get_slot("emergency_ticket")
+        if number:
+            phone, address = phones.extract_mobile(text), addresses.parse_address(text)
+            if phone or address:
+                with db() as session:
+                    changed = tickets.correct(session, number, tracker.sender_id, contact_phone=phone, address=address)
+                if changed:
+                    dispatcher.utter_message(text=f"好的，紧急报修 {number} 已更新：{changed}。师傅和主管会看到。")
+                    return []
+        if addresses.parse_address(text) and not wants_binding_continued(tracker) and not describes_a_fault(text):
+            with db() as session:
+                bound = owners.current_house(session, tracker.sender_id) is not None
+            if not bound:
+                return BindHouse().run(dispatcher, tracker, domain)
+        return super().run(dispatcher, tracker, domain)
 
 
 class AnswerTicketStatus(Action):

@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.store import db, entity, latest_text, source_key
 from backend.owners import accounts as owners
 from backend.service import aftercare, complaints
-from backend.text import addresses, phones
+from backend.text import addresses, phones, ratings
 
 log = logging.getLogger(__name__)
 
@@ -102,25 +102,50 @@ class SubmitComplaint(Action):
         description = slot("complaint_description")
         if not description:
             return [SlotSet(name, None) for name in FORM_SLOTS]
-        phone = phones.extract_mobile(description) or ""
-        with db() as session:
-            house = owners.current_house(session, tracker.sender_id)
-            house_id = slot("complaint_house_id") or (house.id if house else None)
-            community_id = owners.community_of(session, house).id if house else None
-            ticket = complaints.raise_complaint(session, complaints.ComplaintRequest(
-                openid=tracker.sender_id, description=description, location_label=slot("complaint_location") or "",
-                house_id=house_id, community_id=community_id, contact_phone=phone,
-                photos=[(p.get("url"), p.get("media_id")) for p in slot("complaint_photos") or []],
-                source_key=source_key(tracker),
-            ))
-            number, category = ticket.number, complaints.label(complaints.complaint_of(session, ticket).category)
-            rules = complaints.renovation_answer(session, ticket)  # a neighbour's decoration noise
+        number, category, rules = raise_complaint(tracker, description, slot("complaint_location") or "",
+                                                  slot("complaint_house_id"), slot("complaint_photos") or [])
         dispatcher.utter_message(text=(
             f"给您添麻烦了，非常抱歉 🙏 投诉已经登记，单号 {number}（{category}）。\n"
             + (f"{rules}\n" if rules else "")
             + "客服会在2小时内处理，结果会在这里告诉您。有照片可以直接发过来补充。"
         ))
         return [SlotSet(name, None) for name in FORM_SLOTS]
+
+
+def raise_complaint(tracker: Tracker, description: str, location: str, house_id: Optional[int],
+                    photos: list, key_suffix: str = "") -> tuple[str, str, str]:
+    """Record a complaint (TS number, 2-hour clock) for the owner; (number, category label, and
+    for a neighbour's decoration noise what the community's rules say, else "")."""
+    phone = phones.extract_mobile(description) or ""
+    with db() as session:
+        house = owners.current_house(session, tracker.sender_id)
+        house_id = house_id or (house.id if house else None)
+        community_id = owners.community_of(session, house).id if house else None
+        ticket = complaints.raise_complaint(session, complaints.ComplaintRequest(
+            openid=tracker.sender_id, description=description, location_label=location,
+            house_id=house_id, community_id=community_id, contact_phone=phone,
+            photos=[(p.get("url"), p.get("media_id")) for p in photos],
+            source_key=source_key(tracker) + key_suffix,
+        ))
+        category = complaints.label(complaints.complaint_of(session, ticket).category)
+        return ticket.number, category, complaints.renovation_answer(session, ticket) or ""
+
+
+class RaiseComplaintNow(Action):
+    """A complaint told while another flow (a repair) is open: a real complaint at once, with
+    its number and 2-hour clock; then the open flow carries on."""
+
+    def name(self) -> Text:
+        return "action_raise_complaint"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        text = latest_text(tracker)
+        number, category, rules = raise_complaint(tracker, text, _where(text) or "", None, [], key_suffix=":complaint")
+        dispatcher.utter_message(text=(
+            f"给您添麻烦了，非常抱歉 🙏 您反映的情况已经登记为投诉，单号 {number}（{category}），"
+            "客服会在2小时内处理。" + (f"\n{rules}" if rules else "")
+        ))
+        return []
 
 
 class AnswerRating(Action):
@@ -134,17 +159,23 @@ class AnswerRating(Action):
         found = entity(tracker, "rating")
         score = int(found) if str(found or "").isdigit() and 1 <= int(found) <= 5 else None
         with db() as session:
-            recorded = aftercare.record_rating(session, tracker.sender_id, text, score=score)
+            bye = ratings.is_goodbye(text)
+            recorded = None if bye else aftercare.record_rating(session, tracker.sender_id, text, score=score)
             if recorded is not None:
                 score, comment = recorded.rating.score, recorded.rating.comment
                 number, reopened = recorded.ticket.number, recorded.reopened
-            elif score is not None and score <= 2:
+            elif not bye and score is not None and score <= 2 and not ratings.is_bare_score(text):
                 owners.record_handoff(session, tracker.sender_id, f"差评：{text}")
         if recorded is None:
-            if score is not None and score <= 2:
+            # Nothing finished is waiting for a score: "88", "5" or "好的" is not a rating here.
+            if ratings.is_goodbye(text):
+                dispatcher.utter_message(response="utter_goodbye")
+            elif tracker.active_loop.get("name"):
+                pass  # the form asks its question again
+            elif score is not None and score <= 2 and not ratings.is_bare_score(text):
                 dispatcher.utter_message(text="很抱歉没让您满意 🙏 您的意见已转给客服主管，会尽快联系您了解情况。")
             else:
-                dispatcher.utter_message(text="谢谢您的评价！我们会继续努力 💪")
+                dispatcher.utter_message(response="utter_ok")
             return []
         if score <= aftercare.LOW_SCORE:
             reply = f"很抱歉这次没让您满意 🙏 评价已记下（{number}，{score}分），主管会尽快联系您了解情况。"
@@ -152,7 +183,9 @@ class AnswerRating(Action):
             reply = f"谢谢您的评价（{number}，{score}分）。"
         else:
             reply = f"谢谢您的评价（{number}，{score}分）！"
-        if comment and score > aftercare.LOW_SCORE:
+        if comment and score > aftercare.LOW_SCORE and ratings.is_praise(comment):
+            reply += f"您说「{comment}」，我们会转告师傅，谢谢您的肯定 😊"
+        elif comment and score > aftercare.LOW_SCORE:
             reply += f"您提到「{comment}」，我们记下了，会转告师傅改进 🙏"
         elif score >= 4:
             reply += "我们会继续努力 💪"

@@ -47,15 +47,39 @@ def which_community(choices: List[Community], what: str) -> str:
             f"绑定房屋后就不用再说小区了：{HOW_TO_BIND}")
 
 
-def desk(session, openid: str, text: str = "") -> Dict[str, str]:
+def desk(session, openid: str, text: str = "", community_id: Optional[int] = None) -> Dict[str, str]:
     """The service desk of the owner's community: their bound home's, else one they name, else
     the only one; with several communities and no clue, the company's own hotline."""
-    community: Optional[Community] = where(session, openid, text).community
+    community: Optional[Community] = where(session, openid, text, community_id).community
     if community is None:
-        return {"name": SETTINGS.company_name, "hotline": SETTINGS.service_hotline, "hours": "", "address": ""}
+        return {"name": SETTINGS.company_name, "hotline": SETTINGS.service_hotline, "hours": "", "address": "",
+                "hotline_24h": "", "duty_phone": ""}
+    return community_desk(community)
+
+
+def community_desk(community: Community) -> Dict[str, str]:
     return {
         "name": community.name,
         "hotline": community.hotline or SETTINGS.service_hotline,
         "hours": community.desk_hours or "",
         "address": community.address or "",
+        "hotline_24h": "yes" if community.hotline and community.hotline_24h else "",
+        "duty_phone": community.duty_phone or "",
     }
+
+
+def around_the_clock(d: Dict[str, str]) -> Optional[str]:
+    """The community's number that is staffed 24 hours, if it has one on record."""
+    if d.get("hotline_24h"):
+        return d["hotline"]
+    return d.get("duty_phone") or None
+
+
+def phone_words(d: Dict[str, str]) -> str:
+    """The hotline, said truthfully: "24小时" only of a number staffed 24 hours."""
+    if d.get("hotline_24h"):
+        return f"{d['hotline']}（24小时）"
+    words = d["hotline"] + (f"（上班时间 {d['hours']}）" if d.get("hours") else "")
+    if d.get("duty_phone"):
+        words += f"，下班后请打24小时值班电话 {d['duty_phone']}"
+    return words

@@ -15,10 +15,13 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.home import around_the_clock, desk, phone_words
 from actions.store import db, entity, latest_text, source_key
 from backend.core import jobs
 from backend.owners import accounts as owners
-from backend.text import addresses, phones, urgency
+from backend.owners import communities
+from backend.service import aftercare
+from backend.text import addresses, phones, ratings, urgency
 from backend.text import times as appointments
 from backend.work import tickets
 
@@ -32,12 +35,24 @@ QUESTION_INTENTS = frozenset({
     "ask_paid_service", "complain", "request_human", "cancel", "rate_service", "send_photo",
 })
 RETRY_INTENTS = ("inform", "affirm", "report_repair", "bind_house")
+OFF_TOPIC_INTENTS = frozenset({"out_of_scope", "nlu_fallback"})
+# The slots that answer each question of the form.
+ANSWERS = {
+    "repair_description": ("repair_description",),
+    "repair_location": ("repair_location", "repair_address", "repair_place", "repair_house_id"),
+    "repair_community": ("repair_community",),
+    "repair_time": ("repair_time", "repair_time_start"),
+    "contact_phone": ("contact_phone",),
+    "repair_confirmed": ("repair_confirmed", "repair_change_pending"),
+}
 URGENT_TIME_LABEL = "尽快（紧急维修，30分钟内到场）"
 FORM_SLOTS = (
     "repair_description", "repair_location", "repair_place", "repair_address", "repair_house_id",
     "repair_facility", "repair_urgency", "repair_urgency_reason", "repair_time", "repair_time_start",
     "contact_phone", "repair_photos", "repair_change_pending", "repair_retry", "repair_confirmed",
+    "repair_community",
 )
+_YES = re.compile(r"^(是|是的|对|对的|嗯|嗯嗯|好|好的|可以|行|没错|用|就用|用这个|就这个|这个|ok|yes)[的吧啊呀。!！\s]*$", re.I)
 
 # Words that say "I want a repair" without saying what is wrong.
 _GENERIC = re.compile(
@@ -63,6 +78,25 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def awaiting_rating(openid: str) -> bool:
+    """A finished job is waiting for the owner's score."""
+    with db() as session:
+        return aftercare.latest_done(session, openid, _now()) is not None
+
+
+def without_community_names(text: str) -> str:
+    with db() as session:
+        names = [name for _, name in communities.community_names(session)]
+    for name in names:
+        text = text.replace(name, " ")
+    return text
+
+
+def phone_on_record(openid: str) -> Optional[str]:
+    with db() as session:
+        return owners.phone_on_record(session, openid)
+
+
 def describes_a_fault(text: str) -> bool:
     """True when the message says what is wrong, not just "我要报修", an address or a time."""
     if _FAULT.search(text):
@@ -85,6 +119,10 @@ class RepairDraft:
         self.tracker = tracker
         self.slots = {name: tracker.get_slot(name) for name in FORM_SLOTS}
         self.changes: Dict[str, Any] = {}
+
+    def answers(self, requested: str) -> bool:
+        """The message changed the answer to the question we asked."""
+        return any(name in self.changes for name in ANSWERS.get(requested, (requested,)))
 
     def set(self, name: str, value: Any) -> None:
         if self.slots.get(name) != value:
@@ -127,7 +165,7 @@ class RepairDraft:
 
     def _location(self, text: str, requested: Optional[str]) -> bool:
         address = addresses.parse_address(text)
-        place = addresses.find_place(text)
+        place = addresses.find_place(without_community_names(text))  # 幸福里花园 is no 小区花园
         old_address = self.slots.get("repair_address")
         if not address and old_address and not phones.extract_mobile(text):
             address = self._complete_address(text, old_address, requested)
@@ -196,6 +234,36 @@ class RepairDraft:
             complete = bool(address and address.get("room")) or shared
         self.set("repair_location", " ".join(parts) if complete else None)
 
+    def settle_community(self, text: str) -> bool:
+        """The community of the report, once the place is known: True when this message told it."""
+        if self.slots.get("repair_community") is not None:
+            return False
+        address = self.slots.get("repair_address") or {}
+        if not self.slots.get("repair_location") and self.tracker.get_slot("requested_slot") != "repair_community":
+            return False
+        with db() as session:
+            found = communities.community_for_report(
+                session, self.tracker.sender_id, text, address, self.slots.get("repair_house_id"),
+                self.tracker.get_slot("chosen_community"))
+            bound = owners.current_house(session, self.tracker.sender_id) is not None
+        if found is None:
+            return False
+        self.set("repair_community", found)
+        if found and not bound:
+            self.set("chosen_community", found)  # remembered for the rest of the conversation
+        return True
+
+    def emergency_shortcut(self) -> None:
+        """An emergency is raised at once: no confirmation turn, the phone on record (or none)."""
+        description = self.slots.get("repair_description") or ""
+        if self.slots.get("repair_urgency") != "urgent" or not urgency.emergency_kind(description):
+            return
+        if not self.slots.get("repair_location") or self.slots.get("repair_community") is None:
+            return
+        if not self.slots.get("contact_phone"):
+            self.set("contact_phone", phone_on_record(self.tracker.sender_id) or "")
+        self.set("repair_confirmed", True)
+
     def _urgency(self, text: str) -> bool:
         assessed = urgency.assess(text)
         if assessed.level == "urgent":
@@ -241,6 +309,25 @@ class RepairDraft:
         return False
 
 
+def raise_emergency_now(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> Optional[List[EventType]]:
+    """An emergency the NLU did not read as a repair (out_of_scope, inform): raised here and now
+    when the message says what and where, rather than through a form that would ask again."""
+    text = latest_text(tracker)
+    if not urgency.emergency_kind(text):
+        return None
+    draft = RepairDraft(tracker)
+    draft.absorb(text, "report_repair", None)
+    if not draft.slots.get("repair_location"):
+        draft.fill_from_binding()
+    draft.settle_community(text)
+    draft.emergency_shortcut()
+    if not draft.slots.get("repair_confirmed"):
+        return None
+    filled = Tracker(tracker.sender_id, {**tracker.slots, **draft.slots}, tracker.latest_message, tracker.events,
+                     False, None, {}, tracker.latest_action_name)
+    return SubmitRepair().run(dispatcher, filled, domain)
+
+
 class ValidateRepairForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_repair_form"
@@ -261,10 +348,33 @@ class ValidateRepairForm(FormValidationAction):
             # "不报修了" / "别派师傅了" often come out of the NLU as the intent they negate.
             dispatcher.utter_message(response="utter_cancelled")
             return [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(n, None) for n in FORM_SLOTS]
+        if requested and ratings.is_goodbye(text):
+            # "88" / "拜拜" in the middle: the owner is leaving, whatever the NLU made of it.
+            dispatcher.utter_message(response="utter_left_unfinished")
+            return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("form_interrupted", False)] + [
+                SlotSet(n, None) for n in FORM_SLOTS]
+        if intent == "rate_service" and not awaiting_rating(tracker.sender_id):
+            intent = "inform"  # a bare number or "好的" is an answer unless a finished job waits for a score
         # Questions and other requests are not answers: leave them to the rules.
         used = intent not in QUESTION_INTENTS and draft.absorb(text, intent, requested)
+        if used and intent in OFF_TOPIC_INTENTS and requested and not draft.answers(requested):
+            # "今天天气怎么样" holds a time but answers nothing we asked: an off-topic message
+            # counts only as the answer to the open question.
+            draft = RepairDraft(tracker)
+            used = False
+        if used and tracker.get_slot("form_interrupted"):
+            draft.set("form_interrupted", False)
         if not draft.slots.get("repair_location") and (used or requested is None):
             draft.fill_from_binding()
+        if draft.settle_community(text) and requested == "repair_community":
+            used = True
+        if requested == "contact_phone" and not draft.slots.get("contact_phone") \
+                and (intent == "affirm" or _YES.match(text.strip())):
+            phone = phone_on_record(tracker.sender_id)  # "联系电话用 138****1001 吗？" "是的"
+            if phone:
+                draft.set("contact_phone", phone)
+                used = True
+        draft.emergency_shortcut()
         if used:
             draft.set("repair_retry", False)
             if requested != "repair_confirmed":
@@ -288,6 +398,36 @@ class ValidateRepairForm(FormValidationAction):
             before, after = tracker.get_slot(slot), draft.changes.get(slot)
             if before and after and before != after and slot != requested:
                 dispatcher.utter_message(text=f"好的，{label}改为：{after}。")
+
+
+class AskRepairCommunity(Action):
+    """An owner not bound to a home, an address several communities have: which one?"""
+
+    def name(self) -> Text:
+        return "action_ask_repair_community"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        with db() as session:
+            names = [name for _, name in communities.community_names(session)]
+        hint = f"（{'、'.join(names)}）" if names else ""
+        again = "没认出小区名 🙏 " if tracker.get_slot("repair_retry") else ""
+        dispatcher.utter_message(text=f"{again}您是哪个小区的？{hint}回复小区名就行。")
+        return []
+
+
+class AskContactPhone(Action):
+    """A bound owner is offered the phone on record instead of typing one."""
+
+    def name(self) -> Text:
+        return "action_ask_contact_phone"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        phone = phone_on_record(tracker.sender_id)
+        if phone and not tracker.get_slot("repair_retry"):
+            dispatcher.utter_message(text=f"联系电话用 {phones.mask(phone)} 吗？是的话回「是」，换一个号码直接发给我。")
+        else:
+            dispatcher.utter_message(response="utter_ask_contact_phone")
+        return []
 
 
 class AskRepairLocation(Action):
@@ -357,6 +497,7 @@ class SubmitRepair(Action):
             place=slot("repair_place"),
             address=addresses.Address(address["building"], address.get("unit"), address.get("room")) if address else None,
             house_id=slot("repair_house_id"),
+            community_id=slot("repair_community") or None,
             location_label=slot("repair_location") or "",
             preferred_time_label=slot("repair_time"),
             preferred_start=datetime.fromisoformat(start) if start else None,
@@ -366,9 +507,24 @@ class SubmitRepair(Action):
         with db() as session:
             ticket = tickets.create_repair(session, request)
             number, urgent, ticket_id = ticket.number, ticket.urgency == "urgent", ticket.id
-        # The worker finds the technician; if Redis is down its sweep picks the ticket up.
-        jobs.enqueue("backend.work.dispatch.dispatch_ticket", ticket_id, high=True)
+            kind = urgency.emergency_kind(request.description or "") if urgent else None
+            # Read before the job is queued: on SQLite the worker's dispatch takes the write lock
+            # at once, and a read here would wait for it (a slow turn, WeChat retries).
+            d = desk(session, tracker.sender_id, community_id=ticket.community_id) if kind else None
+        # The worker finds the technician (and, in an emergency, pages the supervisors); if
+        # Redis is down its sweep picks the ticket up.
+        job = "backend.work.dispatch.page_emergency" if kind else "backend.work.dispatch.dispatch_ticket"
+        jobs.enqueue(job, ticket_id, high=True)
         log.info("repair ticket recorded", extra={"ticket": number, "urgency": request.urgency, "phone": phones.mask(request.contact_phone)})
+        cleared = [SlotSet(name, None) for name in FORM_SLOTS]
+        if kind:
+            line = around_the_clock(d)
+            call = f"情况危急请直接打24小时电话 {line}" if line else f"也可以打物业电话 {phone_words(d)}"
+            dispatcher.utter_message(text=(
+                f"已为您紧急报修，单号 {number}。值班师傅和主管都已收到通知，30分钟内到场。\n"
+                f"{urgency.SAFETY_ADVICE[kind]}\n{call}。电话或地址要更正，直接告诉我就行。"
+            ))
+            return cleared + [SlotSet("emergency_ticket", number)]
         if urgent:
             text = (
                 f"已为您提交紧急报修，单号 {number}。\n维修人员会在30分钟内到场，请保持电话畅通。"
@@ -385,7 +541,7 @@ class SubmitRepair(Action):
                 "出发前会电话联系您。查进度随时问我「我的报修到哪了」。"
             )
         dispatcher.utter_message(text=text)
-        return [SlotSet(name, None) for name in FORM_SLOTS]
+        return cleared
 
 
 class ReceivePhoto(Action):

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.home import HOW_TO_BIND, where, which_community
+from actions.home import HOW_TO_BIND, community_desk, phone_words, where, which_community
 from actions.notices import AnswerNotice, asks_for_more
 from actions.store import SETTINGS, db, latest_text, source_key
 from backend.core.models import Resident
@@ -22,8 +22,9 @@ _PRICE_ONLY = re.compile(r"多少钱|价格|价目|收费|怎么收|贵不贵|�
 
 
 def desk_lines(community, hotline_fallback: str) -> List[str]:
-    lines = [f"{community.name}物业服务中心：", f"· 电话 {community.hotline or hotline_fallback}（24小时）"]
-    if community.desk_hours:
+    d = community_desk(community)
+    lines = [f"{community.name}物业服务中心：", f"· 电话 {phone_words(d)}"]
+    if community.desk_hours and d.get("hotline_24h"):
         lines.append(f"· 上班时间 {community.desk_hours}")
     if community.address:
         lines.append(f"· 地址 {community.address}")
@@ -40,8 +41,8 @@ class AnswerContact(Action):
         with db() as session:
             place = where(session, tracker.sender_id, latest_text(tracker))
             if place.community is None:
-                lines = ["各小区物业服务中心电话（24小时）："]
-                lines += [f"· {c.name} {c.hotline or SETTINGS.service_hotline}" for c in place.choices]
+                lines = ["各小区物业服务中心电话："]
+                lines += [f"· {c.name} {phone_words(community_desk(c))}" for c in place.choices]
                 lines.append(f"公司客服热线 {SETTINGS.service_hotline}。绑定房屋后还能查到您楼栋的管家：{HOW_TO_BIND}")
                 dispatcher.utter_message(text="\n".join(lines))
                 return []

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import declarative_base, relationship
@@ -137,9 +138,18 @@ class Community(Base):
     desk_hours = Column(String(32), nullable=False, default="")
     address = Column(String(200), nullable=False, default="")
     # Hours a day the service desk is staffed (the standard: 24/12/8 by grade); None: read from
-    # desk_hours ("8:00-20:00") when it can be. phone_24h: a 24-hour line is published.
+    # desk_hours ("8:00-20:00") when it can be.
     desk_hours_per_day = Column(Integer)
-    phone_24h = Column(Boolean, nullable=False, default=False, server_default="0")
+    # The hotline is staffed around the clock; otherwise duty_phone (值班/监控室) is the number
+    # that is, and the desk's hours are said with the hotline.
+    hotline_24h = Column(Boolean, nullable=False, default=False, server_default=false())
+    duty_phone = Column(String(32), nullable=False, default="", server_default="")
+
+    @property
+    def has_24h_line(self) -> bool:
+        """A number owners can call around the clock is published: the hotline itself, or a duty
+        (monitoring room) number beside it."""
+        return bool((self.hotline and self.hotline_24h) or self.duty_phone)
 
     buildings = relationship("Building", back_populates="community", order_by="Building.id")
 

@@ -50,3 +50,11 @@ def bind(
         binding.resident_id = resident_id
     session.flush()
     return binding
+
+
+def phone_on_record(session: Session, openid: str) -> str | None:
+    """The mobile of the resident the owner's current binding is for, when we have one."""
+    binding = current_binding(session, openid)
+    if binding is None or binding.resident is None:
+        return None
+    return binding.resident.phone or None

@@ -107,7 +107,7 @@ def desk(session: Session, community: Community, today: date) -> dict:
         "desk_hours": hours,
         "desk_hours_target": target,
         "desk_hours_met": None if hours is None else hours >= target,
-        "phone_24h": bool(community.phone_24h),
+        "phone_24h": community.has_24h_line,
         "hotline": community.hotline,
         "disclosure_on": disclosure.published_on.isoformat() if disclosure else None,
         "disclosure_title": disclosure.title if disclosure else None,

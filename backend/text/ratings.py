@@ -108,3 +108,28 @@ def parse_rating(text: str) -> ParsedRating | None:
 
 def says_not_fixed(text: str) -> bool:
     return bool(NOT_FIXED.search(_normalise(text)))
+
+
+# Chat-slang goodbyes that look like a score or a rating ("88", "886", "拜拜"): never a rating.
+_GOODBYE = re.compile(r"^(?:8{2,4}6?|886|拜+|拜拜+[了啦咯喽]?|拜了个拜|白白|bye\s*bye|bye|byebye|再见[啦了]?)"
+                      r"(?:\s*(?:啦|了|咯|喽|哈|~|～|!|！|。|先下了|谢谢))*$", re.I)
+
+
+def is_goodbye(text: str) -> bool:
+    return bool(_GOODBYE.match(_normalise(text)))
+
+
+# Praise in a comment ("来得很快", "师傅很耐心") is thanked, not promised an "改进".
+_PRAISE = re.compile(r"快|及时|准时|专业|耐心|细心|认真|仔细|热情|负责|干净|利索|麻利|周到|礼貌|辛苦|棒|赞|好|不错|满意|感谢|谢谢")
+_CRITICISM = re.compile(r"不|没|慢|晚|迟|差|乱|脏|贵|凶|坏|漏|问题|态度|敷衍|还是|又|再|希望|建议|下次|改进|但|可是|就是|只是")
+
+
+def is_praise(comment: str) -> bool:
+    """True when a rating comment only praises; anything critical keeps it a criticism."""
+    text = _normalise(comment)
+    return bool(text) and bool(_PRAISE.search(text)) and not _CRITICISM.search(text)
+
+
+def is_bare_score(text: str) -> bool:
+    """"5", "3分", "4星", "好的": a score with no words of its own (no complaint in it)."""
+    return bool(re.fullmatch(r"[0-9一二两三四五★⭐\s]*(?:分|星|颗星)?|好的?|好吧|ok|嗯+|行", _normalise(text), re.I))

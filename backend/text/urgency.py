@@ -16,7 +16,7 @@ _URGENT_PATTERNS = [
     rf"爆管|(?:水管|管子|管道|水龙头|阀门|暖气片?){_GAP}(?:爆裂|爆了|爆|崩了|崩|裂开|断了|喷水)",
     rf"漏水不止|一直{_GAP}(?:漏|流水|冒水|喷)|漏个不停|(?:漏|水|流){_GAP}止不住"
     rf"|(?:水|阀门?|龙头){_GAP}关不住|哗哗{_GAP}(?:流|漏|冒)|往外喷|喷水",
-    r"水漫金山|水漫|漫水|淹了|水淹|被淹",
+    r"水漫金山|水漫|漫水|淹了|淹到|水淹|被淹|大量漏水",
     # people trapped in a lift
     rf"电梯[里内]?{_GAP}困(?:住了|住|人)?|困在{_GAP}电梯[里内]?|被?关在{_GAP}电梯[里内]?|电梯[里内]{_GAP}出不来|电梯关人",
     # fire, smoke, electricity, gas
@@ -64,3 +64,34 @@ def assess(text: str) -> Urgency:
             if not _negated(text, m.start()):
                 return Urgency("urgent", m.group())
     return NORMAL
+
+
+# Emergencies among the urgent repairs: raised at once (no confirmation turn), the on-duty
+# technician and the supervisors paged, and the owner told how to stay safe meanwhile.
+_EMERGENCIES = [
+    ("lift", re.compile(rf"电梯[里内]?{_GAP}困|困在{_GAP}电梯|关在{_GAP}电梯|电梯[里内]{_GAP}出不来|电梯关人")),
+    ("gas", re.compile(rf"(?:燃气|煤气|天然气){_GAP}(?:泄漏|泄露|漏气|漏了)|(?:煤气|天然气|燃气)味")),
+    ("fire", re.compile(r"冒烟|烧焦|着火|起火|失火|火灾|冒火|火苗")),
+    ("electric", re.compile(r"漏电|触电|电到人|被电了|冒火花|打火花?|火花")),
+    ("water", re.compile(rf"爆管|(?:水管|管子|管道|阀门|暖气片?){_GAP}(?:爆裂|爆了|爆|崩|裂开|断了|喷水)"
+                         rf"|大量漏水|水漫|漫水|淹了|淹到|水淹|被淹|往外喷|喷水|{_GAP}止不住|关不住")),
+]
+
+SAFETY_ADVICE = {
+    "lift": "被困的人请保持冷静，按下电梯里的警铃或拨打轿厢内的救援电话，不要强行扒门，等救援人员来开门。",
+    "gas": "请不要开关任何电器和电灯、不要用明火或在屋里打电话，马上关闭燃气总阀，打开门窗通风，人先离开到室外。",
+    "fire": "请马上离开，走楼梯不要坐电梯，用湿毛巾捂住口鼻、低姿前进；火势大请立即拨打119。",
+    "electric": "请不要用手碰触电的人或电器，先拉下电闸断电；有人受伤请立即拨打120。",
+    "water": "请先关闭家里（或楼层）的进水总阀，把电器和插座周围的水隔开，必要时拉下电闸，注意防滑。",
+}
+
+
+def emergency_kind(text: str) -> str | None:
+    """lift | gas | fire | electric | water for an emergency told in the words, else None."""
+    if not assess(text).is_urgent:
+        return None
+    for kind, pattern in _EMERGENCIES:
+        for m in pattern.finditer(text or ""):
+            if not _negated(text, m.start()):
+                return kind
+    return None

@@ -99,14 +99,41 @@ def choose(session: Session, ticket: Ticket, now: datetime | None = None) -> Sta
     skill = ticket.skill or skill_for(ticket)
     tried = _already_tried(session, ticket)
     duty = [p for p in staff_records.on_duty(session, now, ticket.community_id)
-            if p.openid and p.id not in tried]
+            if p.openid and p.id not in tried and serves(p, ticket)]
     trade = [p for p in duty if p.role == "technician" and skill in p.skill_list]
     ranked = _rank(session, trade)
     if ranked:
         return ranked[0]
-    bosses = [p for p in staff_records.supervisors(session, ticket.community_id, now) if p.id not in tried]
+    bosses = [p for p in staff_records.supervisors(session, ticket.community_id, now)
+              if p.id not in tried and serves(p, ticket)]
     ranked = _rank(session, bosses)
     return ranked[0] if ranked else None
+
+
+def serves(person: Staff, ticket: Ticket) -> bool:
+    """Staff work for their own community (or, with none set, for all). A ticket whose community
+    is not known goes only to staff who serve every community; a person decides from there."""
+    return person.community_id is None or person.community_id == ticket.community_id
+
+
+def page_emergency(ticket_id: int, now: datetime | None = None) -> str:
+    """Job for an emergency (电梯困人, 燃气泄漏, 起火, 爆管, 漏电): the on-duty technician gets the
+    task at once and every supervisor serving the community is paged too."""
+    outcome = dispatch_ticket(ticket_id, now)
+    now = aware_now(now)
+    settings = load_settings()
+    with session_scope(get_engine(settings.database_url)) as session:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None or not ticket.is_open:
+            return outcome
+        people = [p for p in staff_records.supervisors(session, ticket.community_id, now) if serves(p, ticket)]
+        assignee = ticket.assignee_id
+        people = [p for p in people if p.id != assignee]
+        notify.supervisors(session, settings, ticket, people,
+                           f"紧急情况（{ticket.urgency_reason or '急修'}），已通知值班师傅，请立即跟进",
+                           key=f"emergency:{ticket.id}", now=now)
+        add_step(session, ticket, "note", "system", note=f"紧急：已通知{len(people)}位主管", at=now)
+    return outcome
 
 
 def assign(session: Session, ticket: Ticket, person: Staff, actor: str, reason: str | None = None,

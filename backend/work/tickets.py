@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from backend.core.models import (
     OPEN_TICKET_STATUSES,
     TICKET_CHANNELS,
     URGENCY_LEVELS,
+    Building,
     House,
     Ticket,
     TicketCounter,
@@ -114,6 +115,16 @@ def _scope_to_place(address: Address | None, place: str | None) -> Address | Non
     return None
 
 
+def _house_at(session: Session, community_id: int, address: Address) -> int | None:
+    """The house an address names in a community, when exactly one matches."""
+    stmt = (select(House.id).join(Building, Building.id == House.building_id)
+            .where(Building.community_id == community_id, Building.code == address.building, House.room == address.room))
+    if address.unit:
+        stmt = stmt.where(func.coalesce(House.unit, "") == address.unit)
+    ids = session.execute(stmt.limit(2)).scalars().all()
+    return ids[0] if len(ids) == 1 else None
+
+
 def _build_ticket(session: Session, req: RepairRequest, now: datetime) -> Ticket:
     address, community_id = req.address, req.community_id
     if req.house_id is not None:
@@ -124,6 +135,10 @@ def _build_ticket(session: Session, req: RepairRequest, now: datetime) -> Ticket
         address = address or house.address
     if community_id is None:  # an owner not bound to a home: the scorecard and roster need one
         community_id = community_for(session, address.building if address else None, req.openid)
+    house_id = req.house_id
+    if house_id is None and community_id is not None and address is not None and address.room \
+            and not (req.place and is_shared_area(req.place)):
+        house_id = _house_at(session, community_id, address)
     address = _scope_to_place(address, req.place)
     label = " ".join(part for part in (address.label if address else None, req.place) if part)
     due_at = now + EMERGENCY_ON_SITE if req.urgency == "urgent" else req.preferred_start
@@ -132,7 +147,7 @@ def _build_ticket(session: Session, req: RepairRequest, now: datetime) -> Ticket
         kind="repair",
         openid=req.openid,
         community_id=community_id,
-        house_id=req.house_id,
+        house_id=house_id,
         building_code=address.building if address else None,
         unit=address.unit if address else None,
         room=address.room if address else None,
@@ -263,3 +278,26 @@ def find_by_number(session: Session, number: str) -> Ticket | None:
     return session.execute(
         select(Ticket).where(Ticket.number.in_(candidates)).order_by(Ticket.id).limit(1)
     ).scalar_one_or_none()
+
+
+def correct(session: Session, number: str, openid: str, contact_phone: str | None = None,
+            address: Address | None = None, now: datetime | None = None) -> str:
+    """The owner corrects a ticket just raised (an emergency has no confirmation turn): the
+    phone, or the address (within the ticket's community). Returns what changed, in words."""
+    now = aware_now(now)
+    ticket = find_by_number(session, number)
+    if ticket is None or ticket.openid != openid or not ticket.is_open:
+        return ""
+    changed = []
+    if contact_phone and contact_phone != ticket.contact_phone:
+        ticket.contact_phone = contact_phone
+        changed.append(f"联系电话 {contact_phone}")
+    if address is not None and address.room:
+        ticket.building_code, ticket.unit, ticket.room = address.building, address.unit, address.room
+        ticket.house_id = _house_at(session, ticket.community_id, address) if ticket.community_id else None
+        ticket.location_label = " ".join(p for p in (address.label, ticket.place) if p)
+        changed.append(f"地点 {ticket.location_label}")
+    if changed:
+        ticket.updated_at = now
+        add_step(session, ticket, "note", owner_actor(openid), note="业主更正：" + "，".join(changed), at=now)
+    return "，".join(changed)

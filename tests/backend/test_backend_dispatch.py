@@ -161,3 +161,52 @@ def test_console_reassignment_ends_the_previous_offer(session, crew, now):
     states = session.execute(select(TicketAssignment.status).order_by(TicketAssignment.id)).scalars().all()
     assert states == ["transferred", "pending"]
     assert _ticket(session, tid).assignee_id == crew.lift.id
+
+
+def test_an_emergency_pages_the_technician_and_every_supervisor(session, crew, now):
+    from backend.work.staff import add_shift, add_staff
+
+    second = add_staff(session, "钱主管", "13800009005", "supervisor", "综合")
+    second.openid = "o-staff-9005"
+    add_shift(session, second, now - timedelta(hours=4), now + timedelta(hours=8))
+    session.commit()
+    tid = repair(session, crew, now, description="厨房燃气泄漏了", facility="燃气管")
+    assert dispatch.page_emergency(tid, now) == "dispatched"
+    ticket = _ticket(session, tid)
+    paged = {m.openid for m in _messages(session, purpose="task")}
+    assert ticket.assignee.openid in paged
+    assert {crew.supervisor.openid, "o-staff-9005"} <= paged  # there can be several supervisors
+
+
+def test_staff_of_another_community_are_never_sent_a_ticket(session, crew, now):
+    from backend.core.models import Community
+    from backend.work.staff import add_shift, add_staff
+
+    other = Community(code="YGC", name="阳光城", service_grade=3)
+    session.add(other)
+    session.flush()
+    for person in (crew.plumber_a, crew.plumber_b, crew.supervisor):
+        person.community_id = other.id  # they serve 阳光城 only
+    local = add_staff(session, "冯师傅", "13800009001", "technician", "水电")
+    local.openid, local.community_id = "o-staff-9001", crew.community.id
+    add_shift(session, local, now - timedelta(hours=4), now + timedelta(hours=8))
+    session.commit()
+    tid = repair(session, crew, now)
+    dispatch.dispatch_ticket(tid, now)
+    assert _ticket(session, tid).assignee_id == local.id
+
+
+def test_a_ticket_of_no_known_community_goes_only_to_staff_serving_all(session, crew, now):
+    from backend.core.models import Community
+
+    other = Community(code="YGC", name="阳光城", service_grade=3)
+    session.add(other)
+    session.flush()
+    for person in (crew.plumber_a, crew.plumber_b, crew.lift):
+        person.community_id = crew.community.id
+    session.commit()
+    ticket = session.get(Ticket, repair(session, crew, now))
+    ticket.community_id = None
+    session.commit()
+    dispatch.dispatch_ticket(ticket.id, now)
+    assert _ticket(session, ticket.id).assignee_id == crew.supervisor.id  # serves every community

@@ -17,17 +17,17 @@ from tests.backend.test_backend_imports_messy import estate, reasons, write_csv
 def test_desk_hours_and_the_24_hour_line_per_community(session, tmp_path):
     path = write_csv(
         tmp_path / "c.csv",
-        ["小区编码", "小区名称", "服务等级", "服务时间", "每天服务时长", "24小时电话"],
+        ["小区编码", "小区名称", "服务等级", "服务电话", "服务时间", "每天服务时长", "电话24小时"],
         [
-            ["A1", "一号院", "1", "全天", "24小时", "是"],
-            ["B2", "二号院", "2", "08:00-20:00", "", "否"],
-            ["C3", "三号院", "3", "9:00-17:00", "", ""],
+            ["A1", "一号院", "1", "0571-1000", "全天", "24小时", "是"],
+            ["B2", "二号院", "2", "0571-2000", "08:00-20:00", "", "否"],
+            ["C3", "三号院", "3", "0571-3000", "9:00-17:00", "", ""],
         ],
     )
     report = import_file(session, "communities", path)
     assert report.ok, reasons(report)
     got = {
-        c.code: (c.desk_hours_per_day, desk_hours_a_day(c), c.phone_24h)
+        c.code: (c.desk_hours_per_day, desk_hours_a_day(c), c.has_24h_line)
         for c in session.execute(select(Community)).scalars()
     }
     assert got == {"A1": (24, 24, True), "B2": (None, 12, False), "C3": (None, 8, False)}
@@ -36,7 +36,7 @@ def test_desk_hours_and_the_24_hour_line_per_community(session, tmp_path):
 def test_bad_desk_hours_and_flags_are_row_errors_and_nothing_is_written(session, tmp_path):
     path = write_csv(
         tmp_path / "c.csv",
-        ["小区编码", "小区名称", "每天服务时长", "24小时电话"],
+        ["小区编码", "小区名称", "每天服务时长", "电话24小时"],
         [["A1", "一号院", "30", "是"], ["B2", "二号院", "12", "有的"]],
     )
     report = import_file(session, "communities", path)

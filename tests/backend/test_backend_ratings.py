@@ -48,3 +48,27 @@ def test_no_score_is_no_rating(text):
 ])
 def test_not_fixed(text, not_fixed):
     assert says_not_fixed(text) is not_fixed
+
+
+@pytest.mark.parametrize("text", ["88", "886", "88啦", "拜拜", "拜", "byebye", "再见啦"])
+def test_slang_goodbyes_are_goodbyes(text):
+    from backend.text.ratings import is_goodbye
+
+    assert is_goodbye(text) and parse_rating(text) is None
+
+
+@pytest.mark.parametrize("text", ["5", "8", "好的", "五星", "谢谢"])
+def test_scores_and_words_are_not_goodbyes(text):
+    from backend.text.ratings import is_goodbye
+
+    assert not is_goodbye(text)
+
+
+@pytest.mark.parametrize("comment,praise", [
+    ("来得很快", True), ("师傅很耐心 很专业", True), ("来得有点晚", False), ("态度不好", False),
+    ("很快就又坏了", False), ("希望下次早点来", False),
+])
+def test_praise_is_told_from_criticism(comment, praise):
+    from backend.text.ratings import is_praise
+
+    assert is_praise(comment) is praise

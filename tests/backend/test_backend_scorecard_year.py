@@ -171,7 +171,7 @@ def test_desk_hours_24_hour_line_and_an_old_disclosure_against_the_grade(session
     card = scorecard.for_month(session, "XFL", "2026-10", now=cst(2026, 11, 2))["desk"]["desk"]
     assert (card["desk_hours_target"], card["desk_hours_met"]) == (24, False)
     assert card["disclosure_stale"] is True and card["disclosure_max_months"] == 6  # 8 months old
-    community.phone_24h, community.desk_hours_per_day = True, 24
+    community.hotline, community.hotline_24h, community.desk_hours_per_day = "0571-1", True, 24
     session.commit()
     card = scorecard.for_month(session, "XFL", "2026-10", now=cst(2026, 11, 2))["desk"]["desk"]
     assert card["phone_24h"] is True and card["desk_hours_met"] is True

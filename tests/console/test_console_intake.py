@@ -145,7 +145,7 @@ def test_the_scorecard_shows_channels_desk_hours_the_24_hour_line_and_publicity(
     from backend.text.times import SHANGHAI
 
     community = session.get(Community, world["community"].id)
-    community.desk_hours, community.phone_24h = "08:00-20:00", True
+    community.desk_hours, community.duty_phone = "08:00-20:00", "0571-8888 6110"
     session.commit()
     client = as_role("supervisor")
     post_form(client, "/tickets/new", {

@@ -30,6 +30,8 @@ def test_step_by_step_repair_makes_one_ticket(wechat, db_session):
     reply, _ = wechat.say(owner, "厨房水管漏水了")
     assert "楼栋" in reply  # asks where
     reply, _ = wechat.say(owner, "3-2-501")
+    assert "您是哪个小区的" in reply  # 幸福里花园 and 阳光城 both have a 3栋2单元501
+    reply, _ = wechat.say(owner, "幸福里花园")
     assert "什么时候上门" in reply
     reply, _ = wechat.say(owner, "明天上午")
     assert "联系电话" in reply
@@ -55,9 +57,10 @@ def test_step_by_step_repair_makes_one_ticket(wechat, db_session):
 def test_urgent_repair_in_one_sentence(wechat, db_session):
     owner = new_owner(wechat.mode)
     reply, _ = wechat.say(owner, "3栋2单元501卫生间水管爆了 水一直往外冒 电话13912345678")
-    assert "请核对" in reply and "紧急" in reply
-    reply, _ = wechat.say(owner, "对的")
-    assert "30分钟" in reply
+    assert "您是哪个小区的" in reply
+    reply, _ = wechat.say(owner, "阳光城")
+    assert "单号" in reply and "30分钟" in reply and "总阀" in reply  # an emergency: no confirmation turn
+    assert "021-6666 9110" in reply  # 阳光城's desk is not staffed at night: its duty number
     (ticket,) = tickets_of(db_session, owner)
     assert ticket.urgency == "urgent"
     assert ticket.due_at - ticket.created_at == timedelta(minutes=30)
@@ -122,7 +125,7 @@ def test_menu_click_starts_its_flow(wechat):
 
 def test_photo_after_the_ticket_is_added_to_it(wechat, db_session):
     owner = new_owner(wechat.mode)
-    wechat.say(owner, "东门的门禁刷不开 随时都可以 电话13812345678")
+    wechat.say(owner, "幸福里花园东门的门禁刷不开 随时都可以 电话13812345678")  # two communities have an 东门
     reply, _ = wechat.say(owner, "确认")
     assert "单号" in reply
     response = wechat.post(wechat.xml(owner, "image", {"PicUrl": "http://img.example/2.jpg", "MediaId": "m2"}, next_msg_id()))
@@ -130,3 +133,47 @@ def test_photo_after_the_ticket_is_added_to_it(wechat, db_session):
     assert ticket.number in wechat.reply_text(response)
     photos = db_session.execute(select(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id)).scalars().all()
     assert [p.url for p in photos] == ["http://img.example/2.jpg"]
+
+
+def _community_id(db_session, code: str) -> int:
+    from backend.core.models import Community
+
+    found = db_session.execute(select(Community.id).where(Community.code == code)).scalar_one()
+    db_session.commit()
+    return found
+
+
+def test_unbound_owners_emergencies_in_two_communities(wechat, db_session, system):
+    # 幸福里花园: 8号楼702 is only there; its hotline is staffed around the clock.
+    owner = new_owner(wechat.mode)
+    reply, _ = wechat.say(owner, "8号楼702厨房燃气泄漏了 味道很大")
+    assert "单号" in reply and "打开门窗" in reply and "不要开关" in reply, system.logs()
+    assert "0571-8888 6666" in reply and "请核对" not in reply
+    (ticket,) = tickets_of(db_session, owner)
+    assert ticket.urgency == "urgent" and ticket.community_id == _community_id(db_session, "XFL")
+    assert ticket.house_id is not None
+    reply, _ = wechat.say(owner, "电话是13912345678")
+    assert "已更新" in reply
+    (ticket,) = tickets_of(db_session, owner)
+    assert ticket.contact_phone == "13912345678"
+
+    # 阳光城, named in the message: the desk keeps office hours, so the duty number is given.
+    other = new_owner(wechat.mode)
+    reply, _ = wechat.say(other, "阳光城5号楼电梯困人了")
+    assert "单号" in reply and "警铃" in reply and "021-6666 9110" in reply, system.logs()
+    assert "021-6666 8888（24小时）" not in reply
+    (ticket,) = tickets_of(db_session, other)
+    assert ticket.community_id == _community_id(db_session, "YGC")
+
+
+def test_off_topic_twice_in_a_repair_and_slang_goodbye(wechat, db_session):
+    owner = new_owner(wechat.mode)
+    reply, _ = wechat.say(owner, "楼道灯坏了")
+    assert "哪一栋" in reply or "在哪里" in reply
+    reply, _ = wechat.say(owner, "给我讲个笑话吧")
+    assert "帮不上忙" in reply and ("哪一栋" in reply or "在哪里" in reply)  # declined, asked once more
+    reply, _ = wechat.say(owner, "今天天气怎么样")
+    assert "停在这里" in reply and reply.count("在哪里") == 0  # the form is left with a clear word
+    reply, _ = wechat.say(owner, "88")
+    assert "评价" not in reply and "再见" in reply
+    assert tickets_of(db_session, owner) == []

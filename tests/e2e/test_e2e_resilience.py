@@ -51,5 +51,5 @@ def test_rasa_down_mid_conversation_holding_reply_then_answer(system, standin):
     # the kept message is answered once Rasa is back, where the conversation was
     texts = wait_for(lambda: standin.texts_to(owner), 90)
     assert texts and "楼栋" in texts[-1], system.logs()
-    reply, _ = wx.say(owner, "3-2-501")
+    reply, _ = wx.say(owner, "幸福里花园3-2-501")
     assert "什么时候上门" in reply

@@ -110,6 +110,14 @@ def test_heldout_never_in_training(train, heldout):
     assert not leaked, f"held-out examples also in training: {leaked}"
 
 
+@pytest.mark.parametrize("name", ["heldout_c.yml"])
+def test_later_heldout_sets_never_in_training(train, name):
+    seen = {_norm(ex.get("text")) for ex in _examples(train)}
+    later = _load(HELDOUT.parent / name)
+    leaked = [ex.get("text") for ex in _examples(later) if _norm(ex.get("text")) in seen]
+    assert not leaked, f"{name} examples also in training: {leaked}"
+
+
 @pytest.mark.parametrize("which", ["train", "heldout"])
 def test_no_text_labelled_with_two_intents(which, request):
     data = request.getfixturevalue(which)

@@ -82,7 +82,8 @@ def _community_row(c: dict, look: Lookup) -> dict:
         desk_hours=f.text(c.get("desk_hours"), "服务时间", required=False, max_len=32),
         address=f.text(c.get("address"), "服务中心地址", required=False),
         desk_hours_per_day=_hours_a_day(c.get("desk_hours_per_day")),
-        phone_24h=f.flag(c.get("phone_24h"), default=False),
+        hotline_24h=f.flag(c.get("hotline_24h"), False),
+        duty_phone=f.text(c.get("duty_phone"), "24小时值班电话", required=False, max_len=32),
     )
 
 
@@ -339,7 +340,8 @@ KINDS: dict[str, Kind] = {
             "desk_hours": ("服务时间", "上班时间", "办公时间", "工作时间"),
             "address": ("服务中心地址", "地址", "物业地址", "服务中心"),
             "desk_hours_per_day": ("每天服务时长", "每日服务时长", "服务时长", "客服值班时长", "前台服务时长"),
-            "phone_24h": ("24小时电话", "24小时服务电话", "24小时值班电话", "公布24小时电话", "24小时热线"),
+            "hotline_24h": ("电话24小时", "24小时服务", "服务电话24小时", "是否24小时"),
+            "duty_phone": ("24小时值班电话", "值班电话", "监控室电话", "24小时电话"),
         }, [("code",), ("name",)], ("code",), _community_row),
         Kind("buildings", "楼栋", Building, {
             "community": COMMUNITY, "code": ("楼栋", "楼号", "楼栋编号", "栋号", "楼栋号", "幢", "幢号", "栋"),
