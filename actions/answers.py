@@ -4,6 +4,7 @@ Outages get an honest answer that points to the service desk until their own flo
 ticket status is answered from the records. Fees, notices, contacts, paid services and binding
 have their own modules (fees.py, notices.py, services.py, binding.py).
 """
+
 from __future__ import annotations
 
 import logging
@@ -95,8 +96,6 @@ class AnswerComplaint(Action):
         return []
 
 
-
-
 class OutOfScope(Action):
     """Off-topic, or a bare answer with no question open. If it names a fault after all
     ("东门门禁刷不开 随时都可以"), the NLU missed a repair: start one rather than refuse."""
@@ -138,13 +137,16 @@ class LeaveForm(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         loop = tracker.active_loop.get("name") or ""
         what = {"repair_form": "报修", "complaint_form": "投诉"}.get(loop, "这件事")
-        dispatcher.utter_message(text=(
-            f"这个我帮不上忙 😅 {what}我先帮您停在这里，还没有提交。"
-            f"想接着办的时候跟我说「{what}」就行；需要人工可以说「转人工」。"
-        ))
+        dispatcher.utter_message(
+            text=(
+                f"这个我帮不上忙 😅 {what}我先帮您停在这里，还没有提交。"
+                f"想接着办的时候跟我说「{what}」就行；需要人工可以说「转人工」。"
+            )
+        )
         slots = {"repair_form": repair.FORM_SLOTS, "complaint_form": complaint.FORM_SLOTS}.get(loop, ())
         return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("form_interrupted", False)] + [
-            SlotSet(name, None) for name in slots]
+            SlotSet(name, None) for name in slots
+        ]
 
 
 class InformOutsideAFlow(OutOfScope):

@@ -5,6 +5,7 @@ No Rasa form: the two answers often come in one message ("绑定3-2-501 13812345
 one is missing we keep what we have in slots (bind_pending) and take the rest from the next
 message, whichever intent the NLU gives a bare address or phone (see actions.answers.OutOfScope).
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,8 +62,9 @@ class BindHouse(Action):
             if address and address.room and not phones.extract_mobile(text) and mine:
                 switched = binding.switch_to(session, openid, address, text)
                 if switched is not None:
-                    dispatcher.utter_message(text=(
-                        f"好的，已切换到 {binding.label(switched.house)}。接下来查物业费、看通知都按这套房来。"))
+                    dispatcher.utter_message(
+                        text=(f"好的，已切换到 {binding.label(switched.house)}。接下来查物业费、看通知都按这套房来。")
+                    )
                     return _clear()
             if address is None and phone is None and mine and (_LIST.search(text) or _SWITCH.search(text)):
                 dispatcher.utter_message(text=self._list(session, mine))
@@ -102,18 +104,24 @@ class BindHouse(Action):
         events: List[EventType] = [SlotSet("bind_pending", True)]
         if address and address.room:
             events.append(SlotSet("bind_address", _address_dict(address)))
-            dispatcher.utter_message(text=(
-                f"好的，{address.label}。请再告诉我在物业登记的手机号（业主或家人的都可以），我来核对一下。"))
+            dispatcher.utter_message(
+                text=(f"好的，{address.label}。请再告诉我在物业登记的手机号（业主或家人的都可以），我来核对一下。")
+            )
         elif phone:
             events.append(SlotSet("bind_phone", phone))
             dispatcher.utter_message(text="收到手机号。请再告诉我房号，比如「3栋2单元501」或「3-2-501」。")
         elif address:
             events.append(SlotSet("bind_address", None))
-            dispatcher.utter_message(text=f"请问是{address.label}的几号房？再加上在物业登记的手机号，比如「{address.label}501 13812345678」。")
+            dispatcher.utter_message(
+                text=f"请问是{address.label}的几号房？再加上在物业登记的手机号，比如「{address.label}501 13812345678」。"
+            )
         else:
-            dispatcher.utter_message(text=(
-                "好的，帮您绑定房屋 🏠 请告诉我房号和在物业登记的手机号，比如「3栋2单元501 13812345678」。\n"
-                "手机号要和物业登记的住户信息一致，这样才能保护您家的信息。"))
+            dispatcher.utter_message(
+                text=(
+                    "好的，帮您绑定房屋 🏠 请告诉我房号和在物业登记的手机号，比如「3栋2单元501 13812345678」。\n"
+                    "手机号要和物业登记的住户信息一致，这样才能保护您家的信息。"
+                )
+            )
         return events
 
     @staticmethod
@@ -121,27 +129,36 @@ class BindHouse(Action):
         d = desk(session, openid)
         if outcome.status in ("bound", "already"):
             house = binding.label(outcome.house)
-            text = f"绑定成功 ✅ 当前房屋：{house}。\n现在可以直接问我「还欠多少物业费」「最近有什么通知」「管家电话」。"
+            text = (
+                f"绑定成功 ✅ 当前房屋：{house}。\n现在可以直接问我「还欠多少物业费」「最近有什么通知」「管家电话」。"
+            )
             if outcome.status == "already":
                 text = f"这套房已经绑定好了，当前房屋：{house}。"
             elif had:
                 text += "\n您绑定了多套房，想切换就说「切换到」加房号。"
             return text
         if outcome.status == "phone_not_listed":
-            return (f"抱歉，{address.label}登记的住户里没有手机号 {phones.mask(phone)}，这次没有绑定。\n"
-                    f"可能是登记时留的是别的号码。我已经把您的申请转给物业服务中心核实，工作人员会联系您；"
-                    f"也可以带身份证或房产证明到服务中心办理，或打电话 {d['hotline']}。")
+            return (
+                f"抱歉，{address.label}登记的住户里没有手机号 {phones.mask(phone)}，这次没有绑定。\n"
+                f"可能是登记时留的是别的号码。我已经把您的申请转给物业服务中心核实，工作人员会联系您；"
+                f"也可以带身份证或房产证明到服务中心办理，或打电话 {d['hotline']}。"
+            )
         if outcome.status == "no_such_house":
-            return (f"没有找到「{address.label}」这套房，这次没有绑定。麻烦核对一下楼栋、单元和房号，"
-                    f"比如「3栋2单元501」。不确定的话可以打物业电话 {d['hotline']}，我也已经记下来请客服帮您核实。")
+            return (
+                f"没有找到「{address.label}」这套房，这次没有绑定。麻烦核对一下楼栋、单元和房号，"
+                f"比如「3栋2单元501」。不确定的话可以打物业电话 {d['hotline']}，我也已经记下来请客服帮您核实。"
+            )
         if outcome.status == "ambiguous":
             names = "、".join(binding.label(h) for h in outcome.candidates)
             return f"这个手机号在几个小区都有登记（{names}）。请加上小区名再说一次，比如「绑定 阳光城3栋2单元501 {phone}」。"
         if outcome.status == "paused":
-            return (f"自助绑定现在暂停了一会儿，为了保护住户信息。请稍后再试，或打电话 {d['hotline']}，"
-                    "客服会帮您核实绑定。")
-        return (f"今天的绑定尝试次数太多了，为了保护住户信息先暂停。请带身份证到物业服务中心办理，"
-                f"或打电话 {d['hotline']}，客服会帮您核实绑定。")
+            return (
+                f"自助绑定现在暂停了一会儿，为了保护住户信息。请稍后再试，或打电话 {d['hotline']}，客服会帮您核实绑定。"
+            )
+        return (
+            f"今天的绑定尝试次数太多了，为了保护住户信息先暂停。请带身份证到物业服务中心办理，"
+            f"或打电话 {d['hotline']}，客服会帮您核实绑定。"
+        )
 
 
 def wants_binding_continued(tracker: Tracker) -> bool:

@@ -6,6 +6,7 @@ happened, then where. Every message during the form is taken as the answer to th
 (an owner who is upset does not phrase answers as the NLU expects); cancel, goodbye and 转人工
 still work (rules). The category is read from the words in backend/service/complaints.py.
 """
+
 from __future__ import annotations
 
 import logging
@@ -59,8 +60,9 @@ class ValidateComplaintForm(FormValidationAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         return await self.get_extraction_events(dispatcher, tracker, domain)
 
-    async def get_extraction_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: Dict[Text, Any]) -> List[EventType]:
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
         text = latest_text(tracker)
         requested = tracker.get_slot("requested_slot")
         if requested and _CANCEL.search(text):
@@ -102,18 +104,26 @@ class SubmitComplaint(Action):
         description = slot("complaint_description")
         if not description:
             return [SlotSet(name, None) for name in FORM_SLOTS]
-        number, category, rules = raise_complaint(tracker, description, slot("complaint_location") or "",
-                                                  slot("complaint_house_id"), slot("complaint_photos") or [])
-        dispatcher.utter_message(text=(
-            f"给您添麻烦了，非常抱歉 🙏 投诉已经登记，单号 {number}（{category}）。\n"
-            + (f"{rules}\n" if rules else "")
-            + "客服会在2小时内处理，结果会在这里告诉您。有照片可以直接发过来补充。"
-        ))
+        number, category, rules = raise_complaint(
+            tracker,
+            description,
+            slot("complaint_location") or "",
+            slot("complaint_house_id"),
+            slot("complaint_photos") or [],
+        )
+        dispatcher.utter_message(
+            text=(
+                f"给您添麻烦了，非常抱歉 🙏 投诉已经登记，单号 {number}（{category}）。\n"
+                + (f"{rules}\n" if rules else "")
+                + "客服会在2小时内处理，结果会在这里告诉您。有照片可以直接发过来补充。"
+            )
+        )
         return [SlotSet(name, None) for name in FORM_SLOTS]
 
 
-def raise_complaint(tracker: Tracker, description: str, location: str, house_id: Optional[int],
-                    photos: list, key_suffix: str = "") -> tuple[str, str, str]:
+def raise_complaint(
+    tracker: Tracker, description: str, location: str, house_id: Optional[int], photos: list, key_suffix: str = ""
+) -> tuple[str, str, str]:
     """Record a complaint (TS number, 2-hour clock) for the owner; (number, category label, and
     for a neighbour's decoration noise what the community's rules say, else "")."""
     phone = phones.extract_mobile(description) or ""
@@ -121,12 +131,19 @@ def raise_complaint(tracker: Tracker, description: str, location: str, house_id:
         house = owners.current_house(session, tracker.sender_id)
         house_id = house_id or (house.id if house else None)
         community_id = owners.community_of(session, house).id if house else None
-        ticket = complaints.raise_complaint(session, complaints.ComplaintRequest(
-            openid=tracker.sender_id, description=description, location_label=location,
-            house_id=house_id, community_id=community_id, contact_phone=phone,
-            photos=[(p.get("url"), p.get("media_id")) for p in photos],
-            source_key=source_key(tracker) + key_suffix,
-        ))
+        ticket = complaints.raise_complaint(
+            session,
+            complaints.ComplaintRequest(
+                openid=tracker.sender_id,
+                description=description,
+                location_label=location,
+                house_id=house_id,
+                community_id=community_id,
+                contact_phone=phone,
+                photos=[(p.get("url"), p.get("media_id")) for p in photos],
+                source_key=source_key(tracker) + key_suffix,
+            ),
+        )
         category = complaints.label(complaints.complaint_of(session, ticket).category)
         return ticket.number, category, complaints.renovation_answer(session, ticket) or ""
 
@@ -141,10 +158,12 @@ class RaiseComplaintNow(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         text = latest_text(tracker)
         number, category, rules = raise_complaint(tracker, text, _where(text) or "", None, [], key_suffix=":complaint")
-        dispatcher.utter_message(text=(
-            f"给您添麻烦了，非常抱歉 🙏 您反映的情况已经登记为投诉，单号 {number}（{category}），"
-            "客服会在2小时内处理。" + (f"\n{rules}" if rules else "")
-        ))
+        dispatcher.utter_message(
+            text=(
+                f"给您添麻烦了，非常抱歉 🙏 您反映的情况已经登记为投诉，单号 {number}（{category}），"
+                "客服会在2小时内处理。" + (f"\n{rules}" if rules else "")
+            )
+        )
         return []
 
 

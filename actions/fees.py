@@ -1,6 +1,7 @@
 """query_fee: the bound home's own bill, from the imported records: the item the owner asks
 about (车位费, 装修保证金, 水电代收, 临时停车...) first, 物业费 when they name none, and the
 other items the home has. The 收支公示 is public: any owner of the community sees it unbound."""
+
 from __future__ import annotations
 
 import re
@@ -13,10 +14,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.home import HOW_TO_BIND, desk, where
 from actions.store import db, latest_text
+from backend.core.clock import SHANGHAI
 from backend.owners import accounts as owners
 from backend.owners import binding, fees
 from backend.text.money import yuan
-from backend.text.times import SHANGHAI
 
 SHOWN_PERIODS = 4
 # What the owner asked about comes first; the rest of the card follows.
@@ -58,13 +59,17 @@ def card(summary: fees.FeeSummary, text: str, now: date) -> str:
         owed = ["· 目前没有欠费，谢谢您按时缴费 👍"]
     if summary.last_payment:
         p = summary.last_payment
-        owed.append(f"· 上次缴费：{p.paid_on:%Y-%m-%d} {yuan(p.amount)}（{p.period}{('，' + p.method) if p.method else ''}）")
+        owed.append(
+            f"· 上次缴费：{p.paid_on:%Y-%m-%d} {yuan(p.amount)}（{p.period}{('，' + p.method) if p.method else ''}）"
+        )
     sections = {}
     std = summary.standard
     if std is not None:
         monthly = summary.monthly
         if std.per_area and monthly is not None:
-            sections["standard"] = (f"· 收费标准：{price(std.unit_price)}元/m²/月 × {house.floor_area}m² = {yuan(monthly)}/月")
+            sections["standard"] = (
+                f"· 收费标准：{price(std.unit_price)}元/m²/月 × {house.floor_area}m² = {yuan(monthly)}/月"
+            )
         elif not std.per_area:
             sections["standard"] = f"· 收费标准：{std.item} {yuan(std.unit_price)}/月"
         if std.pay_methods:
@@ -100,7 +105,9 @@ def item_answer(item: fees.ItemCard, items: List[str], now: date) -> str:
         lines.append(f"· {item.item}目前没有欠费 👍")
     if item.last_payment:
         p = item.last_payment
-        lines.append(f"· 上次缴费：{p.paid_on:%Y-%m-%d} {yuan(p.amount)}（{p.period}{('，' + p.method) if p.method else ''}）")
+        lines.append(
+            f"· 上次缴费：{p.paid_on:%Y-%m-%d} {yuan(p.amount)}（{p.period}{('，' + p.method) if p.method else ''}）"
+        )
     if std is not None and std.pay_methods:
         lines.append(f"· 怎么缴：{std.pay_methods}")
     if std is None and not item.has_bills:
@@ -134,15 +141,20 @@ class AnswerFee(Action):
                     return []
             if house is None:
                 d = desk(session, tracker.sender_id, latest_text(tracker))
-                dispatcher.utter_message(text=(
-                    "查物业费要先绑定您家的房屋，这样我只会给您看您自己家的账单 🔒\n"
-                    f"{HOW_TO_BIND}\n也可以打物业电话 {d['hotline']} 查询。"))
+                dispatcher.utter_message(
+                    text=(
+                        "查物业费要先绑定您家的房屋，这样我只会给您看您自己家的账单 🔒\n"
+                        f"{HOW_TO_BIND}\n也可以打物业电话 {d['hotline']} 查询。"
+                    )
+                )
                 return []
             items = fees.items_for(session, house)
             asked = fees.asked_item(items, text)
             if asked and asked != fees.MAIN_ITEM:
                 reply = item_answer(fees.item_card(session, house, asked), items, today())
             else:
-                reply = "\n".join([card(fees.summary(session, house), text, today()), *others_line(items, fees.MAIN_ITEM)])
+                reply = "\n".join(
+                    [card(fees.summary(session, house), text, today()), *others_line(items, fees.MAIN_ITEM)]
+                )
         dispatcher.utter_message(text=reply)
         return []

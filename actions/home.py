@@ -1,5 +1,6 @@
 """Whose community an answer is about: the owner's bound home, else a community they name,
 else the only one there is. With several communities and none of these, we ask."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -43,8 +44,10 @@ def where(session, openid: str, text: str = "", community_id: Optional[int] = No
 
 def which_community(choices: List[Community], what: str) -> str:
     names = "、".join(c.name for c in choices)
-    return (f"请问您是哪个小区的？（{names}）说小区名加「{what}」就行，比如「{choices[0].name}{what}」。\n"
-            f"绑定房屋后就不用再说小区了：{HOW_TO_BIND}")
+    return (
+        f"请问您是哪个小区的？（{names}）说小区名加「{what}」就行，比如「{choices[0].name}{what}」。\n"
+        f"绑定房屋后就不用再说小区了：{HOW_TO_BIND}"
+    )
 
 
 def desk(session, openid: str, text: str = "", community_id: Optional[int] = None) -> Dict[str, str]:
@@ -52,8 +55,14 @@ def desk(session, openid: str, text: str = "", community_id: Optional[int] = Non
     the only one; with several communities and no clue, the company's own hotline."""
     community: Optional[Community] = where(session, openid, text, community_id).community
     if community is None:
-        return {"name": SETTINGS.company_name, "hotline": SETTINGS.service_hotline, "hours": "", "address": "",
-                "hotline_24h": "", "duty_phone": ""}
+        return {
+            "name": SETTINGS.company_name,
+            "hotline": SETTINGS.service_hotline,
+            "hours": "",
+            "address": "",
+            "hotline_24h": "",
+            "duty_phone": "",
+        }
     return community_desk(community)
 
 

@@ -1,4 +1,5 @@
 """query_outage: answered from the outages staff announced for the owner's building."""
+
 from __future__ import annotations
 
 import re
@@ -10,7 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions.store import db, entity, latest_text
-from backend.core.models import OUTAGE_KINDS, Community, aware_now
+from backend.core.clock import aware_now
+from backend.core.models import OUTAGE_KINDS, Community
 from backend.messaging import outages
 from backend.owners import accounts as owners
 from backend.text import addresses
@@ -56,7 +58,8 @@ class AnswerOutage(Action):
         if _NOW.search(text) and community is not None:
             # Without it now and no notice behind it: most likely a fault. Start a repair.
             dispatcher.utter_message(
-                text=f"我这里没有查到{place}现在有{what}的通知，可能是家里或楼里的线路、管道出了问题。我帮您报修，师傅来看看。")
+                text=f"我这里没有查到{place}现在有{what}的通知，可能是家里或楼里的线路、管道出了问题。我帮您报修，师傅来看看。"
+            )
             return [SlotSet("repair_description", f"{text.strip()}（没有{what}通知）"), FollowupAction("repair_form")]
         reply = f"目前没有{place}的{what}计划（未来7天内）。"
         if others:

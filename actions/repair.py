@@ -4,6 +4,7 @@ Every owner message during the form goes through `RepairDraft.absorb`, which rea
 sentence, so "3-2-501厨房水管爆了 电话13812345678" fills four answers at once, and a later
 "电话改成139..." corrects one.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,10 +31,21 @@ log = logging.getLogger(__name__)
 # Questions and requests the rules answer mid-form (then the form carries on). Any other
 # message is read for answers first: a bare "1102" or "随时都行" may come out of the NLU as
 # goodbye or out_of_scope, and "我是3栋2单元501的" as bind_house.
-QUESTION_INTENTS = frozenset({
-    "query_ticket_status", "query_fee", "query_notice", "query_outage", "ask_contact",
-    "ask_paid_service", "complain", "request_human", "cancel", "rate_service", "send_photo",
-})
+QUESTION_INTENTS = frozenset(
+    {
+        "query_ticket_status",
+        "query_fee",
+        "query_notice",
+        "query_outage",
+        "ask_contact",
+        "ask_paid_service",
+        "complain",
+        "request_human",
+        "cancel",
+        "rate_service",
+        "send_photo",
+    }
+)
 RETRY_INTENTS = ("inform", "affirm", "report_repair", "bind_house")
 OFF_TOPIC_INTENTS = frozenset({"out_of_scope", "nlu_fallback"})
 # The slots that answer each question of the form.
@@ -47,12 +59,26 @@ ANSWERS = {
 }
 URGENT_TIME_LABEL = "尽快（紧急维修，30分钟内到场）"
 FORM_SLOTS = (
-    "repair_description", "repair_location", "repair_place", "repair_address", "repair_house_id",
-    "repair_facility", "repair_urgency", "repair_urgency_reason", "repair_time", "repair_time_start",
-    "contact_phone", "repair_photos", "repair_change_pending", "repair_retry", "repair_confirmed",
+    "repair_description",
+    "repair_location",
+    "repair_place",
+    "repair_address",
+    "repair_house_id",
+    "repair_facility",
+    "repair_urgency",
+    "repair_urgency_reason",
+    "repair_time",
+    "repair_time_start",
+    "contact_phone",
+    "repair_photos",
+    "repair_change_pending",
+    "repair_retry",
+    "repair_confirmed",
     "repair_community",
 )
-_YES = re.compile(r"^(是|是的|对|对的|嗯|嗯嗯|好|好的|可以|行|没错|用|就用|用这个|就这个|这个|ok|yes)[的吧啊呀。!！\s]*$", re.I)
+_YES = re.compile(
+    r"^(是|是的|对|对的|嗯|嗯嗯|好|好的|可以|行|没错|用|就用|用这个|就这个|这个|ok|yes)[的吧啊呀。!！\s]*$", re.I
+)
 
 # Words that say "I want a repair" without saying what is wrong.
 _GENERIC = re.compile(
@@ -243,8 +269,13 @@ class RepairDraft:
             return False
         with db() as session:
             found = communities.community_for_report(
-                session, self.tracker.sender_id, text, address, self.slots.get("repair_house_id"),
-                self.tracker.get_slot("chosen_community"))
+                session,
+                self.tracker.sender_id,
+                text,
+                address,
+                self.slots.get("repair_house_id"),
+                self.tracker.get_slot("chosen_community"),
+            )
             bound = owners.current_house(session, self.tracker.sender_id) is not None
         if found is None:
             return False
@@ -309,7 +340,9 @@ class RepairDraft:
         return False
 
 
-def raise_emergency_now(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> Optional[List[EventType]]:
+def raise_emergency_now(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+) -> Optional[List[EventType]]:
     """An emergency the NLU did not read as a repair (out_of_scope, inform): raised here and now
     when the message says what and where, rather than through a form that would ask again."""
     text = latest_text(tracker)
@@ -323,8 +356,16 @@ def raise_emergency_now(dispatcher: CollectingDispatcher, tracker: Tracker, doma
     draft.emergency_shortcut()
     if not draft.slots.get("repair_confirmed"):
         return None
-    filled = Tracker(tracker.sender_id, {**tracker.slots, **draft.slots}, tracker.latest_message, tracker.events,
-                     False, None, {}, tracker.latest_action_name)
+    filled = Tracker(
+        tracker.sender_id,
+        {**tracker.slots, **draft.slots},
+        tracker.latest_message,
+        tracker.events,
+        False,
+        None,
+        {},
+        tracker.latest_action_name,
+    )
     return SubmitRepair().run(dispatcher, filled, domain)
 
 
@@ -352,7 +393,8 @@ class ValidateRepairForm(FormValidationAction):
             # "88" / "拜拜" in the middle: the owner is leaving, whatever the NLU made of it.
             dispatcher.utter_message(response="utter_left_unfinished")
             return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("form_interrupted", False)] + [
-                SlotSet(n, None) for n in FORM_SLOTS]
+                SlotSet(n, None) for n in FORM_SLOTS
+            ]
         if intent == "rate_service" and not awaiting_rating(tracker.sender_id):
             intent = "inform"  # a bare number or "好的" is an answer unless a finished job waits for a score
         # Questions and other requests are not answers: leave them to the rules.
@@ -368,8 +410,11 @@ class ValidateRepairForm(FormValidationAction):
             draft.fill_from_binding()
         if draft.settle_community(text) and requested == "repair_community":
             used = True
-        if requested == "contact_phone" and not draft.slots.get("contact_phone") \
-                and (intent == "affirm" or _YES.match(text.strip())):
+        if (
+            requested == "contact_phone"
+            and not draft.slots.get("contact_phone")
+            and (intent == "affirm" or _YES.match(text.strip()))
+        ):
             phone = phone_on_record(tracker.sender_id)  # "联系电话用 138****1001 吗？" "是的"
             if phone:
                 draft.set("contact_phone", phone)
@@ -393,7 +438,7 @@ class ValidateRepairForm(FormValidationAction):
 
     @staticmethod
     def _acknowledge_corrections(dispatcher, tracker: Tracker, draft: RepairDraft, requested: Optional[str]) -> None:
-        """"电话改成139…" while we ask something else: say what changed, then carry on."""
+        """ "电话改成139…" while we ask something else: say what changed, then carry on."""
         for slot, label in (("repair_location", "地点"), ("repair_time", "上门时间"), ("contact_phone", "联系电话")):
             before, after = tracker.get_slot(slot), draft.changes.get(slot)
             if before and after and before != after and slot != requested:
@@ -495,7 +540,9 @@ class SubmitRepair(Action):
             urgency_reason=slot("repair_urgency_reason"),
             facility=slot("repair_facility"),
             place=slot("repair_place"),
-            address=addresses.Address(address["building"], address.get("unit"), address.get("room")) if address else None,
+            address=addresses.Address(address["building"], address.get("unit"), address.get("room"))
+            if address
+            else None,
             house_id=slot("repair_house_id"),
             community_id=slot("repair_community") or None,
             location_label=slot("repair_location") or "",
@@ -515,15 +562,20 @@ class SubmitRepair(Action):
         # Redis is down its sweep picks the ticket up.
         job = "backend.work.dispatch.page_emergency" if kind else "backend.work.dispatch.dispatch_ticket"
         jobs.enqueue(job, ticket_id, high=True)
-        log.info("repair ticket recorded", extra={"ticket": number, "urgency": request.urgency, "phone": phones.mask(request.contact_phone)})
+        log.info(
+            "repair ticket recorded",
+            extra={"ticket": number, "urgency": request.urgency, "phone": phones.mask(request.contact_phone)},
+        )
         cleared = [SlotSet(name, None) for name in FORM_SLOTS]
         if kind:
             line = around_the_clock(d)
             call = f"情况危急请直接打24小时电话 {line}" if line else f"也可以打物业电话 {phone_words(d)}"
-            dispatcher.utter_message(text=(
-                f"已为您紧急报修，单号 {number}。值班师傅和主管都已收到通知，30分钟内到场。\n"
-                f"{urgency.SAFETY_ADVICE[kind]}\n{call}。电话或地址要更正，直接告诉我就行。"
-            ))
+            dispatcher.utter_message(
+                text=(
+                    f"已为您紧急报修，单号 {number}。值班师傅和主管都已收到通知，30分钟内到场。\n"
+                    f"{urgency.SAFETY_ADVICE[kind]}\n{call}。电话或地址要更正，直接告诉我就行。"
+                )
+            )
             return cleared + [SlotSet("emergency_ticket", number)]
         if urgent:
             text = (

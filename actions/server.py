@@ -8,6 +8,7 @@ tracker with any sender and slots, file tickets on any house or read anyone's ti
   bot/endpoints.yml as the X-Actions-Token header); on any interface other than loopback the
   token is required (16+ characters) or the server refuses to start.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -34,8 +35,10 @@ def check_config(host: str, token: str) -> str | None:
     if token and len(token) < MIN_TOKEN_LENGTH:
         return f"ACTIONS_TOKEN is too short: at least {MIN_TOKEN_LENGTH} characters"
     if not is_loopback(host) and not token:
-        return (f"ACTIONS_HOST={host} is not loopback: set ACTIONS_TOKEN (at least {MIN_TOKEN_LENGTH} "
-                "random characters, the same for Rasa) so only Rasa can call the action server")
+        return (
+            f"ACTIONS_HOST={host} is not loopback: set ACTIONS_TOKEN (at least {MIN_TOKEN_LENGTH} "
+            "random characters, the same for Rasa) so only Rasa can call the action server"
+        )
     return None
 
 

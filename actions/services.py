@@ -1,4 +1,5 @@
 """ask_contact and ask_paid_service, from the owner's own community's records."""
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,9 @@ from backend.owners import contacts, paid_services
 from backend.text import phones
 
 # "预约开锁", "帮我叫个保洁": the owner wants the service, not only its price.
-_WANTS = re.compile(r"预约|约一?个|帮我(叫|找|约|安排|开)|给我(叫|找|约|安排)|我要|我想要|想请|请个|叫个|找个|安排|上门|下单|来一?个")
+_WANTS = re.compile(
+    r"预约|约一?个|帮我(叫|找|约|安排|开)|给我(叫|找|约|安排)|我要|我想要|想请|请个|叫个|找个|安排|上门|下单|来一?个"
+)
 _PRICE_ONLY = re.compile(r"多少钱|价格|价目|收费|怎么收|贵不贵|几块|多少")
 
 
@@ -76,18 +79,24 @@ class AnswerPaidService(Action):
             services = paid_services.price_list(session, place.community.id)
             hotline = place.community.hotline or SETTINGS.service_hotline
             if not services:
-                dispatcher.utter_message(text=f"{place.community.name}的有偿服务价目表还没有上线，价格和预约请打 {hotline}。")
+                dispatcher.utter_message(
+                    text=f"{place.community.name}的有偿服务价目表还没有上线，价格和预约请打 {hotline}。"
+                )
                 return []
             chosen = paid_services.match(services, text)
             if chosen and _WANTS.search(text) and not _PRICE_ONLY.search(text):
                 reply = self._book(session, tracker, place, chosen, text, hotline)
             elif chosen:
                 note = f"（{chosen.note}）" if chosen.note else ""
-                reply = (f"{chosen.item}：{paid_services.price_label(chosen)}{note}。\n"
-                         f"需要的话回复「预约{chosen.item}」，我帮您下单，客服会电话和您约时间。")
+                reply = (
+                    f"{chosen.item}：{paid_services.price_label(chosen)}{note}。\n"
+                    f"需要的话回复「预约{chosen.item}」，我帮您下单，客服会电话和您约时间。"
+                )
             else:
                 lines = [f"{place.community.name}有偿服务价目："]
-                lines += [f"· {s.item} {paid_services.price_label(s)}" + (f"（{s.note}）" if s.note else "") for s in services]
+                lines += [
+                    f"· {s.item} {paid_services.price_label(s)}" + (f"（{s.note}）" if s.note else "") for s in services
+                ]
                 lines.append("需要哪项回复「预约」加项目，比如「预约" + services[0].item + "」。")
                 reply = "\n".join(lines)
         dispatcher.utter_message(text=reply)
@@ -96,14 +105,19 @@ class AnswerPaidService(Action):
     @staticmethod
     def _book(session, tracker: Tracker, place, service, text: str, hotline: str) -> str:
         if place.house is None:
-            return (f"预约{service.item}（{paid_services.price_label(service)}）需要先绑定房屋，师傅才知道去哪家。\n"
-                    f"{HOW_TO_BIND}\n着急的话直接打 {hotline}。")
+            return (
+                f"预约{service.item}（{paid_services.price_label(service)}）需要先绑定房屋，师傅才知道去哪家。\n"
+                f"{HOW_TO_BIND}\n着急的话直接打 {hotline}。"
+            )
         phone = phones.extract_mobile(text) or _bound_phone(session, tracker.sender_id) or ""
-        ticket = paid_services.request(session, tracker.sender_id, place.house, service, phone, text,
-                                       source_key=source_key(tracker))
-        return (f"已为您预约「{service.item}」（{paid_services.price_label(service)}），单号 {ticket.number}。\n"
-                f"客服会尽快打{('您的手机 ' + phones.mask(phone) + ' ') if phone else '电话'}和您约上门时间，费用按价目表现场结算。"
-                f"不需要了请打 {hotline} 取消。")
+        ticket = paid_services.request(
+            session, tracker.sender_id, place.house, service, phone, text, source_key=source_key(tracker)
+        )
+        return (
+            f"已为您预约「{service.item}」（{paid_services.price_label(service)}），单号 {ticket.number}。\n"
+            f"客服会尽快打{('您的手机 ' + phones.mask(phone) + ' ') if phone else '电话'}和您约上门时间，费用按价目表现场结算。"
+            f"不需要了请打 {hotline} 取消。"
+        )
 
 
 def _bound_phone(session, openid: str) -> str | None:

@@ -1,4 +1,5 @@
 """Database access for actions: one engine per process, one short transaction per action."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager

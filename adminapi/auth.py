@@ -2,6 +2,7 @@
 
 The staff console authenticates its own users and calls `backend` directly; it can also put a
 signed-in staff member on `g.api_actor` and pass this check (see `allow_session`)."""
+
 from __future__ import annotations
 
 import hmac

@@ -10,6 +10,7 @@
     POST /api/outages/<id>/cancel     {reason}                           -> owners are told
 Times are ISO 8601; without an offset they are Beijing time.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,10 +19,10 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
 from adminapi.auth import require_staff
+from backend.core.clock import SHANGHAI
 from backend.core.db import get_engine, session_scope
 from backend.core.models import Community, Outage
 from backend.messaging import outages
-from backend.text.times import SHANGHAI
 
 bp = Blueprint("outages_api", __name__, url_prefix="/api/outages")
 
@@ -62,11 +63,20 @@ def _time(data: dict, key: str, required: bool = True) -> datetime | None:
 
 def _json(session, outage: Outage, with_summary: bool = False) -> dict:
     data = {
-        "id": outage.id, "community": outage.community.code, "kind": outage.kind, "label": outages.label(outage),
-        "planned": outage.planned, "buildings": outage.building_codes or "all",
-        "starts_at": outage.starts_at.isoformat(), "ends_at": outage.ends_at.isoformat(),
-        "reason": outage.reason, "prepare": outage.prepare, "status": outage.status, "version": outage.version,
-        "note": outage.note, "text": outages.describe(outage),
+        "id": outage.id,
+        "community": outage.community.code,
+        "kind": outage.kind,
+        "label": outages.label(outage),
+        "planned": outage.planned,
+        "buildings": outage.building_codes or "all",
+        "starts_at": outage.starts_at.isoformat(),
+        "ends_at": outage.ends_at.isoformat(),
+        "reason": outage.reason,
+        "prepare": outage.prepare,
+        "status": outage.status,
+        "version": outage.version,
+        "note": outage.note,
+        "text": outages.describe(outage),
     }
     if with_summary:
         data["recipients"] = outages.preview(session, outage)
@@ -90,9 +100,17 @@ def create():
             raise BadRequest(f"缺少 {key}")
     with _session() as session:
         outage = outages.create(
-            session, str(data["community"]), str(data["kind"]), _time(data, "starts_at"), _time(data, "ends_at"),
-            buildings=data.get("buildings"), reason=str(data.get("reason") or ""),
-            prepare=str(data.get("prepare") or ""), planned=bool(data.get("planned", True)), actor=g.api_actor)
+            session,
+            str(data["community"]),
+            str(data["kind"]),
+            _time(data, "starts_at"),
+            _time(data, "ends_at"),
+            buildings=data.get("buildings"),
+            reason=str(data.get("reason") or ""),
+            prepare=str(data.get("prepare") or ""),
+            planned=bool(data.get("planned", True)),
+            actor=g.api_actor,
+        )
         if data.get("send", True):
             outages.send_notice(session, outage)
         body = _json(session, outage, with_summary=True)
@@ -152,8 +170,12 @@ def send(outage_id: int):
 @require_staff
 def update(outage_id: int):
     data = _body()
-    return _act(outage_id, lambda s, o: outages.update(
-        s, o, _time(data, "starts_at", False), _time(data, "ends_at", False), str(data.get("note") or "")))
+    return _act(
+        outage_id,
+        lambda s, o: outages.update(
+            s, o, _time(data, "starts_at", False), _time(data, "ends_at", False), str(data.get("note") or "")
+        ),
+    )
 
 
 @bp.post("/<int:outage_id>/restore")

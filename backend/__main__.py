@@ -1,4 +1,5 @@
 """Command line for the backend's records: `python -m backend --help`."""
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,11 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     if not settings.local_mode and not args.allow_production:
         # The demo's residents and staff (whose phones the README prints) must never land in a
         # real company's database by accident.
-        print("seed-demo: WeChat credentials are set, so this is not local mode; the demo community "
-              "is not loaded (pass --allow-production for a throwaway test system).", file=sys.stderr)
+        print(
+            "seed-demo: WeChat credentials are set, so this is not local mode; the demo community "
+            "is not loaded (pass --allow-production for a throwaway test system).",
+            file=sys.stderr,
+        )
         return 2
     url = args.database_url or settings.database_url
     if not args.no_upgrade:
@@ -82,8 +86,10 @@ def _import(args: argparse.Namespace, files, skipped=()) -> int:
             if args.dry_run:
                 session.rollback()
     except ImportFailed as failed:
-        unchecked = [f"- {path.name}：没有检查（前面的文件有错误，这次什么都没有导入）"
-                     for _, path in files[len(failed.reports):]]
+        unchecked = [
+            f"- {path.name}：没有检查（前面的文件有错误，这次什么都没有导入）"
+            for _, path in files[len(failed.reports) :]
+        ]
         return _print_failure(failed.reports, [*unchecked, *skipped])
     for report in reports:
         report.dry_run = args.dry_run
@@ -122,21 +128,16 @@ def cmd_import_dir(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m backend", description="Records of the property-service assistant."
-    )
-    parser.add_argument(
-        "--database-url", help="overrides DATABASE_URL (default: SQLite file under var/)"
-    )
+    parser = argparse.ArgumentParser(prog="python -m backend", description="Records of the property-service assistant.")
+    parser.add_argument("--database-url", help="overrides DATABASE_URL (default: SQLite file under var/)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    up = sub.add_parser(
-        "db-upgrade", help="create or migrate the database schema (alembic upgrade head)"
-    )
+    up = sub.add_parser("db-upgrade", help="create or migrate the database schema (alembic upgrade head)")
     up.set_defaults(func=cmd_db_upgrade)
     seed = sub.add_parser("seed-demo", help="add the demo community 幸福里花园 (safe to repeat)")
     seed.add_argument("--no-upgrade", action="store_true", help="do not migrate first")
-    seed.add_argument("--allow-production", action="store_true",
-                      help="load it even with WeChat credentials set (test systems only)")
+    seed.add_argument(
+        "--allow-production", action="store_true", help="load it even with WeChat credentials set (test systems only)"
+    )
     seed.set_defaults(func=cmd_seed_demo)
 
     kinds_help = "; ".join(f"{k} ({KINDS[k].label})" for k in ORDER)
@@ -144,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
     common.add_argument("--no-progress", action="store_true", help="no progress bar")
     imp = sub.add_parser(
-        "import", parents=[common],
+        "import",
+        parents=[common],
         help="import one CSV or .xlsx file of a kind (all rows or nothing; safe to repeat)",
         description="Import a staff spreadsheet. Every row is checked first; if any row is bad, "
         "each one is reported by its row number and nothing is written. Rows are matched by "
@@ -153,11 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("kind", choices=ORDER, metavar="KIND", help=kinds_help)
     imp.add_argument("file", help="a .csv (UTF-8 or GBK) or .xlsx file; the header is found in its first rows")
-    imp.add_argument("--sheet", help="the worksheet of an .xlsx to read (default: the one sheet whose "
-                     "header fits the kind; several that fit are refused)")
+    imp.add_argument(
+        "--sheet",
+        help="the worksheet of an .xlsx to read (default: the one sheet whose "
+        "header fits the kind; several that fit are refused)",
+    )
     imp.set_defaults(func=cmd_import)
     imp_dir = sub.add_parser(
-        "import-dir", parents=[common],
+        "import-dir",
+        parents=[common],
         help="import every <kind>.csv/.xlsx (or 房屋.xlsx...) in a folder, in dependency order, in one "
         "transaction; lists every file of the folder and what happened to it",
     )

@@ -1,8 +1,9 @@
 """Console accounts from the command line: `python -m console --help`.
 
-    python -m console create-user wang --role customer_service --name 王客服   (asks the password)
-    python -m console demo-admin      (local mode only: admin with a fresh password, printed)
+python -m console create-user wang --role customer_service --name 王客服   (asks the password)
+python -m console demo-admin      (local mode only: admin with a fresh password, printed)
 """
+
 from __future__ import annotations
 
 import argparse

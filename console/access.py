@@ -1,5 +1,6 @@
 """Who may do what. Every view is marked `public` or `require(permission)`; unmarked views are
 refused to everyone (fail closed). No login → 302 to the login page; wrong role → 403."""
+
 from __future__ import annotations
 
 from flask import abort, current_app, g, redirect, request, session, url_for
@@ -110,4 +111,3 @@ def load_user_and_check():
     if not can(g.user.role, permission):
         abort(403)
     return None
-

@@ -3,6 +3,7 @@
 Every view declares who may use it (console.access.require); a view that forgets is refused to
 everyone, so a new page is never accidentally public.
 """
+
 from __future__ import annotations
 
 import logging
@@ -110,10 +111,18 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
     app.extensions["console.settings"] = settings
     app.extensions["console.engine"] = get_engine(settings.database_url)
     c = app.config
-    app.extensions["console.limiter"] = LoginLimiter(settings.redis_url, Limits(
-        pair=c["LOGIN_MAX_FAILURES"], user=c["LOGIN_USER_FAILURES"], ip=c["LOGIN_IP_FAILURES"],
-        window=c["LOGIN_WINDOW_SECONDS"], global_failures=c["LOGIN_GLOBAL_FAILURES"],
-        global_window=c["LOGIN_GLOBAL_WINDOW_SECONDS"], global_slot=c["LOGIN_GLOBAL_SLOT_SECONDS"]))
+    app.extensions["console.limiter"] = LoginLimiter(
+        settings.redis_url,
+        Limits(
+            pair=c["LOGIN_MAX_FAILURES"],
+            user=c["LOGIN_USER_FAILURES"],
+            ip=c["LOGIN_IP_FAILURES"],
+            window=c["LOGIN_WINDOW_SECONDS"],
+            global_failures=c["LOGIN_GLOBAL_FAILURES"],
+            global_window=c["LOGIN_GLOBAL_WINDOW_SECONDS"],
+            global_slot=c["LOGIN_GLOBAL_SLOT_SECONDS"],
+        ),
+    )
     if settings.console_behind_proxy:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -150,8 +159,9 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
     @app.after_request
     def _count(resp):
         # Route names, not paths: a bounded label set (no ids, no query strings).
-        metrics.HTTP_REQUESTS.labels("console", request.endpoint or "unmatched",
-                                     metrics.status_class(resp.status_code)).inc()
+        metrics.HTTP_REQUESTS.labels(
+            "console", request.endpoint or "unmatched", metrics.status_class(resp.status_code)
+        ).inc()
         return resp
 
     @app.errorhandler(CSRFError)
@@ -160,8 +170,13 @@ def create_app(settings: Settings | None = None, **config) -> Flask:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc):
-        messages = {400: "请求有误，请返回重新填写。", 403: "您的账号没有权限访问这个页面。",
-                    404: "没有找到这个页面或记录。", 405: "不支持这种请求方式。", 413: "提交的内容太大。"}
+        messages = {
+            400: "请求有误，请返回重新填写。",
+            403: "您的账号没有权限访问这个页面。",
+            404: "没有找到这个页面或记录。",
+            405: "不支持这种请求方式。",
+            413: "提交的内容太大。",
+        }
         if exc.code >= 500:
             # Never a traceback or the library's English: what went wrong is in the log.
             return render_template("error.html", code=exc.code, message="系统出了点问题，请稍后再试。"), exc.code

@@ -1,5 +1,6 @@
 """The audit log: every console request that changes data writes one row, in the same
 transaction as the change, so there is never a change without its row (or a row without it)."""
+
 from __future__ import annotations
 
 import json
@@ -7,7 +8,8 @@ import json
 from flask import g, request
 from sqlalchemy.orm import Session
 
-from backend.core.models import AuditLog, utcnow
+from backend.core.clock import utcnow
+from backend.core.models import AuditLog
 
 
 def record(

@@ -1,4 +1,5 @@
 """Logging in and out, the start page, and the audit log page (admin)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +10,8 @@ from flask import Blueprint, current_app, flash, g, make_response, redirect, ren
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from backend.core.models import AuditLog, utcnow
+from backend.core.clock import utcnow
+from backend.core.models import AuditLog
 from console import audit, sessions, users
 from console.access import password_version, public, require
 from console.context import db_session, limiter, settings
@@ -59,8 +61,15 @@ def _remember_browser(resp, username: str, known: dict | None) -> None:
     mark = _user_mark(username)
     names = [mark] + [u for u in known["u"] if u != mark]
     value = _known_browser_serializer().dumps({"n": known["n"], "u": names[:KNOWN_BROWSER_USERS]})
-    resp.set_cookie(KNOWN_BROWSER_COOKIE, value, max_age=KNOWN_BROWSER_DAYS * 86400, path=url_for("auth.login"),
-                    httponly=True, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    resp.set_cookie(
+        KNOWN_BROWSER_COOKIE,
+        value,
+        max_age=KNOWN_BROWSER_DAYS * 86400,
+        path=url_for("auth.login"),
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
 
 
 def _login_page(status: int, **context):
@@ -111,8 +120,7 @@ def login():
         return _login_page(401, error=message, **form)
     limiter().clear(ip, username, device)
     try:
-        sid = sessions.start(settings().redis_url, user.id,
-                             int(current_app.permanent_session_lifetime.total_seconds()))
+        sid = sessions.start(settings().redis_url, user.id, int(current_app.permanent_session_lifetime.total_seconds()))
     except sessions.Unavailable:
         return _login_page(503, error="暂时无法登录，请稍后再试。", **form)
     with db_session() as s:

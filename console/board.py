@@ -1,4 +1,5 @@
 """What the ticket pages read: the filtered board, the conversation around a ticket, its clocks."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from backend.core.clock import utcnow
 from backend.core.models import (
     OPEN_TICKET_STATUSES,
     TICKET_KINDS,
@@ -17,7 +19,6 @@ from backend.core.models import (
     OutboundMessage,
     Ticket,
     WechatUser,
-    utcnow,
 )
 from console.labels import FINISHED
 
@@ -112,7 +113,10 @@ class Line:
 
 
 def conversation(
-    session: Session, openid: str, start: datetime | None = None, end: datetime | None = None,
+    session: Session,
+    openid: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
     limit: int = EXCERPT_LIMIT,
 ) -> list[Line]:
     """The owner's messages and ours, oldest first; the latest `limit` when no window is given."""
@@ -126,9 +130,7 @@ def conversation(
         outbound = outbound.where(OutboundMessage.created_at <= end)
     inbound = inbound.order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc()).limit(limit)
     outbound = outbound.order_by(OutboundMessage.created_at.desc(), OutboundMessage.id.desc()).limit(limit)
-    lines = [
-        Line(m.received_at, True, m.text or f"[{m.msg_type}]") for m in session.execute(inbound).scalars()
-    ] + [
+    lines = [Line(m.received_at, True, m.text or f"[{m.msg_type}]") for m in session.execute(inbound).scalars()] + [
         Line(m.created_at, False, m.content, m.status, m.channel) for m in session.execute(outbound).scalars()
     ]
     lines.sort(key=lambda line: (line.at, not line.from_owner))
@@ -136,9 +138,7 @@ def conversation(
 
 
 def ticket_excerpt(session: Session, ticket: Ticket) -> list[Line]:
-    return conversation(
-        session, ticket.openid, ticket.created_at - EXCERPT_BEFORE, ticket.created_at + EXCERPT_AFTER
-    )
+    return conversation(session, ticket.openid, ticket.created_at - EXCERPT_BEFORE, ticket.created_at + EXCERPT_AFTER)
 
 
 def can_message(session: Session, openid: str, now: datetime | None = None) -> bool:

@@ -1,6 +1,7 @@
 """What a console request reaches through the app it runs in: the database session, the login
 limiter, the settings, the signed-in user. Apart from app.py so the blueprints can use these
 without importing the app that registers them (no import cycle)."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager

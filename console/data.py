@@ -1,6 +1,7 @@
 """Data pages: importing the company's spreadsheets (every bad row shown, nothing written on
 error, a dry run), and the duty roster (who is on duty this week, adding shifts, a staff
 member's WeChat binding code)."""
+
 from __future__ import annotations
 
 import tempfile
@@ -11,10 +12,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from backend.core.clock import SHANGHAI
 from backend.core.models import DutyShift, Staff
 from backend.owners import imports
 from backend.owners.imports.reader import unsupported
-from backend.text.times import SHANGHAI
 from backend.work import staff as staff_records
 from console import audit
 from console.access import require
@@ -26,8 +27,7 @@ MAX_DAYS = 31
 
 # --- imports -------------------------------------------------------------------------------------
 def _import_page(report=None, error: str | None = None, status: int = 200, form=None):
-    return render_template("imports.html", kinds=imports.KINDS, report=report, error=error,
-                           form=form or {}), status
+    return render_template("imports.html", kinds=imports.KINDS, report=report, error=error, form=form or {}), status
 
 
 @bp.get("/imports")
@@ -57,14 +57,24 @@ def run_import():
         upload.save(path)
         with db_session() as s:
             # The one import service the CLI uses too: same checks, same result lines.
-            report = imports.import_file(s, kind, path, dry_run=dry_run, sheet=sheet,
-                                         name=Path(upload.filename).name[:100])
+            report = imports.import_file(
+                s, kind, path, dry_run=dry_run, sheet=sheet, name=Path(upload.filename).name[:100]
+            )
             if not report.ok:
                 s.rollback()  # nothing of a file with errors is kept
             elif not dry_run:
-                audit.record(s, "data.import", "import", kind, file=report.path, sheet=report.sheet,
-                             rows=report.rows, inserted=report.inserted, updated=report.updated,
-                             unchanged=report.unchanged)
+                audit.record(
+                    s,
+                    "data.import",
+                    "import",
+                    kind,
+                    file=report.path,
+                    sheet=report.sheet,
+                    rows=report.rows,
+                    inserted=report.inserted,
+                    updated=report.updated,
+                    unchanged=report.unchanged,
+                )
     return _import_page(report=report, status=200 if report.ok else 400, form=form)
 
 
@@ -84,18 +94,34 @@ def _roster_page(error: str | None = None, status: int = 200, code: tuple[str, s
     end = start + timedelta(days=7)
     with db_session() as s:
         people = s.execute(select(Staff).where(Staff.active.is_(True)).order_by(Staff.role, Staff.name)).scalars().all()
-        shifts = s.execute(select(DutyShift).options(selectinload(DutyShift.staff))
-                           .where(DutyShift.starts_at < end, DutyShift.ends_at > start)
-                           .order_by(DutyShift.starts_at)).scalars().all()
+        shifts = (
+            s.execute(
+                select(DutyShift)
+                .options(selectinload(DutyShift.staff))
+                .where(DutyShift.starts_at < end, DutyShift.ends_at > start)
+                .order_by(DutyShift.starts_at)
+            )
+            .scalars()
+            .all()
+        )
         now_on = {p.id for p in staff_records.on_duty(s)}
     grid: dict[int, dict[date, list[DutyShift]]] = {}
     for shift in shifts:
         day = shift.starts_at.astimezone(SHANGHAI).date()
         grid.setdefault(shift.staff_id, {}).setdefault(max(day, monday), []).append(shift)
     return render_template(
-        "roster.html", people=people, days=days, grid=grid, now_on=now_on, monday=monday, error=error, code=code,
-        prev_week=monday - timedelta(days=7), next_week=monday + timedelta(days=7),
-        today=datetime.now(SHANGHAI).date(), form=request.form,
+        "roster.html",
+        people=people,
+        days=days,
+        grid=grid,
+        now_on=now_on,
+        monday=monday,
+        error=error,
+        code=code,
+        prev_week=monday - timedelta(days=7),
+        next_week=monday + timedelta(days=7),
+        today=datetime.now(SHANGHAI).date(),
+        form=request.form,
     ), status
 
 
@@ -132,8 +158,18 @@ def add_shifts():
     with db_session() as s:
         person = _person(s, f.get("staff_id"))
         shifts = staff_records.add_daily_shifts(s, person, first, days, start, end)
-        audit.record(s, "roster.add_shifts", "staff", person.id, name=person.name, first_day=first, days=days,
-                     start=start, end=end, shift_ids=[x.id for x in shifts])
+        audit.record(
+            s,
+            "roster.add_shifts",
+            "staff",
+            person.id,
+            name=person.name,
+            first_day=first,
+            days=days,
+            start=start,
+            end=end,
+            shift_ids=[x.id for x in shifts],
+        )
         name = person.name
     flash(f"已为{name}添加 {days} 天班次。")
     return redirect(url_for("data.roster", week=first.isoformat()))

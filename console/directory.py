@@ -1,4 +1,5 @@
 """Read-only lists of staff and residents, searchable; phone numbers always masked."""
+
 from __future__ import annotations
 
 import re

@@ -2,6 +2,7 @@
 
 Its workers' metrics are summed and served by the master on CONSOLE_METRICS_PORT (loopback).
 """
+
 from backend.core.gunicorn_metrics import configure
 
 when_ready, child_exit = configure("console", "console_metrics_port")

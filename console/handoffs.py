@@ -1,5 +1,6 @@
 """The inbox of conversations handed to a person (request_human): read the owner's recent
 messages, answer them through WeChat, and hand the conversation back to the assistant."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,12 +31,16 @@ class Card:
 
 def _card(session, handoff: HumanHandoff) -> Card:
     binding = owners.current_binding(session, handoff.openid)
-    tickets = session.execute(
-        select(Ticket)
-        .where(Ticket.openid == handoff.openid, Ticket.status.in_(OPEN_TICKET_STATUSES))
-        .order_by(Ticket.created_at.desc())
-        .limit(5)
-    ).scalars().all()
+    tickets = (
+        session.execute(
+            select(Ticket)
+            .where(Ticket.openid == handoff.openid, Ticket.status.in_(OPEN_TICKET_STATUSES))
+            .order_by(Ticket.created_at.desc())
+            .limit(5)
+        )
+        .scalars()
+        .all()
+    )
     return Card(
         handoff=handoff,
         house_label=binding.house.label if binding else "",
@@ -71,8 +76,7 @@ def reply(handoff_id: int):
     text = (request.form.get("text") or "").strip()
     problem = outbound.check_reply(text)
     if problem:
-        return render_template("error.html", code=400, message=problem,
-                               back=url_for("handoffs.inbox")), 400
+        return render_template("error.html", code=400, message=problem, back=url_for("handoffs.inbox")), 400
     with db_session() as s:
         handoff = _get_open(s, handoff_id)
         ids = outbound.queue_reply(s, handoff.openid, text)

@@ -11,9 +11,9 @@ from datetime import datetime
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from backend.core.clock import SHANGHAI
 from backend.core.models import TICKET_CHANNELS, Community
 from backend.service import intake
-from backend.text.times import SHANGHAI
 from console import audit
 from console.access import require
 from console.context import db_session

@@ -1,4 +1,5 @@
 """Chinese labels for codes, Beijing time for timestamps, masked phone numbers: template filters."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -7,9 +8,9 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
+from backend.core.clock import SHANGHAI
 from backend.core.models import TICKET_CHANNELS
 from backend.text.phones import mask, mask_phones
-from backend.text.times import SHANGHAI
 from console.access import PERMISSIONS, ROLE_LABELS, can
 
 STATUS = {
@@ -46,8 +47,14 @@ STEP = {
     "rated": "评价",
 }
 OUTBOUND_STATUS = {"queued": "待发送", "sent": "已发送", "failed": "发送失败", "local": "已发送（本地）"}
-ASSIGNMENT = {"pending": "待接单", "accepted": "已接单", "transferred": "已转派", "timed_out": "超时未接",
-              "closed": "已结束", "declined": "已拒绝"}
+ASSIGNMENT = {
+    "pending": "待接单",
+    "accepted": "已接单",
+    "transferred": "已转派",
+    "timed_out": "超时未接",
+    "closed": "已结束",
+    "declined": "已拒绝",
+}
 FINISHED = ("done", "closed", "cancelled")
 
 
@@ -73,9 +80,7 @@ def actor(value: str | None) -> str:
     """Who did a step, in words: 业主 / 员工 #3 / 后台 admin / 系统."""
     value = value or ""
     kind, _, who = value.partition(":")
-    return {"owner": "业主", "staff": f"员工 #{who}", "console": f"后台 {who}", "system": "系统"}.get(
-        kind, value
-    )
+    return {"owner": "业主", "staff": f"员工 #{who}", "console": f"后台 {who}", "system": "系统"}.get(kind, value)
 
 
 def shown(value):
@@ -135,6 +140,10 @@ def register(app) -> None:
         assignment=lambda c: ASSIGNMENT.get(c, c),
     )
     app.jinja_env.globals.update(
-        STATUS=STATUS, KIND=KIND, URGENCY=URGENCY, ROLE_LABELS=ROLE_LABELS, can=can,
+        STATUS=STATUS,
+        KIND=KIND,
+        URGENCY=URGENCY,
+        ROLE_LABELS=ROLE_LABELS,
+        can=can,
         PERMISSIONS=PERMISSIONS,
     )

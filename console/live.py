@@ -1,4 +1,5 @@
 """The console served from a thread on a free loopback port: for browser tests and screenshots."""
+
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,6 @@
 """Outage notices: create, preview who is told (per building), send, watch delivery live, and
 extend/move, restore early or cancel. backend.messaging.outages does the work; every change is audited."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,9 +9,9 @@ from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from backend.core.clock import SHANGHAI
 from backend.core.models import OUTAGE_KINDS, Building, Community, Outage
 from backend.messaging import outages
-from backend.text.times import SHANGHAI
 from console import audit
 from console.access import require
 from console.context import db_session, settings
@@ -63,8 +64,9 @@ def _buildings(s) -> dict[int, list[str]]:
 
 
 def _load(s, outage_id: int) -> Outage:
-    outage = s.execute(select(Outage).where(Outage.id == outage_id).options(selectinload(Outage.community))
-                       ).scalar_one_or_none()
+    outage = s.execute(
+        select(Outage).where(Outage.id == outage_id).options(selectinload(Outage.community))
+    ).scalar_one_or_none()
     if outage is None:
         abort(404)
     return outage
@@ -75,35 +77,55 @@ def _progress(s, outage: Outage) -> dict:
     events = []
     for event, c in outages.summary(s, outage.id).items():
         failed = sum(c["failed"].values())
-        events.append({
-            "event": event, "label": event_label(event), "total": c["total"], "sent": c["sent"],
-            "pending": c["pending"], "unknown": c["unknown"], "failed": failed,
-            "failed_by": [{"errcode": k, "count": v} for k, v in sorted(c["failed"].items())],
-            "done": c["pending"] == 0,
-        })
+        events.append(
+            {
+                "event": event,
+                "label": event_label(event),
+                "total": c["total"],
+                "sent": c["sent"],
+                "pending": c["pending"],
+                "unknown": c["unknown"],
+                "failed": failed,
+                "failed_by": [{"errcode": k, "count": v} for k, v in sorted(c["failed"].items())],
+                "done": c["pending"] == 0,
+            }
+        )
     order = {"notice": 0, "reminder": 1000, "restored": 2000, "cancelled": 2001}
     events.sort(key=lambda e: order[e["event"]] if e["event"] in order else int(e["event"][6:] or 0))
-    return {"id": outage.id, "status": outage.status, "events": events,
-            "finished": all(e["done"] for e in events)}
+    return {"id": outage.id, "status": outage.status, "events": events, "finished": all(e["done"] for e in events)}
 
 
 @bp.get("/outages")
 @require("outages.view")
 def listing():
     with db_session() as s:
-        rows = s.execute(select(Outage).options(selectinload(Outage.community))
-                         .order_by(Outage.starts_at.desc()).limit(LIST_LIMIT)).scalars().all()
+        rows = (
+            s.execute(
+                select(Outage)
+                .options(selectinload(Outage.community))
+                .order_by(Outage.starts_at.desc())
+                .limit(LIST_LIMIT)
+            )
+            .scalars()
+            .all()
+        )
         sent = {o.id: bool(outages.summary(s, o.id)) for o in rows}
-    return render_template("outages.html", rows=rows, sent=sent, STATUS=STATUS, KINDS=OUTAGE_KINDS,
-                           label=outages.label)
+    return render_template("outages.html", rows=rows, sent=sent, STATUS=STATUS, KINDS=OUTAGE_KINDS, label=outages.label)
 
 
 def _new_form(error: str | None = None, form=None, status: int = 200):
     with db_session() as s:
         communities = s.execute(select(Community).order_by(Community.code)).scalars().all()
         buildings = _buildings(s)
-    return render_template("outage_new.html", communities=communities, buildings=buildings, KINDS=OUTAGE_KINDS,
-                           error=error, form=form or request.form, prepare=outages.PREPARE_DEFAULT), status
+    return render_template(
+        "outage_new.html",
+        communities=communities,
+        buildings=buildings,
+        KINDS=OUTAGE_KINDS,
+        error=error,
+        form=form or request.form,
+        prepare=outages.PREPARE_DEFAULT,
+    ), status
 
 
 @bp.get("/outages/new")
@@ -133,13 +155,32 @@ def create():
         prepare = (f.get("prepare") or "").strip()[:200]
         with db_session() as s:
             try:
-                outage = outages.create(s, community, kind, starts_at, ends_at, buildings=buildings, reason=reason,
-                                        prepare=prepare, planned=f.get("planned", "1") != "0", actor=_actor(),
-                                        utility_notified_at=utility_at)
+                outage = outages.create(
+                    s,
+                    community,
+                    kind,
+                    starts_at,
+                    ends_at,
+                    buildings=buildings,
+                    reason=reason,
+                    prepare=prepare,
+                    planned=f.get("planned", "1") != "0",
+                    actor=_actor(),
+                    utility_notified_at=utility_at,
+                )
             except outages.OutageError as exc:
                 raise Refused(str(exc))
-            audit.record(s, "outage.create", "outage", outage.id, community=community, kind=kind,
-                         buildings=outage.building_codes or "all", starts_at=starts_at, ends_at=ends_at)
+            audit.record(
+                s,
+                "outage.create",
+                "outage",
+                outage.id,
+                community=community,
+                kind=kind,
+                buildings=outage.building_codes or "all",
+                starts_at=starts_at,
+                ends_at=ends_at,
+            )
             outage_id = outage.id
     except Refused as exc:
         return _new_form(exc.message, status=400)
@@ -153,9 +194,18 @@ def _render(outage_id: int, error: str | None = None, status: int = 200):
         recipients = outages.preview(s, outage)
         progress = _progress(s, outage)
         text = outages.text_for(outage, "notice")
-    return render_template("outage.html", o=outage, recipients=recipients, progress=progress, text=text,
-                           STATUS=STATUS, KINDS=OUTAGE_KINDS, label=outages.label(outage),
-                           where=outages.where(outage), error=error), status
+    return render_template(
+        "outage.html",
+        o=outage,
+        recipients=recipients,
+        progress=progress,
+        text=text,
+        STATUS=STATUS,
+        KINDS=OUTAGE_KINDS,
+        label=outages.label(outage),
+        where=outages.where(outage),
+        error=error,
+    ), status
 
 
 @bp.get("/outages/<id:outage_id>")
@@ -221,6 +271,7 @@ def restore(outage_id: int):
 @require("outages.manage")
 def cancel(outage_id: int):
     reason = (request.form.get("reason") or "").strip()[:200]
+
     def act(s, outage):
         return "cancelled", {"reason": reason, "told": outages.cancel_and_tell(s, outage, reason, settings())}
 

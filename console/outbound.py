@@ -1,5 +1,6 @@
 """Staff messages to an owner: recorded as queued in the caller's transaction, sent by the worker
 after commit (backend.messaging.delivery), exactly like the assistant's late answers."""
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session

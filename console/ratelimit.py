@@ -25,6 +25,7 @@ guesses. Keys hold hashes, never a username as typed (it might be a password pas
 If Redis is down we log it and let the login proceed: the password check still stands, and a
 Redis outage must not lock the desk out.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -9,7 +9,8 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from backend.core.models import RenovationApplication, RenovationInspection, aware_now
+from backend.core.clock import aware_now
+from backend.core.models import RenovationApplication, RenovationInspection
 from backend.core.statuses import RenovationStatus
 from backend.work import renovation
 from console import audit

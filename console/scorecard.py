@@ -1,5 +1,6 @@
 """The scorecard page: one community and month, each figure of its grade against the target,
 a weekly trend and tickets by category as server-drawn SVG, and the CSV export."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -7,10 +8,10 @@ from datetime import datetime, timedelta
 from flask import Blueprint, Response, render_template, request
 from sqlalchemy import func, select
 
+from backend.core.clock import SHANGHAI
 from backend.core.models import Community, Complaint, Ticket
 from backend.service import scorecard as cards
 from backend.service.complaints import CATEGORY_LABELS
-from backend.text.times import SHANGHAI
 from console import charts
 from console.access import require
 from console.context import db_session
@@ -51,8 +52,9 @@ def months(year: str) -> list[tuple[datetime, datetime]]:
     return [cards.month_period(f"{year}-{m:02d}") for m in range(1, 13)]
 
 
-def trend(s, community: Community, start: datetime, end: datetime,
-          spans: list[tuple[datetime, datetime]] | None = None) -> tuple[list[str], list[dict]]:
+def trend(
+    s, community: Community, start: datetime, end: datetime, spans: list[tuple[datetime, datetime]] | None = None
+) -> tuple[list[str], list[dict]]:
     spans = spans or weeks(start, end)
     values: dict[str, list] = {key: [] for key in TREND}
     for a, b in spans:
@@ -71,19 +73,31 @@ def trend(s, community: Community, start: datetime, end: datetime,
 
 def by_category(s, community: Community, start: datetime, end: datetime) -> list[tuple[str, int]]:
     """Tickets raised in the month: repairs by facility, complaints by category, the rest by kind."""
-    raised = (Ticket.community_id == community.id, Ticket.created_at >= start, Ticket.created_at < end,
-              Ticket.status != "cancelled")
+    raised = (
+        Ticket.community_id == community.id,
+        Ticket.created_at >= start,
+        Ticket.created_at < end,
+        Ticket.status != "cancelled",
+    )
     counts: dict[str, int] = {}
-    for facility, n in s.execute(select(Ticket.facility, func.count()).where(*raised, Ticket.kind == "repair")
-                                 .group_by(Ticket.facility)):
+    for facility, n in s.execute(
+        select(Ticket.facility, func.count()).where(*raised, Ticket.kind == "repair").group_by(Ticket.facility)
+    ):
         label = f"报修·{facility or '其他'}"
         counts[label] = counts.get(label, 0) + n
-    for category, n in s.execute(select(Complaint.category, func.count()).join(Ticket, Ticket.id == Complaint.ticket_id)
-                                 .where(*raised, Ticket.kind == "complaint").group_by(Complaint.category)):
+    for category, n in s.execute(
+        select(Complaint.category, func.count())
+        .join(Ticket, Ticket.id == Complaint.ticket_id)
+        .where(*raised, Ticket.kind == "complaint")
+        .group_by(Complaint.category)
+    ):
         label = f"投诉·{CATEGORY_LABELS.get(category, category)}"
         counts[label] = counts.get(label, 0) + n
-    for kind, n in s.execute(select(Ticket.kind, func.count()).where(*raised, Ticket.kind.not_in(("repair", "complaint")))
-                             .group_by(Ticket.kind)):
+    for kind, n in s.execute(
+        select(Ticket.kind, func.count())
+        .where(*raised, Ticket.kind.not_in(("repair", "complaint")))
+        .group_by(Ticket.kind)
+    ):
         counts[KIND.get(kind, kind)] = n
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
@@ -98,16 +112,24 @@ def page():
         try:
             card = _card(s, community, month)
         except cards.ScorecardError as exc:
-            return render_template("scorecard.html", communities=communities, community=community, card=None,
-                                   month=month, error=str(exc)), 400
+            return render_template(
+                "scorecard.html", communities=communities, community=community, card=None, month=month, error=str(exc)
+            ), 400
         start, end = cards.year_period(month) if len(month) == 4 else cards.month_period(month)
         labels, series = trend(s, community, start, end, months(month) if len(month) == 4 else None)
         categories = by_category(s, community, start, end)
     return render_template(
-        "scorecard.html", communities=communities, community=community, card=card, month=month, error=None,
+        "scorecard.html",
+        communities=communities,
+        community=community,
+        card=card,
+        month=month,
+        error=None,
         trend_svg=charts.line_chart(labels, series, "每月趋势" if len(month) == 4 else "每周趋势"),
-        category_svg=charts.bar_chart(categories[:12], "按类别"), status=cards.status_label,
-        response_labels=cards.RESPONSE_LABELS, renovation_labels=cards.RENOVATION_LABELS,
+        category_svg=charts.bar_chart(categories[:12], "按类别"),
+        status=cards.status_label,
+        response_labels=cards.RESPONSE_LABELS,
+        renovation_labels=cards.RENOVATION_LABELS,
         spans=cards.SPAN_LABELS,
     )
 
@@ -125,5 +147,8 @@ def export():
             return Response(str(exc) + "\n", 400, mimetype="text/plain; charset=utf-8")
     # BOM: Excel opens it as UTF-8, as the CLI's export does.
     body = "\ufeff" + cards.to_csv(card)
-    return Response(body, mimetype="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="scorecard-{community.code}-{month}.csv"'})
+    return Response(
+        body,
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="scorecard-{community.code}-{month}.csv"'},
+    )

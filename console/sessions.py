@@ -6,6 +6,7 @@ cookie (console.access); this is the part a logout needs.
 
 Without Redis nobody can be checked, so nobody is let in (the console needs Redis for its
 replies and its login counts anyway)."""
+
 from __future__ import annotations
 
 import hashlib

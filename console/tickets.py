@@ -1,11 +1,13 @@
 """The ticket board and the ticket page with its actions (status, note, reply, dispatch)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from backend.core.models import OPEN_TICKET_STATUSES, TICKET_STATUSES, Staff, Ticket, TicketAssignment, utcnow
+from backend.core.clock import utcnow
+from backend.core.models import OPEN_TICKET_STATUSES, TICKET_STATUSES, Staff, Ticket, TicketAssignment
 from backend.work import dispatch, ticket_status
 from backend.work import tickets as ticket_records
 from console import audit, outbound
@@ -76,21 +78,33 @@ def board():
         rows = queries.board(s, f, now, where=visible())
         communities = queries.communities(s)
     return render_template(
-        "board.html", rows=rows, f=f, communities=communities, now=now,
-        is_overdue=queries.is_overdue, limit=queries.BOARD_LIMIT,
+        "board.html",
+        rows=rows,
+        f=f,
+        communities=communities,
+        now=now,
+        is_overdue=queries.is_overdue,
+        limit=queries.BOARD_LIMIT,
     )
 
 
-def render_ticket(ticket_id: int, error: str | None = None, status: int = 200, form: dict | None = None,
-                  phone: str | None = None):
+def render_ticket(
+    ticket_id: int, error: str | None = None, status: int = 200, form: dict | None = None, phone: str | None = None
+):
     now = utcnow()
     with db_session() as s:
         ticket = _load(s, ticket_id)
         excerpt = queries.ticket_excerpt(s, ticket)
-        assignments = s.execute(
-            select(TicketAssignment).where(TicketAssignment.ticket_id == ticket.id)
-            .options(selectinload(TicketAssignment.staff)).order_by(TicketAssignment.assigned_at, TicketAssignment.id)
-        ).scalars().all()
+        assignments = (
+            s.execute(
+                select(TicketAssignment)
+                .where(TicketAssignment.ticket_id == ticket.id)
+                .options(selectinload(TicketAssignment.staff))
+                .order_by(TicketAssignment.assigned_at, TicketAssignment.id)
+            )
+            .scalars()
+            .all()
+        )
         assignee = ticket.assignee
         reachable = queries.can_message(s, ticket.openid, now)
         staff = []
@@ -99,9 +113,18 @@ def render_ticket(ticket_id: int, error: str | None = None, status: int = 200, f
                 s.execute(select(Staff).where(Staff.active.is_(True)).order_by(Staff.role, Staff.name)).scalars()
             )
     return render_template(
-        "ticket.html", t=ticket, excerpt=excerpt, clocks=queries.clocks(ticket, now), reachable=reachable,
-        statuses=TICKET_STATUSES, staff=staff, assignments=assignments, assignee=assignee,
-        error=error, form=form or {}, phone=phone,
+        "ticket.html",
+        t=ticket,
+        excerpt=excerpt,
+        clocks=queries.clocks(ticket, now),
+        reachable=reachable,
+        statuses=TICKET_STATUSES,
+        staff=staff,
+        assignments=assignments,
+        assignee=assignee,
+        error=error,
+        form=form or {},
+        phone=phone,
     ), status
 
 
@@ -114,11 +137,15 @@ def mine():
     rows = []
     if staff_id is not None:
         with db_session() as s:
-            rows = list(s.execute(
-                select(Ticket).options(selectinload(Ticket.community))
-                .where(Ticket.status.in_(OPEN_TICKET_STATUSES), dispatch.with_staff(staff_id))
-                .order_by(Ticket.urgency.desc(), Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)
-                .limit(queries.BOARD_LIMIT)).scalars())
+            rows = list(
+                s.execute(
+                    select(Ticket)
+                    .options(selectinload(Ticket.community))
+                    .where(Ticket.status.in_(OPEN_TICKET_STATUSES), dispatch.with_staff(staff_id))
+                    .order_by(Ticket.urgency.desc(), Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)
+                    .limit(queries.BOARD_LIMIT)
+                ).scalars()
+            )
     return render_template("mine.html", rows=rows, now=now, is_overdue=queries.is_overdue, linked=staff_id is not None)
 
 
@@ -189,8 +216,11 @@ def reply(ticket_id: int):
         ticket_records.add_step(s, ticket, "reply", console_actor(), note=text)
         audit.record(s, "ticket.reply", "ticket", ticket.id, number=ticket.number, outbound_ids=ids)
         reachable = queries.can_message(s, ticket.openid)
-    flash("回复已发出，正在通过微信送达业主。" if reachable
-          else "回复已记录；业主超过 48 小时没有发消息，微信可能不予送达，请电话联系。")
+    flash(
+        "回复已发出，正在通过微信送达业主。"
+        if reachable
+        else "回复已记录；业主超过 48 小时没有发消息，微信可能不予送达，请电话联系。"
+    )
     return redirect(url_for("tickets.ticket_page", ticket_id=ticket_id))
 
 
@@ -208,7 +238,15 @@ def dispatch_ticket(ticket_id: int):
             dispatch.assign(s, ticket, staff, actor=console_actor(), reason=reason)
         except ValueError as exc:
             raise Refused(f"无法派单：{exc}") from exc
-        audit.record(s, "ticket.dispatch", "ticket", ticket.id, number=ticket.number,
-                     staff_id=staff.id, staff=staff.name, reason=reason)
+        audit.record(
+            s,
+            "ticket.dispatch",
+            "ticket",
+            ticket.id,
+            number=ticket.number,
+            staff_id=staff.id,
+            staff=staff.name,
+            reason=reason,
+        )
     flash(f"已派给 {staff.name}。")
     return redirect(url_for("tickets.ticket_page", ticket_id=ticket_id))

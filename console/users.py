@@ -1,4 +1,5 @@
 """Console accounts: creating them and checking passwords (werkzeug's salted hashes)."""
+
 from __future__ import annotations
 
 import secrets
@@ -7,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from backend.core.models import CONSOLE_ROLES, ConsoleUser, utcnow
+from backend.core.clock import utcnow
+from backend.core.models import CONSOLE_ROLES, ConsoleUser
 
 MIN_PASSWORD = 8
 # Checked against when the username is unknown, so a wrong username takes as long as a wrong

@@ -12,6 +12,7 @@ takes effect in the Rasa server process only; measured with py-spy (docs/BENCHMA
   the conversation. Event classes are fixed once Rasa is imported, so a name found once is
   remembered; a name not found still goes the original way (defaults, errors).
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict

@@ -18,6 +18,7 @@ sessions comes from old events anyway (the bound home, tickets and bills are dat
 Several Rasa servers share the lists in Redis; Rasa's lock store (Redis) makes one turn at a time
 per owner, so appending after the stored length is safe.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -110,7 +111,7 @@ class RedisWindowTrackerStore(TrackerStore):
         return self._tracker(conversation_id, [Event.from_parameters(e) for e in events])
 
     async def keys(self) -> Iterable[Text]:
-        return [k.decode()[len(self.prefix):] for k in self.red.scan_iter(self.prefix + "*")]
+        return [k.decode()[len(self.prefix) :] for k in self.red.scan_iter(self.prefix + "*")]
 
     def _tracker(self, sender_id: Text, events: List[Event]) -> DialogueStateTracker:
         tracker = self.init_tracker(sender_id)
@@ -135,8 +136,10 @@ class RedisWindowTrackerStore(TrackerStore):
         if new is None:
             # Not the list this turn read (it should not happen under the lock store): write the
             # tracker afresh, and archive what is newer than the stored list.
-            log.warning("conversation window changed under a turn; rewritten",
-                        extra={"sender_id": tracker.sender_id, "stored": stored, "events": len(events)})
+            log.warning(
+                "conversation window changed under a turn; rewritten",
+                extra={"sender_id": tracker.sender_id, "stored": stored, "events": len(events)},
+            )
             new, stored = [e for e in events if e.timestamp > newest], 0
         if not new and stored:
             return
@@ -176,13 +179,17 @@ class RedisWindowTrackerStore(TrackerStore):
             with session_scope(get_engine(self.database_url)) as session:
                 conversation_archive.take_back_after(session, sender_id, after)
         except Exception:  # noqa: BLE001 - the window is right; only the record keeps the old turn
-            log.exception("conversation archive unavailable; a taken-back turn stays recorded",
-                          extra={"sender_id": sender_id})
+            log.exception(
+                "conversation archive unavailable; a taken-back turn stays recorded", extra={"sender_id": sender_id}
+            )
 
     def _window(self, sender_id: Text, events: List[Event], first_new: int, stored: int) -> Optional[List[Event]]:
         """The whole new list when it must be rewritten (new session, too long); None: append."""
-        starts = [i for i in range(first_new, len(events)) if isinstance(events[i], SessionStarted)
-                  and not (events[i].metadata or {}).get(RESTORED)]
+        starts = [
+            i
+            for i in range(first_new, len(events))
+            if isinstance(events[i], SessionStarted) and not (events[i].metadata or {}).get(RESTORED)
+        ]
         begin = 0
         if starts:
             begin = starts[-1]
@@ -203,8 +210,10 @@ class RedisWindowTrackerStore(TrackerStore):
                 cut = i
                 break
         if cut is None:  # no user message among the latest events: cut at the last one before
-            cut = next((i for i in range(len(events) - self.window_keep - 1, 0, -1)
-                        if isinstance(events[i], UserUttered)), None)
+            cut = next(
+                (i for i in range(len(events) - self.window_keep - 1, 0, -1) if isinstance(events[i], UserUttered)),
+                None,
+            )
         if cut is None:
             return events
         before = self._tracker(sender_id, events[:cut])
@@ -247,7 +256,7 @@ class RedisWindowTrackerStore(TrackerStore):
         tracker = self.deserialise_tracker(sender_id, stored)
         events = list(tracker.events)
         last_start = max((i for i, e in enumerate(events) if isinstance(e, SessionStarted)), default=0)
-        window = events[max(0, last_start - 1):]
+        window = events[max(0, last_start - 1) :]
         if len(window) > self.window_max:
             window = self._cut(sender_id, window)
         key = self.key(sender_id)
@@ -297,5 +306,5 @@ def _after(events: List[Event], last: Optional[bytes]) -> Optional[List[Event]]:
     stored = json.loads(last)
     for i in range(len(events) - 1, -1, -1):
         if events[i].timestamp == stored.get("timestamp") and json.loads(_dump(events[i])) == stored:
-            return events[i + 1:]
+            return events[i + 1 :]
     return None

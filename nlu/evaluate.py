@@ -3,6 +3,7 @@
 Writes docs/NLU.md: accuracy, macro-F1, per-intent scores, every confusion, and the sweep used to
 calibrate the FallbackClassifier threshold. Predicting nlu_fallback for out_of_scope is correct.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,10 +55,17 @@ async def parse_all(model: str, examples):
         times.append((time.perf_counter() - started) * 1000)
         ranking = [r for r in result.get("intent_ranking", []) if r["name"] != FALLBACK]
         top, second = (ranking + [{"name": None, "confidence": 0.0}] * 2)[:2]
-        rows.append({
-            "text": text, "expected": expected, "predicted": result["intent"]["name"], "source": source,
-            "raw": top["name"], "confidence": top["confidence"], "margin": top["confidence"] - second["confidence"],
-        })
+        rows.append(
+            {
+                "text": text,
+                "expected": expected,
+                "predicted": result["intent"]["name"],
+                "source": source,
+                "raw": top["name"],
+                "confidence": top["confidence"],
+                "margin": top["confidence"] - second["confidence"],
+            }
+        )
     return rows, times
 
 

@@ -1,4 +1,5 @@
 """Tokenise exactly as the trained pipeline does, for data checks and evaluation."""
+
 from __future__ import annotations
 
 from functools import lru_cache

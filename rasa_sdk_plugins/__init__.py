@@ -5,6 +5,7 @@ and calls `init_hooks(manager)`; its `attach_sanic_app_extensions` hook hands us
 do not create ourselves. We count every action call by action name and outcome, time it, and
 serve /metrics and /healthz on ACTIONS_METRICS_PORT (loopback) from the same process.
 """
+
 from __future__ import annotations
 
 import time

@@ -9,6 +9,7 @@ with py-spy during the saturation run and prints where each spends its time.
 
     python scripts/bench.py [--only sqlite1,sqlite2,pg1,pg2] [--no-history] [--profile]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,14 +38,26 @@ SENDERS = 8
 CONVERSATIONS_PER_SENDER = 6
 # One owner's conversation: questions and a whole repair, as owners type them.
 SCRIPT = [
-    "你好", "物业电话多少", "明天停水吗", "我的报修到哪一步了",
-    "厨房水管漏水了", "3-2-501", "明天上午", "13812345678", "确认", "谢谢",
+    "你好",
+    "物业电话多少",
+    "明天停水吗",
+    "我的报修到哪一步了",
+    "厨房水管漏水了",
+    "3-2-501",
+    "明天上午",
+    "13812345678",
+    "确认",
+    "谢谢",
 ]
 TOKEN, AES_KEY, APPID = bench_staff.TOKEN, bench_staff.AES_KEY, bench_staff.APPID
 EARLIER = 60  # messages each throughput owner has sent before (a realistic, not a fresh, owner)
 RATE = 50.0  # messages/s offered in the paced run: the aim
 CONFIGS = {"sqlite1": ("SQLite", 1), "sqlite2": ("SQLite", 2), "pg1": ("PostgreSQL", 1), "pg2": ("PostgreSQL", 2)}
-POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get("TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/test"
+POSTGRES_URL = (
+    os.environ.get("BENCH_POSTGRES_URL")
+    or os.environ.get("TEST_POSTGRES_URL")
+    or "postgresql://postgres@127.0.0.1:5432/test"
+)
 HEADING = "## Webhook: owner message in, passive reply out"
 
 
@@ -55,7 +68,9 @@ def pct(values, q):
 
 def owners_for(system, store, turns, tag: str) -> list[list[str]]:
     """Every sender's owners, each seeded with EARLIER messages of history."""
-    owners = [[f"o-bench-{tag}-{n}-{c}-{int(time.time())}" for c in range(CONVERSATIONS_PER_SENDER)] for n in range(SENDERS)]
+    owners = [
+        [f"o-bench-{tag}-{n}-{c}-{int(time.time())}" for c in range(CONVERSATIONS_PER_SENDER)] for n in range(SENDERS)
+    ]
     for mine in owners:
         for openid in mine:
             bench_history.seed_owner(system, store, turns, openid, EARLIER, None)
@@ -101,9 +116,18 @@ def drive(system, owners: list[list[str]], rate: float = 0.0) -> dict:
         t.join()
     elapsed = time.monotonic() - started
     cpu_after = cpu_seconds(system)
-    cpu = {name: (cpu_after.get(name, 0) - cpu_before.get(name, 0)) * 1000 / max(1, len(latencies)) for name in cpu_after}
-    return {"n": len(latencies), "elapsed": elapsed, "latencies": latencies, "late": late[0], "errors": errors[0],
-            "load": (load_before, os.getloadavg()[0]), "cpu_ms": cpu}
+    cpu = {
+        name: (cpu_after.get(name, 0) - cpu_before.get(name, 0)) * 1000 / max(1, len(latencies)) for name in cpu_after
+    }
+    return {
+        "n": len(latencies),
+        "elapsed": elapsed,
+        "latencies": latencies,
+        "late": late[0],
+        "errors": errors[0],
+        "load": (load_before, os.getloadavg()[0]),
+        "cpu_ms": cpu,
+    }
 
 
 def cpu_seconds(system) -> dict[str, float]:
@@ -144,8 +168,12 @@ def nlu_parse_times(system) -> list[float]:
     times = []
     for text in texts:
         started = time.perf_counter()
-        http.post(f"http://127.0.0.1:{system.ports.rasa}/model/parse", params={"token": system.rasa_token},
-                  json={"text": text}, timeout=10).raise_for_status()
+        http.post(
+            f"http://127.0.0.1:{system.ports.rasa}/model/parse",
+            params={"token": system.rasa_token},
+            json={"text": text},
+            timeout=10,
+        ).raise_for_status()
         times.append((time.perf_counter() - started) * 1000)
     return times
 
@@ -163,9 +191,25 @@ def start_profiles(system, out: Path, seconds: int) -> list[tuple[str, subproces
             if "python" not in " ".join(psutil.Process(pid).cmdline()[:1]):
                 continue
             path = out / f"{name}-{pid}.txt"
-            spy = subprocess.Popen([str(stack.BIN / "py-spy"), "record", "--pid", str(pid), "--duration", str(seconds),
-                                    "--rate", "200", "--format", "raw", "--nonblocking", "-o", str(path)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            spy = subprocess.Popen(
+                [
+                    str(stack.BIN / "py-spy"),
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--duration",
+                    str(seconds),
+                    "--rate",
+                    "200",
+                    "--format",
+                    "raw",
+                    "--nonblocking",
+                    "-o",
+                    str(path),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             spies.append((name, spy, path))
     return spies
 
@@ -187,7 +231,10 @@ def summarise_profiles(spies, top: int = 12) -> str:
             frames = stack_text.split(";")
             n = int(count)
             total += n
-            for frame in set(f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0].rsplit("/", 1)[-1] + ")" if " (" in f else f for f in frames):
+            for frame in set(
+                f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0].rsplit("/", 1)[-1] + ")" if " (" in f else f
+                for f in frames
+            ):
                 inclusive[frame] += n
         if not total:
             continue
@@ -234,8 +281,14 @@ def run_config(key: str, tmp: Path, redis_url: str, standin_url: str, profile: b
         database_url, drop = new_postgres_database()
     (tmp / key).mkdir(exist_ok=True)
     redis_lib_flush(redis_url)
-    system = BenchSystem(tmp / key, redis_url, standin_url, wechat=(TOKEN, AES_KEY, APPID), rasa_servers=servers,
-                          database_url=database_url)
+    system = BenchSystem(
+        tmp / key,
+        redis_url,
+        standin_url,
+        wechat=(TOKEN, AES_KEY, APPID),
+        rasa_servers=servers,
+        database_url=database_url,
+    )
     print(f"==> {database}, {servers} Rasa server(s): starting", flush=True)
     system.up()
     out = {"system": system, "label": f"{database}, {servers} Rasa server{'s' if servers > 1 else ''}", "drop": drop}
@@ -273,25 +326,35 @@ def redis_lib_flush(url: str) -> None:
 def row(label: str, result: dict) -> str:
     lat = result["latencies"]
     load = result["load"]
-    return (f"| {label} | {result['n']} | {result['n'] / result['elapsed']:.1f} | {statistics.median(lat):.0f} | "
-            f"{pct(lat, 95):.0f} | {pct(lat, 99):.0f} | {max(lat):.0f} | {result['late']} | {result['errors']} | "
-            f"{load[0]:.1f} → {load[1]:.1f} |")
+    return (
+        f"| {label} | {result['n']} | {result['n'] / result['elapsed']:.1f} | {statistics.median(lat):.0f} | "
+        f"{pct(lat, 95):.0f} | {pct(lat, 99):.0f} | {max(lat):.0f} | {result['late']} | {result['errors']} | "
+        f"{load[0]:.1f} → {load[1]:.1f} |"
+    )
 
 
 def cpu_table(results: list[tuple[str, dict]]) -> list[str]:
     kinds = ["rasa", "actions", "webhook", "worker"]
-    lines = ["| configuration, run | " + " | ".join(kinds) + " | all | messages/s two cores could carry at this cost |",
-             "|---|" + "---|" * (len(kinds) + 2)]
+    lines = [
+        "| configuration, run | " + " | ".join(kinds) + " | all | messages/s two cores could carry at this cost |",
+        "|---|" + "---|" * (len(kinds) + 2),
+    ]
     for label, result in results:
         cpu = result["cpu_ms"]
         total = sum(cpu.get(k, 0) for k in kinds)
-        lines.append(f"| {label} | " + " | ".join(f"{cpu.get(k, 0):.1f}" for k in kinds) + f" | {total:.1f} | {2000 / total:.0f} |")
+        lines.append(
+            f"| {label} | "
+            + " | ".join(f"{cpu.get(k, 0):.1f}" for k in kinds)
+            + f" | {total:.1f} | {2000 / total:.0f} |"
+        )
     return lines
 
 
 def machine() -> str:
-    return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"load average {os.getloadavg()[0]:.1f} at the start")
+    return (
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.1f} at the start"
+    )
 
 
 def throughput_section(results: list[tuple[str, dict]], started: str) -> str:
@@ -325,34 +388,38 @@ def throughput_section(results: list[tuple[str, dict]], started: str) -> str:
 
 
 def history_section(rows: list[dict], started: str) -> str:
-    return "\n".join([
-        bench_history.HEADING,
-        "",
-        f"Measured by `make bench` on {started}, SQLite, one Rasa server, nothing else sent meanwhile. "
-        "For each position N, three owners are seeded with N−1 earlier messages (a real conversation's "
-        "events repeated: their window in Redis, every event in the archive, every message and reply in "
-        f"the database), then each sends the {len(SCRIPT)}-message conversation, one message at a time; "
-        "so each row is messages N to N+9 of three owners. *One session*: the history is one long "
-        "session (10 s between messages). *Sessions*: a session every 10 messages, two days apart, so "
-        "the first measured message starts a new one. Aim: the 1,000th within 1.3× of the 10th.",
-        "",
-        *bench_history.table(rows, len(SCRIPT)),
-        "",
-    ])
+    return "\n".join(
+        [
+            bench_history.HEADING,
+            "",
+            f"Measured by `make bench` on {started}, SQLite, one Rasa server, nothing else sent meanwhile. "
+            "For each position N, three owners are seeded with N−1 earlier messages (a real conversation's "
+            "events repeated: their window in Redis, every event in the archive, every message and reply in "
+            f"the database), then each sends the {len(SCRIPT)}-message conversation, one message at a time; "
+            "so each row is messages N to N+9 of three owners. *One session*: the history is one long "
+            "session (10 s between messages). *Sessions*: a session every 10 messages, two days apart, so "
+            "the first measured message starts a new one. Aim: the 1,000th within 1.3× of the 10th.",
+            "",
+            *bench_history.table(rows, len(SCRIPT)),
+            "",
+        ]
+    )
 
 
 def nlu_section(parse: list[float]) -> str:
-    return "\n".join([
-        "## NLU parse time (Rasa HTTP `/model/parse`, held-out texts, one at a time)",
-        "",
-        "| figure | value |",
-        "|---|---|",
-        f"| texts | {len(parse)} |",
-        f"| p50 | {statistics.median(parse):.1f} ms |",
-        f"| p95 | {pct(parse, 95):.1f} ms |",
-        f"| p99 | {pct(parse, 99):.1f} ms |",
-        "",
-    ])
+    return "\n".join(
+        [
+            "## NLU parse time (Rasa HTTP `/model/parse`, held-out texts, one at a time)",
+            "",
+            "| figure | value |",
+            "|---|---|",
+            f"| texts | {len(parse)} |",
+            f"| p50 | {statistics.median(parse):.1f} ms |",
+            f"| p95 | {pct(parse, 95):.1f} ms |",
+            f"| p99 | {pct(parse, 99):.1f} ms |",
+            "",
+        ]
+    )
 
 
 def main() -> int:
@@ -375,8 +442,10 @@ def main() -> int:
             out = run_config(key, tmp, redis_url, standin_url, args.profile)
             system = out["system"]
             try:
-                results += [(f"{out['label']}, saturation", out["saturation"]),
-                            (f"{out['label']}, paced {RATE:.0f}/s", out["paced"])]
+                results += [
+                    (f"{out['label']}, saturation", out["saturation"]),
+                    (f"{out['label']}, paced {RATE:.0f}/s", out["paced"]),
+                ]
                 if key == "sqlite1":
                     if not args.no_history:
                         print("==> one owner's reply time against their history", flush=True)
@@ -385,7 +454,9 @@ def main() -> int:
                     parse = nlu_parse_times(system)
                     if not args.no_staff:
                         print("==> staff notification latency", flush=True)
-                        staff = bench_staff.measure(system, standin, WeChat(system.base_url, TOKEN, AES_KEY, APPID, "aes"))
+                        staff = bench_staff.measure(
+                            system, standin, WeChat(system.base_url, TOKEN, AES_KEY, APPID, "aes")
+                        )
             finally:
                 system.down()
                 if out.get("drop"):

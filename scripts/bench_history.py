@@ -7,6 +7,7 @@ times to any length, and what the system would hold after that many messages is 
 it writes it: the conversation store's window in Redis (conversation_store), every event in the
 archive, and every message with its reply in the database (inbound and outbound records).
 """
+
 from __future__ import annotations
 
 import json
@@ -68,11 +69,27 @@ def history(turns: list[list[dict]], messages: int, session_every: int | None, e
 
 def _session_start(at: float) -> list[dict]:
     return [
-        {"event": "action", "timestamp": at, "name": "action_session_start", "policy": None, "confidence": 1.0,
-         "action_text": None, "hide_rule_turn": False, "metadata": {}},
+        {
+            "event": "action",
+            "timestamp": at,
+            "name": "action_session_start",
+            "policy": None,
+            "confidence": 1.0,
+            "action_text": None,
+            "hide_rule_turn": False,
+            "metadata": {},
+        },
         {"event": "session_started", "timestamp": at, "metadata": {}},
-        {"event": "action", "timestamp": at, "name": "action_listen", "policy": None, "confidence": None,
-         "action_text": None, "hide_rule_turn": False, "metadata": {}},
+        {
+            "event": "action",
+            "timestamp": at,
+            "name": "action_listen",
+            "policy": None,
+            "confidence": None,
+            "action_text": None,
+            "hide_rule_turn": False,
+            "metadata": {},
+        },
     ]
 
 
@@ -103,11 +120,32 @@ def seed(system, store, openid: str, events: list[dict]) -> None:
             replies.insert(0, event.get("text") or "")
         elif event["event"] == "user":
             at = datetime.fromtimestamp(event["timestamp"], timezone.utc)
-            inbound.append({"dedupe_key": f"seed:{openid}:{event['message_id']}", "openid": openid, "msg_type": "text",
-                            "text": event.get("text") or "", "payload": "{}", "received_at": at, "status": "answered",
-                            "attempts": 1, "answered_at": at, "reply": json.dumps(replies, ensure_ascii=False)})
-            outbound.append({"openid": openid, "channel": "passive", "content": "\n\n".join(replies), "status": "sent",
-                             "created_at": at, "sent_at": at, "purpose": "reply", "attempts": 0})
+            inbound.append(
+                {
+                    "dedupe_key": f"seed:{openid}:{event['message_id']}",
+                    "openid": openid,
+                    "msg_type": "text",
+                    "text": event.get("text") or "",
+                    "payload": "{}",
+                    "received_at": at,
+                    "status": "answered",
+                    "attempts": 1,
+                    "answered_at": at,
+                    "reply": json.dumps(replies, ensure_ascii=False),
+                }
+            )
+            outbound.append(
+                {
+                    "openid": openid,
+                    "channel": "passive",
+                    "content": "\n\n".join(replies),
+                    "status": "sent",
+                    "created_at": at,
+                    "sent_at": at,
+                    "purpose": "reply",
+                    "attempts": 0,
+                }
+            )
             replies = []
     with session_scope(get_engine(system.database_url)) as session:
         conversation_archive.append(session, openid, events)
@@ -119,8 +157,14 @@ def store_for(system, domain):
     from conversation_store import RedisWindowTrackerStore
 
     env = system.env
-    return RedisWindowTrackerStore(domain, host=env["REDIS_HOST"], port=env["REDIS_PORT"], db=env["REDIS_DB"],
-                                   key_prefix="wuye", database_url=system.database_url)
+    return RedisWindowTrackerStore(
+        domain,
+        host=env["REDIS_HOST"],
+        port=env["REDIS_PORT"],
+        db=env["REDIS_DB"],
+        key_prefix="wuye",
+        database_url=system.database_url,
+    )
 
 
 def domain():
@@ -141,8 +185,9 @@ def pct(values, q):
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def measure(system, wx, script: list[str], positions=(10, 100, 1000, 5000), owners: int = 3,
-            session_every: int = 10) -> list[dict]:
+def measure(
+    system, wx, script: list[str], positions=(10, 100, 1000, 5000), owners: int = 3, session_every: int = 10
+) -> list[dict]:
     """For each position N, `owners` owners seeded with N-1 earlier messages send script (N, N+1,
     …) one at a time; once within one session and once across sessions of `session_every`."""
     turns = template_turns(system, wx, script)
@@ -161,20 +206,36 @@ def measure(system, wx, script: list[str], positions=(10, 100, 1000, 5000), owne
                     window.append(store.red.llen(store.key(openid)))
                     _, took = wx.say(openid, text)
                     latencies.append(took * 1000)
-            rows.append({"history": label, "position": position, "n": len(latencies),
-                         "p50": statistics.median(latencies), "p99": pct(latencies, 99), "max": max(latencies),
-                         "window": max(window), "seed_s": seeded})
-            print(f"    {label}: message {position}: p50 {rows[-1]['p50']:.0f} ms p99 {rows[-1]['p99']:.0f} ms "
-                  f"(window ≤ {rows[-1]['window']} events)", flush=True)
+            rows.append(
+                {
+                    "history": label,
+                    "position": position,
+                    "n": len(latencies),
+                    "p50": statistics.median(latencies),
+                    "p99": pct(latencies, 99),
+                    "max": max(latencies),
+                    "window": max(window),
+                    "seed_s": seeded,
+                }
+            )
+            print(
+                f"    {label}: message {position}: p50 {rows[-1]['p50']:.0f} ms p99 {rows[-1]['p99']:.0f} ms "
+                f"(window ≤ {rows[-1]['window']} events)",
+                flush=True,
+            )
     return rows
 
 
 def table(rows: list[dict], script_len: int) -> list[str]:
-    lines = ["| history | message | samples | p50 ms | p99 ms | max ms | events loaded per turn (max) | p50 vs 10th |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| history | message | samples | p50 ms | p99 ms | max ms | events loaded per turn (max) | p50 vs 10th |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         first = next(r for r in rows if r["history"] == row["history"])
-        lines.append(f"| {row['history']} | {row['position']:,}th–{row['position'] + script_len - 1:,}th | {row['n']} | "
-                     f"{row['p50']:.0f} | {row['p99']:.0f} | {row['max']:.0f} | {row['window']} | "
-                     f"{row['p50'] / first['p50']:.2f}× |")
+        lines.append(
+            f"| {row['history']} | {row['position']:,}th–{row['position'] + script_len - 1:,}th | {row['n']} | "
+            f"{row['p50']:.0f} | {row['p99']:.0f} | {row['max']:.0f} | {row['window']} | "
+            f"{row['p50'] / first['p50']:.2f}× |"
+        )
     return lines

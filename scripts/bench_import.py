@@ -7,6 +7,7 @@ its own process: wall time and peak resident memory (ru_maxrss). Then the same b
 (nothing may change) and the bills with one malformed row (it must be reported by number and
 nothing written). Writes its own section of docs/BENCHMARKS.md.
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,9 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 HEADING = "## Importing staff spreadsheets (houses and bills)"
 BUILDINGS, UNITS, FLOORS, ROOMS = 100, 2, 25, 2
-QUARTERS = [("2026年第1季度", "2026-01-01", "2026-03-31", "2026-01-31"),
-            ("2026年第2季度", "2026-04-01", "2026-06-30", "2026-04-30"),
-            ("2026年第3季度", "2026-07-01", "2026-09-30", "2026-07-31")]
+QUARTERS = [
+    ("2026年第1季度", "2026-01-01", "2026-03-31", "2026-01-31"),
+    ("2026年第2季度", "2026-04-01", "2026-06-30", "2026-04-30"),
+    ("2026年第3季度", "2026-07-01", "2026-09-30", "2026-07-31"),
+]
 BAD_ROW = 20_001  # a row in the middle of the bills file
 
 
@@ -42,19 +45,49 @@ def _write(path: Path, header, rows) -> Path:
 
 
 def make_files(folder: Path) -> dict[str, Path]:
-    houses = [("BIG", str(b), str(u), f"{f}{r:02d}", "89.50" if r == 1 else "120.00")
-              for b in range(1, BUILDINGS + 1) for u in range(1, UNITS + 1)
-              for f in range(1, FLOORS + 1) for r in range(1, ROOMS + 1)]
-    bills = [(c, b, u, room, "物业费", period, start, end, str((Decimal("2.80") * Decimal(area) * 3).quantize(Decimal("0.01"))), due)
-             for c, b, u, room, area in houses for period, start, end, due in QUARTERS]
+    houses = [
+        ("BIG", str(b), str(u), f"{f}{r:02d}", "89.50" if r == 1 else "120.00")
+        for b in range(1, BUILDINGS + 1)
+        for u in range(1, UNITS + 1)
+        for f in range(1, FLOORS + 1)
+        for r in range(1, ROOMS + 1)
+    ]
+    bills = [
+        (
+            c,
+            b,
+            u,
+            room,
+            "物业费",
+            period,
+            start,
+            end,
+            str((Decimal("2.80") * Decimal(area) * 3).quantize(Decimal("0.01"))),
+            due,
+        )
+        for c, b, u, room, area in houses
+        for period, start, end, due in QUARTERS
+    ]
     bad = [list(row) for row in bills]
     bad[BAD_ROW - 2][8] = "七百五"  # row numbers count the header as row 1
     return {
-        "communities": _write(folder / "communities.csv", ["小区编码", "小区名称", "服务电话"], [["BIG", "大型社区", "0571-0000 0000"]]),
-        "buildings": _write(folder / "buildings.csv", ["小区", "楼栋"], [["BIG", str(b)] for b in range(1, BUILDINGS + 1)]),
+        "communities": _write(
+            folder / "communities.csv", ["小区编码", "小区名称", "服务电话"], [["BIG", "大型社区", "0571-0000 0000"]]
+        ),
+        "buildings": _write(
+            folder / "buildings.csv", ["小区", "楼栋"], [["BIG", str(b)] for b in range(1, BUILDINGS + 1)]
+        ),
         "houses": _write(folder / "houses.csv", ["小区", "楼栋", "单元", "房号", "建筑面积"], houses),
-        "bills": _write(folder / "bills.csv", ["小区", "楼栋", "单元", "房号", "收费项目", "账期", "开始日期", "结束日期", "应收金额", "缴费截止日"], bills),
-        "bad_bills": _write(folder / "bad_bills.csv", ["小区", "楼栋", "单元", "房号", "收费项目", "账期", "开始日期", "结束日期", "应收金额", "缴费截止日"], bad),
+        "bills": _write(
+            folder / "bills.csv",
+            ["小区", "楼栋", "单元", "房号", "收费项目", "账期", "开始日期", "结束日期", "应收金额", "缴费截止日"],
+            bills,
+        ),
+        "bad_bills": _write(
+            folder / "bad_bills.csv",
+            ["小区", "楼栋", "单元", "房号", "收费项目", "账期", "开始日期", "结束日期", "应收金额", "缴费截止日"],
+            bad,
+        ),
     }
 
 
@@ -76,19 +109,34 @@ def child(url: str, kind: str, path: str) -> None:
     seconds = time.perf_counter() - started
     with db.session_scope(engine) as session:
         bills = session.execute(select(func.count()).select_from(FeeBill)).scalar_one()
-    print(json.dumps({
-        "seconds": seconds, "rss_before_kb": rss_before,
-        "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "rows": report.rows, "inserted": report.inserted, "updated": report.updated,
-        "unchanged": report.unchanged, "errors": [str(e) for e in report.errors][:3],
-        "error_count": len(report.errors), "bills_after": bills,
-    }, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "rss_before_kb": rss_before,
+                "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "rows": report.rows,
+                "inserted": report.inserted,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "errors": [str(e) for e in report.errors][:3],
+                "error_count": len(report.errors),
+                "bills_after": bills,
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 def measure(url: str, kind: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", url, kind, str(path)], cwd=ROOT,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", url, kind, str(path)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -139,25 +187,36 @@ def run_backend(url: str, files: dict[str, Path]) -> list[tuple[str, dict]]:
 
 
 def section(results: dict[str, list[tuple[str, dict]]]) -> str:
-    lines = [HEADING, "",
-             f"Measured by `make bench` (scripts/bench_import.py) on {date.today()}, {os.cpu_count()} cores, "
-             f"Python {platform.python_version()}: `python -m backend import` of generated CSV files, each import "
-             "in its own process (time from reading the file to commit; peak memory is the process's maximum "
-             "resident set, interpreter and SQLAlchemy included). Every row is checked before anything is "
-             "written, and the whole file goes in one transaction.", "",
-             "| database | file | rows | time | rows/s | peak memory | result |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        HEADING,
+        "",
+        f"Measured by `make bench` (scripts/bench_import.py) on {date.today()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}: `python -m backend import` of generated CSV files, each import "
+        "in its own process (time from reading the file to commit; peak memory is the process's maximum "
+        "resident set, interpreter and SQLAlchemy included). Every row is checked before anything is "
+        "written, and the whole file goes in one transaction.",
+        "",
+        "| database | file | rows | time | rows/s | peak memory | result |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for backend_name, runs in results.items():
         for label, r in runs:
             if r["error_count"]:
                 result = f"{r['error_count']} error(s) reported ({r['errors'][0]}); bills in the database after: {r['bills_after']:,}"
             else:
                 result = f"{r['inserted']:,} new, {r['updated']:,} changed, {r['unchanged']:,} unchanged"
-            lines.append(f"| {backend_name} | {label} | {r['rows']:,} | {r['seconds']:.1f} s | "
-                         f"{r['rows'] / r['seconds']:,.0f} | {r['peak_kb'] / 1024:.0f} MB ({r['rss_before_kb'] / 1024:.0f} MB before) | {result} |")
-    lines += ["", "The malformed file is imported first, into an empty bills table: its bad row is reported by "
-              "number and none of its 29,999 good rows stay (0 bills after). A second import of the same good "
-              "file changes nothing. Peak memory holds the whole file's checked rows before writing (about 2 KB "
-              "a bill row); a file many times larger would want the check pass to keep only the keys.", ""]
+            lines.append(
+                f"| {backend_name} | {label} | {r['rows']:,} | {r['seconds']:.1f} s | "
+                f"{r['rows'] / r['seconds']:,.0f} | {r['peak_kb'] / 1024:.0f} MB ({r['rss_before_kb'] / 1024:.0f} MB before) | {result} |"
+            )
+    lines += [
+        "",
+        "The malformed file is imported first, into an empty bills table: its bad row is reported by "
+        "number and none of its 29,999 good rows stay (0 bills after). A second import of the same good "
+        "file changes nothing. Peak memory holds the whole file's checked rows before writing (about 2 KB "
+        "a bill row); a file many times larger would want the check pass to keep only the keys.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -166,7 +225,7 @@ def write_section(text: str) -> Path:
     current = out.read_text(encoding="utf-8") if out.exists() else "# Benchmarks\n"
     if HEADING in current:
         head, rest = current.split(HEADING, 1)
-        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
+        tail = rest[rest.find("\n## ") :] if "\n## " in rest else ""
         current = head.rstrip() + "\n\n" + text + tail.lstrip("\n")
     else:
         current = current.rstrip() + "\n\n" + text

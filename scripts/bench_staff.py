@@ -4,6 +4,7 @@ Part of `make bench`; alone: `python scripts/bench_staff.py` (starts its own sys
 raised the way the action server raises them (record, then enqueue the dispatch job); the clock
 runs from the ticket's created_at to the moment the WeChat stand-in receives the template.
 """
+
 from __future__ import annotations
 
 import os
@@ -55,10 +56,19 @@ def _raise(system, n: int, tag: str) -> tuple[int, str, float]:
     from backend.work.tickets import RepairRequest, create_repair
 
     with session_scope(get_engine(system.env["DATABASE_URL"])) as session:
-        ticket = create_repair(session, RepairRequest(
-            openid=f"o-bench-owner-{tag}-{n}", description="厨房水管漏水", contact_phone="13800001001",
-            urgency="urgent" if n % 3 == 0 else "normal", facility="水管", address=Address("3", "2", "501"),
-            location_label="3栋2单元501", source_key=f"bench-{tag}-{n}-{time.time_ns()}"))
+        ticket = create_repair(
+            session,
+            RepairRequest(
+                openid=f"o-bench-owner-{tag}-{n}",
+                description="厨房水管漏水",
+                contact_phone="13800001001",
+                urgency="urgent" if n % 3 == 0 else "normal",
+                facility="水管",
+                address=Address("3", "2", "501"),
+                location_label="3栋2单元501",
+                source_key=f"bench-{tag}-{n}-{time.time_ns()}",
+            ),
+        )
         ticket_id, number, created = ticket.id, ticket.number, ticket.created_at.timestamp()
     jobs.enqueue("backend.work.dispatch.dispatch_ticket", ticket_id, high=True)
     return ticket_id, number, created
@@ -97,28 +107,32 @@ def measure(system, standin, wx) -> dict:
 
 def section(result: dict) -> str:
     def line(label, values):
-        return (f"| {label} | {len(values)} | {statistics.median(values):.0f} | {_pct(values, 90):.0f} | "
-                f"{_pct(values, 99):.0f} | {max(values):.0f} |")
+        return (
+            f"| {label} | {len(values)} | {statistics.median(values):.0f} | {_pct(values, 90):.0f} | "
+            f"{_pct(values, 99):.0f} | {max(values):.0f} |"
+        )
 
-    return "\n".join([
-        HEADING,
-        "",
-        "Tickets raised as the action server raises them (recorded, then the dispatch job enqueued on "
-        "the high-priority queue); the worker picks the on-duty technician, records the template "
-        "message and sends it. Measured from the ticket's `created_at` to the moment the WeChat "
-        f"stand-in received the template. *Paced*: one ticket every {PACE_SECONDS} s. *Burst*: "
-        f"{BURST} tickets at once (one worker works through them in turn). Aim: p99 under 2 s. "
-        "Milliseconds. Within `make bench` this runs on the system that has just served the webhook "
-        "runs, whose tickets keep the worker's periodic sweeps (SLA clocks, dispatch, retries) busy in "
-        "the same process: the few slow pushes are those that waited for a sweep. On a fresh system "
-        "(`python scripts/bench_staff.py`) the tail is much shorter.",
-        "",
-        "| run | tasks | p50 | p90 | p99 | max |",
-        "|---|---|---|---|---|---|",
-        line(f"paced, 1 every {PACE_SECONDS} s", result["paced"]),
-        line(f"burst of {BURST}", result["burst"]),
-        "",
-    ])
+    return "\n".join(
+        [
+            HEADING,
+            "",
+            "Tickets raised as the action server raises them (recorded, then the dispatch job enqueued on "
+            "the high-priority queue); the worker picks the on-duty technician, records the template "
+            "message and sends it. Measured from the ticket's `created_at` to the moment the WeChat "
+            f"stand-in received the template. *Paced*: one ticket every {PACE_SECONDS} s. *Burst*: "
+            f"{BURST} tickets at once (one worker works through them in turn). Aim: p99 under 2 s. "
+            "Milliseconds. Within `make bench` this runs on the system that has just served the webhook "
+            "runs, whose tickets keep the worker's periodic sweeps (SLA clocks, dispatch, retries) busy in "
+            "the same process: the few slow pushes are those that waited for a sweep. On a fresh system "
+            "(`python scripts/bench_staff.py`) the tail is much shorter.",
+            "",
+            "| run | tasks | p50 | p90 | p99 | max |",
+            "|---|---|---|---|---|---|",
+            line(f"paced, 1 every {PACE_SECONDS} s", result["paced"]),
+            line(f"burst of {BURST}", result["burst"]),
+            "",
+        ]
+    )
 
 
 def write_section(text: str, heading: str = HEADING) -> None:

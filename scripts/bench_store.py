@@ -6,6 +6,7 @@ No Rasa server, no model: the store is called as Rasa's processor calls it, on h
 synthetic turns shaped like the assistant's (a user message with its NLU result, slots, an
 action, a reply, listen).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,17 +30,29 @@ def turn_events(n: int, at: float):
     from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 
     intents = ["report_repair", "query_fee", "greet", "thank", "inform", "affirm", "query_notice", "complain"]
-    parse = {"intent": {"name": intents[n % len(intents)], "confidence": 0.93},
-             "entities": [{"entity": "facility", "value": "水管", "start": 2, "end": 4, "extractor": "DIETClassifier",
-                           "confidence_entity": 0.98}],
-             "intent_ranking": [{"name": i, "confidence": round(0.9 / (k + 1), 4)} for k, i in enumerate(intents)],
-             "text": f"厨房水管漏水了第{n}次"}
-    events = [UserUttered(parse["text"], parse["intent"], parse["entities"], parse),
-              ActionExecuted("action_extract_slots"),
-              ActionExecuted("action_answer_fee"),
-              BotUttered("您家3栋2单元501本期物业费751.80元，缴费截止2026年12月31日。", {"elements": None}),
-              SlotSet("notice_offset", n % 3),
-              ActionExecuted("action_listen")]
+    parse = {
+        "intent": {"name": intents[n % len(intents)], "confidence": 0.93},
+        "entities": [
+            {
+                "entity": "facility",
+                "value": "水管",
+                "start": 2,
+                "end": 4,
+                "extractor": "DIETClassifier",
+                "confidence_entity": 0.98,
+            }
+        ],
+        "intent_ranking": [{"name": i, "confidence": round(0.9 / (k + 1), 4)} for k, i in enumerate(intents)],
+        "text": f"厨房水管漏水了第{n}次",
+    }
+    events = [
+        UserUttered(parse["text"], parse["intent"], parse["entities"], parse),
+        ActionExecuted("action_extract_slots"),
+        ActionExecuted("action_answer_fee"),
+        BotUttered("您家3栋2单元501本期物业费751.80元，缴费截止2026年12月31日。", {"elements": None}),
+        SlotSet("notice_offset", n % 3),
+        ActionExecuted("action_listen"),
+    ]
     for k, event in enumerate(events):
         event.timestamp = at + k * 0.01
     return events
@@ -98,23 +111,36 @@ def measure(redis_url: str, database_url: str, repeats: int = 5) -> list[dict]:
         seed_legacy(new.red, new.legacy_prefix + sender, sender, position - 1, domain)
         asyncio.run(new.retrieve(sender))
         new_ms = [asyncio.run(one_turn(new, sender, position + k)) for k in range(repeats * 4)]
-        rows.append({"position": position, "old": statistics.median(old_ms), "new": statistics.median(new_ms),
-                     "new_events": new.red.llen(new.key(sender))})
-        print(f"    message {position}: Rasa's RedisTrackerStore {rows[-1]['old']:.1f} ms, "
-              f"window store {rows[-1]['new']:.1f} ms", flush=True)
+        rows.append(
+            {
+                "position": position,
+                "old": statistics.median(old_ms),
+                "new": statistics.median(new_ms),
+                "new_events": new.red.llen(new.key(sender)),
+            }
+        )
+        print(
+            f"    message {position}: Rasa's RedisTrackerStore {rows[-1]['old']:.1f} ms, "
+            f"window store {rows[-1]['new']:.1f} ms",
+            flush=True,
+        )
         old.red.delete(old.key_prefix + sender)
     return rows
 
 
 def section(rows: list[dict], when: str) -> str:
-    lines = [HEADING, "",
-             f"Measured by `make bench` (scripts/bench_store.py) on {when}: one turn (load the conversation, add "
-             "a turn's six events, save) as Rasa's processor does it, in one process, against Redis on "
-             "loopback and a SQLite archive; median CPU milliseconds of the process (Redis's own not counted). The history is one session of synthetic "
-             "turns shaped like the assistant's (a user message with its NLU result, an action, a reply, a "
-             "slot, listen).", "",
-             "| message | Rasa's RedisTrackerStore (before) | conversation_store window | events in the window |",
-             "|---|---|---|---|"]
+    lines = [
+        HEADING,
+        "",
+        f"Measured by `make bench` (scripts/bench_store.py) on {when}: one turn (load the conversation, add "
+        "a turn's six events, save) as Rasa's processor does it, in one process, against Redis on "
+        "loopback and a SQLite archive; median CPU milliseconds of the process (Redis's own not counted). The history is one session of synthetic "
+        "turns shaped like the assistant's (a user message with its NLU result, an action, a reply, a "
+        "slot, listen).",
+        "",
+        "| message | Rasa's RedisTrackerStore (before) | conversation_store window | events in the window |",
+        "|---|---|---|---|",
+    ]
     for row in rows:
         old = "not measured (grows with every message)" if row["old"] != row["old"] else f"{row['old']:.1f}"
         lines.append(f"| {row['position']:,}th | {old} | {row['new']:.1f} | {row['new_events']} |")
@@ -130,8 +156,10 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="wuye-bench-store-"))
     redis_url, redis_proc = stack.scratch_redis(int(os.environ.get("BENCH_REDIS_DB", 14)), tmp)
-    when = (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
-            f"load average {os.getloadavg()[0]:.1f} at the start")
+    when = (
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f} at the start"
+    )
     try:
         rows = measure(redis_url, f"sqlite:///{tmp / 'archive.db'}")
     finally:

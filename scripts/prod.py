@@ -10,6 +10,7 @@ no demo data: REDIS_URL and DATABASE_URL must point at the real ones. The superv
 rendered from scripts/stack.py into var/supervisor/ (deploy/supervisord.conf is the same,
 rendered for /opt/wuye); logs go to var/logs/, rotated at 20 MB.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,15 +26,29 @@ from scripts import deploy, stack  # noqa: E402
 
 
 def layout(var_dir: Path, ports: stack.Ports, model: str, workers: int) -> deploy.Layout:
-    return deploy.Layout(root=str(stack.ROOT), venv_bin=str(stack.BIN), log_dir=str(var_dir / "logs"),
-                         run_dir=str(var_dir / "supervisor"), model=model, ports=ports, workers=workers)
+    return deploy.Layout(
+        root=str(stack.ROOT),
+        venv_bin=str(stack.BIN),
+        log_dir=str(var_dir / "logs"),
+        run_dir=str(var_dir / "supervisor"),
+        model=model,
+        ports=ports,
+        workers=workers,
+    )
 
 
 class Node:
     """One node's supervisord: its config file, its socket, its programs."""
 
-    def __init__(self, var_dir: Path, ports: stack.Ports, env: dict, model: str = "models",
-                 names: list[str] | None = None, workers: int = 1):
+    def __init__(
+        self,
+        var_dir: Path,
+        ports: stack.Ports,
+        env: dict,
+        model: str = "models",
+        names: list[str] | None = None,
+        workers: int = 1,
+    ):
         self.var_dir, self.ports, self.env, self.names = var_dir, ports, env, names
         self.layout = layout(var_dir, ports, model, workers)
         self.conf = var_dir / "supervisor" / "supervisord.conf"
@@ -49,8 +64,14 @@ class Node:
         self.write_conf()
         argv = [str(stack.BIN / "supervisord"), "-c", str(self.conf)]
         if foreground_child:
-            self.proc = subprocess.Popen(argv + ["-n"], cwd=stack.ROOT, env=self.env, start_new_session=True,
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                argv + ["-n"],
+                cwd=stack.ROOT,
+                env=self.env,
+                start_new_session=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         else:
             subprocess.run(argv, cwd=stack.ROOT, env=self.env, check=True)
         deadline = time.monotonic() + 20
@@ -125,7 +146,9 @@ def main(argv=None) -> int:
     if args.command == "status":
         return node.ctl("status")
     if args.command == "restart":
-        return node.ctl("restart", "all" if args.name == "all" else f"{args.name}:*" if args.name == "worker" else args.name)
+        return node.ctl(
+            "restart", "all" if args.name == "all" else f"{args.name}:*" if args.name == "worker" else args.name
+        )
     node.ctl("shutdown")
     return 0
 

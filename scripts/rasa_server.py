@@ -5,6 +5,7 @@ conversation with phone numbers, setting slots, unloading the model) stays off u
 RASA_ENABLE_API=1, and then it needs RASA_AUTH_TOKEN (16+ characters), read here from the
 environment and handed to Rasa inside this process, so it never shows in the process list.
 """
+
 from __future__ import annotations
 
 import os

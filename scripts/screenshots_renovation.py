@@ -18,9 +18,12 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from backend.core import db  # noqa: E402
+from backend.core.clock import (
+    SHANGHAI,  # noqa: E402
+    aware_now,
+)
 from backend.core.config import load_settings  # noqa: E402
-from backend.core.models import Community, House, aware_now  # noqa: E402
-from backend.text.times import SHANGHAI  # noqa: E402
+from backend.core.models import Community, House  # noqa: E402
 from backend.work import renovation  # noqa: E402
 from console import users  # noqa: E402
 from console.app import create_app  # noqa: E402

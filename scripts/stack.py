@@ -3,6 +3,7 @@
 Every process gets the same environment, derived from the settings (REDIS_URL drives Rasa's
 tracker and lock stores too), so they always agree on where Redis and the database are.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,17 @@ from backend.core import schedule
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MODELS = ROOT / "models"
-TRAIN_ARGS = ["--config", "bot/config.yml", "--domain", "bot/domain", "--data", "bot/data", "nlu/data", "--out", "models"]
+TRAIN_ARGS = [
+    "--config",
+    "bot/config.yml",
+    "--domain",
+    "bot/domain",
+    "--data",
+    "bot/data",
+    "nlu/data",
+    "--out",
+    "models",
+]
 
 
 @dataclass
@@ -113,8 +124,21 @@ def commands(ports: Ports, model: str | None = None, bin_dir: Path | str = BIN) 
 
     def rasa(port: int) -> list[str]:
         # The REST channel only, on loopback; Rasa's HTTP API stays off (scripts/rasa_server.py).
-        return [py, "-m", "scripts.rasa_server", "-m", model, "--endpoints", "bot/endpoints.yml",
-                "--credentials", "bot/credentials.yml", "-i", "127.0.0.1", "-p", str(port)]
+        return [
+            py,
+            "-m",
+            "scripts.rasa_server",
+            "-m",
+            model,
+            "--endpoints",
+            "bot/endpoints.yml",
+            "--credentials",
+            "bot/credentials.yml",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ]
 
     return {
         "rasa": rasa(ports.rasa),
@@ -122,20 +146,51 @@ def commands(ports: Ports, model: str | None = None, bin_dir: Path | str = BIN) 
         # Loopback unless ACTIONS_HOST says otherwise, and then only with ACTIONS_TOKEN.
         "actions": [py, "-m", "actions.server", "-p", str(ports.actions)],
         "worker": [py, "-m", "backend.core.worker", *schedule.worker_args()],
-        "webhook": [str(BIN / "gunicorn"), "-w", "2", "--threads", "16", "-b", f"{ports.host}:{ports.webhook}",
-                    "--timeout", "60", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
-                    "-c", "python:webhook.gunicorn_conf", "webhook.wsgi:app"],
+        "webhook": [
+            str(BIN / "gunicorn"),
+            "-w",
+            "2",
+            "--threads",
+            "16",
+            "-b",
+            f"{ports.host}:{ports.webhook}",
+            "--timeout",
+            "60",
+            "--access-logfile",
+            "-",
+            "--access-logformat",
+            ACCESS_LOG_FORMAT,
+            "-c",
+            "python:webhook.gunicorn_conf",
+            "webhook.wsgi:app",
+        ],
         # The staff console: loopback only; a deployment puts an HTTPS reverse proxy in front.
-        "console": [str(BIN / "gunicorn"), "-w", "2", "--threads", "4", "-b", f"{ports.host}:{ports.console}",
-                    "--timeout", "30", "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
-                    "-c", "python:console.gunicorn_conf", "console.wsgi:app"],
+        "console": [
+            str(BIN / "gunicorn"),
+            "-w",
+            "2",
+            "--threads",
+            "4",
+            "-b",
+            f"{ports.host}:{ports.console}",
+            "--timeout",
+            "30",
+            "--access-logfile",
+            "-",
+            "--access-logformat",
+            ACCESS_LOG_FORMAT,
+            "-c",
+            "python:console.gunicorn_conf",
+            "console.wsgi:app",
+        ],
     }
 
 
 def start(name: str, argv: list[str], env: dict, log_dir: Path | None = None) -> subprocess.Popen:
     out = open(log_dir / f"{name}.log", "ab") if log_dir else None
-    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None,
-                            start_new_session=True)
+    return subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None, start_new_session=True
+    )
 
 
 def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
@@ -162,7 +217,11 @@ def model_fingerprint() -> str:
     digest = hashlib.sha256()
     for entry in MODEL_INPUTS:
         path = ROOT / entry
-        files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts) if path.is_dir() else [path]
+        files = (
+            sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+            if path.is_dir()
+            else [path]
+        )
         for f in files:
             digest.update(str(f.relative_to(ROOT)).encode())
             digest.update(f.read_bytes())
@@ -176,8 +235,12 @@ def train(env: dict | None = None) -> Path:
     if model.exists():
         print(f"Model is up to date: {model.relative_to(ROOT)}", flush=True)
         return model
-    subprocess.run([str(BIN / "rasa"), "train", *TRAIN_ARGS, "--fixed-model-name", name], cwd=ROOT,
-                   env=env or child_env(Ports.from_env()), check=True)
+    subprocess.run(
+        [str(BIN / "rasa"), "train", *TRAIN_ARGS, "--fixed-model-name", name],
+        cwd=ROOT,
+        env=env or child_env(Ports.from_env()),
+        check=True,
+    )
     for old in MODELS.glob("*.tar.gz"):  # keep the folder from growing with every change
         if old != model:
             old.unlink()
@@ -220,30 +283,53 @@ class System:
     ADMIN_TOKEN = "e2e-admin-token-0123456789"
     ACCOUNT_ID = "gh_e2e_account"
 
-    def __init__(self, tmp: Path, redis_url: str, wechat_api_url: str, wechat: tuple[str, str, str],
-                 rasa_servers: int = 1, rasa_api: bool = False, database_url: str | None = None):
+    def __init__(
+        self,
+        tmp: Path,
+        redis_url: str,
+        wechat_api_url: str,
+        wechat: tuple[str, str, str],
+        rasa_servers: int = 1,
+        rasa_api: bool = False,
+        database_url: str | None = None,
+    ):
         import secrets
 
         token, aes_key, appid = wechat
-        self.ports = Ports(webhook=free_port(), rasa=free_port(), actions=free_port(), console=free_port(),
-                           more_rasa=tuple(free_port() for _ in range(rasa_servers - 1)),
-                           webhook_metrics=free_port(), worker_metrics=free_port(),
-                           console_metrics=free_port(), actions_metrics=free_port())
+        self.ports = Ports(
+            webhook=free_port(),
+            rasa=free_port(),
+            actions=free_port(),
+            console=free_port(),
+            more_rasa=tuple(free_port() for _ in range(rasa_servers - 1)),
+            webhook_metrics=free_port(),
+            worker_metrics=free_port(),
+            console_metrics=free_port(),
+            actions_metrics=free_port(),
+        )
         self.db_path = tmp / "system.db"
         self.database_url = database_url or f"sqlite:///{self.db_path}"  # the bench also runs on PostgreSQL
         self.log_dir = tmp / "logs"
         self.log_dir.mkdir(exist_ok=True)
-        self.env = child_env(self.ports, {
-            "REDIS_URL": redis_url,
-            "DATABASE_URL": self.database_url,
-            "WUYE_VAR_DIR": str(tmp / "var"),
-            "WECHAT_TOKEN": token, "WECHAT_AES_KEY": aes_key, "WECHAT_APPID": appid,
-            "WECHAT_SECRET": "local-secret", "WECHAT_API_BASE_URL": wechat_api_url,
-            "ADMIN_API_TOKEN": self.ADMIN_TOKEN, "WECHAT_ACCOUNT_ID": self.ACCOUNT_ID,
-            # WeChat credentials mean "deployed" to the console: it wants its own key, and the
-            # tests reach it over plain http on loopback.
-            "CONSOLE_SECRET_KEY": os.urandom(16).hex(), "CONSOLE_COOKIE_SECURE": "0",
-        })
+        self.env = child_env(
+            self.ports,
+            {
+                "REDIS_URL": redis_url,
+                "DATABASE_URL": self.database_url,
+                "WUYE_VAR_DIR": str(tmp / "var"),
+                "WECHAT_TOKEN": token,
+                "WECHAT_AES_KEY": aes_key,
+                "WECHAT_APPID": appid,
+                "WECHAT_SECRET": "local-secret",
+                "WECHAT_API_BASE_URL": wechat_api_url,
+                "ADMIN_API_TOKEN": self.ADMIN_TOKEN,
+                "WECHAT_ACCOUNT_ID": self.ACCOUNT_ID,
+                # WeChat credentials mean "deployed" to the console: it wants its own key, and the
+                # tests reach it over plain http on loopback.
+                "CONSOLE_SECRET_KEY": os.urandom(16).hex(),
+                "CONSOLE_COOKIE_SECURE": "0",
+            },
+        )
         # Rasa's HTTP API (the bench's /model/parse) only when asked for, and then with a token.
         self.rasa_token = secrets.token_urlsafe(24) if rasa_api else None
         if rasa_api:
@@ -259,8 +345,9 @@ class System:
         self.model = str(train(self.env))
         # A throwaway system with (fake) WeChat credentials: the demo data is wanted here.
         for step in (["db-upgrade"], ["seed-demo", "--allow-production"]):
-            subprocess.run([sys.executable, "-m", "backend", *step], cwd=ROOT, env=self.env, check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "backend", *step], cwd=ROOT, env=self.env, check=True, stdout=subprocess.DEVNULL
+            )
         for name in commands(self.ports, self.model):
             self.start(name)
         try:
@@ -310,6 +397,7 @@ class System:
 # --- Supervision: what a supervisor must know of each process --------------------------------------
 # scripts/deploy.py renders supervisord, systemd, compose and nginx files from commands() and
 # this table, and a test checks deploy/ against them, so the deploy files cannot drift.
+
 
 @dataclass(frozen=True)
 class Supervision:

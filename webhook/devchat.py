@@ -3,6 +3,7 @@
 Only registered when no WeChat credentials are set. The page builds the same InboundMessage the
 protocol layer would, so everything after decoding is the code WeChat traffic runs.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -38,13 +39,21 @@ def _message(openid: str, payload: dict) -> InboundMessage:
     msg_id = str(time.time_ns())
     if payload.get("image_url"):
         fields = {"MsgType": "image", "PicUrl": payload["image_url"], "MediaId": f"local-{msg_id}"}
-        return InboundMessage(ACCOUNT, openid, now, "image", msg_id, pic_url=payload["image_url"],
-                              media_id=fields["MediaId"], raw=fields)
+        return InboundMessage(
+            ACCOUNT, openid, now, "image", msg_id, pic_url=payload["image_url"], media_id=fields["MediaId"], raw=fields
+        )
     if payload.get("event") == "subscribe":
         return InboundMessage(ACCOUNT, openid, now, "event", None, event="subscribe", raw={"Event": "subscribe"})
     content = str(payload.get("text", ""))[:2000]
-    return InboundMessage(ACCOUNT, openid, now, "text", msg_id, content=content,
-                          raw={"MsgType": "text", "Content": content, "MsgId": msg_id})
+    return InboundMessage(
+        ACCOUNT,
+        openid,
+        now,
+        "text",
+        msg_id,
+        content=content,
+        raw={"MsgType": "text", "Content": content, "MsgId": msg_id},
+    )
 
 
 @devchat.get("/dev/chat")
@@ -73,11 +82,14 @@ def people():
     conv = current_app.extensions["conversation"]
     roles = {"technician": "维修师傅", "supervisor": "主管", "customer_service": "客服"}
     with session_scope(get_engine(conv.settings.database_url)) as session:
-        rows = session.execute(
-            select(Staff).where(Staff.openid.is_not(None), Staff.active.is_(True)).order_by(Staff.id)
-        ).scalars().all()
-        staff = [{"openid": p.openid, "name": p.name, "role": roles.get(p.role, p.role), "skills": p.skills}
-                 for p in rows]
+        rows = (
+            session.execute(select(Staff).where(Staff.openid.is_not(None), Staff.active.is_(True)).order_by(Staff.id))
+            .scalars()
+            .all()
+        )
+        staff = [
+            {"openid": p.openid, "name": p.name, "role": roles.get(p.role, p.role), "skills": p.skills} for p in rows
+        ]
     return jsonify(staff=staff)
 
 
@@ -89,8 +101,14 @@ def outbox_feed():
     with session_scope(get_engine(conv.settings.database_url)) as session:
         rows = outbox.recent(session, after_id=after, openid=openid)
         items = [
-            {"id": r.id, "openid": r.openid, "channel": r.channel, "content": r.content, "status": r.status,
-             "at": r.created_at.isoformat() if r.created_at else None}
+            {
+                "id": r.id,
+                "openid": r.openid,
+                "channel": r.channel,
+                "content": r.content,
+                "status": r.status,
+                "at": r.created_at.isoformat() if r.created_at else None,
+            }
             for r in rows
             if r.channel != "passive"
         ]

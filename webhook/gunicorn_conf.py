@@ -2,6 +2,7 @@
 
 Its workers' metrics are summed and served by the master on WEBHOOK_METRICS_PORT (loopback).
 """
+
 from backend.core.gunicorn_metrics import configure
 
 when_ready, child_exit = configure("webhook", "webhook_metrics_port")

@@ -1,4 +1,5 @@
 """Talks to the Rasa server's REST channel, and knows when the assistant cannot answer."""
+
 from __future__ import annotations
 
 import itertools
@@ -90,19 +91,23 @@ class RasaClient:
         try:
             with self._lock:
                 base = self.rasa_urls[next(self._turn)]
-            response = self._http.get(f"{base}/conversations/{sender}/tracker",
-                                      params={"include_events": "ALL", "token": token}, timeout=10)
+            response = self._http.get(
+                f"{base}/conversations/{sender}/tracker", params={"include_events": "ALL", "token": token}, timeout=10
+            )
             if response.status_code in (401, 403, 404):
                 return None  # no API on this server: ask again, as before
             events = response.json().get("events") or []
         except (requests.RequestException, ValueError) as exc:
             raise AssistantUnavailable(f"rasa: {exc.__class__.__name__}") from exc
-        starts = [i for i, e in enumerate(events) if e.get("event") == "user"
-                  and (e.get("metadata") or {}).get("dedupe_key") == dedupe_key]
+        starts = [
+            i
+            for i, e in enumerate(events)
+            if e.get("event") == "user" and (e.get("metadata") or {}).get("dedupe_key") == dedupe_key
+        ]
         if not starts:
             return None
         texts = []
-        for e in events[starts[-1] + 1:]:
+        for e in events[starts[-1] + 1 :]:
             if e.get("event") == "user":
                 break
             if e.get("event") == "bot" and e.get("text"):
@@ -117,16 +122,25 @@ class RasaClient:
         if not dedupe_key or not token:
             return
         try:
-            tracker = self._http.get(f"{base}/conversations/{sender}/tracker",
-                                     params={"include_events": "ALL", "token": token}, timeout=10).json()
+            tracker = self._http.get(
+                f"{base}/conversations/{sender}/tracker", params={"include_events": "ALL", "token": token}, timeout=10
+            ).json()
             events = tracker.get("events") or []
-            starts = [i for i, e in enumerate(events) if e.get("event") == "user"
-                      and (e.get("metadata") or {}).get("dedupe_key") == dedupe_key]
+            starts = [
+                i
+                for i, e in enumerate(events)
+                if e.get("event") == "user" and (e.get("metadata") or {}).get("dedupe_key") == dedupe_key
+            ]
             if starts:
-                self._http.put(f"{base}/conversations/{sender}/tracker/events", json=events[:starts[0]],
-                               params={"token": token}, timeout=10).raise_for_status()
+                self._http.put(
+                    f"{base}/conversations/{sender}/tracker/events",
+                    json=events[: starts[0]],
+                    params={"token": token},
+                    timeout=10,
+                ).raise_for_status()
         except (requests.RequestException, ValueError):
             pass  # Rasa went too: the turn stays; the retry answers from where it stands
+
     def model_loaded(self, url: str) -> bool:
         """Whether this Rasa server has its model loaded and answers. While it loads, `rasa run`
         does not serve at all (the model loads before the server starts) and `/status` (with

@@ -6,6 +6,7 @@ so a captured URL could carry any body within the 5-minute freshness window. We 
 same body is a retry of the same delivery (answered as before, MsgId dedupe makes it harmless);
 the same URL with another body is a replay and is refused.
 """
+
 from __future__ import annotations
 
 import hashlib

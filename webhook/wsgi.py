@@ -1,4 +1,5 @@
 """gunicorn entry point: `gunicorn webhook.wsgi:app`."""
+
 from backend.core.config import load_settings, require_safe
 from backend.core.logs import setup_logging
 from webhook.app import create_app

@@ -1,5 +1,6 @@
 """`python -m backend backup | restore | copy-db`: the records out to a file, back in, or across
 to another database (see backend/core/backup.py for what the file holds and what is checked)."""
+
 from __future__ import annotations
 
 import argparse
@@ -48,24 +49,31 @@ def cmd_backup(args) -> int:
         counts = backup.write_backup(_url(args), path, progress=_progress(args))
         print(f"backed up {_where(_url(args))} to {path}: {_summary(counts)}")
         return 0
+
     return _run(action)
 
 
 def cmd_restore(args) -> int:
     def action():
         counts = backup.restore(_url(args), Path(args.file), force=args.force, progress=_progress(args))
-        print(f"restored {args.file} into {_where(_url(args))}: {_summary(counts)}; every table's "
-              "row count matches the backup")
+        print(
+            f"restored {args.file} into {_where(_url(args))}: {_summary(counts)}; every table's "
+            "row count matches the backup"
+        )
         return 0
+
     return _run(action)
 
 
 def cmd_copy_db(args) -> int:
     def action():
         counts = backup.copy_database(_url(args), args.to, force=args.force, progress=_progress(args))
-        print(f"copied {_where(_url(args))} into {_where(args.to)}: {_summary(counts)}; every "
-              "table's row count matches. Now set DATABASE_URL to the new database and restart.")
+        print(
+            f"copied {_where(_url(args))} into {_where(args.to)}: {_summary(counts)}; every "
+            "table's row count matches. Now set DATABASE_URL to the new database and restart."
+        )
         return 0
+
     return _run(action)
 
 
@@ -76,17 +84,20 @@ def _progress(args) -> bool:
 def register(sub) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--no-progress", action="store_true", help="no progress bar")
-    b = sub.add_parser("backup", parents=[common],
-                       help="write every record to one file (a consistent snapshot; safe while running)")
+    b = sub.add_parser(
+        "backup", parents=[common], help="write every record to one file (a consistent snapshot; safe while running)"
+    )
     b.add_argument("file", nargs="?", help="where to write (default var/backups/wuye-<UTC time>.jsonl.gz)")
     b.set_defaults(func=cmd_backup)
-    r = sub.add_parser("restore", parents=[common],
-                       help="restore a backup into an empty database (migrated first; all or nothing)")
+    r = sub.add_parser(
+        "restore", parents=[common], help="restore a backup into an empty database (migrated first; all or nothing)"
+    )
     r.add_argument("file")
     r.add_argument("--force", action="store_true", help="replace everything in a database that has records")
     r.set_defaults(func=cmd_restore)
-    c = sub.add_parser("copy-db", parents=[common],
-                       help="copy every record into another database, e.g. SQLite into PostgreSQL")
+    c = sub.add_parser(
+        "copy-db", parents=[common], help="copy every record into another database, e.g. SQLite into PostgreSQL"
+    )
     c.add_argument("--to", required=True, metavar="URL", help="the target, e.g. postgresql://wuye@db-host/wuye")
     c.add_argument("--force", action="store_true", help="replace everything in a target that has records")
     c.set_defaults(func=cmd_copy_db)

@@ -1,6 +1,7 @@
 """Made-up data to play with: 幸福里花园 (XFL) and a second community, 阳光城 (YGC), from the
 spreadsheets in data/demo/ (the same import staff use), plus staff on duty around the clock.
 Safe to run again: a re-import changes nothing. Phone numbers are fake (1380000xxxx)."""
+
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
@@ -9,10 +10,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.core.clock import SHANGHAI, aware_now
 from backend.core.config import ROOT
-from backend.core.models import DutyShift, Staff, aware_now
+from backend.core.models import DutyShift, Staff
 from backend.owners.imports import Report, files_in, import_files
-from backend.text.times import SHANGHAI
 from backend.work.staff import add_daily_shifts, staff_by_openid
 
 DEMO_DIR = ROOT / "data" / "demo"
@@ -25,8 +26,14 @@ STAFF = [  # (name, phone, role, skills)
     ("郑客服", "13800002006", "customer_service", ""),
 ]
 # Local mode: the demo staff are bound to these openids, so /dev/chat can play them.
-LOCAL_OPENIDS = {"王师傅": "dev-wang", "赵师傅": "dev-zhao", "孙师傅": "dev-sun", "周师傅": "dev-zhou",
-                 "吴主管": "dev-wu", "郑客服": "dev-zheng"}
+LOCAL_OPENIDS = {
+    "王师傅": "dev-wang",
+    "赵师傅": "dev-zhao",
+    "孙师傅": "dev-sun",
+    "周师傅": "dev-zhou",
+    "吴主管": "dev-wu",
+    "郑客服": "dev-zheng",
+}
 ROSTER_DAYS = 8
 
 
@@ -48,8 +55,9 @@ def _duty(session: Session, people: list[Staff], now: datetime) -> None:
     today = now.astimezone(SHANGHAI).date()
     for person in people:
         covered = session.execute(
-            select(DutyShift.id).where(DutyShift.staff_id == person.id,
-                                       DutyShift.ends_at >= now + timedelta(days=ROSTER_DAYS - 2))
+            select(DutyShift.id).where(
+                DutyShift.staff_id == person.id, DutyShift.ends_at >= now + timedelta(days=ROSTER_DAYS - 2)
+            )
         ).first()
         if covered is None:
             add_daily_shifts(session, person, today - timedelta(days=1), ROSTER_DAYS, time(0), time(0))
@@ -62,8 +70,9 @@ def _bind_locally(session: Session, people: list[Staff]) -> None:
             person.openid = openid
 
 
-def seed_demo(session: Session, folder: Path = DEMO_DIR, local_mode: bool = False,
-              now: datetime | None = None) -> list[Report]:
+def seed_demo(
+    session: Session, folder: Path = DEMO_DIR, local_mode: bool = False, now: datetime | None = None
+) -> list[Report]:
     """Import the demo spreadsheets (two communities, their houses, residents, fees, notices,
     price lists, stewards), add the staff and their roster. Raises ImportFailed if a file is bad."""
     reports = import_files(session, files_in(folder))

@@ -1,4 +1,5 @@
 """`python -m backend outage ...`: announce, change and follow water/power cuts from the shell."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from backend.core import db
+from backend.core.clock import SHANGHAI
 from backend.core.config import load_settings
 from backend.core.models import OUTAGE_KINDS, Outage
 from backend.messaging import outages
-from backend.text.times import SHANGHAI
 
 
 def _session(args):
@@ -19,7 +20,7 @@ def _session(args):
 
 
 def _when(text: str) -> datetime:
-    """"2026-11-25 09:00" in Beijing time (or ISO with an offset)."""
+    """ "2026-11-25 09:00" in Beijing time (or ISO with an offset)."""
     try:
         at = datetime.fromisoformat(text.strip().replace("/", "-"))
     except ValueError:
@@ -38,7 +39,9 @@ def _show_summary(session, outage: Outage) -> None:
     print(f"#{outage.id} {outages.describe(outage)} 状态：{outage.status}，第 {outage.version} 版")
     for event, s in outages.summary(session, outage.id).items():
         failed = "，".join(f"{code}: {n}" for code, n in s["failed"].items()) or "0"
-        print(f"  {event:<10} 共 {s['total']}，已送达 {s['sent']}，待发 {s['pending']}，失败 {failed}，不确定 {s['unknown']}")
+        print(
+            f"  {event:<10} 共 {s['total']}，已送达 {s['sent']}，待发 {s['pending']}，失败 {failed}，不确定 {s['unknown']}"
+        )
 
 
 def _follow(args, outage_id: int, event: str) -> None:
@@ -61,15 +64,27 @@ def _follow(args, outage_id: int, event: str) -> None:
 def cmd_create(args) -> int:
     with _session(args) as session:
         try:
-            outage = outages.create(session, args.community, args.kind, _when(args.start), _when(args.end),
-                                    buildings=args.buildings, reason=args.reason or "", prepare=args.prepare or "",
-                                    planned=not args.emergency, actor="cli")
+            outage = outages.create(
+                session,
+                args.community,
+                args.kind,
+                _when(args.start),
+                _when(args.end),
+                buildings=args.buildings,
+                reason=args.reason or "",
+                prepare=args.prepare or "",
+                planned=not args.emergency,
+                actor="cli",
+            )
         except outages.OutageError as exc:
             raise SystemExit(str(exc))
         p = outages.preview(session, outage)
         print(f"已登记 #{outage.id}：{outages.describe(outage)}")
-        print("  将通知：" + ("，".join(f"{b}栋 {n} 户" for b, n in p["per_building"].items()) or "（无已绑定业主）")
-              + f"，共 {p['total']} 人")
+        print(
+            "  将通知："
+            + ("，".join(f"{b}栋 {n} 户" for b, n in p["per_building"].items()) or "（无已绑定业主）")
+            + f"，共 {p['total']} 人"
+        )
         if not args.no_send:
             outages.send_notice(session, outage)
         outage_id = outage.id
@@ -102,8 +117,10 @@ def _change(args, act) -> int:
             event, told = act(session, outage)
         except outages.OutageError as exc:
             raise SystemExit(str(exc))
-        print(f"#{outage.id} {outages.describe(outage)} "
-              + (f"已通知之前收到通知的业主（{event}）" if told else "（通知还没发出，只改了记录）"))
+        print(
+            f"#{outage.id} {outages.describe(outage)} "
+            + (f"已通知之前收到通知的业主（{event}）" if told else "（通知还没发出，只改了记录）")
+        )
     if args.wait and told:
         _follow(args, args.id, event)
     return 0
@@ -114,8 +131,12 @@ def cmd_send(args) -> int:
 
 
 def cmd_update(args) -> int:
-    return _change(args, lambda s, o: outages.update(
-        s, o, _when(args.start) if args.start else None, _when(args.end) if args.end else None, args.note or ""))
+    return _change(
+        args,
+        lambda s, o: outages.update(
+            s, o, _when(args.start) if args.start else None, _when(args.end) if args.end else None, args.note or ""
+        ),
+    )
 
 
 def cmd_restore(args) -> int:

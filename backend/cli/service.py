@@ -1,4 +1,5 @@
 """`python -m backend scorecard ...` and `python -m backend survey ...`: the service standards."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,11 @@ def _community(session, code: str) -> Community:
 def cmd_scorecard(args) -> int:
     with _session(args) as session:
         try:
-            card = (scorecard.for_year(session, args.community, args.year) if args.year
-                    else scorecard.for_month(session, args.community, args.month))
+            card = (
+                scorecard.for_year(session, args.community, args.year)
+                if args.year
+                else scorecard.for_month(session, args.community, args.month)
+            )
         except scorecard.ScorecardError as exc:
             raise SystemExit(str(exc))
     if args.csv:

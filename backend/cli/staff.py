@@ -1,4 +1,5 @@
 """`python -m backend staff ...` and `python -m backend roster ...`: staff and duty rosters."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,10 +8,10 @@ from datetime import date, datetime, time
 from sqlalchemy import select
 
 from backend.core import db
+from backend.core.clock import SHANGHAI, aware_now
 from backend.core.config import load_settings
-from backend.core.models import SKILLS, STAFF_ROLES, Community, DutyShift, Staff, aware_now
+from backend.core.models import SKILLS, STAFF_ROLES, Community, DutyShift, Staff
 from backend.text.phones import mask
-from backend.text.times import SHANGHAI
 from backend.work import staff as staff_records
 
 
@@ -19,8 +20,11 @@ def _session(args):
 
 
 def _person(session, ident: str) -> Staff:
-    person = session.get(Staff, int(ident)) if ident.isdigit() else session.execute(
-        select(Staff).where(Staff.name == ident)).scalars().first()
+    person = (
+        session.get(Staff, int(ident))
+        if ident.isdigit()
+        else session.execute(select(Staff).where(Staff.name == ident)).scalars().first()
+    )
     if person is None:
         raise SystemExit(f"没有这位员工：{ident}（用 id 或姓名；`staff list` 可查）")
     return person
@@ -40,8 +44,9 @@ def cmd_add(args) -> int:
                 raise SystemExit(f"没有小区代码 {args.community}")
             community_id = community.id
         try:
-            person = staff_records.add_staff(session, args.name, args.phone or "", args.role, args.skills or "",
-                                             community_id)
+            person = staff_records.add_staff(
+                session, args.name, args.phone or "", args.role, args.skills or "", community_id
+            )
         except staff_records.StaffError as exc:
             raise SystemExit(str(exc))
         code = staff_records.issue_bind_code(session, person)
@@ -64,9 +69,11 @@ def cmd_list(args) -> int:
         people = session.execute(select(Staff).order_by(Staff.id)).scalars().all()
         print(f"{'id':>4}  {'姓名':<8}{'岗位':<18}{'工种':<20}{'电话':<14}{'微信':<6}在岗")
         for p in people:
-            print(f"{p.id:>4}  {p.name:<8}{p.role:<18}{p.skills:<20}{mask(p.phone):<14}"
-                  f"{'已绑定' if p.openid else '未绑定':<6}{'是' if p.id in duty else ''}"
-                  f"{'' if p.active else '（停用）'}")
+            print(
+                f"{p.id:>4}  {p.name:<8}{p.role:<18}{p.skills:<20}{mask(p.phone):<14}"
+                f"{'已绑定' if p.openid else '未绑定':<6}{'是' if p.id in duty else ''}"
+                f"{'' if p.active else '（停用）'}"
+            )
     return 0
 
 
@@ -83,9 +90,13 @@ def cmd_roster_add(args) -> int:
 def cmd_roster_show(args) -> int:
     now = aware_now()
     with _session(args) as session:
-        rows = session.execute(
-            select(DutyShift).where(DutyShift.ends_at > now).order_by(DutyShift.starts_at).limit(args.limit)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(DutyShift).where(DutyShift.ends_at > now).order_by(DutyShift.starts_at).limit(args.limit)
+            )
+            .scalars()
+            .all()
+        )
         if not rows:
             print("今天起没有排班。用 `python -m backend roster add` 添加。")
         for s in rows:

@@ -14,6 +14,7 @@ database of either kind, and the same row stream copies a database straight into
   header before committing, and sets PostgreSQL's id sequences past the copied ids.
 - Values go through the models' own column types, so times stay aware UTC and money stays exact.
 """
+
 from __future__ import annotations
 
 import base64
@@ -80,6 +81,7 @@ def snapshot_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin(conn):
             conn.exec_driver_sql("BEGIN")  # deferred: a WAL read snapshot from the first read
+
         return engine
     return create_engine(url, future=True, poolclass=NullPool, isolation_level="REPEATABLE READ")
 
@@ -137,8 +139,13 @@ def write_backup(url: str, path: Path, progress: bool = False) -> dict[str, int]
             if revision is None:
                 raise BackupError(f"{_where(url)} has no schema (run `python -m backend db-upgrade`)")
             counts = count_rows(conn)
-            header = {"format": FORMAT, "version": VERSION, "revision": revision,
-                      "created_at": datetime.now(timezone.utc).isoformat(), "counts": counts}
+            header = {
+                "format": FORMAT,
+                "version": VERSION,
+                "revision": revision,
+                "created_at": datetime.now(timezone.utc).isoformat(),
+                "counts": counts,
+            }
             with gzip.open(partial, "wt", encoding="utf-8", compresslevel=6) as out:
                 out.write(json.dumps(header, ensure_ascii=False) + "\n")
                 for name, row in _progress(read_rows(conn), sum(counts.values()), progress, "backup"):
@@ -157,13 +164,13 @@ def read_header(path: Path) -> dict:
     except FileNotFoundError:
         raise BackupError(f"{path}: no such file") from None
     except (OSError, EOFError, zlib.error, UnicodeDecodeError, json.JSONDecodeError):
-        raise BackupError(f"{path} is not a backup made by `python -m backend backup` "
-                          "(not a gzip'd JSON-lines file)") from None
+        raise BackupError(
+            f"{path} is not a backup made by `python -m backend backup` (not a gzip'd JSON-lines file)"
+        ) from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise BackupError(f"{path} is not a backup made by `python -m backend backup`")
     if header.get("version") != VERSION:
-        raise BackupError(f"{path} is a backup of format version {header.get('version')}; this "
-                          f"version reads {VERSION}")
+        raise BackupError(f"{path} is a backup of format version {header.get('version')}; this version reads {VERSION}")
     return header
 
 
@@ -186,8 +193,9 @@ def _file_rows(path: Path) -> Iterator[tuple[str, dict]]:
                             row[column] = decode(value)
                     yield name, row
                 except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
-                    raise BackupError(f"{path}, line {number}: not a row this schema has "
-                                      f"({type(exc).__name__}: {str(exc)[:80]})") from None
+                    raise BackupError(
+                        f"{path}, line {number}: not a row this schema has ({type(exc).__name__}: {str(exc)[:80]})"
+                    ) from None
     except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
         raise BackupError(f"{path} is damaged or cut short ({type(exc).__name__})") from None
 
@@ -200,15 +208,18 @@ def _is_empty(conn: Connection) -> bool:
 def _prepare_target(url: str, revision: str, force: bool) -> Engine:
     """Migrate the target to the schema the rows come from, and check it may be written."""
     if revision != head_revision():
-        raise BackupError(f"the data is at schema {revision}; this code is at {head_revision()}: "
-                          "restore it with the version of the code that made it, then upgrade")
+        raise BackupError(
+            f"the data is at schema {revision}; this code is at {head_revision()}: "
+            "restore it with the version of the code that made it, then upgrade"
+        )
     db.upgrade(url)
     engine = db.make_engine(url)
     with engine.connect() as conn:
         if not force and not _is_empty(conn):
             engine.dispose()
-            raise TargetNotEmpty(f"{_where(url)} already holds records; nothing was written. "
-                                 "Use --force to replace everything in it")
+            raise TargetNotEmpty(
+                f"{_where(url)} already holds records; nothing was written. Use --force to replace everything in it"
+            )
     return engine
 
 
@@ -219,15 +230,19 @@ def _reset_sequences(conn: Connection) -> None:
     for table in tables():
         pk = list(table.primary_key.columns)
         if len(pk) == 1 and isinstance(pk[0].type, Integer) and pk[0].autoincrement in (True, "auto"):
-            conn.execute(text(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', '{pk[0].name}'), "
-                f"COALESCE((SELECT MAX({pk[0].name}) FROM {table.name}), 1), "
-                f"(SELECT MAX({pk[0].name}) FROM {table.name}) IS NOT NULL) "
-                f"WHERE pg_get_serial_sequence('{table.name}', '{pk[0].name}') IS NOT NULL"))
+            conn.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', '{pk[0].name}'), "
+                    f"COALESCE((SELECT MAX({pk[0].name}) FROM {table.name}), 1), "
+                    f"(SELECT MAX({pk[0].name}) FROM {table.name}) IS NOT NULL) "
+                    f"WHERE pg_get_serial_sequence('{table.name}', '{pk[0].name}') IS NOT NULL"
+                )
+            )
 
 
-def load_rows(engine: Engine, rows: Iterable[tuple[str, dict]], expected: dict[str, int],
-              progress: bool = False) -> dict[str, int]:
+def load_rows(
+    engine: Engine, rows: Iterable[tuple[str, dict]], expected: dict[str, int], progress: bool = False
+) -> dict[str, int]:
     """Replace everything in the target with `rows`, in one transaction; the counts must match."""
     known = {t.name: t for t in tables()}
     missing = set(expected) - set(known)

@@ -4,6 +4,7 @@ Records keep aware UTC datetimes (backend.core.models.UTCDateTime); owners, staf
 standard's days and months are Beijing time. Functions take an optional `now` so tests and
 sweeps can ask "as of when" without patching the clock.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone, tzinfo

@@ -4,6 +4,7 @@ Every process (webhook, rasa actions, worker, CLI) reads the same variables, so 
 `.env`-free shell is enough to run the whole system. Defaults are the embedded ones:
 SQLite under var/, Redis on loopback, local mode without WeChat credentials.
 """
+
 from __future__ import annotations
 
 import os
@@ -98,17 +99,23 @@ class Settings:
             return []
         problems = []
         if len(self.wechat_token) < MIN_SECRET_LENGTH:
-            problems.append(f"WECHAT_TOKEN must be set to the Token of the account's 服务器配置 "
-                            f"(at least {MIN_SECRET_LENGTH} characters; make a random one there)")
+            problems.append(
+                f"WECHAT_TOKEN must be set to the Token of the account's 服务器配置 "
+                f"(at least {MIN_SECRET_LENGTH} characters; make a random one there)"
+            )
         if not (self.wechat_appid and self.wechat_secret):
-            problems.append("WECHAT_APPID and WECHAT_SECRET must both be set (or neither, with "
-                            "WECHAT_AES_KEY unset too, for local mode)")
+            problems.append(
+                "WECHAT_APPID and WECHAT_SECRET must both be set (or neither, with "
+                "WECHAT_AES_KEY unset too, for local mode)"
+            )
         if self.wechat_aes_key and len(self.wechat_aes_key) != 43:
             problems.append("WECHAT_AES_KEY must be the 43-character EncodingAESKey")
         if len(self.admin_api_token) < MIN_SECRET_LENGTH:
-            problems.append(f"ADMIN_API_TOKEN must be set to a random string of at least "
-                            f"{MIN_SECRET_LENGTH} characters (e.g. `python3 -c 'import secrets; "
-                            f"print(secrets.token_urlsafe(24))'`)")
+            problems.append(
+                f"ADMIN_API_TOKEN must be set to a random string of at least "
+                f"{MIN_SECRET_LENGTH} characters (e.g. `python3 -c 'import secrets; "
+                f"print(secrets.token_urlsafe(24))'`)"
+            )
         return problems
 
 

@@ -6,6 +6,7 @@ write lock when its transaction begins (BEGIN IMMEDIATE). A deferred transaction
 and writes later fails at once with "database is locked" when another process committed in
 between; an immediate one simply waits its turn.
 """
+
 from __future__ import annotations
 
 import threading
@@ -61,8 +62,10 @@ def make_engine(url: str) -> Engine:
             # a pooled connection moves between threads, one at a time.
             pool = {"poolclass": QueuePool, "pool_size": 8, "max_overflow": 24}
         engine = create_engine(
-            url, future=True,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}, **pool
+            url,
+            future=True,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            **pool,
         )
         _setup_sqlite(engine)
         return engine
@@ -94,9 +97,7 @@ def _sessionmaker(engine: Engine) -> sessionmaker:
         if factory is None:
             # expire_on_commit=False: callers use the rows they got (ticket.number...) after the
             # scope has committed and closed.
-            factory = _sessionmakers[engine] = sessionmaker(
-                bind=engine, future=True, expire_on_commit=False
-            )
+            factory = _sessionmakers[engine] = sessionmaker(bind=engine, future=True, expire_on_commit=False)
         return factory
 
 

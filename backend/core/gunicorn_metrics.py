@@ -10,6 +10,7 @@ Used from a gunicorn config module (webhook/gunicorn_conf.py, console/gunicorn_c
 
     when_ready, child_exit = configure("webhook", "webhook_metrics_port")
 """
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ seconds (until they notice, and until turns in flight end), holding the port, so
 supervisor starts again cannot bind it. Each worker asks the kernel for SIGTERM when its master
 dies, and lets go of the listening socket as soon as it stops taking requests.
 """
+
 from __future__ import annotations
 
 import ctypes

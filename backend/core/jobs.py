@@ -3,6 +3,7 @@
 Two queues: staff tasks and owners' updates go on "wuye:high", which workers always empty first,
 so a long broadcast never delays a technician's push.
 """
+
 from __future__ import annotations
 
 import logging

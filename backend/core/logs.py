@@ -1,5 +1,6 @@
 """Structured (JSON-lines) logs for every process. Never log secrets or full phone numbers:
 mask them with backend.text.phones.mask before they reach a log call."""
+
 from __future__ import annotations
 
 import json

@@ -16,6 +16,7 @@ and the small loopback HTTP server that shows them.
 Labels are bounded sets (message type, outcome, channel, errcode from a known list...): never an
 openid, a phone number or a ticket number.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,33 +48,69 @@ log = logging.getLogger(__name__)
 MESSAGE_TYPES = ("text", "voice", "image", "location", "event", "video", "shortvideo", "link", "file")
 OWNER_MESSAGES = Counter("wuye_owner_messages", "Messages from WeChat users, by message type", ["type"])
 REPLIES = Counter(
-    "wuye_replies", "What the webhook answered: answered (passive reply in time), late (deferred: "
+    "wuye_replies",
+    "What the webhook answered: answered (passive reply in time), late (deferred: "
     "`success` now, the answer follows as a customer-service message), holding (assistant down), "
-    "duplicate, ignored", ["outcome"])
+    "duplicate, ignored",
+    ["outcome"],
+)
 REPLY_SECONDS = Histogram(
-    "wuye_reply_seconds", "From the request arriving to the webhook's answer, for messages the "
-    "assistant was asked about", ["outcome"],
-    buckets=(0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 4.5, 5.0, 10.0))
+    "wuye_reply_seconds",
+    "From the request arriving to the webhook's answer, for messages the assistant was asked about",
+    ["outcome"],
+    buckets=(0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 4.5, 5.0, 10.0),
+)
 DEFERRED = Counter(
-    "wuye_deferred_replies", "Replies sent later as customer-service messages: late (missed the "
+    "wuye_deferred_replies",
+    "Replies sent later as customer-service messages: late (missed the "
     "deadline or kept while the assistant was down) or continued (the rest of a long answer)",
-    ["reason"])
+    ["reason"],
+)
 ASSISTANT_ERRORS = Counter(
-    "wuye_assistant_errors", "Turns the assistant could not answer: rasa (down, HTTP error, "
-    "empty answer), actions (action server down), turn (anything else)", ["component"])
+    "wuye_assistant_errors",
+    "Turns the assistant could not answer: rasa (down, HTTP error, "
+    "empty answer), actions (action server down), turn (anything else)",
+    ["component"],
+)
 OUTBOUND = Counter(
-    "wuye_outbound_messages", "Messages sent (or tried) by channel and result; errcode is "
+    "wuye_outbound_messages",
+    "Messages sent (or tried) by channel and result; errcode is "
     "WeChat's (0 ok; 'none' without one; 'other' outside the known list)",
-    ["channel", "status", "errcode"])
+    ["channel", "status", "errcode"],
+)
 ACTION_RUNS = Counter("wuye_action_runs", "Custom actions run by the action server", ["action", "outcome"])
-ACTION_SECONDS = Histogram("wuye_action_seconds", "Time a custom action took", ["action"],
-                           buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
-HTTP_REQUESTS = Counter("wuye_http_requests", "HTTP requests by app, route and status class",
-                        ["app", "route", "status"])
+ACTION_SECONDS = Histogram(
+    "wuye_action_seconds",
+    "Time a custom action took",
+    ["action"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+HTTP_REQUESTS = Counter(
+    "wuye_http_requests", "HTTP requests by app, route and status class", ["app", "route", "status"]
+)
 
 # WeChat errcodes worth telling apart on a dashboard; the rest are "other".
-KNOWN_ERRCODES = {0, -1, 40001, 40003, 40014, 40037, 41001, 42001, 43004, 45009, 45015, 45047,
-                  48001, 50001, 429, 500, 502, 503, 504}
+KNOWN_ERRCODES = {
+    0,
+    -1,
+    40001,
+    40003,
+    40014,
+    40037,
+    41001,
+    42001,
+    43004,
+    45009,
+    45015,
+    45047,
+    48001,
+    50001,
+    429,
+    500,
+    502,
+    503,
+    504,
+}
 
 
 def message_type(msg_type: str | None) -> str:
@@ -105,8 +142,13 @@ class RecordsCollector:
     If a store does not answer, its figures are left out and wuye_records_up{store} says 0, so a
     dead database shows as an alert rather than as zeros."""
 
-    def __init__(self, database_url: str | None = None, redis_url: str | None = None,
-                 now: Callable | None = None, queues: list[str] | None = None):
+    def __init__(
+        self,
+        database_url: str | None = None,
+        redis_url: str | None = None,
+        now: Callable | None = None,
+        queues: list[str] | None = None,
+    ):
         self.database_url = database_url
         self.redis_url = redis_url
         self.now = now
@@ -136,11 +178,14 @@ class RecordsCollector:
     def _from_redis(self, settings, now) -> list:
         conn = get_redis(self.redis_url or settings.redis_url)
         depth = GaugeMetricFamily("wuye_queue_depth", "Jobs waiting in the RQ queue", labels=["queue"])
-        age = GaugeMetricFamily("wuye_queue_oldest_job_age_seconds",
-                                "How long the job at the head of the queue has waited (0: empty)",
-                                labels=["queue"])
-        scheduled = GaugeMetricFamily("wuye_queue_scheduled", "Jobs scheduled for later (retries, "
-                                      "reminders)", labels=["queue"])
+        age = GaugeMetricFamily(
+            "wuye_queue_oldest_job_age_seconds",
+            "How long the job at the head of the queue has waited (0: empty)",
+            labels=["queue"],
+        )
+        scheduled = GaugeMetricFamily(
+            "wuye_queue_scheduled", "Jobs scheduled for later (retries, reminders)", labels=["queue"]
+        )
         failed = GaugeMetricFamily("wuye_queue_failed_jobs", "Jobs in RQ's failed registry", labels=["queue"])
         for name in self.queues:
             queue = Queue(name, connection=conn)
@@ -150,80 +195,134 @@ class RecordsCollector:
             if head:
                 job = Job.fetch(head[0], connection=conn)
                 if job.enqueued_at is not None:
-                    enqueued = job.enqueued_at.replace(tzinfo=now.tzinfo) if job.enqueued_at.tzinfo is None \
+                    enqueued = (
+                        job.enqueued_at.replace(tzinfo=now.tzinfo)
+                        if job.enqueued_at.tzinfo is None
                         else job.enqueued_at
+                    )
                     oldest = max(0.0, (now - enqueued).total_seconds())
             age.add_metric([name], oldest)
             scheduled.add_metric([name], ScheduledJobRegistry(queue=queue).count)
             failed.add_metric([name], FailedJobRegistry(queue=queue).count)
         used = conn.get(f"wuye:wechat:{settings.wechat_appid}:templates:{now.astimezone(SHANGHAI):%Y%m%d}")
-        quota = GaugeMetricFamily("wuye_template_quota_used", "Template messages counted against today's "
-                                  "quota (Beijing day)", value=int(used or 0))
-        limit = GaugeMetricFamily("wuye_template_quota_limit", "The account's daily template quota",
-                                  value=wechat_quota.TEMPLATE_DAILY)
+        quota = GaugeMetricFamily(
+            "wuye_template_quota_used",
+            "Template messages counted against today's quota (Beijing day)",
+            value=int(used or 0),
+        )
+        limit = GaugeMetricFamily(
+            "wuye_template_quota_limit", "The account's daily template quota", value=wechat_quota.TEMPLATE_DAILY
+        )
         return [depth, age, scheduled, failed, quota, limit]
 
     def _from_database(self, settings, now) -> list:
         engine = get_engine(self.database_url or settings.database_url)
         out_t, in_t, sla_t = OutboundMessage.__table__, InboundMessage.__table__, SlaClock.__table__
         with engine.connect() as conn:
-            inbound = GaugeMetricFamily("wuye_inbound_backlog", "Owner messages not answered yet",
-                                        labels=["status"])
-            counts = dict(conn.execute(
-                select(in_t.c.status, func.count()).where(in_t.c.status.in_(("pending", "processing", "failed")))
-                .group_by(in_t.c.status)).all())
+            inbound = GaugeMetricFamily("wuye_inbound_backlog", "Owner messages not answered yet", labels=["status"])
+            counts = dict(
+                conn.execute(
+                    select(in_t.c.status, func.count())
+                    .where(in_t.c.status.in_(("pending", "processing", "failed")))
+                    .group_by(in_t.c.status)
+                ).all()
+            )
             for status in ("pending", "processing", "failed"):
                 inbound.add_metric([status], counts.get(status, 0))
-            oldest_in = conn.execute(select(func.min(in_t.c.received_at))
-                                     .where(in_t.c.status.in_(("pending", "failed")))).scalar()
+            oldest_in = conn.execute(
+                select(func.min(in_t.c.received_at)).where(in_t.c.status.in_(("pending", "failed")))
+            ).scalar()
             inbound_age = GaugeMetricFamily(
-                "wuye_inbound_oldest_waiting_seconds", "Age of the oldest owner message still waiting "
-                "for an answer (0: none)", value=_age(now, oldest_in, in_t.c.received_at.type, engine))
+                "wuye_inbound_oldest_waiting_seconds",
+                "Age of the oldest owner message still waiting for an answer (0: none)",
+                value=_age(now, oldest_in, in_t.c.received_at.type, engine),
+            )
 
-            outbound = GaugeMetricFamily("wuye_outbound_backlog", "Recorded messages not sent yet "
-                                         "(queued, or in a worker's hands)", labels=["status", "purpose"])
+            outbound = GaugeMetricFamily(
+                "wuye_outbound_backlog",
+                "Recorded messages not sent yet (queued, or in a worker's hands)",
+                labels=["status", "purpose"],
+            )
             for status, purpose, n in conn.execute(
-                    select(out_t.c.status, out_t.c.purpose, func.count())
-                    .where(out_t.c.status.in_(("queued", "sending"))).group_by(out_t.c.status, out_t.c.purpose)):
+                select(out_t.c.status, out_t.c.purpose, func.count())
+                .where(out_t.c.status.in_(("queued", "sending")))
+                .group_by(out_t.c.status, out_t.c.purpose)
+            ):
                 outbound.add_metric([status, purpose], n)
-            oldest_due = conn.execute(select(func.min(out_t.c.created_at)).where(
-                out_t.c.status == "queued",
-                (out_t.c.next_attempt_at.is_(None)) | (out_t.c.next_attempt_at <= now))).scalar()
+            oldest_due = conn.execute(
+                select(func.min(out_t.c.created_at)).where(
+                    out_t.c.status == "queued", (out_t.c.next_attempt_at.is_(None)) | (out_t.c.next_attempt_at <= now)
+                )
+            ).scalar()
             outbound_age = GaugeMetricFamily(
-                "wuye_outbound_oldest_due_seconds", "Age of the oldest message that is due and still "
-                "queued (0: none)", value=_age(now, oldest_due, out_t.c.created_at.type, engine))
+                "wuye_outbound_oldest_due_seconds",
+                "Age of the oldest message that is due and still queued (0: none)",
+                value=_age(now, oldest_due, out_t.c.created_at.type, engine),
+            )
 
             # Only the broadcasts still sending (found through the status index: few rows), then
             # their messages by status (the campaign index): never a scan of past broadcasts.
-            active = conn.execute(select(out_t.c.campaign).distinct().where(
-                out_t.c.status.in_(("queued", "sending")), out_t.c.campaign.is_not(None))).scalars().all()
+            active = (
+                conn.execute(
+                    select(out_t.c.campaign)
+                    .distinct()
+                    .where(out_t.c.status.in_(("queued", "sending")), out_t.c.campaign.is_not(None))
+                )
+                .scalars()
+                .all()
+            )
             broadcast = GaugeMetricFamily(
-                "wuye_broadcast_messages", "Messages of the broadcasts (outage notices) still sending, "
-                "by status (progress: sent+local over all)", labels=["status"])
-            found = dict(conn.execute(select(out_t.c.status, func.count()).where(out_t.c.campaign.in_(active))
-                                      .group_by(out_t.c.status)).all()) if active else {}
+                "wuye_broadcast_messages",
+                "Messages of the broadcasts (outage notices) still sending, by status (progress: sent+local over all)",
+                labels=["status"],
+            )
+            found = (
+                dict(
+                    conn.execute(
+                        select(out_t.c.status, func.count())
+                        .where(out_t.c.campaign.in_(active))
+                        .group_by(out_t.c.status)
+                    ).all()
+                )
+                if active
+                else {}
+            )
             for status in ("queued", "sending", "sent", "local", "failed", "unknown"):
                 broadcast.add_metric([status], found.get(status, 0))
-            campaigns = GaugeMetricFamily("wuye_broadcasts_in_progress", "Broadcasts with messages still "
-                                          "to send", value=len(active))
+            campaigns = GaugeMetricFamily(
+                "wuye_broadcasts_in_progress", "Broadcasts with messages still to send", value=len(active)
+            )
 
             sla = GaugeMetricFamily(
-                "wuye_sla_clocks", "Running service-standard clocks: due_soon (due within 15 min), "
-                "overdue (past due, promise not kept yet)", labels=["kind", "state"])
+                "wuye_sla_clocks",
+                "Running service-standard clocks: due_soon (due within 15 min), "
+                "overdue (past due, promise not kept yet)",
+                labels=["kind", "state"],
+            )
             running = sla_t.c.outcome.is_(None)
             for state, cond in (
-                    ("due_soon", and_(running, sla_t.c.due_at >= now, sla_t.c.due_at < now + SLA_DUE_SOON)),
-                    ("overdue", and_(running, sla_t.c.due_at < now))):
+                ("due_soon", and_(running, sla_t.c.due_at >= now, sla_t.c.due_at < now + SLA_DUE_SOON)),
+                ("overdue", and_(running, sla_t.c.due_at < now)),
+            ):
                 found = dict(conn.execute(select(sla_t.c.kind, func.count()).where(cond).group_by(sla_t.c.kind)).all())
                 for kind in ("on_site", "handled", "feedback"):
                     sla.add_metric([kind, state], found.get(kind, 0))
-            missed = GaugeMetricFamily("wuye_sla_missed_24h", "Clocks whose deadline passed in the last 24 h "
-                                       "without the promise kept", labels=["kind"])
-            found = dict(conn.execute(
-                select(sla_t.c.kind, func.count())
-                .where(sla_t.c.due_at >= now - timedelta(hours=24), sla_t.c.due_at < now,
-                       (sla_t.c.outcome == "missed") | running)
-                .group_by(sla_t.c.kind)).all())
+            missed = GaugeMetricFamily(
+                "wuye_sla_missed_24h",
+                "Clocks whose deadline passed in the last 24 h without the promise kept",
+                labels=["kind"],
+            )
+            found = dict(
+                conn.execute(
+                    select(sla_t.c.kind, func.count())
+                    .where(
+                        sla_t.c.due_at >= now - timedelta(hours=24),
+                        sla_t.c.due_at < now,
+                        (sla_t.c.outcome == "missed") | running,
+                    )
+                    .group_by(sla_t.c.kind)
+                ).all()
+            )
             for kind in ("on_site", "handled", "feedback"):
                 missed.add_metric([kind], found.get(kind, 0))
         return [inbound, inbound_age, outbound, outbound_age, broadcast, campaigns, sla, missed]
@@ -260,8 +359,10 @@ def metrics_app(registry: CollectorRegistry, health: Callable[[], tuple[bool, di
         if path == "/healthz":
             ok, detail = health() if health else (True, {})
             body = json.dumps({"ok": ok, **detail}).encode()
-            start_response("200 OK" if ok else "503 Service Unavailable",
-                           [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            start_response(
+                "200 OK" if ok else "503 Service Unavailable",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
             return [body]
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found: /metrics or /healthz"]
@@ -269,8 +370,7 @@ def metrics_app(registry: CollectorRegistry, health: Callable[[], tuple[bool, di
     return app
 
 
-def serve(port: int, registry: CollectorRegistry, health: Callable | None = None,
-          host: str = "127.0.0.1"):
+def serve(port: int, registry: CollectorRegistry, health: Callable | None = None, host: str = "127.0.0.1"):
     """Serve /metrics and /healthz on a loopback port in a daemon thread. Returns the server, or
     None when the port is taken or 0: the process itself goes on (metrics are never a reason to
     stop answering owners). METRICS_HOST may name a private address for a Prometheus on another
@@ -285,7 +385,6 @@ def serve(port: int, registry: CollectorRegistry, health: Callable | None = None
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     log.info("metrics served", extra={"url": f"http://{host}:{port}/metrics"})
     return server
-
 
 
 def default_registry() -> CollectorRegistry:

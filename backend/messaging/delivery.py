@@ -17,6 +17,7 @@ queued -> sending (claimed by one worker) -> sent | failed | queued again (retry
 In local mode (no WeChat credentials) "sending" files the message in the outbox that /dev/chat
 shows, through the same job, so the local page shows exactly what WeChat would have received.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -34,9 +35,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.core import jobs, metrics, schedule
+from backend.core.clock import aware_now
 from backend.core.config import Settings, load_settings
 from backend.core.db import get_engine, session_scope
-from backend.core.models import OutboundMessage, WechatUser, aware_now
+from backend.core.models import OutboundMessage, WechatUser
 from backend.messaging import outbox
 
 log = logging.getLogger(__name__)
@@ -82,10 +84,18 @@ def record(
         if exists is not None:
             return None
     row = OutboundMessage(
-        openid=openid, channel=channel, content=content, status="queued", purpose=purpose,
+        openid=openid,
+        channel=channel,
+        content=content,
+        status="queued",
+        purpose=purpose,
         template=json.dumps(template, ensure_ascii=False) if template else None,
-        ticket_id=ticket_id, dedupe_key=dedupe_key, inbound_id=inbound_id, fallback_of=fallback_of,
-        campaign=campaign, created_at=aware_now(),
+        ticket_id=ticket_id,
+        dedupe_key=dedupe_key,
+        inbound_id=inbound_id,
+        fallback_of=fallback_of,
+        campaign=campaign,
+        created_at=aware_now(),
     )
     try:
         with session.begin_nested():
@@ -116,12 +126,18 @@ _TABLE = OutboundMessage.__table__
 def _claim(conn, outbound_id: int, now: datetime) -> bool:
     """Take a due, queued message for sending; False if someone else has it (or it is not due)."""
     t = _TABLE
-    return conn.execute(
-        update(t)
-        .where(t.c.id == outbound_id, t.c.status == "queued",
-               (t.c.next_attempt_at.is_(None)) | (t.c.next_attempt_at <= now))
-        .values(status="sending", claimed_at=now, attempts=t.c.attempts + 1)
-    ).rowcount == 1
+    return (
+        conn.execute(
+            update(t)
+            .where(
+                t.c.id == outbound_id,
+                t.c.status == "queued",
+                (t.c.next_attempt_at.is_(None)) | (t.c.next_attempt_at <= now),
+            )
+            .values(status="sending", claimed_at=now, attempts=t.c.attempts + 1)
+        ).rowcount
+        == 1
+    )
 
 
 def _message(row) -> tuple:
@@ -141,8 +157,14 @@ def send_outbound(outbound_id: int, settings: Settings | None = None, api=None) 
     return _deliver(engine, settings, outbound_id, _message(row), api)
 
 
-def _deliver(engine, settings: Settings, outbound_id: int, message: tuple, api=None,
-             writing=contextlib.nullcontext()) -> str:  # noqa: B008 (stateless, reusable)
+def _deliver(
+    engine,
+    settings: Settings,
+    outbound_id: int,
+    message: tuple,
+    api=None,
+    writing=contextlib.nullcontext(),  # noqa: B008 (stateless, reusable)
+) -> str:
     """Make the call for a claimed message and record what became of it."""
     openid, channel, content, template, attempts = message
     status = "local"
@@ -169,8 +191,9 @@ def _deliver(engine, settings: Settings, outbound_id: int, message: tuple, api=N
     return status
 
 
-def send_many(ids: list[int], settings: Settings | None = None, rate: float = 200.0, threads: int = 4,
-              progress=None) -> dict[str, int]:
+def send_many(
+    ids: list[int], settings: Settings | None = None, rate: float = 200.0, threads: int = 4, progress=None
+) -> dict[str, int]:
     """Send many recorded messages (a broadcast), at most `rate` a second, each claimed on its
     own right before its call (so a kill leaves at most `threads` in doubt, never a batch).
 
@@ -183,8 +206,11 @@ def send_many(ids: list[int], settings: Settings | None = None, rate: float = 20
     rows: dict[int, tuple] = {}  # only what the calls need; templates parsed one at a time
     for start in range(0, len(ids), 1000):
         with engine.connect() as conn:
-            for row in conn.execute(select(t.c.id, t.c.openid, t.c.channel, t.c.content, t.c.template, t.c.attempts)
-                                    .where(t.c.id.in_(ids[start:start + 1000]))):
+            for row in conn.execute(
+                select(t.c.id, t.c.openid, t.c.channel, t.c.content, t.c.template, t.c.attempts).where(
+                    t.c.id.in_(ids[start : start + 1000])
+                )
+            ):
                 rows[row.id] = row
     lock, counts, local = threading.Lock(), Counter(), threading.local()
     # SQLite has one writer at a time and its busy handler waits by sleeping; handing the write
@@ -263,8 +289,14 @@ def _failed(engine, outbound_id: int, exc: Exception, kind: str, errcode: int | 
 def _fall_back_to_template(session: Session, row: OutboundMessage) -> None:
     template = row.template_payload
     record(
-        session, row.openid, "template", template.get("text") or row.content, purpose=row.purpose,
-        template=template, ticket_id=row.ticket_id, fallback_of=row.id,
+        session,
+        row.openid,
+        "template",
+        template.get("text") or row.content,
+        purpose=row.purpose,
+        template=template,
+        ticket_id=row.ticket_id,
+        fallback_of=row.id,
         dedupe_key=f"fallback:{row.id}",
     )
 
@@ -277,8 +309,7 @@ def _unreachable(session: Session, row: OutboundMessage) -> None:
         # A staff task nobody can receive: dispatch offers it to the next one. Named as a job (like
         # every job) so delivery, below dispatch, does not import it; if Redis is down, dispatch's
         # sweep moves the offer on when its acknowledgement time runs out.
-        jobs.enqueue_after_commit(session, schedule.UNREACHABLE, row.ticket_id, row.openid,
-                                  high=True)
+        jobs.enqueue_after_commit(session, schedule.UNREACHABLE, row.ticket_id, row.openid, high=True)
 
 
 # --- sweeps (periodic, in the worker) -------------------------------------------------------------
@@ -294,17 +325,21 @@ def sweep_queued(settings: Settings | None = None, older_than: timedelta = timed
             .values(status="unknown", last_error="the worker stopped during the call; not sent again")
             .execution_options(synchronize_session=False)
         )
-        ids = session.execute(
-            select(OutboundMessage.id)
-            .where(
-                OutboundMessage.status == "queued",
-                OutboundMessage.campaign.is_(None),  # broadcasts send (and resume) themselves, paced
-                OutboundMessage.created_at < now - older_than,
-                (OutboundMessage.next_attempt_at.is_(None)) | (OutboundMessage.next_attempt_at <= now),
+        ids = (
+            session.execute(
+                select(OutboundMessage.id)
+                .where(
+                    OutboundMessage.status == "queued",
+                    OutboundMessage.campaign.is_(None),  # broadcasts send (and resume) themselves, paced
+                    OutboundMessage.created_at < now - older_than,
+                    (OutboundMessage.next_attempt_at.is_(None)) | (OutboundMessage.next_attempt_at <= now),
+                )
+                .order_by(OutboundMessage.id)
+                .limit(500)
             )
-            .order_by(OutboundMessage.id)
-            .limit(500)
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     for outbound_id in ids:
         send_outbound(outbound_id, settings)
     return len(ids)

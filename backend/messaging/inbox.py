@@ -7,6 +7,7 @@ release_stale() hands such rows back.
 Functions take the caller's session and do not commit. A claim only protects the message once
 the caller has committed it, so claim in its own short transaction.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,15 +17,14 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from backend.core.models import InboundMessage, WechatUser, aware_now
+from backend.core.clock import aware_now
+from backend.core.models import InboundMessage, WechatUser
 
 CLAIMABLE = ("pending", "failed")
 
 
 def _by_key(session: Session, dedupe_key: str) -> InboundMessage | None:
-    return session.execute(
-        select(InboundMessage).where(InboundMessage.dedupe_key == dedupe_key)
-    ).scalar_one_or_none()
+    return session.execute(select(InboundMessage).where(InboundMessage.dedupe_key == dedupe_key)).scalar_one_or_none()
 
 
 def _touch_user(session: Session, openid: str, at: datetime) -> None:
@@ -125,9 +125,7 @@ def claim(session: Session, inbound_id: int, now: datetime | None = None) -> boo
     return result.rowcount == 1
 
 
-def mark_answered(
-    session: Session, inbound_id: int, replies: list[str], now: datetime | None = None
-) -> None:
+def mark_answered(session: Session, inbound_id: int, replies: list[str], now: datetime | None = None) -> None:
     row = _require(session, inbound_id)
     row.status = "answered"
     row.answered_at = aware_now(now)
@@ -157,11 +155,15 @@ def release_stale(session: Session, older_than: timedelta, now: datetime | None 
 
 def unanswered_before(session: Session, openid: str, inbound_id: int) -> list[int]:
     """Ids of the sender's messages older than this one still waiting for an answer, oldest first."""
-    return list(session.execute(
-        select(InboundMessage.id)
-        .where(InboundMessage.openid == openid, InboundMessage.id < inbound_id, InboundMessage.status.in_(CLAIMABLE))
-        .order_by(InboundMessage.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(InboundMessage.id)
+            .where(
+                InboundMessage.openid == openid, InboundMessage.id < inbound_id, InboundMessage.status.in_(CLAIMABLE)
+            )
+            .order_by(InboundMessage.id)
+        ).scalars()
+    )
 
 
 def pending(session: Session, limit: int = 50, max_attempts: int = 50) -> list[InboundMessage]:

@@ -6,6 +6,7 @@ update2, update3…, reminder, restored, cancelled). A campaign's messages are r
 per recipient with a unique dedupe key, then sent paced by the worker; killed and restarted, the
 broadcast goes on from what is still queued, and nobody gets the same message twice.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,6 +18,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from backend.core import jobs, schedule
+from backend.core.clock import SHANGHAI, aware_now
 from backend.core.config import Settings, load_settings
 from backend.core.db import get_engine, session_scope
 from backend.core.models import (
@@ -28,11 +30,9 @@ from backend.core.models import (
     OutboundMessage,
     WechatBinding,
     WechatUser,
-    aware_now,
 )
 from backend.core.redis_conn import get_redis
 from backend.messaging import delivery, templates, wechat_window
-from backend.text.times import SHANGHAI
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,11 @@ def _clock(at: datetime) -> str:
 
 def _span(outage: Outage) -> str:
     a, b = outage.starts_at.astimezone(SHANGHAI), outage.ends_at.astimezone(SHANGHAI)
-    return f"{_clock(outage.starts_at)}—{b:%H:%M}" if a.date() == b.date() else f"{_clock(outage.starts_at)}—{_clock(outage.ends_at)}"
+    return (
+        f"{_clock(outage.starts_at)}—{b:%H:%M}"
+        if a.date() == b.date()
+        else f"{_clock(outage.starts_at)}—{_clock(outage.ends_at)}"
+    )
 
 
 def where(outage: Outage) -> str:
@@ -84,11 +88,15 @@ def text_for(outage: Outage, event: str) -> str:
         lines.append("给您带来不便，敬请谅解。有问题随时在这里问我。")
         return "\n".join(lines)
     if event.startswith("update"):
-        return (f"【{kind}通知更新】{name} {where(outage)} 的{kind}"
-                f"{('：' + outage.note) if outage.note else ''}，现在预计 {_span(outage)}。给您带来不便，非常抱歉。")
+        return (
+            f"【{kind}通知更新】{name} {where(outage)} 的{kind}"
+            f"{('：' + outage.note) if outage.note else ''}，现在预计 {_span(outage)}。给您带来不便，非常抱歉。"
+        )
     if event == "reminder":
-        return (f"【温馨提醒】{where(outage)} 将于 {_clock(outage.starts_at)} 开始{kind}，预计 "
-                f"{_clock(outage.ends_at)} 恢复。{outage.prepare or PREPARE_DEFAULT.get(outage.kind, '')}。")
+        return (
+            f"【温馨提醒】{where(outage)} 将于 {_clock(outage.starts_at)} 开始{kind}，预计 "
+            f"{_clock(outage.ends_at)} 恢复。{outage.prepare or PREPARE_DEFAULT.get(outage.kind, '')}。"
+        )
     if event == "restored":
         back = DONE_WORD.get(outage.kind, "恢复")
         if outage.restored_at and outage.restored_at < outage.ends_at:
@@ -103,7 +111,8 @@ def text_for(outage: Outage, event: str) -> str:
 
 def template_for(settings: Settings, outage: Outage, event: str) -> dict:
     stage = {"notice": "通知", "reminder": "即将开始", "restored": "已恢复", "cancelled": "已取消"}.get(
-        event, "时间有变")
+        event, "时间有变"
+    )
     fields = [f"{label(outage)}{stage}", where(outage), _span(outage), outage.reason or "—", outage.community.name]
     return templates.message(settings.template_progress, text_for(outage, event), *fields)
 
@@ -129,9 +138,20 @@ def _codes(session: Session, community: Community, buildings) -> list[str] | Non
     return sorted(set(wanted), key=lambda c: (len(c), c))
 
 
-def create(session: Session, community_code: str, kind: str, starts_at: datetime, ends_at: datetime,
-           buildings=None, reason: str = "", prepare: str = "", planned: bool = True, actor: str = "",
-           now: datetime | None = None, utility_notified_at: datetime | None = None) -> Outage:
+def create(
+    session: Session,
+    community_code: str,
+    kind: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    buildings=None,
+    reason: str = "",
+    prepare: str = "",
+    planned: bool = True,
+    actor: str = "",
+    now: datetime | None = None,
+    utility_notified_at: datetime | None = None,
+) -> Outage:
     now = aware_now(now)
     if kind not in OUTAGE_KINDS:
         raise OutageError(f"类型只能是：{', '.join(OUTAGE_KINDS)}")
@@ -145,17 +165,35 @@ def create(session: Session, community_code: str, kind: str, starts_at: datetime
         raise OutageError("供水供电单位的通知时间不能晚于现在")
     community = _community(session, community_code)
     codes = _codes(session, community, buildings)
-    outage = Outage(community=community, kind=kind, planned=planned, starts_at=starts_at, ends_at=ends_at,
-                    buildings=json.dumps(codes, ensure_ascii=False) if codes else None,
-                    reason=reason.strip(), prepare=prepare.strip(), status="scheduled", version=1,
-                    created_by=actor, created_at=now, updated_at=now, utility_notified_at=utility_notified_at)
+    outage = Outage(
+        community=community,
+        kind=kind,
+        planned=planned,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        buildings=json.dumps(codes, ensure_ascii=False) if codes else None,
+        reason=reason.strip(),
+        prepare=prepare.strip(),
+        status="scheduled",
+        version=1,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+        utility_notified_at=utility_notified_at,
+    )
     session.add(outage)
     session.flush()
     return outage
 
 
-def change(session: Session, outage: Outage, ends_at: datetime | None = None, starts_at: datetime | None = None,
-           note: str = "", now: datetime | None = None) -> str:
+def change(
+    session: Session,
+    outage: Outage,
+    ends_at: datetime | None = None,
+    starts_at: datetime | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> str:
     """Extend or move an outage; returns the update's event name (its campaign)."""
     now = aware_now(now)
     if outage.status != "scheduled":
@@ -191,8 +229,11 @@ def cancel(session: Session, outage: Outage, reason: str = "", now: datetime | N
 
 # --- who is told ---------------------------------------------------------------------------------
 def _affected_houses(outage: Outage):
-    stmt = select(House.id).join(Building, Building.id == House.building_id).where(
-        Building.community_id == outage.community_id)
+    stmt = (
+        select(House.id)
+        .join(Building, Building.id == House.building_id)
+        .where(Building.community_id == outage.community_id)
+    )
     if outage.building_codes:
         stmt = stmt.where(Building.code.in_(outage.building_codes))
     return stmt
@@ -203,8 +244,10 @@ def recipients(session: Session, outage: Outage) -> list[str]:
     stmt = (
         select(WechatBinding.openid)
         .outerjoin(WechatUser, WechatUser.openid == WechatBinding.openid)
-        .where(WechatBinding.house_id.in_(_affected_houses(outage)),
-               (WechatUser.subscribed.is_(None)) | (WechatUser.subscribed.is_(True)))
+        .where(
+            WechatBinding.house_id.in_(_affected_houses(outage)),
+            (WechatUser.subscribed.is_(None)) | (WechatUser.subscribed.is_(True)),
+        )
         .distinct()
         .order_by(WechatBinding.openid)
     )
@@ -218,8 +261,10 @@ def preview(session: Session, outage: Outage) -> dict:
         .join(House, House.building_id == Building.id)
         .join(WechatBinding, WechatBinding.house_id == House.id)
         .outerjoin(WechatUser, WechatUser.openid == WechatBinding.openid)
-        .where(House.id.in_(_affected_houses(outage)),
-               (WechatUser.subscribed.is_(None)) | (WechatUser.subscribed.is_(True)))
+        .where(
+            House.id.in_(_affected_houses(outage)),
+            (WechatUser.subscribed.is_(None)) | (WechatUser.subscribed.is_(True)),
+        )
         .group_by(Building.code)
     ).all()
     per = dict(sorted(rows, key=lambda r: (len(r[0]), r[0])))
@@ -230,40 +275,65 @@ def campaign(outage_id: int, event: str) -> str:
     return f"outage:{outage_id}:{event}"
 
 
-def plan(session: Session, settings: Settings, outage: Outage, event: str, now: datetime | None = None,
-         openids: list[str] | None = None) -> int:
+def plan(
+    session: Session,
+    settings: Settings,
+    outage: Outage,
+    event: str,
+    now: datetime | None = None,
+    openids: list[str] | None = None,
+) -> int:
     """Record this event's message for every recipient not yet recorded; returns how many new."""
     now = aware_now(now)
     name = campaign(outage.id, event)
     if openids is None:
         openids = recipients(session, outage)
         if event != "notice":  # updates go to everyone told before, even if they moved out since
-            told = session.execute(select(OutboundMessage.openid).where(
-                OutboundMessage.campaign == campaign(outage.id, "notice"))).scalars()
+            told = session.execute(
+                select(OutboundMessage.openid).where(OutboundMessage.campaign == campaign(outage.id, "notice"))
+            ).scalars()
             openids = sorted(set(openids) | set(told))
     text, template = text_for(outage, event), template_for(settings, outage, event)
     template_json = json.dumps(template, ensure_ascii=False)
     added = 0
     for start in range(0, len(openids), BATCH):
-        chunk = openids[start:start + BATCH]
-        done = set(session.execute(select(OutboundMessage.openid).where(
-            OutboundMessage.campaign == name, OutboundMessage.openid.in_(chunk))).scalars())
+        chunk = openids[start : start + BATCH]
+        done = set(
+            session.execute(
+                select(OutboundMessage.openid).where(
+                    OutboundMessage.campaign == name, OutboundMessage.openid.in_(chunk)
+                )
+            ).scalars()
+        )
         todo = [o for o in chunk if o not in done]
         if not todo:
             continue
         window = wechat_window.open_windows(session, todo, now)
-        session.execute(insert(OutboundMessage), [
-            {"openid": o, "channel": "custom" if o in window else "template", "content": text,
-             "template": template_json, "purpose": "notice", "campaign": name, "status": "queued",
-             "dedupe_key": f"{name}:{o}", "attempts": 0, "created_at": now}
-            for o in todo
-        ])
+        session.execute(
+            insert(OutboundMessage),
+            [
+                {
+                    "openid": o,
+                    "channel": "custom" if o in window else "template",
+                    "content": text,
+                    "template": template_json,
+                    "purpose": "notice",
+                    "campaign": name,
+                    "status": "queued",
+                    "dedupe_key": f"{name}:{o}",
+                    "attempts": 0,
+                    "created_at": now,
+                }
+                for o in todo
+            ],
+        )
         added += len(todo)
     return added
 
 
-def announce(session: Session, outage: Outage, event: str, settings: Settings | None = None,
-             now: datetime | None = None) -> None:
+def announce(
+    session: Session, outage: Outage, event: str, settings: Settings | None = None, now: datetime | None = None
+) -> None:
     """Record who is to be told and start the broadcast once the session commits."""
     settings = settings or load_settings()
     plan(session, settings, outage, event, now)
@@ -276,8 +346,9 @@ def was_announced(session: Session, outage: Outage) -> bool:
     return _campaign_exists(session, outage.id, "notice")
 
 
-def _tell_if_announced(session: Session, outage: Outage, event: str, settings: Settings | None,
-                       now: datetime | None) -> bool:
+def _tell_if_announced(
+    session: Session, outage: Outage, event: str, settings: Settings | None, now: datetime | None
+) -> bool:
     # Before the first notice went out owners know nothing: a change, restore or cancel is only
     # recorded (the notice, if sent later, carries the new times).
     if not was_announced(session, outage):
@@ -286,8 +357,7 @@ def _tell_if_announced(session: Session, outage: Outage, event: str, settings: S
     return True
 
 
-def send_notice(session: Session, outage: Outage, settings: Settings | None = None,
-                now: datetime | None = None) -> str:
+def send_notice(session: Session, outage: Outage, settings: Settings | None = None, now: datetime | None = None) -> str:
     """发送通知: tell every affected owner, once. Returns the event ("notice")."""
     if outage.status != "scheduled":
         raise OutageError("已恢复或已取消，不用再发通知")
@@ -297,8 +367,15 @@ def send_notice(session: Session, outage: Outage, settings: Settings | None = No
     return "notice"
 
 
-def update(session: Session, outage: Outage, starts_at: datetime | None, ends_at: datetime | None, note: str,
-           settings: Settings | None = None, now: datetime | None = None) -> tuple[str, bool]:
+def update(
+    session: Session,
+    outage: Outage,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    note: str,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> tuple[str, bool]:
     """变更时间, with a note saying why; those told before hear it. (event, whether anyone is told)."""
     note = (note or "").strip()
     if not note:
@@ -309,8 +386,9 @@ def update(session: Session, outage: Outage, starts_at: datetime | None, ends_at
     return event, _tell_if_announced(session, outage, event, settings, now)
 
 
-def restore_and_tell(session: Session, outage: Outage, settings: Settings | None = None,
-                     now: datetime | None = None) -> bool:
+def restore_and_tell(
+    session: Session, outage: Outage, settings: Settings | None = None, now: datetime | None = None
+) -> bool:
     """提前恢复 (or on time): recorded; those told before hear it. Whether anyone is told."""
     if outage.status == "restored":
         raise OutageError("已经是恢复状态")
@@ -318,8 +396,9 @@ def restore_and_tell(session: Session, outage: Outage, settings: Settings | None
     return _tell_if_announced(session, outage, "restored", settings, now)
 
 
-def cancel_and_tell(session: Session, outage: Outage, reason: str, settings: Settings | None = None,
-                    now: datetime | None = None) -> bool:
+def cancel_and_tell(
+    session: Session, outage: Outage, reason: str, settings: Settings | None = None, now: datetime | None = None
+) -> bool:
     """取消, with the reason; those told before hear it. Whether anyone is told."""
     if outage.status == "cancelled":
         raise OutageError("已经取消了")
@@ -348,9 +427,15 @@ def broadcast(outage_id: int, event: str, rate: float | None = None) -> dict:
                 return {"skipped": "no such outage"}
             if event == "notice" and outage.status == "cancelled":
                 return {"skipped": "cancelled before it went out"}
-            ids = session.execute(select(OutboundMessage.id).where(
-                OutboundMessage.campaign == name, OutboundMessage.status == "queued").order_by(OutboundMessage.id)
-            ).scalars().all()
+            ids = (
+                session.execute(
+                    select(OutboundMessage.id)
+                    .where(OutboundMessage.campaign == name, OutboundMessage.status == "queued")
+                    .order_by(OutboundMessage.id)
+                )
+                .scalars()
+                .all()
+            )
         total = len(ids)
         log.info("broadcast starting", extra={"campaign": name, "queued": total})
 
@@ -406,28 +491,60 @@ def sweep(now: datetime | None = None) -> dict:
     engine = get_engine(settings.database_url)
     counts = {"reminded": 0, "restored": 0, "resumed": 0}
     with session_scope(engine) as session:
-        due = session.execute(select(Outage).where(
-            Outage.status == "scheduled", Outage.planned.is_(True),
-            Outage.starts_at > now, Outage.starts_at <= now + REMIND_BEFORE)).scalars().all()
+        due = (
+            session.execute(
+                select(Outage).where(
+                    Outage.status == "scheduled",
+                    Outage.planned.is_(True),
+                    Outage.starts_at > now,
+                    Outage.starts_at <= now + REMIND_BEFORE,
+                )
+            )
+            .scalars()
+            .all()
+        )
         for outage in due:
             # Only if the notice went out well before; a notice sent 10 minutes ago needs no reminder.
-            first = session.execute(select(func.min(OutboundMessage.created_at)).where(
-                OutboundMessage.campaign == campaign(outage.id, "notice"))).scalar_one()
-            if first is not None and first < outage.starts_at - REMIND_BEFORE - timedelta(hours=1) \
-                    and not _campaign_exists(session, outage.id, "reminder"):
+            first = session.execute(
+                select(func.min(OutboundMessage.created_at)).where(
+                    OutboundMessage.campaign == campaign(outage.id, "notice")
+                )
+            ).scalar_one()
+            if (
+                first is not None
+                and first < outage.starts_at - REMIND_BEFORE - timedelta(hours=1)
+                and not _campaign_exists(session, outage.id, "reminder")
+            ):
                 announce(session, outage, "reminder", settings, now)
                 counts["reminded"] += 1
-        ended = session.execute(select(Outage).where(Outage.status == "scheduled", Outage.ends_at <= now)).scalars().all()
+        ended = (
+            session.execute(select(Outage).where(Outage.status == "scheduled", Outage.ends_at <= now)).scalars().all()
+        )
         for outage in ended:
             restore(session, outage, now)
             counts["restored"] += 1
-        for outage in session.execute(select(Outage).where(
-                Outage.status == "restored", Outage.restored_at >= now - timedelta(days=1))).scalars().all():
+        for outage in (
+            session.execute(
+                select(Outage).where(Outage.status == "restored", Outage.restored_at >= now - timedelta(days=1))
+            )
+            .scalars()
+            .all()
+        ):
             if _campaign_exists(session, outage.id, "notice") and not _campaign_exists(session, outage.id, "restored"):
                 announce(session, outage, "restored", settings, now)
-        stalled = session.execute(select(OutboundMessage.campaign).where(
-            OutboundMessage.campaign.like("outage:%"), OutboundMessage.status == "queued",
-            OutboundMessage.created_at < now - timedelta(seconds=10)).distinct()).scalars().all()
+        stalled = (
+            session.execute(
+                select(OutboundMessage.campaign)
+                .where(
+                    OutboundMessage.campaign.like("outage:%"),
+                    OutboundMessage.status == "queued",
+                    OutboundMessage.created_at < now - timedelta(seconds=10),
+                )
+                .distinct()
+            )
+            .scalars()
+            .all()
+        )
     for name in stalled:
         _, outage_id, event = name.split(":", 2)
         jobs.enqueue(schedule.BROADCAST, int(outage_id), event)
@@ -436,18 +553,26 @@ def sweep(now: datetime | None = None) -> dict:
 
 
 def _campaign_exists(session: Session, outage_id: int, event: str) -> bool:
-    return session.execute(select(OutboundMessage.id).where(
-        OutboundMessage.campaign == campaign(outage_id, event)).limit(1)).first() is not None
+    return (
+        session.execute(
+            select(OutboundMessage.id).where(OutboundMessage.campaign == campaign(outage_id, event)).limit(1)
+        ).first()
+        is not None
+    )
 
 
 # --- owners' questions ---------------------------------------------------------------------------
-def for_building(session: Session, community_id: int, building_code: str | None, now: datetime | None = None,
-                 kind: str | None = None) -> list[Outage]:
+def for_building(
+    session: Session, community_id: int, building_code: str | None, now: datetime | None = None, kind: str | None = None
+) -> list[Outage]:
     """Active and upcoming cuts that affect this building (or the whole community), soonest first."""
     now = aware_now(now)
     stmt = select(Outage).where(
-        Outage.community_id == community_id, Outage.status == "scheduled",
-        Outage.ends_at > now, Outage.starts_at <= now + LOOKAHEAD)
+        Outage.community_id == community_id,
+        Outage.status == "scheduled",
+        Outage.ends_at > now,
+        Outage.starts_at <= now + LOOKAHEAD,
+    )
     if kind:
         stmt = stmt.where(Outage.kind == kind)
     found = session.execute(stmt.order_by(Outage.starts_at)).scalars().all()
@@ -467,5 +592,3 @@ def describe(outage: Outage, now: datetime | None = None) -> str:
     if outage.note:
         line += f"，{outage.note}"
     return line + "。"
-
-

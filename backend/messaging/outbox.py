@@ -1,11 +1,13 @@
 """Every message we send (or, in local mode, would have sent) and what became of it."""
+
 from __future__ import annotations
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from backend.core.models import OutboundMessage, utcnow
+from backend.core.clock import utcnow
+from backend.core.models import OutboundMessage
 
 # "local": no WeChat credentials, the local chat page shows it; for the owner it has arrived.
 DELIVERED = ("sent", "local")
@@ -43,16 +45,12 @@ def mark_sent(
     values = {"status": status, "errcode": errcode}
     if status in DELIVERED:
         values["sent_at"] = utcnow()
-    result = session.execute(
-        update(OutboundMessage).where(OutboundMessage.id == outbound_id).values(**values)
-    )
+    result = session.execute(update(OutboundMessage).where(OutboundMessage.id == outbound_id).values(**values))
     if result.rowcount != 1:
         raise LookupError(f"no outbound message {outbound_id}")
 
 
-def recent(
-    session: Session, after_id: int = 0, openid: str | None = None, limit: int = 100
-) -> list[OutboundMessage]:
+def recent(session: Session, after_id: int = 0, openid: str | None = None, limit: int = 100) -> list[OutboundMessage]:
     """Messages after `after_id`, oldest first: what a polling chat page has not shown yet."""
     stmt = select(OutboundMessage).where(OutboundMessage.id > after_id)
     if openid is not None:

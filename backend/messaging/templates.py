@@ -6,6 +6,7 @@ and, when longer than FIELD_LIMIT, cut to FIELD_LIMIT - 1 characters plus "…",
 that something was cut rather than a word broken silently. The full text travels with the
 template (`text`), for the customer-service message and for our own records.
 """
+
 from __future__ import annotations
 
 FIELD_LIMIT = 20

@@ -8,6 +8,7 @@
   is off: it refreshes without the lock and retries without limit.
 - Other failures are sorted by `classify` into what the delivery job should do about them.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,15 +1,15 @@
 """The account's daily template-message quota (docs/WECHAT_PROTOCOL.md: 100,000 a day), counted in Redis so
 every process shares it. Past it, template messages wait for the next day (Beijing time)
 instead of being refused by WeChat one by one."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 import redis
 
-from backend.core.models import aware_now
+from backend.core.clock import SHANGHAI, aware_now
 from backend.core.redis_conn import get_redis
-from backend.text.times import SHANGHAI
 
 TEMPLATE_DAILY = 100_000
 

@@ -5,6 +5,7 @@ scan: 3 within 1 minute. Otherwise only a template message reaches them. Countin
 records keeps us inside the quota; WeChat's 45015/45047 remain the final word (delivery falls
 back to a template when it says no).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -12,7 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.core.models import InboundMessage, OutboundMessage, aware_now
+from backend.core.clock import aware_now
+from backend.core.models import InboundMessage, OutboundMessage
 
 MESSAGE_WINDOW = timedelta(hours=48)
 MESSAGE_WINDOW_LIMIT = 5
@@ -23,11 +25,13 @@ COUNTED = ("queued", "sending", "sent", "local", "unknown")
 
 def _last_inbound(session: Session, openids: list[str], since: datetime, events: bool) -> dict[str, datetime]:
     kind = InboundMessage.msg_type == "event" if events else InboundMessage.msg_type != "event"
-    return dict(session.execute(
-        select(InboundMessage.openid, func.max(InboundMessage.received_at))
-        .where(InboundMessage.openid.in_(openids), InboundMessage.received_at >= since, kind)
-        .group_by(InboundMessage.openid)
-    ).all())
+    return dict(
+        session.execute(
+            select(InboundMessage.openid, func.max(InboundMessage.received_at))
+            .where(InboundMessage.openid.in_(openids), InboundMessage.received_at >= since, kind)
+            .group_by(InboundMessage.openid)
+        ).all()
+    )
 
 
 def _customs_since(session: Session, starts: dict[str, datetime]) -> dict[str, int]:
@@ -54,8 +58,10 @@ def open_windows(session: Session, openids: list[str], now: datetime | None = No
     (a broadcast asks about thousands at once), not per person."""
     now = aware_now(now)
     allowed = set()
-    for window, limit, events in ((MESSAGE_WINDOW, MESSAGE_WINDOW_LIMIT, False),
-                                  (EVENT_WINDOW, EVENT_WINDOW_LIMIT, True)):
+    for window, limit, events in (
+        (MESSAGE_WINDOW, MESSAGE_WINDOW_LIMIT, False),
+        (EVENT_WINDOW, EVENT_WINDOW_LIMIT, True),
+    ):
         starts = _last_inbound(session, [o for o in openids if o not in allowed], now - window, events)
         allowed |= {o for o, n in _customs_since(session, starts).items() if n < limit}
     return allowed

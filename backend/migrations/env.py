@@ -4,6 +4,7 @@ The URL comes from backend.core.db (attribute "url") or, from the alembic comman
 DATABASE_URL through backend.core.config. The engine is made by backend.core.db.make_engine so migrations
 run with the same SQLite settings (WAL, busy timeout) as the application.
 """
+
 from __future__ import annotations
 
 from logging.config import fileConfig
@@ -30,11 +31,7 @@ def _render_item(type_, obj, _autogen_context):
 
 
 def _url() -> str:
-    return (
-        config.attributes.get("url")
-        or config.get_main_option("sqlalchemy.url")
-        or load_settings().database_url
-    )
+    return config.attributes.get("url") or config.get_main_option("sqlalchemy.url") or load_settings().database_url
 
 
 def run_migrations_offline() -> None:

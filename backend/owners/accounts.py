@@ -1,10 +1,12 @@
 """Owners as the assistant sees them: an openid, the house it is bound to, a human to talk to."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.core.models import Community, House, HumanHandoff, WechatBinding, utcnow
+from backend.core.clock import utcnow
+from backend.core.models import Community, House, HumanHandoff, WechatBinding
 
 
 def current_binding(session: Session, openid: str) -> WechatBinding | None:
@@ -32,16 +34,12 @@ def record_handoff(session: Session, openid: str, text: str) -> HumanHandoff:
     return handoff
 
 
-def bind(
-    session: Session, openid: str, house: House, resident_id: int | None = None
-) -> WechatBinding:
+def bind(session: Session, openid: str, house: House, resident_id: int | None = None) -> WechatBinding:
     """Make `house` the owner's current one; earlier bindings stay, no longer current."""
     mine = select(WechatBinding).where(WechatBinding.openid == openid)
     for other in session.execute(mine.where(WechatBinding.is_current.is_(True))).scalars():
         other.is_current = False
-    binding = session.execute(
-        mine.where(WechatBinding.house_id == house.id)
-    ).scalar_one_or_none()
+    binding = session.execute(mine.where(WechatBinding.house_id == house.id)).scalar_one_or_none()
     if binding is None:
         binding = WechatBinding(openid=openid, house_id=house.id, created_at=utcnow())
         session.add(binding)

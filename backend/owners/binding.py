@@ -2,6 +2,7 @@
 house's resident list. Anything else leaves a BindingRequest for the service desk to verify and
 binds nothing. One account may hold several homes; one of them is current.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -10,15 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.core.models import (
-    BindingRequest,
-    Building,
-    Community,
-    House,
-    Resident,
-    WechatBinding,
-    aware_now,
-)
+from backend.core.clock import aware_now
+from backend.core.models import BindingRequest, Building, Community, House, Resident, WechatBinding
 from backend.messaging import alerts
 from backend.owners import accounts as owners
 from backend.text.addresses import Address
@@ -66,23 +60,35 @@ def houses_at(session: Session, address: Address, community_ids: list[int] | Non
 
 def failed_today(session: Session, openid: str, now: datetime) -> int:
     return session.execute(
-        select(func.count()).select_from(BindingRequest).where(
-            BindingRequest.openid == openid, BindingRequest.created_at >= now - timedelta(days=1)
-        )
+        select(func.count())
+        .select_from(BindingRequest)
+        .where(BindingRequest.openid == openid, BindingRequest.created_at >= now - timedelta(days=1))
     ).scalar_one()
 
 
-def _record(session: Session, openid: str, address_text: str, phone: str, reason: str,
-            house: House | None, now: datetime) -> None:
-    session.add(BindingRequest(
-        openid=openid, house_id=house.id if house else None, address_text=address_text[:100],
-        phone=phone or "", reason=reason, status="open", created_at=now,
-    ))
+def _record(
+    session: Session, openid: str, address_text: str, phone: str, reason: str, house: House | None, now: datetime
+) -> None:
+    session.add(
+        BindingRequest(
+            openid=openid,
+            house_id=house.id if house else None,
+            address_text=address_text[:100],
+            phone=phone or "",
+            reason=reason,
+            status="open",
+            created_at=now,
+        )
+    )
     session.flush()
 
 
 def bind_with_phone(
-    session: Session, openid: str, address: Address, phone: str, text: str = "",
+    session: Session,
+    openid: str,
+    address: Address,
+    phone: str,
+    text: str = "",
     now: datetime | None = None,
 ) -> Outcome:
     now = aware_now(now)
@@ -93,19 +99,26 @@ def bind_with_phone(
     ).scalar_one()
     if failed_all >= MAX_FAILED_ALL_PER_HOUR:
         alerts.tell_supervisors_once(
-            session, "ownerbinding",
+            session,
+            "ownerbinding",
             f"【安全提醒】最近一小时有 {failed_all} 次没有核对上的业主绑定，自助绑定已暂停。"
             "如果不是集中办理，可能有人在试住户手机号；请到控制台「住户」核实绑定申请。",
-            [p.openid for p in staff.supervisors(session, None)])
+            [p.openid for p in staff.supervisors(session, None)],
+        )
         return Outcome("paused")
     candidates = houses_at(session, address, communities_named(session, text))
     if not candidates:
         _record(session, openid, address.label, phone, "no_such_house", None, now)
         return Outcome("no_such_house")
-    matches = session.execute(
-        select(Resident).where(Resident.house_id.in_([h.id for h in candidates]), Resident.phone == phone)
-        .order_by(Resident.id)
-    ).scalars().all()
+    matches = (
+        session.execute(
+            select(Resident)
+            .where(Resident.house_id.in_([h.id for h in candidates]), Resident.phone == phone)
+            .order_by(Resident.id)
+        )
+        .scalars()
+        .all()
+    )
     houses = {r.house_id: r for r in matches}
     if not houses:
         only = candidates[0] if len(candidates) == 1 else None
@@ -123,9 +136,11 @@ def bind_with_phone(
 
 
 def bindings_of(session: Session, openid: str) -> list[WechatBinding]:
-    return list(session.execute(
-        select(WechatBinding).where(WechatBinding.openid == openid).order_by(WechatBinding.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(WechatBinding).where(WechatBinding.openid == openid).order_by(WechatBinding.id)
+        ).scalars()
+    )
 
 
 def switch_to(session: Session, openid: str, address: Address, text: str = "") -> WechatBinding | None:
@@ -133,8 +148,10 @@ def switch_to(session: Session, openid: str, address: Address, text: str = "") -
     The same address in two communities: the one named in the text, else the one not current."""
     named = set(communities_named(session, text))
     found = [
-        b for b in bindings_of(session, openid)
-        if b.house.building.code == address.building and b.house.room == address.room
+        b
+        for b in bindings_of(session, openid)
+        if b.house.building.code == address.building
+        and b.house.room == address.room
         and (not address.unit or (b.house.unit or "") == address.unit)
         and (not named or b.house.building.community_id in named)
     ]
@@ -151,9 +168,14 @@ def unbind(session: Session, openid: str, address: Address | None = None, text: 
     mine = bindings_of(session, openid)
     if address is not None:
         named = set(communities_named(session, text))
-        mine = [b for b in mine if b.house.building.code == address.building and b.house.room == address.room
-                and (not address.unit or (b.house.unit or "") == address.unit)
-                and (not named or b.house.building.community_id in named)]
+        mine = [
+            b
+            for b in mine
+            if b.house.building.code == address.building
+            and b.house.room == address.room
+            and (not address.unit or (b.house.unit or "") == address.unit)
+            and (not named or b.house.building.community_id in named)
+        ]
     else:
         mine = [b for b in mine if b.is_current]
     if not mine:
@@ -170,5 +192,5 @@ def unbind(session: Session, openid: str, address: Address | None = None, text: 
 
 
 def label(house: House) -> str:
-    """"幸福里花园 3栋2单元501"."""
+    """ "幸福里花园 3栋2单元501"."""
     return f"{house.building.community.name} {house.label}"

@@ -5,6 +5,7 @@ community of a home the owner has bound (the address they typed may be a relativ
 community with a building of that code if exactly one has it, else the only community of the
 deployment, else none (a person decides).
 """
+
 from __future__ import annotations
 
 import re
@@ -22,9 +23,11 @@ def community_for(session: Session, building_code: str | None = None, openid: st
         if house is not None:
             return house.building.community_id
     if building_code:
-        ids = session.execute(
-            select(Building.community_id).where(Building.code == building_code).distinct().limit(2)
-        ).scalars().all()
+        ids = (
+            session.execute(select(Building.community_id).where(Building.code == building_code).distinct().limit(2))
+            .scalars()
+            .all()
+        )
         if len(ids) == 1:
             return ids[0]
     ids = session.execute(select(Community.id).limit(2)).scalars().all()
@@ -52,8 +55,14 @@ ASK = None  # community_for_report's answer when the owner must be asked
 NOT_KNOWN = 0  # ...and when there is nothing to ask about (no communities on record)
 
 
-def community_for_report(session: Session, openid: str, text: str = "", address: dict | None = None,
-                         house_id: int | None = None, remembered: int | None = None) -> int | None:
+def community_for_report(
+    session: Session,
+    openid: str,
+    text: str = "",
+    address: dict | None = None,
+    house_id: int | None = None,
+    remembered: int | None = None,
+) -> int | None:
     """The community a report from this owner belongs to: the house named, the bound home, the
     one the owner told us earlier in the conversation, one named in the message, the only one
     with that building, the only one there is. ASK (None) when several could be meant; NOT_KNOWN
@@ -67,8 +76,11 @@ def community_for_report(session: Session, openid: str, text: str = "", address:
         return house.building.community_id
     if remembered:
         return remembered
-    named = [id_ for id_, name, code in session.execute(select(Community.id, Community.name, Community.code))
-             if name in (text or "") or (len(code) >= 3 and code in (text or "").upper())]
+    named = [
+        id_
+        for id_, name, code in session.execute(select(Community.id, Community.name, Community.code))
+        if name in (text or "") or (len(code) >= 3 and code in (text or "").upper())
+    ]
     if len(named) == 1:
         return named[0]
     everyone = session.execute(select(Community.id).limit(2)).scalars().all()
@@ -94,4 +106,3 @@ def community_for_report(session: Session, openid: str, text: str = "", address:
 
 def community_names(session: Session) -> list[tuple[int, str]]:
     return [(c.id, c.name) for c in session.execute(select(Community).order_by(Community.id)).scalars()]
-

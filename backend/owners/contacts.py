@@ -1,4 +1,5 @@
 """Who an owner can reach: the community's service desk and the building's steward (管家)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,12 +20,15 @@ class ContactCard:
 
 
 def card(session: Session, community: Community, building_code: str | None) -> ContactCard:
-    rows = session.execute(
-        select(Contact)
-        .where(Contact.community_id == community.id,
-               Contact.building_code.in_(["", building_code or ""]))
-        .order_by(Contact.id)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(Contact)
+            .where(Contact.community_id == community.id, Contact.building_code.in_(["", building_code or ""]))
+            .order_by(Contact.id)
+        )
+        .scalars()
+        .all()
+    )
     result = ContactCard(community)
     for contact in rows:
         if contact.role == STEWARD:

@@ -4,6 +4,7 @@ per month × floor area), how to pay, the late-payment rule and the latest 收�
 All sums are Decimal, exact to the fen. A bill's amount is what the company billed; what is
 owed is that amount less the payments recorded against it.
 """
+
 from __future__ import annotations
 
 import re
@@ -79,13 +80,17 @@ def monthly_fee(standard: FeeStandard, floor_area: Decimal | None) -> Decimal | 
 def standard_for(session: Session, house: House, item: str = MAIN_ITEM) -> FeeStandard | None:
     """The building's own standard if it has one, else the community's."""
     building = house.building
-    rows = session.execute(
-        select(FeeStandard).where(
-            FeeStandard.community_id == building.community_id,
-            FeeStandard.item == item,
-            FeeStandard.building_code.in_(["", building.code]),
+    rows = (
+        session.execute(
+            select(FeeStandard).where(
+                FeeStandard.community_id == building.community_id,
+                FeeStandard.item == item,
+                FeeStandard.building_code.in_(["", building.code]),
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return max(rows, key=lambda s: s.building_code != "", default=None)
 
 
@@ -100,9 +105,7 @@ def latest_disclosure(session: Session, community_id: int) -> FeeDisclosure | No
 
 def summary(session: Session, house: House) -> FeeSummary:
     paid_by_bill = (
-        select(FeePayment.bill_id, func.sum(FeePayment.amount).label("paid"))
-        .group_by(FeePayment.bill_id)
-        .subquery()
+        select(FeePayment.bill_id, func.sum(FeePayment.amount).label("paid")).group_by(FeePayment.bill_id).subquery()
     )
     rows = session.execute(
         select(FeeBill, paid_by_bill.c.paid)
@@ -135,7 +138,10 @@ def summary(session: Session, house: House) -> FeeSummary:
 # What owners call an item → a word of the item's name as the company imports it. The item's own
 # name in their words wins (车位管理费 before 管理费); then these, in order.
 _ITEM_WORDS = [
-    (re.compile(r"临时停车|临停|访客停车|停车.{0,6}(小时|一次|按次|怎么收|收费)|停.{0,4}(一小时|几个小时)"), ("临时停车", "临停")),
+    (
+        re.compile(r"临时停车|临停|访客停车|停车.{0,6}(小时|一次|按次|怎么收|收费)|停.{0,4}(一小时|几个小时)"),
+        ("临时停车", "临停"),
+    ),
     (re.compile(r"车位|月卡|月租|包月|停车费"), ("车位", "停车")),
     (re.compile(r"保证金|押金"), ("保证金", "押金")),
     (re.compile(r"水费|电费|水电|电表|水表|用水|用电|代收"), ("水电", "水费", "电费", "代收")),
@@ -165,15 +171,25 @@ def items_for(session: Session, house: House) -> list[str]:
     """Every fee item the home has: the community's (or its building's) published items and the
     items it has bills for; 物业费 first, then as published."""
     building = house.building
-    published = session.execute(
-        select(FeeStandard.item).where(
-            FeeStandard.community_id == building.community_id,
-            FeeStandard.building_code.in_(["", building.code]),
-        ).order_by(FeeStandard.id)
-    ).scalars().all()
-    billed = session.execute(
-        select(FeeBill.item).where(FeeBill.house_id == house.id).order_by(FeeBill.period_start, FeeBill.id)
-    ).scalars().all()
+    published = (
+        session.execute(
+            select(FeeStandard.item)
+            .where(
+                FeeStandard.community_id == building.community_id,
+                FeeStandard.building_code.in_(["", building.code]),
+            )
+            .order_by(FeeStandard.id)
+        )
+        .scalars()
+        .all()
+    )
+    billed = (
+        session.execute(
+            select(FeeBill.item).where(FeeBill.house_id == house.id).order_by(FeeBill.period_start, FeeBill.id)
+        )
+        .scalars()
+        .all()
+    )
     names = list(dict.fromkeys([*published, *billed]))
     return sorted(names, key=lambda n: n != MAIN_ITEM)
 
@@ -198,13 +214,18 @@ def asked_item(items: list[str], text: str) -> str | None:
 def item_card(session: Session, house: House, item: str) -> ItemCard:
     summary_all = summary(session, house)
     owed = [o for o in summary_all.owed if o.item == item]
-    has_bills = session.execute(
-        select(func.count()).select_from(FeeBill).where(FeeBill.house_id == house.id, FeeBill.item == item)
-    ).scalar_one() > 0
+    has_bills = (
+        session.execute(
+            select(func.count()).select_from(FeeBill).where(FeeBill.house_id == house.id, FeeBill.item == item)
+        ).scalar_one()
+        > 0
+    )
     last = session.execute(
-        select(FeePayment, FeeBill).join(FeeBill, FeeBill.id == FeePayment.bill_id)
+        select(FeePayment, FeeBill)
+        .join(FeeBill, FeeBill.id == FeePayment.bill_id)
         .where(FeeBill.house_id == house.id, FeeBill.item == item)
-        .order_by(FeePayment.paid_on.desc(), FeePayment.id.desc()).limit(1)
+        .order_by(FeePayment.paid_on.desc(), FeePayment.id.desc())
+        .limit(1)
     ).first()
     card = ItemCard(house, item, standard_for(session, house, item), owed, has_bills=has_bills)
     if last:

@@ -7,6 +7,7 @@
 Ratings themselves go through the assistant (intent rate_service → action_answer_rating →
 backend.service.aftercare.record_rating). Anything else returns None: the assistant answers as usual.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -14,7 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.core.models import Complaint, Ticket, aware_now
+from backend.core.clock import aware_now
+from backend.core.models import Complaint, Ticket
 from backend.service import aftercare, complaints, survey
 from backend.text import ratings
 
@@ -35,10 +37,16 @@ def answer(session: Session, openid: str, text: str, now: datetime | None = None
 
 def _latest_handled_complaint(session: Session, openid: str, now: datetime) -> Ticket | None:
     return session.execute(
-        select(Ticket).join(Complaint, Complaint.ticket_id == Ticket.id)
-        .where(Ticket.openid == openid, Ticket.kind == "complaint", Ticket.status == "done",
-               Complaint.handled_at >= now - COMPLAINT_REOPEN_WITHIN)
-        .order_by(Complaint.handled_at.desc()).limit(1)
+        select(Ticket)
+        .join(Complaint, Complaint.ticket_id == Ticket.id)
+        .where(
+            Ticket.openid == openid,
+            Ticket.kind == "complaint",
+            Ticket.status == "done",
+            Complaint.handled_at >= now - COMPLAINT_REOPEN_WITHIN,
+        )
+        .order_by(Complaint.handled_at.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 

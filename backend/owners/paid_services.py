@@ -1,5 +1,6 @@
 """The published price list of paid special services, and raising a request for one as a ticket
 (FW + date + sequence) the service desk schedules."""
+
 from __future__ import annotations
 
 import re
@@ -9,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.core.models import House, PaidService, Ticket, TicketStep, aware_now
+from backend.core.clock import aware_now
+from backend.core.models import House, PaidService, Ticket, TicketStep
 from backend.text.money import yuan
 from backend.work.tickets import next_number, owner_actor
 
@@ -27,9 +29,11 @@ _SAYINGS = {
 
 
 def price_list(session: Session, community_id: int) -> list[PaidService]:
-    return list(session.execute(
-        select(PaidService).where(PaidService.community_id == community_id).order_by(PaidService.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(PaidService).where(PaidService.community_id == community_id).order_by(PaidService.id)
+        ).scalars()
+    )
 
 
 def match(services: list[PaidService], text: str) -> PaidService | None:
@@ -50,8 +54,14 @@ def price_label(service: PaidService) -> str:
 
 
 def request(
-    session: Session, openid: str, house: House, service: PaidService, phone: str,
-    words: str, source_key: str | None = None, now: datetime | None = None,
+    session: Session,
+    openid: str,
+    house: House,
+    service: PaidService,
+    phone: str,
+    words: str,
+    source_key: str | None = None,
+    now: datetime | None = None,
 ) -> Ticket:
     """A paid-service ticket for the owner's home; the same source_key gives the same ticket."""
     now = aware_now(now)
@@ -84,7 +94,11 @@ def request(
             session.add(ticket)
             session.flush()
     except IntegrityError:
-        found = session.execute(select(Ticket).where(Ticket.source_key == source_key)).scalar_one_or_none() if source_key else None
+        found = (
+            session.execute(select(Ticket).where(Ticket.source_key == source_key)).scalar_one_or_none()
+            if source_key
+            else None
+        )
         if found is None:
             raise
         return found

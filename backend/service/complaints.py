@@ -6,6 +6,7 @@ is still open (backend/service/sla.py), and staff close it with a result (`办�
 or the console's status form: both are backend/work/ticket_status.py's move to done). The owner
 hears the result.
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,12 +41,21 @@ from backend.work.tickets import (
 log = logging.getLogger(__name__)
 
 CATEGORY_LABELS = {
-    "noise": "噪音扰民", "hygiene": "环境卫生", "parking": "停车秩序", "security": "安全秩序",
-    "staff": "员工服务", "facilities": "设施设备", "neighbours": "邻里纠纷", "other": "其他",
+    "noise": "噪音扰民",
+    "hygiene": "环境卫生",
+    "parking": "停车秩序",
+    "security": "安全秩序",
+    "staff": "员工服务",
+    "facilities": "设施设备",
+    "neighbours": "邻里纠纷",
+    "other": "其他",
 }
 # First match wins: "保安态度差" is about staff, not security; "邻居装修太吵" is noise.
 _CATEGORY_WORDS = [
-    ("staff", r"态度|骂人|不作为|不理|不回|没人接|没人理|不管|敷衍|管家|客服|师傅|保洁阿姨|睡觉|收了物业费不干活|乱收费|服务"),
+    (
+        "staff",
+        r"态度|骂人|不作为|不理|不回|没人接|没人理|不管|敷衍|管家|客服|师傅|保洁阿姨|睡觉|收了物业费不干活|乱收费|服务",
+    ),
     ("noise", r"吵|噪音|噪声|扰民|装修声|砸墙|电钻|广场舞|音响|唱[kK]|蹦迪|响声|半夜.*声"),
     ("parking", r"车位|停车|乱停|占道|挪车|车库|堵住|电动车乱|外来车"),
     ("security", r"保安|门岗|陌生人|不安全|偷|盗|高空抛物|抛物|监控|消防通道|充电|私搭乱建|违建|危险"),
@@ -104,14 +114,26 @@ def raise_complaint(session: Session, req: ComplaintRequest, now: datetime | Non
     try:
         with session.begin_nested():
             ticket = Ticket(
-                number=next_number(session, req.kind, now), kind=req.kind, openid=req.openid, channel=req.channel,
-                community_id=community_id, house_id=req.house_id, location_label=req.location_label or "",
-                description=req.description, urgency="normal", due_at=now + sla.COMPLAINT_HANDLED,
-                contact_phone=req.contact_phone or "", status="new", source_key=req.source_key,
-                created_at=now, updated_at=now,
+                number=next_number(session, req.kind, now),
+                kind=req.kind,
+                openid=req.openid,
+                channel=req.channel,
+                community_id=community_id,
+                house_id=req.house_id,
+                location_label=req.location_label or "",
+                description=req.description,
+                urgency="normal",
+                due_at=now + sla.COMPLAINT_HANDLED,
+                contact_phone=req.contact_phone or "",
+                status="new",
+                source_key=req.source_key,
+                created_at=now,
+                updated_at=now,
             )
             note = " ".join(filter(None, (channel_note(req.channel), label(category))))
-            ticket.steps.append(TicketStep(kind="created", actor=req.actor or owner_actor(req.openid), note=note, at=now))
+            ticket.steps.append(
+                TicketStep(kind="created", actor=req.actor or owner_actor(req.openid), note=note, at=now)
+            )
             for url, media_id in req.photos:
                 ticket.photos.append(TicketPhoto(url=safe_photo_url(url), media_id=media_id, created_at=now))
             session.add(ticket)
@@ -119,8 +141,11 @@ def raise_complaint(session: Session, req: ComplaintRequest, now: datetime | Non
             session.add(Complaint(ticket_id=ticket.id, category=category))
             session.flush()
     except IntegrityError:
-        found = session.execute(select(Ticket).where(Ticket.source_key == req.source_key)).scalar_one_or_none() \
-            if req.source_key else None
+        found = (
+            session.execute(select(Ticket).where(Ticket.source_key == req.source_key)).scalar_one_or_none()
+            if req.source_key
+            else None
+        )
         if found is None:
             raise
         return found
@@ -163,9 +188,12 @@ def complaint_of(session: Session, ticket: Ticket) -> Complaint:
 # --- routing ---------------------------------------------------------------------------------------
 def _open_complaints(session: Session, staff_ids: list[int]) -> dict[int, int]:
     rows = session.execute(
-        select(Ticket.assignee_id, func.count()).where(
-            Ticket.kind == "complaint", Ticket.assignee_id.in_(staff_ids),
-            Ticket.status.in_(("new", "dispatched", "accepted")))
+        select(Ticket.assignee_id, func.count())
+        .where(
+            Ticket.kind == "complaint",
+            Ticket.assignee_id.in_(staff_ids),
+            Ticket.status.in_(("new", "dispatched", "accepted")),
+        )
         .group_by(Ticket.assignee_id)
     ).all()
     return dict(rows)
@@ -189,12 +217,17 @@ def _clock(at: datetime) -> str:
 def task_text(session: Session, ticket: Ticket) -> str:
     complaint = complaint_of(session, ticket)
     head = "【新意见建议】" if ticket.kind == "suggestion" else "【新投诉】"
-    lines = [f"{head}{ticket.number}（{label(complaint.category)}）",
-             f"内容：{ticket.description}", f"地点：{ticket.location_label or '（未写）'}"]
+    lines = [
+        f"{head}{ticket.number}（{label(complaint.category)}）",
+        f"内容：{ticket.description}",
+        f"地点：{ticket.location_label or '（未写）'}",
+    ]
     if ticket.contact_phone:
         lines.append(f"业主电话：{ticket.contact_phone}")
     lines += [f"装修：{s.note}" for s in ticket.steps if s.kind == "renovation"]
-    lines.append(f"请在 {_clock(ticket.due_at)} 前（2小时内）处理，处理完回复「办结 {ticket.number} 处理结果」，结果会转告业主。")
+    lines.append(
+        f"请在 {_clock(ticket.due_at)} 前（2小时内）处理，处理完回复「办结 {ticket.number} 处理结果」，结果会转告业主。"
+    )
     return "\n".join(lines)
 
 
@@ -209,21 +242,44 @@ def route(session: Session, ticket: Ticket, now: datetime, settings: Settings | 
     ticket_status.hand_to(session, ticket, person, "system", now, note=f"转给{person.name}")
     complaint = complaint_of(session, ticket)
     text = task_text(session, ticket)
-    template = templates.message(settings.template_task, text, ticket.number, ticket.location_label or "（未写）",
-                                 f"{label(complaint.category)}：{ticket.description}",
-                                 "意见建议" if ticket.kind == "suggestion" else "投诉",
-                                 f"{_clock(ticket.due_at)}前办结")
-    delivery.record(session, person.openid, "template", text, purpose="task", ticket_id=ticket.id, template=template,
-                    dedupe_key=f"complaint:{ticket.id}:{person.id}")
+    template = templates.message(
+        settings.template_task,
+        text,
+        ticket.number,
+        ticket.location_label or "（未写）",
+        f"{label(complaint.category)}：{ticket.description}",
+        "意见建议" if ticket.kind == "suggestion" else "投诉",
+        f"{_clock(ticket.due_at)}前办结",
+    )
+    delivery.record(
+        session,
+        person.openid,
+        "template",
+        text,
+        purpose="task",
+        ticket_id=ticket.id,
+        template=template,
+        dedupe_key=f"complaint:{ticket.id}:{person.id}",
+    )
     return person
 
 
 def route_waiting(session: Session, now: datetime) -> int:
     """Complaints nobody could take when they came in: try again (from the SLA sweep)."""
-    waiting = session.execute(
-        select(Ticket).where(Ticket.kind.in_(ANSWERED_KINDS), Ticket.status == "new", Ticket.assignee_id.is_(None),
-                             Ticket.created_at >= now - sla.LOOKBACK).limit(50)
-    ).scalars().all()
+    waiting = (
+        session.execute(
+            select(Ticket)
+            .where(
+                Ticket.kind.in_(ANSWERED_KINDS),
+                Ticket.status == "new",
+                Ticket.assignee_id.is_(None),
+                Ticket.created_at >= now - sla.LOOKBACK,
+            )
+            .limit(50)
+        )
+        .scalars()
+        .all()
+    )
     return sum(route(session, t, now) is not None for t in waiting)
 
 
@@ -240,9 +296,14 @@ def find_for_staff(session: Session, person: Staff, number: str | None) -> Ticke
             raise ComplaintError(f"没有找到投诉单 {number}，请核对一下单号（投诉单以 TS 开头）。")
         return ticket
     ticket = session.execute(
-        select(Ticket).where(Ticket.kind.in_(ANSWERED_KINDS), Ticket.assignee_id == person.id,
-                             Ticket.status.in_(("new", "dispatched", "accepted")))
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1)
+        select(Ticket)
+        .where(
+            Ticket.kind.in_(ANSWERED_KINDS),
+            Ticket.assignee_id == person.id,
+            Ticket.status.in_(("new", "dispatched", "accepted")),
+        )
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
     if ticket is None:
         raise ComplaintError("您手上没有待办结的投诉。办结别的单请写上单号，比如「办结 TS261123001 已协调处理」。")
@@ -264,7 +325,9 @@ def handle(session: Session, ticket: Ticket, person: Staff, result: str, now: da
         raise ComplaintError(f"投诉 {ticket.number} 已经办结过了（{complaint.result}）。")
     if ticket.status == "cancelled":
         raise ComplaintError(f"投诉 {ticket.number} 已被业主撤回。")
-    ticket_status.move(session, ticket, TicketStatus.DONE, staff_actor(person.id), reason=result, now=now, person=person)
+    ticket_status.move(
+        session, ticket, TicketStatus.DONE, staff_actor(person.id), reason=result, now=now, person=person
+    )
     clock = sla.get(session, ticket.id, "handled")
     log.info("complaint handled", extra={"ticket": ticket.number, "sla": clock.outcome if clock else None})
     return complaint
@@ -283,10 +346,25 @@ def answer_owner(session: Session, ticket: Ticket, person: Staff, text: str, now
         ticket_status.move(session, ticket, TicketStatus.ACCEPTED, staff_actor(person.id), now=now, person=person)
     settings = load_settings()
     message = f"您好，关于您反映的「{ticket.description}」（{ticket.number}），客服{person.name}回复：{text}"
-    template = templates.message(settings.template_progress, message, ticket.number, ticket.description, "投诉处理中",
-                                 person.name, notify.clock_label(now))
-    notify.to_person(session, ticket.openid, message, template, "progress", ticket,
-                      f"complaint-answer:{ticket.id}:{int(now.timestamp())}", now)
+    template = templates.message(
+        settings.template_progress,
+        message,
+        ticket.number,
+        ticket.description,
+        "投诉处理中",
+        person.name,
+        notify.clock_label(now),
+    )
+    notify.to_person(
+        session,
+        ticket.openid,
+        message,
+        template,
+        "progress",
+        ticket,
+        f"complaint-answer:{ticket.id}:{int(now.timestamp())}",
+        now,
+    )
 
 
 def reopen(session: Session, ticket: Ticket, openid: str, text: str, now: datetime | None = None) -> None:

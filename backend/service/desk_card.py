@@ -16,18 +16,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.core.models import (
-    OUTAGE_KINDS,
-    TICKET_CHANNELS,
-    Community,
-    Outage,
-    OutboundMessage,
-    SlaClock,
-    Ticket,
-)
+from backend.core.clock import SHANGHAI
+from backend.core.models import OUTAGE_KINDS, TICKET_CHANNELS, Community, Outage, OutboundMessage, SlaClock, Ticket
 from backend.owners.communities import desk_hours_a_day
 from backend.owners.fees import latest_disclosure
-from backend.text.times import SHANGHAI
 
 DESK_HOURS = {1: 24, 2: 12, 3: 8}
 DISCLOSURE_MONTHS = {1: 6, 2: 12, 3: 12}

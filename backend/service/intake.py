@@ -18,17 +18,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from backend.core import jobs, schedule
+from backend.core.clock import aware_now
 from backend.core.config import load_settings
-from backend.core.models import (
-    TICKET_CHANNELS,
-    URGENCY_LEVELS,
-    Building,
-    House,
-    Resident,
-    Ticket,
-    WechatBinding,
-    aware_now,
-)
+from backend.core.models import TICKET_CHANNELS, URGENCY_LEVELS, Building, House, Resident, Ticket, WechatBinding
 from backend.messaging import notify
 from backend.service import complaints
 from backend.text import phones

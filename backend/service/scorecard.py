@@ -21,6 +21,7 @@ Suggestions (意见/建议) are counted apart: suggestions_within_2h, like compl
 Response times (minutes, median and p90, nearest rank): raised → 接单, raised → on site, and
 complaint raised → closed. A figure with nothing to count is None ("—"), never 0% or 100%.
 """
+
 from __future__ import annotations
 
 import csv
@@ -34,6 +35,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from backend.core.clock import SHANGHAI, aware_now
 from backend.core.models import (
     Building,
     Community,
@@ -47,11 +49,9 @@ from backend.core.models import (
     Ticket,
     TicketStep,
     WechatBinding,
-    aware_now,
 )
 from backend.service import desk_card
 from backend.service.survey import results as survey_results
-from backend.text.times import SHANGHAI
 from backend.work import renovation
 
 # Targets per grade (1, 2, 3); None: the standard sets none at that grade.
@@ -116,7 +116,7 @@ class Figure:
 
 
 def month_period(month: str) -> tuple[datetime, datetime]:
-    """"2026-11" → [2026-11-01 00:00, 2026-12-01 00:00) Beijing time."""
+    """ "2026-11" → [2026-11-01 00:00, 2026-12-01 00:00) Beijing time."""
     try:
         year, mon = (int(part) for part in month.split("-"))
         start = datetime(year, mon, 1, tzinfo=SHANGHAI)
@@ -127,7 +127,7 @@ def month_period(month: str) -> tuple[datetime, datetime]:
 
 
 def year_period(year: str) -> tuple[datetime, datetime]:
-    """"2026" → [2026-01-01 00:00, 2027-01-01 00:00) Beijing time."""
+    """ "2026" → [2026-01-01 00:00, 2027-01-01 00:00) Beijing time."""
     try:
         number = int(str(year).strip())
         start = datetime(number, 1, 1, tzinfo=SHANGHAI)
@@ -158,13 +158,22 @@ def percentile(values: list[float], p: float) -> float | None:
 
 
 def _spread(values: list[float]) -> dict:
-    return {"count": len(values),
-            "median": round(statistics.median(values), 1) if values else None,
-            "p90": round(percentile(values, 90), 1) if values else None}
+    return {
+        "count": len(values),
+        "median": round(statistics.median(values), 1) if values else None,
+        "p90": round(percentile(values, 90), 1) if values else None,
+    }
 
 
-def compute(session: Session, community: Community, start: datetime, end: datetime,
-            year_start: datetime | None = None, now: datetime | None = None, span: str = "month") -> dict:
+def compute(
+    session: Session,
+    community: Community,
+    start: datetime,
+    end: datetime,
+    year_start: datetime | None = None,
+    now: datetime | None = None,
+    span: str = "month",
+) -> dict:
     """The card for [start, end); the yearly figures over [year_start, end) when given ("rolling"),
     else over the period itself (a year's card: span "year")."""
     grade = community.service_grade or 2
@@ -172,14 +181,20 @@ def compute(session: Session, community: Community, start: datetime, end: dateti
     raised = and_(Ticket.community_id == community.id, Ticket.created_at >= start, Ticket.created_at < end)
     year_start = year_start or start
     yearly = "rolling" if year_start != start else span
-    raised_in_year = and_(Ticket.community_id == community.id, Ticket.created_at >= year_start,
-                          Ticket.created_at < end)
+    raised_in_year = and_(Ticket.community_id == community.id, Ticket.created_at >= year_start, Ticket.created_at < end)
 
     def clocks(kind: str, *where) -> list[str]:
-        return session.execute(
-            select(SlaClock.outcome).join(Ticket, Ticket.id == SlaClock.ticket_id)
-            .where(raised, SlaClock.kind == kind, SlaClock.outcome.is_not(None), Ticket.status != "cancelled", *where)
-        ).scalars().all()
+        return (
+            session.execute(
+                select(SlaClock.outcome)
+                .join(Ticket, Ticket.id == SlaClock.ticket_id)
+                .where(
+                    raised, SlaClock.kind == kind, SlaClock.outcome.is_not(None), Ticket.status != "cancelled", *where
+                )
+            )
+            .scalars()
+            .all()
+        )
 
     urgent = clocks("on_site", Ticket.urgency == "urgent")
     agreed = clocks("on_site", Ticket.urgency != "urgent")
@@ -189,31 +204,53 @@ def compute(session: Session, community: Community, start: datetime, end: dateti
     def complaints_in(where) -> tuple[list[Complaint], int]:
         """(complaints to judge, complaints still inside their 2-hour clock: in progress)."""
         rows = session.execute(
-            select(Complaint, SlaClock.due_at, SlaClock.outcome).join(Ticket, Ticket.id == Complaint.ticket_id)
+            select(Complaint, SlaClock.due_at, SlaClock.outcome)
+            .join(Ticket, Ticket.id == Complaint.ticket_id)
             .outerjoin(SlaClock, and_(SlaClock.ticket_id == Ticket.id, SlaClock.kind == "handled"))
             .where(where, Ticket.kind == "complaint", Ticket.status != "cancelled")
         ).all()
-        judged = [c for c, due, outcome in rows
-                  if c.handled_at is not None or outcome is not None or due is None or due <= now]
+        judged = [
+            c
+            for c, due, outcome in rows
+            if c.handled_at is not None or outcome is not None or due is None or due <= now
+        ]
         return judged, len(rows) - len(judged)
 
     complaints, in_progress = complaints_in(raised)
     year_complaints, _ = complaints_in(raised_in_year)
     effective = sum(1 for c in year_complaints if c.handled_at is not None and c.reopened_at is None)
 
-    finished = session.execute(
-        select(Ticket.id).where(raised, Ticket.kind == "repair", Ticket.status.in_(("done", "closed")))
-    ).scalars().all()
-    rated = set(session.execute(select(Rating.ticket_id).where(Rating.ticket_id.in_(finished))).scalars()) if finished else set()
-    revisited = set(session.execute(
-        select(FollowUp.ticket_id).where(FollowUp.ticket_id.in_(finished), FollowUp.kind == "revisit",
-                                         FollowUp.closed_at.is_not(None))
-    ).scalars()) if finished else set()
+    finished = (
+        session.execute(select(Ticket.id).where(raised, Ticket.kind == "repair", Ticket.status.in_(("done", "closed"))))
+        .scalars()
+        .all()
+    )
+    rated = (
+        set(session.execute(select(Rating.ticket_id).where(Rating.ticket_id.in_(finished))).scalars())
+        if finished
+        else set()
+    )
+    revisited = (
+        set(
+            session.execute(
+                select(FollowUp.ticket_id).where(
+                    FollowUp.ticket_id.in_(finished), FollowUp.kind == "revisit", FollowUp.closed_at.is_not(None)
+                )
+            ).scalars()
+        )
+        if finished
+        else set()
+    )
 
-    scores = session.execute(
-        select(Rating.score).join(Ticket, Ticket.id == Rating.ticket_id)
-        .where(Ticket.community_id == community.id, Rating.created_at >= start, Rating.created_at < end)
-    ).scalars().all()
+    scores = (
+        session.execute(
+            select(Rating.score)
+            .join(Ticket, Ticket.id == Rating.ticket_id)
+            .where(Ticket.community_id == community.id, Rating.created_at >= start, Rating.created_at < end)
+        )
+        .scalars()
+        .all()
+    )
 
     # The survey of the year the period ends in (a rolling window: its last month's year).
     survey_year = (end - timedelta(seconds=1)).astimezone(SHANGHAI).year
@@ -223,16 +260,23 @@ def compute(session: Session, community: Community, start: datetime, end: dateti
     surveyed = survey_results(session, survey) if survey else None
 
     houses = session.execute(
-        select(func.count()).select_from(House).join(Building, Building.id == House.building_id)
+        select(func.count())
+        .select_from(House)
+        .join(Building, Building.id == House.building_id)
         .where(Building.community_id == community.id)
     ).scalar_one()
     reached = session.execute(
         select(func.count(func.distinct(WechatBinding.house_id)))
-        .join(House, House.id == WechatBinding.house_id).join(Building, Building.id == House.building_id)
+        .join(House, House.id == WechatBinding.house_id)
+        .join(Building, Building.id == House.building_id)
         .join(InboundMessage, InboundMessage.openid == WechatBinding.openid)
-        .where(Building.community_id == community.id, InboundMessage.msg_type != "event",
-               InboundMessage.status == "answered",
-               InboundMessage.received_at >= year_start, InboundMessage.received_at < end)
+        .where(
+            Building.community_id == community.id,
+            InboundMessage.msg_type != "event",
+            InboundMessage.status == "answered",
+            InboundMessage.received_at >= year_start,
+            InboundMessage.received_at < end,
+        )
     ).scalar_one()
 
     figures = [
@@ -242,8 +286,13 @@ def compute(session: Session, community: Community, start: datetime, end: dateti
         _figure("complaints_effective", grade, effective, len(year_complaints), yearly),
         _figure("revisit_rate", grade, len(rated | revisited), len(finished)),
         _figure("rating_satisfaction", grade, sum(1 for s in scores if s >= 4), len(scores)),
-        _figure("survey_satisfaction", grade, surveyed.satisfied if surveyed else 0,
-                surveyed.overall_answers if surveyed else 0, yearly),
+        _figure(
+            "survey_satisfaction",
+            grade,
+            surveyed.satisfied if surveyed else 0,
+            surveyed.overall_answers if surveyed else 0,
+            yearly,
+        ),
         _figure("owner_reach", grade, reached, houses, yearly),
         _figure("suggestions_within_2h", grade, suggestions.count("met"), len(suggestions)),
     ]
@@ -252,15 +301,23 @@ def compute(session: Session, community: Community, start: datetime, end: dateti
             f.span = span  # the period itself: a month's, or a year's on the year's card
     return {
         "community": {"code": community.code, "name": community.name, "service_grade": grade},
-        "period": {"start": start.isoformat(), "end": end.isoformat(), "year_start": year_start.isoformat(),
-                   "span": span},
+        "period": {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "year_start": year_start.isoformat(),
+            "span": span,
+        },
         "figures": [asdict(f) for f in figures],
         "response_times": _response_times(session, raised),
         "renovation": renovation.figures(session, community.id, start, end),
-        "counts": {"ratings": len(scores), "mean_rating": round(sum(scores) / len(scores), 2) if scores else None,
-                   "complaints": len(complaints), "complaints_in_progress": in_progress,
-                   "repairs_finished": len(finished),
-                   "suggestions": _count(session, raised, "suggestion")},
+        "counts": {
+            "ratings": len(scores),
+            "mean_rating": round(sum(scores) / len(scores), 2) if scores else None,
+            "complaints": len(complaints),
+            "complaints_in_progress": in_progress,
+            "repairs_finished": len(finished),
+            "suggestions": _count(session, raised, "suggestion"),
+        },
     }
 
 
@@ -277,8 +334,10 @@ def _minutes(a: datetime, b: datetime) -> float:
 def _response_times(session: Session, raised) -> dict:
     def first_step(kind: str, ticket_kind: str) -> list[float]:
         rows = session.execute(
-            select(Ticket.created_at, func.min(TicketStep.at)).join(TicketStep, TicketStep.ticket_id == Ticket.id)
-            .where(raised, Ticket.kind == ticket_kind, TicketStep.kind == kind).group_by(Ticket.id, Ticket.created_at)
+            select(Ticket.created_at, func.min(TicketStep.at))
+            .join(TicketStep, TicketStep.ticket_id == Ticket.id)
+            .where(raised, Ticket.kind == ticket_kind, TicketStep.kind == kind)
+            .group_by(Ticket.id, Ticket.created_at)
         ).all()
         return [_minutes(created, at) for created, at in rows]
 
@@ -346,16 +405,48 @@ def to_csv(card: dict) -> str:
     writer.writerow(["community", "month", "figure", "label", "value", "numerator", "denominator", "target", "status"])
     month = card["period"].get("month", card["period"]["start"][:7])
     for f in card["figures"]:
-        writer.writerow([card["community"]["code"], month, f["key"], f["label"],
-                         "" if f["value"] is None else f"{f['value']:.4f}", f["numerator"], f["denominator"],
-                         "" if f["target"] is None else f"{f['target']:.2f}", status_label(f)])
+        writer.writerow(
+            [
+                card["community"]["code"],
+                month,
+                f["key"],
+                f["label"],
+                "" if f["value"] is None else f"{f['value']:.4f}",
+                f["numerator"],
+                f["denominator"],
+                "" if f["target"] is None else f"{f['target']:.2f}",
+                status_label(f),
+            ]
+        )
     for key, spread in card["response_times"].items():
         for stat in ("median", "p90"):
-            writer.writerow([card["community"]["code"], month, f"{key}_{stat}", f"{RESPONSE_LABELS[key]} {stat}",
-                             "" if spread[stat] is None else spread[stat], "", spread["count"], "", ""])
+            writer.writerow(
+                [
+                    card["community"]["code"],
+                    month,
+                    f"{key}_{stat}",
+                    f"{RESPONSE_LABELS[key]} {stat}",
+                    "" if spread[stat] is None else spread[stat],
+                    "",
+                    spread["count"],
+                    "",
+                    "",
+                ]
+            )
     for key, value in card.get("renovation", {}).items():
-        writer.writerow([card["community"]["code"], month, f"renovation_{key}", RENOVATION_LABELS[key],
-                         "" if value is None else value, "", "", "", ""])
+        writer.writerow(
+            [
+                card["community"]["code"],
+                month,
+                f"renovation_{key}",
+                RENOVATION_LABELS[key],
+                "" if value is None else value,
+                "",
+                "",
+                "",
+                "",
+            ]
+        )
     return out.getvalue()
 
 
@@ -371,7 +462,9 @@ def to_text(card: dict) -> str:
     for f in card["figures"]:
         target = "—" if f["target"] is None else f"≥{f['target'] * 100:.0f}%"
         counted = f"({f['numerator']}/{f['denominator']})"
-        lines.append(f"  {_pad(f['label'], 26)}{_pct(f['value']):>7}  {_pad(counted, 10)}目标 {target:<6} {status_label(f)}")
+        lines.append(
+            f"  {_pad(f['label'], 26)}{_pct(f['value']):>7}  {_pad(counted, 10)}目标 {target:<6} {status_label(f)}"
+        )
     for key, spread in card["response_times"].items():
         median = "—" if spread["median"] is None else spread["median"]
         p90 = "—" if spread["p90"] is None else spread["p90"]

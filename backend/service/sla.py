@@ -13,6 +13,7 @@ the database and claims by conditional UPDATE make every step happen exactly onc
 often the sweep (sla_sweep.py) runs, in however many workers, across restarts. Every function
 takes `now`.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -21,8 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.core.clock import aware_now
 from backend.core.config import load_settings
-from backend.core.models import ANSWERED_KINDS, SlaClock, Ticket, aware_now
+from backend.core.models import ANSWERED_KINDS, SlaClock, Ticket
 from backend.messaging import notify
 from backend.work import staff as staff_records
 from backend.work.tickets import EMERGENCY_ON_SITE
@@ -43,8 +45,9 @@ def get(session: Session, ticket_id: int, kind: str) -> SlaClock | None:
     ).scalar_one_or_none()
 
 
-def start(session: Session, ticket: Ticket, kind: str, started_at: datetime, due_at: datetime,
-          warn_at: datetime | None = None) -> SlaClock:
+def start(
+    session: Session, ticket: Ticket, kind: str, started_at: datetime, due_at: datetime, warn_at: datetime | None = None
+) -> SlaClock:
     """The ticket's `kind` clock; an existing one is returned unchanged."""
     found = get(session, ticket.id, kind)
     if found is not None:
@@ -62,8 +65,9 @@ def start(session: Session, ticket: Ticket, kind: str, started_at: datetime, due
 def planned(ticket: Ticket) -> list[tuple[str, datetime, datetime, datetime | None]]:
     """(kind, started, due, warn) the standard asks of this ticket from its creation."""
     if ticket.kind in ANSWERED_KINDS:  # a complaint or a suggestion: answered within 2 hours
-        return [("handled", ticket.created_at, ticket.created_at + COMPLAINT_HANDLED,
-                 ticket.created_at + COMPLAINT_WARN)]
+        return [
+            ("handled", ticket.created_at, ticket.created_at + COMPLAINT_HANDLED, ticket.created_at + COMPLAINT_WARN)
+        ]
     if ticket.kind == "repair" and ticket.urgency == "urgent":
         due = ticket.due_at or ticket.created_at + EMERGENCY_ON_SITE
         return [("on_site", ticket.created_at, due, None)]
@@ -91,8 +95,9 @@ def stop(session: Session, ticket: Ticket, kind: str, at: datetime) -> SlaClock 
     return clock
 
 
-def restart(session: Session, ticket: Ticket, kind: str, started_at: datetime, due_at: datetime,
-            warn_at: datetime | None = None) -> SlaClock:
+def restart(
+    session: Session, ticket: Ticket, kind: str, started_at: datetime, due_at: datetime, warn_at: datetime | None = None
+) -> SlaClock:
     """A clock that may run more than once per ticket (feedback after a reopened repair)."""
     clock = get(session, ticket.id, kind)
     if clock is None:

@@ -4,6 +4,7 @@ before deadlines, settle missed ones; each step exactly once (claims by conditio
 Apart from `sla` (the clocks) because it acts through aftercare and complaints, which themselves
 start and stop clocks: the clocks stay below them, the sweep above.
 """
+
 from __future__ import annotations
 
 import logging
@@ -12,9 +13,10 @@ from datetime import datetime
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session
 
+from backend.core.clock import aware_now
 from backend.core.config import load_settings
 from backend.core.db import get_engine, session_scope
-from backend.core.models import ANSWERED_KINDS, SlaClock, Ticket, aware_now
+from backend.core.models import ANSWERED_KINDS, SlaClock, Ticket
 from backend.service import aftercare, complaints, sla
 from backend.service.sla import LOOKBACK
 from backend.work.tickets import add_step
@@ -25,11 +27,17 @@ log = logging.getLogger(__name__)
 def _claim(session: Session, clock_id: int, now: datetime, stage: str) -> bool:
     table = SlaClock.__table__
     if stage == "warn":
-        stmt = update(table).where(table.c.id == clock_id, table.c.warned_at.is_(None),
-                                   table.c.outcome.is_(None)).values(warned_at=now)
+        stmt = (
+            update(table)
+            .where(table.c.id == clock_id, table.c.warned_at.is_(None), table.c.outcome.is_(None))
+            .values(warned_at=now)
+        )
     else:
-        stmt = update(table).where(table.c.id == clock_id, table.c.outcome.is_(None)) \
+        stmt = (
+            update(table)
+            .where(table.c.id == clock_id, table.c.outcome.is_(None))
             .values(outcome="missed", escalated_at=now)
+        )
     return session.execute(stmt).rowcount == 1
 
 
@@ -63,12 +71,19 @@ def _missed(session: Session, clock: SlaClock, ticket: Ticket, now: datetime) ->
 def _missing_clocks(session: Session, now: datetime) -> list[int]:
     """Recent tickets the standard gives a clock that do not have one yet."""
     has_clock = exists().where(SlaClock.ticket_id == Ticket.id, SlaClock.kind.in_(("on_site", "handled")))
-    needs = (Ticket.kind.in_(ANSWERED_KINDS)
-             | and_(Ticket.kind == "repair", (Ticket.urgency == "urgent") | Ticket.due_at.is_not(None)))
-    return session.execute(
-        select(Ticket.id).where(Ticket.created_at >= now - LOOKBACK, Ticket.status != "cancelled",
-                                needs, ~has_clock).order_by(Ticket.id).limit(500)
-    ).scalars().all()
+    needs = Ticket.kind.in_(ANSWERED_KINDS) | and_(
+        Ticket.kind == "repair", (Ticket.urgency == "urgent") | Ticket.due_at.is_not(None)
+    )
+    return (
+        session.execute(
+            select(Ticket.id)
+            .where(Ticket.created_at >= now - LOOKBACK, Ticket.status != "cancelled", needs, ~has_clock)
+            .order_by(Ticket.id)
+            .limit(500)
+        )
+        .scalars()
+        .all()
+    )
 
 
 def sweep(now: datetime | None = None) -> dict:
@@ -80,13 +95,25 @@ def sweep(now: datetime | None = None) -> dict:
             sla.ensure(session, session.get(Ticket, ticket_id))
         complaints.route_waiting(session, now)
     with session_scope(engine) as session:
-        warn = session.execute(
-            select(SlaClock.id).where(SlaClock.outcome.is_(None), SlaClock.warned_at.is_(None),
-                                      SlaClock.warn_at <= now, SlaClock.due_at > now).limit(200)
-        ).scalars().all()
-        due = session.execute(
-            select(SlaClock.id).where(SlaClock.outcome.is_(None), SlaClock.due_at < now).limit(200)
-        ).scalars().all()
+        warn = (
+            session.execute(
+                select(SlaClock.id)
+                .where(
+                    SlaClock.outcome.is_(None),
+                    SlaClock.warned_at.is_(None),
+                    SlaClock.warn_at <= now,
+                    SlaClock.due_at > now,
+                )
+                .limit(200)
+            )
+            .scalars()
+            .all()
+        )
+        due = (
+            session.execute(select(SlaClock.id).where(SlaClock.outcome.is_(None), SlaClock.due_at < now).limit(200))
+            .scalars()
+            .all()
+        )
     counts = {"warned": 0, "missed": 0}
     for stage, ids in (("warn", warn), ("due", due)):
         for clock_id in ids:

@@ -7,6 +7,7 @@ sees them (backend/owners/owner_desk.py) while a question waits for them: scores
 backend/text/ratings.py understands, then one free-text suggestion. Satisfaction = overall scores of
 4 or 5 among those who answered the overall question.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,20 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backend.core.clock import SHANGHAI, aware_now
 from backend.core.config import load_settings
-from backend.core.models import (
-    Building,
-    Community,
-    House,
-    Survey,
-    SurveyAnswer,
-    SurveyInvite,
-    WechatBinding,
-    aware_now,
-)
+from backend.core.models import Building, Community, House, Survey, SurveyAnswer, SurveyInvite, WechatBinding
 from backend.messaging import delivery, notify, templates, wechat_window
 from backend.text import ratings
-from backend.text.times import SHANGHAI
 
 # (key, question, scored)
 QUESTIONS = [
@@ -51,8 +43,9 @@ def _ask(n: int) -> str:
     return f"第{n + 1}题（共{len(QUESTIONS)}题）：{QUESTIONS[n][1]}"
 
 
-def start(session: Session, community: Community, year: int | None = None, started_by: str = "",
-          now: datetime | None = None) -> tuple[Survey, int]:
+def start(
+    session: Session, community: Community, year: int | None = None, started_by: str = "", now: datetime | None = None
+) -> tuple[Survey, int]:
     """Start the year's survey for `community` and ask every bound owner. Returns (survey, asked)."""
     now = aware_now(now)
     year = year or now.astimezone(SHANGHAI).year
@@ -60,9 +53,11 @@ def start(session: Session, community: Community, year: int | None = None, start
         raise SurveyError(f"{community.name} {year} 年的满意度调查已经发起过了。")
     owners = session.execute(
         select(WechatBinding.openid, func.min(WechatBinding.house_id))
-        .join(House, House.id == WechatBinding.house_id).join(Building, Building.id == House.building_id)
+        .join(House, House.id == WechatBinding.house_id)
+        .join(Building, Building.id == House.building_id)
         .where(Building.community_id == community.id, WechatBinding.is_current.is_(True))
-        .group_by(WechatBinding.openid).order_by(WechatBinding.openid)
+        .group_by(WechatBinding.openid)
+        .order_by(WechatBinding.openid)
     ).all()
     if not owners:
         raise SurveyError(f"{community.name} 还没有业主绑定微信，没法在微信里发问卷。")
@@ -70,25 +65,44 @@ def start(session: Session, community: Community, year: int | None = None, start
     session.add(survey)
     session.flush()
     settings = load_settings()
-    intro = (f"您好！{community.name}一年一度的业主满意度调查开始了，只有{len(QUESTIONS)}个小问题，"
-             f"耽误您半分钟 🙏\n{_ask(0)}")
+    intro = (
+        f"您好！{community.name}一年一度的业主满意度调查开始了，只有{len(QUESTIONS)}个小问题，"
+        f"耽误您半分钟 🙏\n{_ask(0)}"
+    )
     for openid, house_id in owners:
         invite = SurveyInvite(survey_id=survey.id, openid=openid, house_id=house_id, sent_at=now, step=0)
         session.add(invite)
-        template = templates.message(settings.template_progress, intro, "满意度调查", community.name, "请回复1-5分",
-                                     "物业服务中心", notify.clock_label(now))
+        template = templates.message(
+            settings.template_progress,
+            intro,
+            "满意度调查",
+            community.name,
+            "请回复1-5分",
+            "物业服务中心",
+            notify.clock_label(now),
+        )
         channel = "custom" if wechat_window.custom_allowed(session, openid, now) else "template"
-        delivery.record(session, openid, channel, intro, purpose="notice", template=template,
-                        dedupe_key=f"survey:{survey.id}:{openid}")
+        delivery.record(
+            session,
+            openid,
+            channel,
+            intro,
+            purpose="notice",
+            template=template,
+            dedupe_key=f"survey:{survey.id}:{openid}",
+        )
     session.flush()
     return survey, len(owners)
 
 
 def waiting_invite(session: Session, openid: str, now: datetime) -> SurveyInvite | None:
     return session.execute(
-        select(SurveyInvite).where(SurveyInvite.openid == openid, SurveyInvite.finished_at.is_(None),
-                                   SurveyInvite.sent_at >= now - OPEN_FOR)
-        .order_by(SurveyInvite.sent_at.desc(), SurveyInvite.id.desc()).limit(1)
+        select(SurveyInvite)
+        .where(
+            SurveyInvite.openid == openid, SurveyInvite.finished_at.is_(None), SurveyInvite.sent_at >= now - OPEN_FOR
+        )
+        .order_by(SurveyInvite.sent_at.desc(), SurveyInvite.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -137,7 +151,9 @@ class SurveyResult:
 def results(session: Session, survey: Survey) -> SurveyResult:
     invites = session.execute(select(SurveyInvite).where(SurveyInvite.survey_id == survey.id)).scalars().all()
     ids = [i.id for i in invites]
-    answers = session.execute(select(SurveyAnswer).where(SurveyAnswer.invite_id.in_(ids))).scalars().all() if ids else []
+    answers = (
+        session.execute(select(SurveyAnswer).where(SurveyAnswer.invite_id.in_(ids))).scalars().all() if ids else []
+    )
     overall = [a.score for a in answers if a.question == "overall" and a.score is not None]
     mean = {}
     for key, _, scored in QUESTIONS:
@@ -145,7 +161,10 @@ def results(session: Session, survey: Survey) -> SurveyResult:
         if scored and scores:
             mean[key] = round(sum(scores) / len(scores), 2)
     return SurveyResult(
-        invited=len(invites), responded=len({a.invite_id for a in answers}),
+        invited=len(invites),
+        responded=len({a.invite_id for a in answers}),
         finished=sum(1 for i in invites if i.finished_at is not None),
-        overall_answers=len(overall), satisfied=sum(1 for s in overall if s >= SATISFIED), mean=mean,
+        overall_answers=len(overall),
+        satisfied=sum(1 for s in overall if s >= SATISFIED),
+        mean=mean,
     )

@@ -5,6 +5,7 @@ next to an address word → digits), blanks out what only looks like an address 
 dates, times, money, ticket numbers) and then matches two families of spellings: with words
 (栋/幢/号楼/座 + 单元/门 + 室) and with separators (3-2-501, 12-1102).
 """
+
 from __future__ import annotations
 
 import re
@@ -14,23 +15,33 @@ from dataclasses import dataclass
 from backend.text.phones import MOBILE_RE
 
 _CN_DIGITS = {
-    "零": 0, "〇": 0, "○": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "三": 3, "四": 4,
-    "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+    "零": 0,
+    "〇": 0,
+    "○": 0,
+    "一": 1,
+    "幺": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
 }
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_CHARS = "".join(_CN_DIGITS) + "".join(_CN_UNITS)
 _DASHES = "‐‑‒–—―−－﹣"
 
 # Chinese numerals are converted only next to these words, so 一直/一下 stay as they are.
-_CN_BEFORE = re.compile(
-    rf"[{_CN_CHARS}]+(?=\s*(?:栋|幢|座|号|楼|单元|门|室|层|区|月|日|点|时|半|元|块|#))"
-)
+_CN_BEFORE = re.compile(rf"[{_CN_CHARS}]+(?=\s*(?:栋|幢|座|号|楼|单元|门|室|层|区|月|日|点|时|半|元|块|#))")
 # Digit-by-digit room numbers after an address word: 二单元五零一, 三栋一一零二.
 _CN_AFTER = re.compile(r"(?:(?<=单元)|(?<=[栋幢座门楼]))(\s*)([零〇○一幺二两三四五六七八九]{3,4})")
 
 
 def cn_numeral_to_digits(s: str) -> str:
-    """"十二" → "12", "一百零一" → "101", "五零一" → "501" (digit by digit, zeros kept)."""
+    """ "十二" → "12", "一百零一" → "101", "五零一" → "501" (digit by digit, zeros kept)."""
     if not any(ch in _CN_UNITS for ch in s):
         return "".join(str(_CN_DIGITS[ch]) for ch in s)
     total, current = 0, 0
@@ -157,9 +168,30 @@ def parse_address(text: str) -> Address | None:
 # --- places ----------------------------------------------------------------------------------
 
 PLACES: tuple[str, ...] = (
-    "厨房", "卫生间", "阳台", "客厅", "卧室", "书房", "餐厅",
-    "楼道", "电梯间", "电梯", "地下车库", "停车场", "东门", "南门", "西门", "北门", "大门",
-    "大堂", "楼顶", "小区花园", "单元门口", "垃圾站", "外墙", "消防通道",
+    "厨房",
+    "卫生间",
+    "阳台",
+    "客厅",
+    "卧室",
+    "书房",
+    "餐厅",
+    "楼道",
+    "电梯间",
+    "电梯",
+    "地下车库",
+    "停车场",
+    "东门",
+    "南门",
+    "西门",
+    "北门",
+    "大门",
+    "大堂",
+    "楼顶",
+    "小区花园",
+    "单元门口",
+    "垃圾站",
+    "外墙",
+    "消防通道",
 )
 _HOME_PLACES = frozenset({"厨房", "卫生间", "阳台", "客厅", "卧室", "书房", "餐厅"})
 

@@ -1,4 +1,5 @@
 """Money as owners read it: Decimal to the fen, rounded half up as 财务 does, never float."""
+
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal

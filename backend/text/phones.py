@@ -1,4 +1,5 @@
 """Mainland mobile numbers in free text, and masking them for logs and for pages staff read."""
+
 from __future__ import annotations
 
 import re
@@ -6,9 +7,7 @@ import unicodedata
 
 # 11 digits starting 1[3-9], optionally grouped by spaces or dashes (138 1234 5678) and
 # prefixed by +86 / 0086 / 86. Lookarounds keep it from biting into a longer digit run.
-MOBILE_RE = re.compile(
-    r"(?<![\d+])(?:(?:\+|00)?86[\s-]?)?(?P<number>1[3-9]\d(?:[ \t-]?\d){8})(?![\d])"
-)
+MOBILE_RE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[\s-]?)?(?P<number>1[3-9]\d(?:[ \t-]?\d){8})(?![\d])")
 _DASHES = "‐‑‒–—―−－﹣"
 
 
@@ -46,8 +45,11 @@ def mask_phones(text: str) -> str:
         return text
     mapped = text.translate(_ONE_TO_ONE)
     spans = [m.span("number") for m in MOBILE_RE.finditer(mapped)]
-    spans += [m.span() for m in _LONG_RUN_RE.finditer(mapped)
-              if not any(start < m.end() and m.start() < end for start, end in spans)]
+    spans += [
+        m.span()
+        for m in _LONG_RUN_RE.finditer(mapped)
+        if not any(start < m.end() and m.start() < end for start, end in spans)
+    ]
     if not spans:
         return text
     out, last = [], 0

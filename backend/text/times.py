@@ -3,6 +3,7 @@
 Times are Beijing time. Owners speak in working hours, so a bare 3点 means 15:00 and a day with
 no time means from 09:00.
 """
+
 from __future__ import annotations
 
 import re
@@ -10,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from backend.core.clock import SHANGHAI  # noqa: F401 - re-exported for code not yet moved to the clock
+from backend.core.clock import SHANGHAI
 from backend.text.addresses import cn_numeral_to_digits, normalize_numbers
 
 
@@ -35,7 +36,9 @@ _RELATIVE_DAYS = [  # longest first: 大后天 before 后天
     (re.compile(r"今天|今日|今儿"), 0, "今天", None),
     (re.compile(r"明天|明日|明儿"), 1, "明天", None),
 ]
-_WEEKDAY_RE = re.compile(r"(?P<which>下个?|这个?|本)?(?:周|星期|礼拜)(?P<day>[一二三四五六日天七1-7])|(?P<weekend>周末)")
+_WEEKDAY_RE = re.compile(
+    r"(?P<which>下个?|这个?|本)?(?:周|星期|礼拜)(?P<day>[一二三四五六日天七1-7])|(?P<weekend>周末)"
+)
 _WEEKDAYS = {c: i for i, c in enumerate("一二三四五六")} | {"日": 6, "天": 6, "七": 6}
 _WEEKDAYS |= {str(i + 1): i for i in range(7)}
 _WEEKDAY_LABELS = "一二三四五六日"
@@ -173,7 +176,7 @@ def parse_preferred_time(text: str, now: datetime) -> PreferredTime | None:
     if found_day:
         day, day_label, period, span = found_day
         # Blank the day words out before numerals are converted: 周二三点 is Tuesday at 3.
-        raw = raw[: span[0]] + " " * (span[1] - span[0]) + raw[span[1]:]
+        raw = raw[: span[0]] + " " * (span[1] - span[0]) + raw[span[1] :]
     norm = normalize_numbers(raw)
     if day is None:
         found_date = _find_date(norm, today)

@@ -3,6 +3,7 @@
 Everything else is a normal repair, done at the time agreed with the owner. A lock that will not
 open is not on the list: opening it is a paid service (开锁), not an emergency repair.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,10 +30,7 @@ _URGENT_PATTERNS = [
 ]
 # Tried only when nothing above matched, so "被困在电梯里" reports the fuller phrase.
 _FALLBACK_PATTERNS = [r"有人被困|被困|困人"]
-_TIERS = [
-    re.compile("|".join(f"(?:{p})" for p in patterns))
-    for patterns in (_URGENT_PATTERNS, _FALLBACK_PATTERNS)
-]
+_TIERS = [re.compile("|".join(f"(?:{p})" for p in patterns)) for patterns in (_URGENT_PATTERNS, _FALLBACK_PATTERNS)]
 
 # A negation shortly before the phrase, e.g. 没有冒烟, 不是漏电, 没看到火花, 现在不冒烟了.
 _NEGATED_BEFORE = re.compile(r"(?:没有|没|不是|并非|未|无|不)[^，。,.!！?？；;\s]{0,2}$")
@@ -54,7 +52,7 @@ NORMAL = Urgency("normal", None)
 
 
 def _negated(text: str, start: int) -> bool:
-    before = text[max(0, start - 6):start]
+    before = text[max(0, start - 6) : start]
     return bool(_NEGATED_BEFORE.search(before)) and not _QUESTION_BEFORE.search(before)
 
 
@@ -73,8 +71,13 @@ _EMERGENCIES = [
     ("gas", re.compile(rf"(?:燃气|煤气|天然气){_GAP}(?:泄漏|泄露|漏气|漏了)|(?:煤气|天然气|燃气)味")),
     ("fire", re.compile(r"冒烟|烧焦|着火|起火|失火|火灾|冒火|火苗")),
     ("electric", re.compile(r"漏电|触电|电到人|被电了|冒火花|打火花?|火花")),
-    ("water", re.compile(rf"爆管|(?:水管|管子|管道|阀门|暖气片?){_GAP}(?:爆裂|爆了|爆|崩|裂开|断了|喷水)"
-                         rf"|大量漏水|水漫|漫水|淹了|淹到|水淹|被淹|往外喷|喷水|{_GAP}止不住|关不住")),
+    (
+        "water",
+        re.compile(
+            rf"爆管|(?:水管|管子|管道|阀门|暖气片?){_GAP}(?:爆裂|爆了|爆|崩|裂开|断了|喷水)"
+            rf"|大量漏水|水漫|漫水|淹了|淹到|水淹|被淹|往外喷|喷水|{_GAP}止不住|关不住"
+        ),
+    ),
 ]
 
 SAFETY_ADVICE = {

@@ -6,6 +6,7 @@ the trade: a supervisor. No 接单 within ACK_WINDOW: the next person, and the s
 told. Every offer is a TicketAssignment row, so the clocks live in the database and survive
 restarts; the worker's sweep (every few seconds) moves them on.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,7 +45,8 @@ def with_staff(staff_id: int | None):
     if staff_id is None:
         return false()
     offered = select(TicketAssignment.ticket_id).where(
-        TicketAssignment.staff_id == staff_id, TicketAssignment.status.in_(ACTIVE))
+        TicketAssignment.staff_id == staff_id, TicketAssignment.status.in_(ACTIVE)
+    )
     return (Ticket.assignee_id == staff_id) | Ticket.id.in_(offered)
 
 
@@ -61,8 +63,11 @@ def _open_tasks(session: Session, staff_ids: list[int]) -> dict[int, int]:
     rows = session.execute(
         select(TicketAssignment.staff_id, func.count())
         .join(Ticket, Ticket.id == TicketAssignment.ticket_id)
-        .where(TicketAssignment.staff_id.in_(staff_ids), TicketAssignment.status.in_(ACTIVE),
-               Ticket.status.in_(OPEN_TICKET_STATUSES))
+        .where(
+            TicketAssignment.staff_id.in_(staff_ids),
+            TicketAssignment.status.in_(ACTIVE),
+            Ticket.status.in_(OPEN_TICKET_STATUSES),
+        )
         .group_by(TicketAssignment.staff_id)
     ).all()
     return dict(rows)
@@ -78,9 +83,9 @@ def _last_assigned(session: Session, staff_ids: list[int]) -> dict[int, datetime
 
 
 def _already_tried(session: Session, ticket: Ticket) -> set[int]:
-    return set(session.execute(
-        select(TicketAssignment.staff_id).where(TicketAssignment.ticket_id == ticket.id)
-    ).scalars())
+    return set(
+        session.execute(select(TicketAssignment.staff_id).where(TicketAssignment.ticket_id == ticket.id)).scalars()
+    )
 
 
 def _rank(session: Session, people: list[Staff]) -> list[Staff]:
@@ -98,14 +103,20 @@ def choose(session: Session, ticket: Ticket, now: datetime | None = None) -> Sta
     now = aware_now(now)
     skill = ticket.skill or skill_for(ticket)
     tried = _already_tried(session, ticket)
-    duty = [p for p in staff_records.on_duty(session, now, ticket.community_id)
-            if p.openid and p.id not in tried and serves(p, ticket)]
+    duty = [
+        p
+        for p in staff_records.on_duty(session, now, ticket.community_id)
+        if p.openid and p.id not in tried and serves(p, ticket)
+    ]
     trade = [p for p in duty if p.role == "technician" and skill in p.skill_list]
     ranked = _rank(session, trade)
     if ranked:
         return ranked[0]
-    bosses = [p for p in staff_records.supervisors(session, ticket.community_id, now)
-              if p.id not in tried and serves(p, ticket)]
+    bosses = [
+        p
+        for p in staff_records.supervisors(session, ticket.community_id, now)
+        if p.id not in tried and serves(p, ticket)
+    ]
     ranked = _rank(session, bosses)
     return ranked[0] if ranked else None
 
@@ -129,21 +140,36 @@ def page_emergency(ticket_id: int, now: datetime | None = None) -> str:
         people = [p for p in staff_records.supervisors(session, ticket.community_id, now) if serves(p, ticket)]
         assignee = ticket.assignee_id
         people = [p for p in people if p.id != assignee]
-        notify.supervisors(session, settings, ticket, people,
-                           f"紧急情况（{ticket.urgency_reason or '急修'}），已通知值班师傅，请立即跟进",
-                           key=f"emergency:{ticket.id}", now=now)
+        notify.supervisors(
+            session,
+            settings,
+            ticket,
+            people,
+            f"紧急情况（{ticket.urgency_reason or '急修'}），已通知值班师傅，请立即跟进",
+            key=f"emergency:{ticket.id}",
+            now=now,
+        )
         add_step(session, ticket, "note", "system", note=f"紧急：已通知{len(people)}位主管", at=now)
     return outcome
 
 
-def assign(session: Session, ticket: Ticket, person: Staff, actor: str, reason: str | None = None,
-           now: datetime | None = None, settings: Settings | None = None) -> TicketAssignment:
+def assign(
+    session: Session,
+    ticket: Ticket,
+    person: Staff,
+    actor: str,
+    reason: str | None = None,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> TicketAssignment:
     """Offer `ticket` to `person` (dispatch, reassignment from the console). The previous offer,
     if any, ends as transferred. The task message goes out after the session commits."""
     now = aware_now(now)
     settings = settings or load_settings()
     if not ticket.is_open:
-        raise DispatchError(f"工单 {ticket.number} 已{'完工' if ticket.status in ('done', 'closed') else '取消'}，不能再派。")
+        raise DispatchError(
+            f"工单 {ticket.number} 已{'完工' if ticket.status in ('done', 'closed') else '取消'}，不能再派。"
+        )
     if not person.active:
         raise DispatchError(f"{person.name} 已停用，不能派单。")
     current = active_assignment(session, ticket)
@@ -154,12 +180,18 @@ def assign(session: Session, ticket: Ticket, person: Staff, actor: str, reason: 
         current.reason = reason or current.reason
     ticket.skill = ticket.skill or skill_for(ticket)
     assignment = TicketAssignment(
-        ticket_id=ticket.id, staff_id=person.id, status="pending", assigned_at=now,
-        ack_due_at=now + ACK_WINDOW.get(ticket.urgency, ACK_WINDOW["normal"]), reason=reason,
+        ticket_id=ticket.id,
+        staff_id=person.id,
+        status="pending",
+        assigned_at=now,
+        ack_due_at=now + ACK_WINDOW.get(ticket.urgency, ACK_WINDOW["normal"]),
+        reason=reason,
     )
     session.add(assignment)
     session.flush()
-    ticket_status.hand_to(session, ticket, person, actor, now, note=f"派给{person.name}" + (f"：{reason}" if reason else ""))
+    ticket_status.hand_to(
+        session, ticket, person, actor, now, note=f"派给{person.name}" + (f"：{reason}" if reason else "")
+    )
     if person.openid:
         notify.task(session, settings, ticket, person, assignment.id, note=f"说明：{reason}" if reason else "")
     return assignment
@@ -172,8 +204,12 @@ def dispatch_ticket(ticket_id: int, now: datetime | None = None) -> str:
     settings = load_settings()
     with session_scope(get_engine(settings.database_url)) as session:
         ticket = session.get(Ticket, ticket_id)
-        if ticket is None or ticket.kind not in DISPATCHED_KINDS or ticket.status != "new" \
-                or active_assignment(session, ticket) is not None:
+        if (
+            ticket is None
+            or ticket.kind not in DISPATCHED_KINDS
+            or ticket.status != "new"
+            or active_assignment(session, ticket) is not None
+        ):
             return "skipped"
         person = choose(session, ticket, now)
         if person is None:
@@ -187,8 +223,9 @@ def dispatch_ticket(ticket_id: int, now: datetime | None = None) -> str:
         return "dispatched"
 
 
-def _move_on(session: Session, settings: Settings, ticket: Ticket, current: TicketAssignment, why: str,
-             now: datetime) -> None:
+def _move_on(
+    session: Session, settings: Settings, ticket: Ticket, current: TicketAssignment, why: str, now: datetime
+) -> None:
     """The current offer failed (timeout, unreachable, 转单): the next person, supervisors told."""
     previous = current.staff
     current.status = "timed_out" if why == "timeout" else "transferred"
@@ -200,14 +237,22 @@ def _move_on(session: Session, settings: Settings, ticket: Ticket, current: Tick
         # Keep it with the last person (no more timers) and make sure a supervisor knows.
         current.status = "pending"
         add_step(session, ticket, "escalated", "system", note=f"{what}，无人可改派", at=now)
-        notify.supervisors(session, settings, ticket, staff_records.supervisors(session, ticket.community_id, now),
-                           f"{what}，暂无其他人可派，请尽快安排", key=f"stuck:{current.id}", now=now)
+        notify.supervisors(
+            session,
+            settings,
+            ticket,
+            staff_records.supervisors(session, ticket.community_id, now),
+            f"{what}，暂无其他人可派，请尽快安排",
+            key=f"stuck:{current.id}",
+            now=now,
+        )
         return
     assignment = assign(session, ticket, nxt, "system", reason=what, now=now, settings=settings)
     add_step(session, ticket, "escalated", "system", note=f"{what}，已改派{nxt.name}", at=now)
     people = [p for p in staff_records.supervisors(session, ticket.community_id, now) if p.id != nxt.id]
-    notify.supervisors(session, settings, ticket, people, f"{what}，已改派{nxt.name}",
-                       key=f"moved:{assignment.id}", now=now)
+    notify.supervisors(
+        session, settings, ticket, people, f"{what}，已改派{nxt.name}", key=f"moved:{assignment.id}", now=now
+    )
 
 
 def transfer(session: Session, ticket: Ticket, person: Staff, reason: str, now: datetime | None = None) -> Staff | None:
@@ -244,17 +289,31 @@ def sweep(now: datetime | None = None) -> dict:
     settings = load_settings()
     engine = get_engine(settings.database_url)
     with session_scope(engine) as session:
-        waiting = session.execute(
-            select(Ticket.id).where(Ticket.status == "new", Ticket.assignee_id.is_(None),
-                                    Ticket.kind.in_(DISPATCHED_KINDS),
-                                    Ticket.created_at < now - UNDISPATCHED_AFTER)
-            .order_by(Ticket.id).limit(100)
-        ).scalars().all()
-        overdue = session.execute(
-            select(TicketAssignment.id).where(TicketAssignment.status == "pending",
-                                              TicketAssignment.ack_due_at <= now)
-            .order_by(TicketAssignment.ack_due_at).limit(100)
-        ).scalars().all()
+        waiting = (
+            session.execute(
+                select(Ticket.id)
+                .where(
+                    Ticket.status == "new",
+                    Ticket.assignee_id.is_(None),
+                    Ticket.kind.in_(DISPATCHED_KINDS),
+                    Ticket.created_at < now - UNDISPATCHED_AFTER,
+                )
+                .order_by(Ticket.id)
+                .limit(100)
+            )
+            .scalars()
+            .all()
+        )
+        overdue = (
+            session.execute(
+                select(TicketAssignment.id)
+                .where(TicketAssignment.status == "pending", TicketAssignment.ack_due_at <= now)
+                .order_by(TicketAssignment.ack_due_at)
+                .limit(100)
+            )
+            .scalars()
+            .all()
+        )
     # A ticket that found nobody keeps a "dispatch_failed" step; try again, quietly.
     dispatched = sum(dispatch_ticket(tid, now) == "dispatched" for tid in waiting)
     moved = 0

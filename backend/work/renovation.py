@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.core.clock import SHANGHAI, aware_now
 from backend.core.config import load_settings
 from backend.core.models import (
     House,
@@ -42,12 +43,10 @@ from backend.core.models import (
     RenovationRule,
     RenovationStep,
     Staff,
-    aware_now,
 )
 from backend.core.statuses import ACTIVE_RENOVATION_STATUSES, RenovationStatus
 from backend.messaging import delivery, templates, wechat_window
 from backend.text import hours
-from backend.text.times import SHANGHAI
 from backend.work.tickets import next_serial, safe_photo_url
 
 log = logging.getLogger(__name__)
@@ -235,8 +234,7 @@ def apply(session: Session, req: ApplicationRequest, now: datetime | None = None
     existing = open_for_house(session, house.id)
     if existing is not None:
         raise RenovationError(
-            f"这套房子已经有一份装修申请（{existing.number}，"
-            f"{STATUS_LABELS[existing.status]}），不用重复申请。"
+            f"这套房子已经有一份装修申请（{existing.number}，{STATUS_LABELS[existing.status]}），不用重复申请。"
         )
     community_id = house.building.community_id
     rule = rules_for(session, community_id)
@@ -612,8 +610,10 @@ def noise_answer(session: Session, community_id: int | None, at: datetime | None
     if rule is None:
         return None
     if noise_allowed(rule, at):
-        return (f"按小区装修规定，有噪音的施工时间是{hours_text(rule)}，现在在这个时间内；"
-                "我们会提醒施工方尽量减少噪音、按规定施工。")
+        return (
+            f"按小区装修规定，有噪音的施工时间是{hours_text(rule)}，现在在这个时间内；"
+            "我们会提醒施工方尽量减少噪音、按规定施工。"
+        )
     return f"按小区装修规定，有噪音的施工时间是{hours_text(rule)}，现在不允许，我们会马上联系施工方停下来。"
 
 

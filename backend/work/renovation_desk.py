@@ -15,7 +15,8 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.core.models import RenovationApplication, Staff, aware_now
+from backend.core.clock import aware_now
+from backend.core.models import RenovationApplication, Staff
 from backend.core.statuses import RenovationStatus
 from backend.owners.binding import houses_at
 from backend.text.addresses import parse_address, strip_address

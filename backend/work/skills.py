@@ -1,4 +1,5 @@
 """Which trade a repair needs: 水电, 电梯, 土建/门窗, or 综合 when nothing more specific fits."""
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ A supervisor adds a technician (CLI or console) and gets a code like YG482913; t
 sends it to the official account within 24 hours and from then on their messages are staff
 commands and their tasks are pushed to them. Only a hash of the code is stored.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,9 +15,9 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from backend.core.models import SKILLS, STAFF_ROLES, DutyShift, Staff, aware_now
+from backend.core.clock import SHANGHAI, aware_now
+from backend.core.models import SKILLS, STAFF_ROLES, DutyShift, Staff
 from backend.messaging import alerts
-from backend.text.times import SHANGHAI
 
 # YG + 10 digits: with at most 5 wrong tries per WeChat account and 30 from everyone an hour
 # (backend.messaging.alerts), all the tries of a day (720) against even a hundred live codes have about one
@@ -47,14 +48,26 @@ def normalise_skills(skills: str | list[str]) -> str:
     return ",".join(dict.fromkeys(items))
 
 
-def add_staff(session: Session, name: str, phone: str = "", role: str = "technician",
-              skills: str | list[str] = "", community_id: int | None = None) -> Staff:
+def add_staff(
+    session: Session,
+    name: str,
+    phone: str = "",
+    role: str = "technician",
+    skills: str | list[str] = "",
+    community_id: int | None = None,
+) -> Staff:
     if role not in STAFF_ROLES:
         raise StaffError(f"岗位只能是：{', '.join(STAFF_ROLES)}")
     if not name.strip():
         raise StaffError("姓名不能为空")
-    person = Staff(name=name.strip(), phone=phone.strip(), role=role, skills=normalise_skills(skills),
-                   community_id=community_id, active=True)
+    person = Staff(
+        name=name.strip(),
+        phone=phone.strip(),
+        role=role,
+        skills=normalise_skills(skills),
+        community_id=community_id,
+        active=True,
+    )
     session.add(person)
     session.flush()
     return person
@@ -88,19 +101,23 @@ def bind_by_code(session: Session, code: str, openid: str, now: datetime | None 
     no code is even looked at, and past the global one the supervisors are told."""
     now = aware_now(now)
     if alerts.failures("staffcode", openid, CODE_TRY_WINDOW) >= CODE_TRIES_PER_OPENID:
-        raise StaffError("绑定码错误次数太多了，为了安全先暂停一小时。请核对主管给您的绑定码，稍后再试，或请主管重新生成一个。")
+        raise StaffError(
+            "绑定码错误次数太多了，为了安全先暂停一小时。请核对主管给您的绑定码，稍后再试，或请主管重新生成一个。"
+        )
     if alerts.failures("staffcode", "*", CODE_TRY_WINDOW) >= CODE_TRIES_ALL:
         raise StaffError("员工绑定暂时关闭了（最近错误的绑定码太多），请联系主管。")
     person = session.execute(select(Staff).where(Staff.bind_code_hash == _hash(code))).scalar_one_or_none()
-    if person is None or not person.active or person.bind_code_expires_at is None \
-            or person.bind_code_expires_at < now:
+    if person is None or not person.active or person.bind_code_expires_at is None or person.bind_code_expires_at < now:
         _, everyone = alerts.count_failure("staffcode", openid, CODE_TRY_WINDOW)
         if everyone >= CODE_TRIES_ALL:
             alerts.tell_supervisors_once(
-                session, "staffcode",
+                session,
+                "staffcode",
                 f"【安全提醒】最近一小时有 {everyone} 次错误的员工绑定码，员工绑定已暂停一小时。"
                 "如果不是同事输错，可能有人在试绑定码；新员工绑定请稍后再试。",
-                [p.openid for p in supervisors(session, None)], CODE_TRY_WINDOW)
+                [p.openid for p in supervisors(session, None)],
+                CODE_TRY_WINDOW,
+            )
         raise StaffError("这个绑定码无效或已过期，请找主管重新生成一个。")
     other = session.execute(select(Staff).where(Staff.openid == openid, Staff.id != person.id)).scalar_one_or_none()
     if other is not None:
@@ -113,9 +130,7 @@ def bind_by_code(session: Session, code: str, openid: str, now: datetime | None 
 
 
 def staff_by_openid(session: Session, openid: str) -> Staff | None:
-    return session.execute(
-        select(Staff).where(Staff.openid == openid, Staff.active.is_(True))
-    ).scalar_one_or_none()
+    return session.execute(select(Staff).where(Staff.openid == openid, Staff.active.is_(True))).scalar_one_or_none()
 
 
 # --- the duty roster ---------------------------------------------------------------------------
@@ -128,8 +143,9 @@ def add_shift(session: Session, person: Staff, starts_at: datetime, ends_at: dat
     return shift
 
 
-def add_daily_shifts(session: Session, person: Staff, first_day: date, days: int,
-                     start: time, end: time) -> list[DutyShift]:
+def add_daily_shifts(
+    session: Session, person: Staff, first_day: date, days: int, start: time, end: time
+) -> list[DutyShift]:
     """The same hours (Beijing time) on `days` days; an end at or before the start is next morning."""
     shifts = []
     for n in range(days):
@@ -142,8 +158,9 @@ def add_daily_shifts(session: Session, person: Staff, first_day: date, days: int
     return shifts
 
 
-def on_duty(session: Session, now: datetime | None = None, community_id: int | None = None,
-            role: str | None = None) -> list[Staff]:
+def on_duty(
+    session: Session, now: datetime | None = None, community_id: int | None = None, role: str | None = None
+) -> list[Staff]:
     """Active staff on a shift covering `now`, who work in `community_id` (or everywhere)."""
     now = aware_now(now)
     stmt = (

@@ -3,6 +3,7 @@
 A message from a bound staff openid never reaches the owner assistant; it is read here. A
 binding code (YG + 10 digits) from anyone binds that WeChat to the staff member it was issued to.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,8 @@ import unicodedata
 
 from sqlalchemy.orm import Session
 
-from backend.core.models import Staff, aware_now
+from backend.core.clock import aware_now
+from backend.core.models import Staff
 from backend.messaging import notify
 from backend.service import aftercare, complaints, sla
 from backend.work import dispatch, renovation_desk, taskflow, ticket_status
@@ -64,7 +66,9 @@ def parse(text: str) -> tuple[str | None, str | None, str]:
 
 def _raw_rest(text: str, command: str, normalised_rest: str) -> str:
     words = dict(COMMANDS)[command]
-    match = re.match(rf"^\s*(?:{words})\s*[:：,，]?\s*({NUMBER})?\s*[:：,，]?\s*(.*)$", text or "", re.IGNORECASE | re.S)
+    match = re.match(
+        rf"^\s*(?:{words})\s*[:：,，]?\s*({NUMBER})?\s*[:：,，]?\s*(.*)$", text or "", re.IGNORECASE | re.S
+    )
     return match.group(2).strip() if match else normalised_rest
 
 
@@ -77,7 +81,7 @@ def answer(session: Session, openid: str, text: str) -> list[str] | None:
     if person is None:
         return None
     if text.startswith(PHOTO_PREFIX):
-        return [_photo(session, person, text[len(PHOTO_PREFIX):])]
+        return [_photo(session, person, text[len(PHOTO_PREFIX) :])]
     if text.startswith("/"):  # a menu click or follow event: staff get their own menu
         return [HELP]
     decoration = renovation_desk.answer(session, person, text)  # 巡查 / 整改 / 查证
@@ -88,8 +92,13 @@ def answer(session: Session, openid: str, text: str) -> list[str] | None:
         rest = _raw_rest(text, command, rest)  # the owner reads it: keep their own punctuation
     try:
         return [_run(session, person, command, number, rest)]
-    except (taskflow.TaskError, ticket_status.StatusError, dispatch.DispatchError, complaints.ComplaintError,
-            aftercare.FollowUpError) as exc:
+    except (
+        taskflow.TaskError,
+        ticket_status.StatusError,
+        dispatch.DispatchError,
+        complaints.ComplaintError,
+        aftercare.FollowUpError,
+    ) as exc:
         return [str(exc)]
 
 
@@ -98,7 +107,7 @@ def _bind(session: Session, code: str, openid: str) -> str:
         person = staff_records.bind_by_code(session, code, openid)
     except staff_records.StaffError as exc:
         return str(exc)
-    return (f"{person.name}您好，绑定成功！以后派给您的任务会推送到这个微信。\n\n{HELP}")
+    return f"{person.name}您好，绑定成功！以后派给您的任务会推送到这个微信。\n\n{HELP}"
 
 
 def _photo(session: Session, person: Staff, payload: str) -> str:
@@ -129,9 +138,11 @@ def _run(session: Session, person: Staff, command: str | None, number: str | Non
     if command == "accept":
         if not taskflow.accept(session, person, ticket, now):
             return f"这单（{ticket.number}）您已经接过了。到了现场回复「到场」。"
-        return (f"已接单 {ticket.number}：{ticket.location_label}，{notify.what_is_wrong(ticket)}。"
-                f"{'业主电话 ' + ticket.contact_phone + '。' if ticket.contact_phone else ''}"
-                "业主已收到通知，到了回复「到场」。")
+        return (
+            f"已接单 {ticket.number}：{ticket.location_label}，{notify.what_is_wrong(ticket)}。"
+            f"{'业主电话 ' + ticket.contact_phone + '。' if ticket.contact_phone else ''}"
+            "业主已收到通知，到了回复「到场」。"
+        )
     if command == "arrive":
         if not taskflow.arrive(session, person, ticket, now):
             return f"{ticket.number} 的到场已经记过了。修好后回复「完工」加处理情况。"
@@ -177,5 +188,7 @@ def _list(session: Session, person: Staff) -> str:
     lines = [f"您手上有 {len(tasks)} 单："]
     for t in tasks[:10]:
         urgent = "【紧急】" if t.urgency == "urgent" else ""
-        lines.append(f"· {t.number} {urgent}{t.location_label} {notify.what_is_wrong(t)}（{status.get(t.status, t.status)}）")
+        lines.append(
+            f"· {t.number} {urgent}{t.location_label} {notify.what_is_wrong(t)}（{status.get(t.status, t.status)}）"
+        )
     return "\n".join(lines)

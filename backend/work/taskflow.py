@@ -4,6 +4,7 @@ each step. Called from staff chat commands (backend/work/staff_desk.py).
 Only the person the ticket is with may move it here; the move itself, its rules and what follows
 from it (the owner told, the clocks) are backend/work/ticket_status.py, which the console uses too.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -11,7 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.core.models import Staff, Ticket, TicketAssignment, TicketPhoto, aware_now
+from backend.core.clock import aware_now
+from backend.core.models import Staff, Ticket, TicketAssignment, TicketPhoto
 from backend.core.statuses import TicketStatus
 from backend.work import ticket_status
 from backend.work.dispatch import ACTIVE, active_assignment
@@ -27,13 +29,20 @@ class TaskError(ValueError):
 
 def my_tasks(session: Session, person: Staff) -> list[Ticket]:
     """Open tickets with `person`, newest offer first."""
-    return list(session.execute(
-        select(Ticket)
-        .join(TicketAssignment, TicketAssignment.ticket_id == Ticket.id)
-        .where(TicketAssignment.staff_id == person.id, TicketAssignment.status.in_(ACTIVE),
-               Ticket.status.in_(("dispatched", "accepted", "on_site")))
-        .order_by(TicketAssignment.assigned_at.desc(), TicketAssignment.id.desc())
-    ).scalars().unique())
+    return list(
+        session.execute(
+            select(Ticket)
+            .join(TicketAssignment, TicketAssignment.ticket_id == Ticket.id)
+            .where(
+                TicketAssignment.staff_id == person.id,
+                TicketAssignment.status.in_(ACTIVE),
+                Ticket.status.in_(("dispatched", "accepted", "on_site")),
+            )
+            .order_by(TicketAssignment.assigned_at.desc(), TicketAssignment.id.desc())
+        )
+        .scalars()
+        .unique()
+    )
 
 
 def find_task(session: Session, person: Staff, number: str | None) -> Ticket:
@@ -86,17 +95,24 @@ def complete(session: Session, person: Staff, ticket: Ticket, note: str = "", no
     ticket_status.move(session, ticket, TicketStatus.DONE, staff_actor(person.id), reason=note, now=now, person=person)
 
 
-def add_photo(session: Session, person: Staff, url: str, media_id: str | None,
-              now: datetime | None = None) -> Ticket | None:
+def add_photo(
+    session: Session, person: Staff, url: str, media_id: str | None, now: datetime | None = None
+) -> Ticket | None:
     """A photo from a technician: kept with the job they are on, or the one they just finished."""
     now = aware_now(now)
     tasks = [t for t in my_tasks(session, person) if t.status == "on_site"]
-    ticket = tasks[0] if tasks else session.execute(
-        select(Ticket)
-        .where(Ticket.assignee_id == person.id, Ticket.status == "done", Ticket.updated_at >= now - PHOTO_AFTER_DONE)
-        .order_by(Ticket.updated_at.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    ticket = (
+        tasks[0]
+        if tasks
+        else session.execute(
+            select(Ticket)
+            .where(
+                Ticket.assignee_id == person.id, Ticket.status == "done", Ticket.updated_at >= now - PHOTO_AFTER_DONE
+            )
+            .order_by(Ticket.updated_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    )
     if ticket is None:
         return None
     url = safe_photo_url(url)

@@ -18,6 +18,7 @@ Steps may be skipped forward (到场 without 接单 accepts too) because people 
 they may not go backwards except by reopening. Every move writes a step (who, why), which is the
 ticket's audit trail; the console adds its own audit row. Functions never commit.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,14 @@ log = logging.getLogger(__name__)
 
 # Kinds a technician is sent to; their owner hears 接单/到场/完工 and rates the job.
 DISPATCHED_KINDS = ("repair", "paid_service")
-ORDER = (TicketStatus.NEW, TicketStatus.DISPATCHED, TicketStatus.ACCEPTED, TicketStatus.ON_SITE,
-         TicketStatus.DONE, TicketStatus.CLOSED)
+ORDER = (
+    TicketStatus.NEW,
+    TicketStatus.DISPATCHED,
+    TicketStatus.ACCEPTED,
+    TicketStatus.ON_SITE,
+    TicketStatus.DONE,
+    TicketStatus.CLOSED,
+)
 ACTIVE = (AssignmentStatus.PENDING.value, AssignmentStatus.ACCEPTED.value)
 
 
@@ -52,7 +59,8 @@ def _active(session: Session, ticket: Ticket) -> TicketAssignment | None:
     return session.execute(
         select(TicketAssignment)
         .where(TicketAssignment.ticket_id == ticket.id, TicketAssignment.status.in_(ACTIVE))
-        .order_by(TicketAssignment.id.desc()).limit(1)
+        .order_by(TicketAssignment.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -83,8 +91,15 @@ def check(ticket: Ticket, target: TicketStatus, reason: str | None) -> None:
         raise StatusError(f"办结投诉请写上处理结果，比如「已上门提醒楼上业主」（{ticket.number}）。")
 
 
-def move(session: Session, ticket: Ticket, new_status: str | TicketStatus, actor: str, reason: str | None = None,
-         now: datetime | None = None, person: Staff | None = None) -> bool:
+def move(
+    session: Session,
+    ticket: Ticket,
+    new_status: str | TicketStatus,
+    actor: str,
+    reason: str | None = None,
+    now: datetime | None = None,
+    person: Staff | None = None,
+) -> bool:
     """Move `ticket` to `new_status`, as `actor` ("staff:3", "console:zheng", "owner:…"), with
     everything that follows from it. `person` is the staff member who did the work, named to the
     owner (default: whoever the ticket is with). False when the ticket already has that status."""
@@ -99,16 +114,27 @@ def move(session: Session, ticket: Ticket, new_status: str | TicketStatus, actor
     check(ticket, target, reason)
     person = person or (session.get(Staff, ticket.assignee_id) if ticket.assignee_id else None)
     handler = {
-        TicketStatus.ACCEPTED: _accepted, TicketStatus.ON_SITE: _on_site, TicketStatus.DONE: _done,
-        TicketStatus.CLOSED: _closed, TicketStatus.CANCELLED: _cancelled, TicketStatus.NEW: _reopened,
+        TicketStatus.ACCEPTED: _accepted,
+        TicketStatus.ON_SITE: _on_site,
+        TicketStatus.DONE: _done,
+        TicketStatus.CLOSED: _closed,
+        TicketStatus.CANCELLED: _cancelled,
+        TicketStatus.NEW: _reopened,
     }[target]
     handler(session, ticket, actor, reason, now, person)
     log.info("ticket status", extra={"ticket": ticket.number, "status": target.value, "actor": actor.split(":")[0]})
     return True
 
 
-def hand_to(session: Session, ticket: Ticket, person: Staff | None, actor: str, now: datetime,
-            step: str | None = "dispatched", note: str | None = None) -> None:
+def hand_to(
+    session: Session,
+    ticket: Ticket,
+    person: Staff | None,
+    actor: str,
+    now: datetime,
+    step: str | None = "dispatched",
+    note: str | None = None,
+) -> None:
     """The one way into `dispatched`: the ticket is with `person` (None: it stays with whoever has
     it, as while 转单 looks for the next person) and waits for them to take it. `step` is the
     trail's entry (None when the caller writes its own)."""
@@ -124,8 +150,9 @@ def _tell(session: Session, ticket: Ticket, step: str, person: Staff | None, now
         notify.progress(session, load_settings(), ticket, step, person, note=note, now=now)
 
 
-def _accept_offer(session: Session, ticket: Ticket, actor: str, reason: str | None, now: datetime,
-                  person: Staff | None) -> None:
+def _accept_offer(
+    session: Session, ticket: Ticket, actor: str, reason: str | None, now: datetime, person: Staff | None
+) -> None:
     offer = _active(session, ticket)
     if offer is not None and offer.status == AssignmentStatus.PENDING:
         offer.status, offer.acked_at, offer.ack_due_at = AssignmentStatus.ACCEPTED.value, now, None

@@ -2,6 +2,7 @@
 
 Functions take the caller's session and never commit: the caller's session_scope decides.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.core.clock import SHANGHAI, aware_now
 from backend.core.models import (
     OPEN_TICKET_STATUSES,
     TICKET_CHANNELS,
@@ -24,11 +26,9 @@ from backend.core.models import (
     TicketCounter,
     TicketPhoto,
     TicketStep,
-    aware_now,
 )
 from backend.owners.communities import community_for
 from backend.text.addresses import Address, is_shared_area
-from backend.text.times import SHANGHAI
 
 NUMBER_PREFIXES = {"repair": "BX", "complaint": "TS", "paid_service": "FW", "suggestion": "JY"}
 # Emergency repairs (急修): staff on site within 30 minutes, at every service grade.
@@ -117,8 +117,11 @@ def _scope_to_place(address: Address | None, place: str | None) -> Address | Non
 
 def _house_at(session: Session, community_id: int, address: Address) -> int | None:
     """The house an address names in a community, when exactly one matches."""
-    stmt = (select(House.id).join(Building, Building.id == House.building_id)
-            .where(Building.community_id == community_id, Building.code == address.building, House.room == address.room))
+    stmt = (
+        select(House.id)
+        .join(Building, Building.id == House.building_id)
+        .where(Building.community_id == community_id, Building.code == address.building, House.room == address.room)
+    )
     if address.unit:
         stmt = stmt.where(func.coalesce(House.unit, "") == address.unit)
     ids = session.execute(stmt.limit(2)).scalars().all()
@@ -136,8 +139,13 @@ def _build_ticket(session: Session, req: RepairRequest, now: datetime) -> Ticket
     if community_id is None:  # an owner not bound to a home: the scorecard and roster need one
         community_id = community_for(session, address.building if address else None, req.openid)
     house_id = req.house_id
-    if house_id is None and community_id is not None and address is not None and address.room \
-            and not (req.place and is_shared_area(req.place)):
+    if (
+        house_id is None
+        and community_id is not None
+        and address is not None
+        and address.room
+        and not (req.place and is_shared_area(req.place))
+    ):
         house_id = _house_at(session, community_id, address)
     address = _scope_to_place(address, req.place)
     label = " ".join(part for part in (address.label if address else None, req.place) if part)
@@ -268,7 +276,7 @@ def tickets_for(session: Session, openid: str, limit: int = 5) -> list[Ticket]:
 
 
 def find_by_number(session: Session, number: str) -> Ticket | None:
-    """"BX261123001", "bx261123001" or just the digits "261123001"."""
+    """ "BX261123001", "bx261123001" or just the digits "261123001"."""
     cleaned = re.sub(r"[\s\-#]", "", unicodedata.normalize("NFKC", number or "")).upper()
     if not cleaned:
         return None
@@ -280,8 +288,14 @@ def find_by_number(session: Session, number: str) -> Ticket | None:
     ).scalar_one_or_none()
 
 
-def correct(session: Session, number: str, openid: str, contact_phone: str | None = None,
-            address: Address | None = None, now: datetime | None = None) -> str:
+def correct(
+    session: Session,
+    number: str,
+    openid: str,
+    contact_phone: str | None = None,
+    address: Address | None = None,
+    now: datetime | None = None,
+) -> str:
     """The owner corrects a ticket just raised (an emergency has no confirmation turn): the
     phone, or the address (within the ticket's community). Returns what changed, in words."""
     now = aware_now(now)

@@ -1,4 +1,5 @@
 """Actions against a real database (SQLite and PostgreSQL), seeded with the demo spreadsheets."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -2,6 +2,7 @@
 is staffed 24 hours and 阳光城 whose is not): interruptions inside the repair form, ratings only
 when a finished job waits, slang goodbyes, praise, emergencies raised at once, unbound owners'
 community, the phone on record, and truthful "24小时"."""
+
 from __future__ import annotations
 
 import asyncio
@@ -44,9 +45,16 @@ class Owner:
         self.events: list = []
 
     def tracker(self, text: str, intent: str) -> Tracker:
-        return Tracker(self.openid, dict(self.slots),
-                       {"text": text, "intent": {"name": intent}, "entities": [], "message_id": str(next(_ids))},
-                       [], False, None, {"name": self.loop} if self.loop else {}, None)
+        return Tracker(
+            self.openid,
+            dict(self.slots),
+            {"text": text, "intent": {"name": intent}, "entities": [], "message_id": str(next(_ids))},
+            [],
+            False,
+            None,
+            {"name": self.loop} if self.loop else {},
+            None,
+        )
 
     def _take(self, events, dispatcher) -> str:
         self.events = list(events)
@@ -147,9 +155,15 @@ def _finished_job(engine, openid: str) -> str:
     from backend.work import tickets
 
     with db.session_scope(engine) as session:
-        ticket = tickets.create_repair(session, tickets.RepairRequest(
-            openid=openid, description="厨房水管漏水", contact_phone="13800001001",
-            address=Address("8", None, "702")))
+        ticket = tickets.create_repair(
+            session,
+            tickets.RepairRequest(
+                openid=openid,
+                description="厨房水管漏水",
+                contact_phone="13800001001",
+                address=Address("8", None, "702"),
+            ),
+        )
         ticket.status = "done"
         ticket.updated_at = datetime.now(timezone.utc)
         return ticket.number
@@ -215,8 +229,11 @@ def test_an_address_two_communities_have_is_asked_about_and_remembered(demo_db, 
     with db.session_scope(demo_db) as session:
         ygc = session.execute(select(Community.id).where(Community.code == "YGC")).scalar_one()
         house = session.execute(
-            select(House.id).join(House.building).where(House.room == "501", House.unit == "2")
-            .where(House.building.has(community_id=ygc, code="3"))).scalar_one()
+            select(House.id)
+            .join(House.building)
+            .where(House.room == "501", House.unit == "2")
+            .where(House.building.has(community_id=ygc, code="3"))
+        ).scalar_one()
     assert owner.slots["repair_community"] == ygc and owner.slots["chosen_community"] == ygc
     owner.slots.update(repair_time="随时", contact_phone="13912340000", repair_confirmed=True)
     assert "单号" in owner.say(SubmitRepair, "")

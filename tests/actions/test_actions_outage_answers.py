@@ -1,5 +1,6 @@
 """query_outage as the action server answers it: from the notice for the owner's building, "none"
 elsewhere, and a cut with no notice behind it starts a repair."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,7 +8,7 @@ from datetime import timedelta
 from actions.binding import BindHouse
 from actions.outages import AnswerOutage
 from backend.core import db
-from backend.core.models import aware_now
+from backend.core.clock import aware_now
 from backend.messaging import outages
 from tests.actions.test_actions_owner_answers import Owner
 
@@ -15,8 +16,15 @@ from tests.actions.test_actions_owner_answers import Owner
 def _cut(engine, buildings, hours_from_now=20):
     now = aware_now()
     with db.session_scope(engine) as session:
-        outages.create(session, "XFL", "water", now + timedelta(hours=hours_from_now),
-                       now + timedelta(hours=hours_from_now + 8), buildings=buildings, reason="市政管网维修")
+        outages.create(
+            session,
+            "XFL",
+            "water",
+            now + timedelta(hours=hours_from_now),
+            now + timedelta(hours=hours_from_now + 8),
+            buildings=buildings,
+            reason="市政管网维修",
+        )
 
 
 def _bound(text="绑定 3栋2单元501 13800001001") -> Owner:

@@ -1,6 +1,7 @@
 """The owner's own answers as the action server gives them: binding (and its second message),
 fees from the bound home's bills, notices with 更多, contacts and paid services, each from the
 owner's own community."""
+
 from __future__ import annotations
 
 import itertools
@@ -29,9 +30,16 @@ class Owner:
         self.slots: dict = {}
 
     def say(self, action_class, text: str, intent: str = "x", loop: str | None = None) -> str:
-        tracker = Tracker(self.openid, dict(self.slots),
-                          {"text": text, "intent": {"name": intent}, "entities": [], "message_id": str(next(_ids))},
-                          [], False, None, {"name": loop} if loop else {}, None)
+        tracker = Tracker(
+            self.openid,
+            dict(self.slots),
+            {"text": text, "intent": {"name": intent}, "entities": [], "message_id": str(next(_ids))},
+            [],
+            False,
+            None,
+            {"name": loop} if loop else {},
+            None,
+        )
         dispatcher = CollectingDispatcher()
         for event in action_class().run(dispatcher, tracker, {}):
             if event.get("event") == "slot":
@@ -54,7 +62,11 @@ def test_bind_then_fee_from_the_imported_bills(demo_db):
     reply = owner.say(AnswerFee, "我还欠多少物业费")
     assert "751.80元" in reply and "2026年第4季度" in reply and "已逾期" in reply
     assert "2.80元/m²/月 × 89.50m² = 250.60元/月" in reply
-    assert "上次缴费：2026-07-12" in reply and "收支公示" in reply and "https://wuye.example.com/xfl/gongshi/2026h1" in reply
+    assert (
+        "上次缴费：2026-07-12" in reply
+        and "收支公示" in reply
+        and "https://wuye.example.com/xfl/gongshi/2026h1" in reply
+    )
     assert "滞纳金" in reply
     first = owner.say(AnswerFee, "物业费怎么交").splitlines()
     # What was asked comes before the rest of the card (the last line lists the home's other items).

@@ -4,6 +4,7 @@ PostgreSQL comes from TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1
 test session creates its own uniquely named databases there and drops them at the end. When
 PostgreSQL does not answer, its half of the tests is skipped with the reason.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,9 +67,7 @@ class SqliteDatabases:
         db.dispose_engines()  # the files go with pytest's tmp dirs
 
 
-@pytest.fixture(
-    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def databases(request, tmp_path_factory):
     """Makes fresh, empty databases of one backend."""
     if request.param == "sqlite":
@@ -154,7 +153,7 @@ def wechat_env(monkeypatch, db_url, redis_url, standin, engine):
 @pytest.fixture
 def now():
     """The real current time, once per test: dispatch and clock tests count from it."""
-    from backend.core.models import aware_now
+    from backend.core.clock import aware_now
 
     return aware_now()
 

@@ -1,4 +1,5 @@
 """A small crew for dispatch tests: a community, technicians by trade, a supervisor, on duty now."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ def make_crew(session, now: datetime) -> Crew:
         return p
 
     crew = Crew(
-        community, house,
+        community,
+        house,
         plumber_a=person("王师傅", "technician", "水电", "o-staff-2001"),
         plumber_b=person("李师傅", "technician", "水电,综合", "o-staff-2002"),
         lift=person("赵师傅", "technician", "电梯", "o-staff-2003"),
@@ -44,19 +46,46 @@ def make_crew(session, now: datetime) -> Crew:
     return crew
 
 
-def repair(session, crew: Crew, now: datetime, description="厨房水管爆了一直在喷水", urgency="urgent",
-           openid="o-owner", key=None, facility="水管") -> int:
-    ticket = create_repair(session, RepairRequest(
-        openid=openid, description=description, contact_phone="13800001001", urgency=urgency,
-        facility=facility, address=Address("3", "2", "501"), house_id=crew.house.id,
-        community_id=crew.community.id, location_label="3栋2单元501", source_key=key,
-    ), now=now)
+def repair(
+    session,
+    crew: Crew,
+    now: datetime,
+    description="厨房水管爆了一直在喷水",
+    urgency="urgent",
+    openid="o-owner",
+    key=None,
+    facility="水管",
+) -> int:
+    ticket = create_repair(
+        session,
+        RepairRequest(
+            openid=openid,
+            description=description,
+            contact_phone="13800001001",
+            urgency=urgency,
+            facility=facility,
+            address=Address("3", "2", "501"),
+            house_id=crew.house.id,
+            community_id=crew.community.id,
+            location_label="3栋2单元501",
+            source_key=key,
+        ),
+        now=now,
+    )
     session.commit()
     return ticket.id
 
 
 def owner_wrote(session, openid: str, at: datetime, msg_type: str = "text") -> None:
     """The owner messaged the account at `at` (opens their customer-service window)."""
-    session.add(InboundMessage(dedupe_key=f"{openid}-{at.timestamp()}-{msg_type}", openid=openid,
-                               msg_type=msg_type, text="你好", received_at=at, status="answered"))
+    session.add(
+        InboundMessage(
+            dedupe_key=f"{openid}-{at.timestamp()}-{msg_type}",
+            openid=openid,
+            msg_type=msg_type,
+            text="你好",
+            received_at=at,
+            status="answered",
+        )
+    )
     session.commit()

@@ -156,9 +156,20 @@ def test_find_place(text, place):
 @pytest.mark.parametrize(
     "place,shared",
     [
-        ("楼道", True), ("地下车库", True), ("地下车库B2", True), ("东门", True), ("大堂", True),
-        ("楼顶", True), ("小区花园", True), ("电梯", True), ("垃圾站", True),
-        ("厨房", False), ("卫生间", False), ("阳台", False), ("卧室", False), ("", False),
+        ("楼道", True),
+        ("地下车库", True),
+        ("地下车库B2", True),
+        ("东门", True),
+        ("大堂", True),
+        ("楼顶", True),
+        ("小区花园", True),
+        ("电梯", True),
+        ("垃圾站", True),
+        ("厨房", False),
+        ("卫生间", False),
+        ("阳台", False),
+        ("卧室", False),
+        ("", False),
     ],
 )
 def test_is_shared_area(place, shared):

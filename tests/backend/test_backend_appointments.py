@@ -2,7 +2,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from backend.text.times import SHANGHAI, PreferredTime, parse_preferred_time
+from backend.core.clock import SHANGHAI
+from backend.text.times import PreferredTime, parse_preferred_time
 
 # Monday 23 November 2026, 10:00 in Beijing.
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)

@@ -1,4 +1,5 @@
 """Backups, restores and moving from SQLite to PostgreSQL, on real databases of both kinds."""
+
 from __future__ import annotations
 
 import gzip
@@ -11,7 +12,8 @@ from sqlalchemy import select
 from backend.__main__ import main as cli
 from backend.cli.demo import seed_demo
 from backend.core import backup, db
-from backend.core.models import House, InboundMessage, Resident, Ticket, TicketStep, aware_now
+from backend.core.clock import aware_now
+from backend.core.models import House, InboundMessage, Resident, Ticket, TicketStep
 from backend.messaging import delivery
 from backend.text.addresses import Address
 from backend.work.tickets import RepairRequest, add_step, create_repair
@@ -25,24 +27,73 @@ def populate(url: str) -> list[str]:
         seed_demo(session, now=now)
         house = session.execute(select(House).order_by(House.id)).scalars().first()
         community_id = house.building.community_id
-        for i, (text, urgency) in enumerate((("厨房水管爆了", "urgent"), ("楼道灯不亮", "normal"),
-                                             ("电梯异响", "normal"))):
-            ticket = create_repair(session, RepairRequest(
-                openid=f"o-owner-{i}", description=text, contact_phone="13800001001", urgency=urgency,
-                address=Address("3", "2", "501"), house_id=house.id, community_id=community_id,
-                location_label="3栋2单元501", source_key=f"backup-test-{i}"), now=now - timedelta(hours=i))
-            add_step(session, ticket, "accepted", "staff:1", note="王师傅已接单", at=now - timedelta(hours=i) + timedelta(minutes=3))
-            add_step(session, ticket, "done", "staff:1", note="换了角阀，费用¥35.50", at=now - timedelta(hours=i) + timedelta(minutes=40))
+        for i, (text, urgency) in enumerate(
+            (("厨房水管爆了", "urgent"), ("楼道灯不亮", "normal"), ("电梯异响", "normal"))
+        ):
+            ticket = create_repair(
+                session,
+                RepairRequest(
+                    openid=f"o-owner-{i}",
+                    description=text,
+                    contact_phone="13800001001",
+                    urgency=urgency,
+                    address=Address("3", "2", "501"),
+                    house_id=house.id,
+                    community_id=community_id,
+                    location_label="3栋2单元501",
+                    source_key=f"backup-test-{i}",
+                ),
+                now=now - timedelta(hours=i),
+            )
+            add_step(
+                session,
+                ticket,
+                "accepted",
+                "staff:1",
+                note="王师傅已接单",
+                at=now - timedelta(hours=i) + timedelta(minutes=3),
+            )
+            add_step(
+                session,
+                ticket,
+                "done",
+                "staff:1",
+                note="换了角阀，费用¥35.50",
+                at=now - timedelta(hours=i) + timedelta(minutes=40),
+            )
             numbers.append(ticket.number)
-            session.add(InboundMessage(dedupe_key=f"in-{i}", openid=f"o-owner-{i}", msg_type="text",
-                                       text=text, status="answered", received_at=now - timedelta(hours=i),
-                                       reply=json.dumps(["收到"], ensure_ascii=False)))
-            first = delivery.record(session, f"o-owner-{i}", "custom", f"{ticket.number} 已接单",
-                                    purpose="progress", ticket_id=ticket.id, enqueue=False)
+            session.add(
+                InboundMessage(
+                    dedupe_key=f"in-{i}",
+                    openid=f"o-owner-{i}",
+                    msg_type="text",
+                    text=text,
+                    status="answered",
+                    received_at=now - timedelta(hours=i),
+                    reply=json.dumps(["收到"], ensure_ascii=False),
+                )
+            )
+            first = delivery.record(
+                session,
+                f"o-owner-{i}",
+                "custom",
+                f"{ticket.number} 已接单",
+                purpose="progress",
+                ticket_id=ticket.id,
+                enqueue=False,
+            )
             # A fallback refers to its own table: restore order must keep it valid.
-            delivery.record(session, f"o-owner-{i}", "template", "已接单", purpose="progress",
-                            ticket_id=ticket.id, fallback_of=first.id, enqueue=False,
-                            template={"template_id": "T", "data": {"keyword1": {"value": ticket.number}}})
+            delivery.record(
+                session,
+                f"o-owner-{i}",
+                "template",
+                "已接单",
+                purpose="progress",
+                ticket_id=ticket.id,
+                fallback_of=first.id,
+                enqueue=False,
+                template={"template_id": "T", "data": {"keyword1": {"value": ticket.number}}},
+            )
     return numbers
 
 
@@ -75,8 +126,11 @@ def test_a_backup_restores_into_an_empty_database_with_every_ticket_and_step(sou
     with db.session_scope(db.get_engine(target)) as session:
         for number in numbers:
             ticket = session.execute(select(Ticket).where(Ticket.number == number)).scalar_one()
-            steps = session.execute(select(TicketStep).where(TicketStep.ticket_id == ticket.id)
-                                    .order_by(TicketStep.id)).scalars().all()
+            steps = (
+                session.execute(select(TicketStep).where(TicketStep.ticket_id == ticket.id).order_by(TicketStep.id))
+                .scalars()
+                .all()
+            )
             assert [s.kind for s in steps][-2:] == ["accepted", "done"]
             assert steps[-1].note == "换了角阀，费用¥35.50" and steps[-1].at.tzinfo is not None
         assert session.execute(select(Resident)).scalars().first().phone  # residents came along
@@ -174,8 +228,19 @@ def test_copy_db_moves_the_embedded_sqlite_into_postgresql(tmp_path, capsys):
         # A target that does not exist: a clear error, and never the password.
         capsys.readouterr()
         missing = postgres.admin_url.set(database="wuye_no_such_db", password="s3cret-pw")
-        assert cli(["--database-url", source, "copy-db", "--to",
-                    missing.render_as_string(hide_password=False), "--no-progress"]) == 2
+        assert (
+            cli(
+                [
+                    "--database-url",
+                    source,
+                    "copy-db",
+                    "--to",
+                    missing.render_as_string(hide_password=False),
+                    "--no-progress",
+                ]
+            )
+            == 2
+        )
         err = capsys.readouterr().err
         assert "wuye_no_such_db" in err and "s3cret-pw" not in err
     finally:

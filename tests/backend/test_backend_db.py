@@ -9,8 +9,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
 from backend.core import db
+from backend.core.clock import SHANGHAI
 from backend.core.models import Base, Building, Community, House, WechatUser
-from backend.text.times import SHANGHAI
 
 TABLES = {t.name for t in Base.metadata.sorted_tables}
 
@@ -88,14 +88,10 @@ def test_timestamps_come_back_aware_utc(session):
 
 def test_timestamps_compare_in_queries(session):
     t0 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
-    session.add_all(
-        [WechatUser(openid=f"o-{i}", first_seen_at=t0 + timedelta(hours=i)) for i in range(3)]
-    )
+    session.add_all([WechatUser(openid=f"o-{i}", first_seen_at=t0 + timedelta(hours=i)) for i in range(3)])
     session.commit()
     cutoff = datetime(2026, 11, 23, 10, 30, tzinfo=SHANGHAI)  # 02:30 UTC
-    found = session.execute(
-        select(WechatUser.openid).where(WechatUser.first_seen_at > cutoff)
-    ).scalars().all()
+    found = session.execute(select(WechatUser.openid).where(WechatUser.first_seen_at > cutoff)).scalars().all()
     assert found == ["o-2"]
 
 

@@ -1,4 +1,5 @@
 """Delivery: every outbound message recorded; sent once; retried with backoff; the right fallback."""
+
 from __future__ import annotations
 
 import signal
@@ -9,19 +10,25 @@ from rq import SimpleWorker
 from sqlalchemy import select, update
 
 from backend.core import jobs
-from backend.core.models import OutboundMessage, Ticket, WechatUser, aware_now
+from backend.core.clock import aware_now
+from backend.core.models import OutboundMessage, Ticket, WechatUser
 from backend.core.redis_conn import get_redis
 from backend.messaging import delivery, wechat_window
 from backend.work import dispatch
 from tests.backend.crew import make_crew, owner_wrote, repair
 
-TEMPLATE = {"template_id": "PROGRESS_TEMPLATE", "data": {"keyword1": {"value": "BX261123001"}},
-            "url": None, "text": "师傅已接单"}
+TEMPLATE = {
+    "template_id": "PROGRESS_TEMPLATE",
+    "data": {"keyword1": {"value": "BX261123001"}},
+    "url": None,
+    "text": "师傅已接单",
+}
 
 
 def _record(session, channel="custom", template=None, purpose="progress", key=None, openid="o-owner") -> int:
-    row = delivery.record(session, openid, channel, "王师傅已接单，正在路上", purpose=purpose,
-                          template=template, dedupe_key=key)
+    row = delivery.record(
+        session, openid, channel, "王师傅已接单，正在路上", purpose=purpose, template=template, dedupe_key=key
+    )
     session.commit()
     return row.id
 
@@ -45,8 +52,11 @@ def _run_queued_jobs(settings):
 
 
 def _make_due(session, oid):
-    session.execute(update(OutboundMessage).where(OutboundMessage.id == oid)
-                    .values(next_attempt_at=aware_now() - timedelta(seconds=1)))
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == oid)
+        .values(next_attempt_at=aware_now() - timedelta(seconds=1))
+    )
     session.commit()
 
 
@@ -149,8 +159,11 @@ def test_an_unfollowed_technician_gets_no_task_and_the_next_one_does(session, we
     ticket = session.get(Ticket, tid)
     assert ticket.assignee.openid != first_openid
     assert session.get(WechatUser, first_openid).subscribed is False
-    tasks = session.execute(select(OutboundMessage).where(OutboundMessage.purpose == "task")
-                            .order_by(OutboundMessage.id)).scalars().all()
+    tasks = (
+        session.execute(select(OutboundMessage).where(OutboundMessage.purpose == "task").order_by(OutboundMessage.id))
+        .scalars()
+        .all()
+    )
     session.commit()
     assert [t.openid for t in tasks][:2] == [first_openid, ticket.assignee.openid]
     told = [t for t in tasks if t.openid == crew.supervisor.openid]
@@ -159,8 +172,11 @@ def test_an_unfollowed_technician_gets_no_task_and_the_next_one_does(session, we
 
 def test_a_message_whose_worker_died_mid_call_is_not_sent_again(session, wechat_env, standin):
     oid = _record(session)
-    session.execute(update(OutboundMessage).where(OutboundMessage.id == oid)
-                    .values(status="sending", claimed_at=aware_now() - timedelta(minutes=2), attempts=1))
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == oid)
+        .values(status="sending", claimed_at=aware_now() - timedelta(minutes=2), attempts=1)
+    )
     session.commit()
     delivery.sweep_queued()
     assert _row(session, oid).status == "unknown"
@@ -170,8 +186,9 @@ def test_a_message_whose_worker_died_mid_call_is_not_sent_again(session, wechat_
 
 def test_the_sweep_sends_what_never_reached_the_queue(session, wechat_env, standin):
     oid = _record(session)
-    session.execute(update(OutboundMessage).where(OutboundMessage.id == oid)
-                    .values(created_at=aware_now() - timedelta(minutes=1)))
+    session.execute(
+        update(OutboundMessage).where(OutboundMessage.id == oid).values(created_at=aware_now() - timedelta(minutes=1))
+    )
     session.commit()
     assert delivery.sweep_queued() == 1
     assert _row(session, oid).status == "sent"

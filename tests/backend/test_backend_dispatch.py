@@ -1,4 +1,5 @@
 """Dispatch: the right person by trade, duty and load; timeouts move on exactly once."""
+
 from __future__ import annotations
 
 from datetime import timedelta

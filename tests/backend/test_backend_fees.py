@@ -1,5 +1,6 @@
 """Fee arithmetic: exact to the fen (Decimal, half up), owed by period, last payment, the
 building's own standard before the community's, the latest 收支公示."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -7,27 +8,22 @@ from decimal import Decimal
 
 import pytest
 
-from backend.core.models import (
-    Building,
-    Community,
-    FeeBill,
-    FeeDisclosure,
-    FeePayment,
-    FeeStandard,
-    House,
-)
+from backend.core.models import Building, Community, FeeBill, FeeDisclosure, FeePayment, FeeStandard, House
 from backend.owners import fees
 from backend.text.money import to_fen, yuan
 
 
-@pytest.mark.parametrize("price,area,monthly", [
-    ("2.80", "89.50", "250.60"),
-    ("1.95", "132.60", "258.57"),
-    ("2.35", "88.37", "207.67"),     # 207.6695 rounds half up
-    ("1.50", "100.01", "150.02"),    # 150.015 → 150.02, not banker's 150.02/150.01
-    ("0.0125", "100.00", "1.25"),
-    ("3.3333", "3.00", "10.00"),     # 9.9999
-])
+@pytest.mark.parametrize(
+    "price,area,monthly",
+    [
+        ("2.80", "89.50", "250.60"),
+        ("1.95", "132.60", "258.57"),
+        ("2.35", "88.37", "207.67"),  # 207.6695 rounds half up
+        ("1.50", "100.01", "150.02"),  # 150.015 → 150.02, not banker's 150.02/150.01
+        ("0.0125", "100.00", "1.25"),
+        ("3.3333", "3.00", "10.00"),  # 9.9999
+    ],
+)
 def test_monthly_fee_is_price_times_area_to_the_fen(price, area, monthly):
     standard = FeeStandard(unit_price=Decimal(price), per_area=True)
     assert fees.monthly_fee(standard, Decimal(area)) == Decimal(monthly)
@@ -60,8 +56,15 @@ def home(session):
 
 
 def _bill(session, house, period, start, amount, due):
-    bill = FeeBill(house_id=house.id, item="物业费", period=period, period_start=start,
-                   period_end=date(start.year, start.month + 2, 28), amount=Decimal(amount), due_date=due)
+    bill = FeeBill(
+        house_id=house.id,
+        item="物业费",
+        period=period,
+        period_start=start,
+        period_end=date(start.year, start.month + 2, 28),
+        amount=Decimal(amount),
+        due_date=due,
+    )
     session.add(bill)
     session.flush()
     return bill
@@ -72,15 +75,27 @@ def test_summary_owed_by_period_with_partial_payments(session, home):
     q3 = _bill(session, house, "2026年第3季度", date(2026, 7, 1), "751.80", date(2026, 7, 31))
     q4 = _bill(session, house, "2026年第4季度", date(2026, 10, 1), "751.80", date(2026, 10, 31))
     q2 = _bill(session, house, "2026年第2季度", date(2026, 4, 1), "751.80", date(2026, 4, 30))
-    for receipt, bill, amount, day in (("R1", q2, "751.80", date(2026, 4, 9)),
-                                       ("R2", q3, "0.10", date(2026, 7, 2)),
-                                       ("R3", q3, "0.20", date(2026, 8, 3))):
-        session.add(FeePayment(community_id=community.id, receipt_no=receipt, bill_id=bill.id,
-                               amount=Decimal(amount), paid_on=day, method="微信支付"))
+    for receipt, bill, amount, day in (
+        ("R1", q2, "751.80", date(2026, 4, 9)),
+        ("R2", q3, "0.10", date(2026, 7, 2)),
+        ("R3", q3, "0.20", date(2026, 8, 3)),
+    ):
+        session.add(
+            FeePayment(
+                community_id=community.id,
+                receipt_no=receipt,
+                bill_id=bill.id,
+                amount=Decimal(amount),
+                paid_on=day,
+                method="微信支付",
+            )
+        )
     session.flush()
     result = fees.summary(session, house)
     assert [(o.period, o.owed) for o in result.owed] == [
-        ("2026年第3季度", Decimal("751.50")), ("2026年第4季度", Decimal("751.80"))]
+        ("2026年第3季度", Decimal("751.50")),
+        ("2026年第4季度", Decimal("751.80")),
+    ]
     assert result.total_owed == Decimal("1503.30")  # exact: 0.1 + 0.2 paid, no float residue
     assert result.next_due == date(2026, 7, 31)
     assert result.owed[0].overdue(date(2026, 11, 23)) and not result.owed[1].overdue(date(2026, 10, 31))
@@ -90,14 +105,38 @@ def test_summary_owed_by_period_with_partial_payments(session, home):
 
 def test_building_standard_beats_community_and_latest_disclosure(session, home):
     community, building, house = home
-    session.add_all([
-        FeeStandard(community_id=community.id, item="物业费", building_code="", unit_price=Decimal("2.80"),
-                    per_area=True, pay_methods="现场", late_fee_rule="万分之三"),
-        FeeStandard(community_id=community.id, item="物业费", building_code="3", unit_price=Decimal("3.10"),
-                    per_area=True, pay_methods="现场", late_fee_rule=""),
-        FeeDisclosure(community_id=community.id, period="2025年度", title="旧", url="", published_on=date(2026, 1, 5)),
-        FeeDisclosure(community_id=community.id, period="2026年上半年", title="新", url="https://x", published_on=date(2026, 7, 20)),
-    ])
+    session.add_all(
+        [
+            FeeStandard(
+                community_id=community.id,
+                item="物业费",
+                building_code="",
+                unit_price=Decimal("2.80"),
+                per_area=True,
+                pay_methods="现场",
+                late_fee_rule="万分之三",
+            ),
+            FeeStandard(
+                community_id=community.id,
+                item="物业费",
+                building_code="3",
+                unit_price=Decimal("3.10"),
+                per_area=True,
+                pay_methods="现场",
+                late_fee_rule="",
+            ),
+            FeeDisclosure(
+                community_id=community.id, period="2025年度", title="旧", url="", published_on=date(2026, 1, 5)
+            ),
+            FeeDisclosure(
+                community_id=community.id,
+                period="2026年上半年",
+                title="新",
+                url="https://x",
+                published_on=date(2026, 7, 20),
+            ),
+        ]
+    )
     session.flush()
     result = fees.summary(session, house)
     assert result.standard.unit_price == Decimal("3.1000")

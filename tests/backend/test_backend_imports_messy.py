@@ -3,6 +3,7 @@ every row is written exactly as meant, or the import is refused with every probl
 sheet, row and column, in Chinese, with the bad value shown; never a traceback. Each class of
 problem found has its own test here, from files made in the test (openpyxl, CSV in UTF-8 with
 and without BOM and in GBK); a Hypothesis test over generated messy files closes the gaps."""
+
 from __future__ import annotations
 
 import csv
@@ -54,12 +55,19 @@ def write_xlsx(path, sheets: dict[str, list[list]]):
 
 def estate(session, tmp_path, houses=(("3", "1", "101"), ("3", "2", "502"), ("3", "2", "601"))):
     """Community T1 with buildings 3 and A5 and a few houses in building 3."""
-    assert import_file(session, "communities", write_csv(tmp_path / "c.csv", ["小区编码", "小区名称"],
-                                                         [["T1", "测试花园"]])).ok
-    assert import_file(session, "buildings", write_csv(tmp_path / "b.csv", ["小区", "楼栋"],
-                                                       [["T1", "3栋"], ["T1", "A区5栋"], ["T1", "2"]])).ok
-    report = import_file(session, "houses", write_csv(tmp_path / "h.csv", ["小区", "楼栋", "单元", "房号", "面积"],
-                                                      [["T1", *h, "89.5"] for h in houses]))
+    assert import_file(
+        session, "communities", write_csv(tmp_path / "c.csv", ["小区编码", "小区名称"], [["T1", "测试花园"]])
+    ).ok
+    assert import_file(
+        session,
+        "buildings",
+        write_csv(tmp_path / "b.csv", ["小区", "楼栋"], [["T1", "3栋"], ["T1", "A区5栋"], ["T1", "2"]]),
+    ).ok
+    report = import_file(
+        session,
+        "houses",
+        write_csv(tmp_path / "h.csv", ["小区", "楼栋", "单元", "房号", "面积"], [["T1", *h, "89.5"] for h in houses]),
+    )
     assert report.ok, report.errors
 
 
@@ -70,19 +78,31 @@ def reasons(report) -> str:
 # --- addresses: never read into another house ------------------------------------------------------
 def test_a_building_word_then_unit_and_room_is_that_building(session, tmp_path):
     estate(session, tmp_path)
-    path = write_csv(tmp_path / "r.csv", ["小区", "房屋", "姓名", "手机号码"], [
-        ["T1", "3栋2-502", "张伟", "13800001001"], ["T1", "3号楼2-601", "李娜", "13800001002"]])
+    path = write_csv(
+        tmp_path / "r.csv",
+        ["小区", "房屋", "姓名", "手机号码"],
+        [["T1", "3栋2-502", "张伟", "13800001001"], ["T1", "3号楼2-601", "李娜", "13800001002"]],
+    )
     report = import_file(session, "residents", path)
     assert report.ok, reasons(report)
-    rows = session.execute(select(Resident.name, Building.code, House.unit, House.room)
-                           .join(House, House.id == Resident.house_id)
-                           .join(Building, Building.id == House.building_id)).all()
+    rows = session.execute(
+        select(Resident.name, Building.code, House.unit, House.room)
+        .join(House, House.id == Resident.house_id)
+        .join(Building, Building.id == House.building_id)
+    ).all()
     assert sorted(rows) == [("张伟", "3", "2", "502"), ("李娜", "3", "2", "601")]
 
 
-@pytest.mark.parametrize("value, words", [
-    ("二期3栋", "期"), ("1期3栋", "期"), ("1区3栋", "分区"), ("3-2", "认不出来"), ("3栋2单元", "认不出来"),
-])
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("二期3栋", "期"),
+        ("1期3栋", "期"),
+        ("1区3栋", "分区"),
+        ("3-2", "认不出来"),
+        ("3栋2单元", "认不出来"),
+    ],
+)
 def test_a_building_that_could_be_another_is_refused_by_name(session, tmp_path, value, words):
     estate(session, tmp_path)
     path = write_csv(tmp_path / "h.csv", ["小区", "楼栋", "单元", "房号", "面积"], [["T1", value, "1", "101", "95"]])
@@ -103,22 +123,32 @@ def test_a_phase_in_a_house_column_is_refused(session, tmp_path):
 # --- every column recognised or reported; defaults said -------------------------------------------
 def test_usual_synonyms_are_recognised(session, tmp_path):
     estate(session, tmp_path)
-    path = write_csv(tmp_path / "r.csv", ["所属小区", "楼栋号", "单元号", "门牌号", "住户姓名", "手机号码", "与业主关系"], [
-        ["T1", "3", "2", "502", "张伟", "13800001001", "本人"],
-        ["T1", "3", "2", "502", "王芳", "13800001003", "配偶"],
-        ["T1", "3", "1", "101", "刘强", "13800001004", "租客"],
-    ])
+    path = write_csv(
+        tmp_path / "r.csv",
+        ["所属小区", "楼栋号", "单元号", "门牌号", "住户姓名", "手机号码", "与业主关系"],
+        [
+            ["T1", "3", "2", "502", "张伟", "13800001001", "本人"],
+            ["T1", "3", "2", "502", "王芳", "13800001003", "配偶"],
+            ["T1", "3", "1", "101", "刘强", "13800001004", "租客"],
+        ],
+    )
     report = import_file(session, "residents", path)
     assert report.ok, reasons(report)
     got = dict((n, (p, r)) for n, p, r in session.execute(select(Resident.name, Resident.phone, Resident.role)))
-    assert got == {"张伟": ("13800001001", "owner"), "王芳": ("13800001003", "family"),
-                   "刘强": ("13800001004", "tenant")}
+    assert got == {
+        "张伟": ("13800001001", "owner"),
+        "王芳": ("13800001003", "family"),
+        "刘强": ("13800001004", "tenant"),
+    }
 
 
 def test_an_unknown_column_is_refused_with_the_names_that_work(session, tmp_path):
     estate(session, tmp_path)
-    path = write_csv(tmp_path / "r.csv", ["小区", "房屋", "姓名", "手机", "微信号", "备注"],
-                     [["T1", "3-2-502", "张伟", "13800001001", "zw", "老业主"]])
+    path = write_csv(
+        tmp_path / "r.csv",
+        ["小区", "房屋", "姓名", "手机", "微信号", "备注"],
+        [["T1", "3-2-502", "张伟", "13800001001", "zw", "老业主"]],
+    )
     report = import_file(session, "residents", path)
     assert not report.ok and count(session, Resident) == 0
     [error] = report.errors
@@ -128,16 +158,22 @@ def test_an_unknown_column_is_refused_with_the_names_that_work(session, tmp_path
 
 def test_two_columns_for_one_field_are_refused(session, tmp_path):
     estate(session, tmp_path)
-    path = write_csv(tmp_path / "r.csv", ["小区", "房屋", "姓名", "手机", "联系电话"],
-                     [["T1", "3-2-502", "张伟", "13800001001", "13800009999"]])
+    path = write_csv(
+        tmp_path / "r.csv",
+        ["小区", "房屋", "姓名", "手机", "联系电话"],
+        [["T1", "3-2-502", "张伟", "13800001001", "13800009999"]],
+    )
     report = import_file(session, "residents", path)
     assert not report.ok and "「手机」和「联系电话」是同一项" in reasons(report)
 
 
 def test_a_note_column_is_ignored_and_said_and_a_default_is_said(session, tmp_path):
     estate(session, tmp_path)
-    path = write_csv(tmp_path / "r.csv", ["序号", "小区", "房屋", "姓名", "手机号", "备注"], [
-        ["1", "T1", "3-2-502", "张伟", "13800001001", "老业主"], ["2", "T1", "3-1-101", "李娜", "", ""]])
+    path = write_csv(
+        tmp_path / "r.csv",
+        ["序号", "小区", "房屋", "姓名", "手机号", "备注"],
+        [["1", "T1", "3-2-502", "张伟", "13800001001", "老业主"], ["2", "T1", "3-1-101", "李娜", "", ""]],
+    )
     report = import_file(session, "residents", path)
     assert report.ok, reasons(report)
     details = "\n".join(report.details())
@@ -147,14 +183,26 @@ def test_a_note_column_is_ignored_and_said_and_a_default_is_said(session, tmp_pa
 
 def test_a_fee_standard_with_its_unit_and_date_under_other_names(session, tmp_path):
     estate(session, tmp_path)
-    path = write_csv(tmp_path / "f.csv", ["小区", "收费项目", "单价", "收费单位", "生效时间"], [
-        ["T1", "垃圾清运费", "150", "元/户/月", "2026年1月1日"], ["T1", "物业费", "2.80", "元/平方米·月", "2026-01-01"]])
+    path = write_csv(
+        tmp_path / "f.csv",
+        ["小区", "收费项目", "单价", "收费单位", "生效时间"],
+        [
+            ["T1", "垃圾清运费", "150", "元/户/月", "2026年1月1日"],
+            ["T1", "物业费", "2.80", "元/平方米·月", "2026-01-01"],
+        ],
+    )
     report = import_file(session, "fee-standards", path)
     assert report.ok, reasons(report)
-    got = {i: (p, a, d) for i, p, a, d in session.execute(
-        select(FeeStandard.item, FeeStandard.unit_price, FeeStandard.per_area, FeeStandard.effective_from))}
-    assert got == {"垃圾清运费": (Decimal("150"), False, date(2026, 1, 1)),
-                   "物业费": (Decimal("2.80"), True, date(2026, 1, 1))}
+    got = {
+        i: (p, a, d)
+        for i, p, a, d in session.execute(
+            select(FeeStandard.item, FeeStandard.unit_price, FeeStandard.per_area, FeeStandard.effective_from)
+        )
+    }
+    assert got == {
+        "垃圾清运费": (Decimal("150"), False, date(2026, 1, 1)),
+        "物业费": (Decimal("2.80"), True, date(2026, 1, 1)),
+    }
     write_csv(path, ["小区", "收费项目", "单价", "收费单位"], [["T1", "停车费", "1800", "元/斤"]])
     report = import_file(session, "fee-standards", path)
     assert not report.ok and "计费单位「元/斤」认不出来" in reasons(report)
@@ -167,17 +215,37 @@ def test_a_fee_standard_with_its_unit_and_date_under_other_names(session, tmp_pa
 def test_a_month_from_excel_and_from_csv_is_one_bill(session, tmp_path):
     estate(session, tmp_path)
     header = ["小区", "房屋", "账期", "开始日期", "结束日期", "应收金额", "缴费截止日"]
-    write_xlsx(tmp_path / "bills.xlsx", {"账单": [header, ["T1", "3-2-502", datetime(2026, 7, 1), datetime(2026, 7, 1),
-                                                          datetime(2026, 7, 31), 250.6, datetime(2026, 7, 31)]]})
+    write_xlsx(
+        tmp_path / "bills.xlsx",
+        {
+            "账单": [
+                header,
+                [
+                    "T1",
+                    "3-2-502",
+                    datetime(2026, 7, 1),
+                    datetime(2026, 7, 1),
+                    datetime(2026, 7, 31),
+                    250.6,
+                    datetime(2026, 7, 31),
+                ],
+            ]
+        },
+    )
     assert import_file(session, "bills", tmp_path / "bills.xlsx").inserted == 1
     for text in ("2026年7月", "2026-07", "2026年07月"):
-        path = write_csv(tmp_path / "bills.csv", header,
-                         [["T1", "3-2-502", text, "2026-07-01", "2026-07-31", "250.60", "2026-07-31"]], encoding="gbk")
+        path = write_csv(
+            tmp_path / "bills.csv",
+            header,
+            [["T1", "3-2-502", text, "2026-07-01", "2026-07-31", "250.60", "2026-07-31"]],
+            encoding="gbk",
+        )
         report = import_file(session, "bills", path)
         assert (report.inserted, report.updated, report.unchanged) == (0, 0, 1), text
     assert session.execute(select(FeeBill.period)).scalars().all() == ["2026年7月"]
-    path = write_csv(tmp_path / "bills.csv", header,
-                     [["T1", "3-2-502", "2026Q3", "2026-07-01", "2026-09-30", "750", "2026-07-31"]])
+    path = write_csv(
+        tmp_path / "bills.csv", header, [["T1", "3-2-502", "2026Q3", "2026-07-01", "2026-09-30", "750", "2026-07-31"]]
+    )
     assert import_file(session, "bills", path).ok
     assert "2026年第3季度" in session.execute(select(FeeBill.period)).scalars().all()
 
@@ -199,24 +267,34 @@ def test_a_stray_quote_cannot_swallow_rows_into_a_note(session, tmp_path):
 def test_damaged_csv_is_refused_in_words(session, tmp_path, damage):
     estate(session, tmp_path)
     body = "".join(f"T1,3-2-502,住户{i},13800001001\n" for i in range(3000))
-    text = "小区,房屋,姓名,手机号\n" + {
-        "stray_quote_at_end": 'T1,3-2-502,"张伟,13800001001\n' + body,
-        "huge_field": 'T1,3-2-502,"张伟,13800001001\n' + body * 12 + '"\n',
-        "nul": body + "T1,3-2-502,张\x00伟,13800001001\n",
-        "quote_then_text": 'T1,3-2-502,"张"伟,13800001001\n',
-    }[damage]
+    text = (
+        "小区,房屋,姓名,手机号\n"
+        + {
+            "stray_quote_at_end": 'T1,3-2-502,"张伟,13800001001\n' + body,
+            "huge_field": 'T1,3-2-502,"张伟,13800001001\n' + body * 12 + '"\n',
+            "nul": body + "T1,3-2-502,张\x00伟,13800001001\n",
+            "quote_then_text": 'T1,3-2-502,"张"伟,13800001001\n',
+        }[damage]
+    )
     path = tmp_path / "r.csv"
     path.write_text(text, encoding="utf-8")
     report = import_file(session, "residents", path)
     assert not report.ok and count(session, Resident) == 0
     assert re.search(r"[\u4e00-\u9fff]", reasons(report)) and "Error" not in reasons(report)
-    assert ("引号" in reasons(report)) if damage != "nul" else ("第3002行" in reasons(report) and "NUL" in reasons(report))
+    assert (
+        ("引号" in reasons(report)) if damage != "nul" else ("第3002行" in reasons(report) and "NUL" in reasons(report))
+    )
 
 
 # --- folders, sheets, numbers -----------------------------------------------------------------------
 def cli(url, *args):
-    return subprocess.run([sys.executable, "-m", "backend", "--database-url", url, *args], cwd=ROOT,
-                          capture_output=True, text=True, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, "-m", "backend", "--database-url", url, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def test_import_dir_lists_every_file_and_refuses_what_it_cannot_read(databases, tmp_path):
@@ -245,15 +323,19 @@ def test_import_dir_lists_every_file_and_refuses_what_it_cannot_read(databases, 
 def test_a_workbook_sheet_is_named_or_the_only_fitting_one(session, tmp_path, databases):
     estate(session, tmp_path)
     header = ["小区", "楼栋", "单元", "房号", "面积"]
-    path = write_xlsx(tmp_path / "h.xlsx", {"2025年": [header, ["T1", "3", "1", "101", 80]],
-                                            "2026年": [header, ["T1", "3", "1", "101", 99]]})
+    path = write_xlsx(
+        tmp_path / "h.xlsx",
+        {"2025年": [header, ["T1", "3", "1", "101", 80]], "2026年": [header, ["T1", "3", "1", "101", 99]]},
+    )
     report = import_file(session, "houses", path)
     assert not report.ok and "多个工作表" in reasons(report) and "「2025年」、「2026年」" in reasons(report)
     report = import_file(session, "houses", path, sheet="2026年")
     assert report.ok and report.updated == 1 and report.sheet == "2026年"
     assert "按指定读了工作表「2026年」" in "\n".join(report.details())
     assert "没有叫「2027」的工作表" in reasons(import_file(session, "houses", path, sheet="2027"))
-    path = write_xlsx(tmp_path / "h2.xlsx", {"说明": [["这是去年的表，不要动"]], "房屋": [header, ["T1", "3", "1", "101", 91]]})
+    path = write_xlsx(
+        tmp_path / "h2.xlsx", {"说明": [["这是去年的表，不要动"]], "房屋": [header, ["T1", "3", "1", "101", 91]]}
+    )
     report = import_file(session, "houses", path)
     assert report.ok and report.sheet == "房屋" and "只有「房屋」的表头对得上房屋" in "\n".join(report.details())
     url = databases.new()
@@ -279,9 +361,17 @@ def test_rows_past_a_small_declared_sheet_size_are_read(session, tmp_path):
 def test_numbers_as_excel_shows_them(session, tmp_path):
     estate(session, tmp_path)
     header = ["小区", "楼栋", "单元", "房号", "建筑面积"]
-    path = write_xlsx(tmp_path / "h.xlsx", {"Sheet1": [header, ["T1", "3", "1", "101", 799.6800000000001],
-                                                      ["T1", "3", "2", "502", "89.50 平方米"],
-                                                      ["T1", "3", "2", "601", "1,234.5㎡"]]})
+    path = write_xlsx(
+        tmp_path / "h.xlsx",
+        {
+            "Sheet1": [
+                header,
+                ["T1", "3", "1", "101", 799.6800000000001],
+                ["T1", "3", "2", "502", "89.50 平方米"],
+                ["T1", "3", "2", "601", "1,234.5㎡"],
+            ]
+        },
+    )
     report = import_file(session, "houses", path)
     assert report.ok, reasons(report)
     areas = dict(session.execute(select(House.room, House.floor_area)).all())
@@ -295,8 +385,17 @@ def test_numbers_as_excel_shows_them(session, tmp_path):
 # --- refusals that say what is wrong -------------------------------------------------------------------
 def test_a_title_row_above_the_header_is_skipped_and_said(session, tmp_path):
     estate(session, tmp_path)
-    path = write_xlsx(tmp_path / "h.xlsx", {"Sheet1": [["测试花园房屋清单（2026年11月）"], [],
-                                                      ["小区", "楼栋", "单元", "房号", "面积"], ["T1", "3", "1", "901", 90]]})
+    path = write_xlsx(
+        tmp_path / "h.xlsx",
+        {
+            "Sheet1": [
+                ["测试花园房屋清单（2026年11月）"],
+                [],
+                ["小区", "楼栋", "单元", "房号", "面积"],
+                ["T1", "3", "1", "901", 90],
+            ]
+        },
+    )
     report = import_file(session, "houses", path)
     assert report.ok and report.header_row == 3 and report.rows == 1, reasons(report)
     assert "跳过第1行：表头上面的标题「测试花园房屋清单（2026年11月）」" in report.details()
@@ -309,11 +408,14 @@ def test_a_bad_phone_is_shown_enough_to_find_it(session, tmp_path):
     assert "手机号「138****100」不是11位手机号" in reasons(report) and "1380000100" not in reasons(report)
 
 
-@pytest.mark.parametrize("content, words", [
-    (b"just some text", "不是有效的 Excel"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "旧版 Excel（.xls）"),
-    (b"PK\x03\x04broken", "不是有效的 Excel"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"just some text", "不是有效的 Excel"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "旧版 Excel（.xls）"),
+        (b"PK\x03\x04broken", "不是有效的 Excel"),
+    ],
+)
 def test_a_file_that_is_not_xlsx_is_refused_in_chinese(session, tmp_path, content, words):
     path = tmp_path / "houses.xlsx"
     path.write_bytes(content)
@@ -330,9 +432,11 @@ def test_old_formats_are_refused_with_how_to_save(session, tmp_path):
 
 # --- issue 11: bounds on an uploaded .xlsx -------------------------------------------------------------
 def _sheet_xml(rows_xml: str, dimension: str = "A1:B2") -> str:
-    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-            f'<dimension ref="{dimension}"/><sheetData>{rows_xml}</sheetData></worksheet>')
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<dimension ref="{dimension}"/><sheetData>{rows_xml}</sheetData></worksheet>'
+    )
 
 
 def _with_sheet(tmp_path, sheet_xml: str | bytes, name="x.xlsx") -> Path:
@@ -346,8 +450,10 @@ def _with_sheet(tmp_path, sheet_xml: str | bytes, name="x.xlsx") -> Path:
 
 
 def test_a_cell_far_beyond_the_caps_is_refused_quickly_with_flat_memory(session, tmp_path):
-    cells = ('<row r="1"><c r="A1" t="inlineStr"><is><t>小区</t></is></c><c r="B1" t="inlineStr"><is><t>楼栋</t></is></c></row>'
-             '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>')
+    cells = (
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>小区</t></is></c><c r="B1" t="inlineStr"><is><t>楼栋</t></is></c></row>'
+        '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+    )
     path = _with_sheet(tmp_path, _sheet_xml(cells, "A1:XFD1048576"))
     assert path.stat().st_size < 10_000
     tracemalloc.start()
@@ -359,8 +465,10 @@ def test_a_cell_far_beyond_the_caps_is_refused_quickly_with_flat_memory(session,
 
 
 def test_too_many_columns_are_refused(session, tmp_path):
-    cells = ('<row r="1"><c r="A1" t="inlineStr"><is><t>小区</t></is></c><c r="B1" t="inlineStr"><is><t>楼栋</t></is></c></row>'
-             '<row r="2"><c r="A2" t="inlineStr"><is><t>T1</t></is></c><c r="XFD2" t="inlineStr"><is><t>x</t></is></c></row>')
+    cells = (
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>小区</t></is></c><c r="B1" t="inlineStr"><is><t>楼栋</t></is></c></row>'
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>T1</t></is></c><c r="XFD2" t="inlineStr"><is><t>x</t></is></c></row>'
+    )
     report = import_file(session, "buildings", _with_sheet(tmp_path, _sheet_xml(cells)))
     assert not report.ok and "第2行第16384列还有内容" in reasons(report)
 
@@ -390,10 +498,60 @@ def test_every_kind_has_distinct_header_names():
 
 
 # --- Hypothesis: generated messy files never crash and never lose a row silently --------------------
-CHUNKS = ["3", "2", "501", "-", "栋", "单元", "二期", "3#", "１２", "T1", "测试花园", '"', ",", "\n", "\r\n", "\t",
-          "\x00", " ", "　", "138", "00001001", "¥", "㎡", "89.5", "，", "备注", "业主", "配偶", "2026年7月",
-          "\ufeff", "é", "=SUM(A1)", "", "0", "-1", "1e400", "NaN"]
-HEADERS = ["小区", "房屋", "楼栋", "单元", "房号", "姓名", "手机号码", "与业主关系", "备注", "微信号", "", "建筑面积", "小区"]
+CHUNKS = [
+    "3",
+    "2",
+    "501",
+    "-",
+    "栋",
+    "单元",
+    "二期",
+    "3#",
+    "１２",
+    "T1",
+    "测试花园",
+    '"',
+    ",",
+    "\n",
+    "\r\n",
+    "\t",
+    "\x00",
+    " ",
+    "　",
+    "138",
+    "00001001",
+    "¥",
+    "㎡",
+    "89.5",
+    "，",
+    "备注",
+    "业主",
+    "配偶",
+    "2026年7月",
+    "\ufeff",
+    "é",
+    "=SUM(A1)",
+    "",
+    "0",
+    "-1",
+    "1e400",
+    "NaN",
+]
+HEADERS = [
+    "小区",
+    "房屋",
+    "楼栋",
+    "单元",
+    "房号",
+    "姓名",
+    "手机号码",
+    "与业主关系",
+    "备注",
+    "微信号",
+    "",
+    "建筑面积",
+    "小区",
+]
 cell = st.lists(st.sampled_from(CHUNKS), max_size=4).map("".join)
 
 
@@ -445,9 +603,13 @@ def _nonblank(rows) -> int:
 
 
 # Fixed and derandomized so CI is stable; FUZZ_EXAMPLES=5000 FUZZ_SEED=n digs deeper locally.
-FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 60)), deadline=None,
-                derandomize="FUZZ_SEED" not in os.environ, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", 60)),
+    deadline=None,
+    derandomize="FUZZ_SEED" not in os.environ,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @FUZZ
@@ -463,31 +625,40 @@ def test_messy_files_never_crash_and_never_lose_rows(session, tmp_path, is_sqlit
     if report.ok:
         assert report.rows == report.inserted + report.updated + report.unchanged
         if form in ("csv", "csv-bom", "gbk", "xlsx") and report.header_row == 1:
-            assert report.rows == _nonblank([[c.replace("\x00", "") for c in r] for r in rows])  # nothing merged, nothing dropped
+            assert report.rows == _nonblank(
+                [[c.replace("\x00", "") for c in r] for r in rows]
+            )  # nothing merged, nothing dropped
 
 
 @FUZZ
-@given(st.lists(st.tuples(st.sampled_from(["3-2-502", "3-1-101", "3栋2单元601"]),
-                          st.text(alphabet="张王李赵刘陈", min_size=1, max_size=3),
-                          st.sampled_from(["", "老业主", "回访，周末在家", "多行\n备注"])),
-                min_size=1, max_size=12, unique_by=lambda r: (r[0], r[1])),
-       st.data())
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["3-2-502", "3-1-101", "3栋2单元601"]),
+            st.text(alphabet="张王李赵刘陈", min_size=1, max_size=3),
+            st.sampled_from(["", "老业主", "回访，周末在家", "多行\n备注"]),
+        ),
+        min_size=1,
+        max_size=12,
+        unique_by=lambda r: (r[0], r[1]),
+    ),
+    st.data(),
+)
 def test_one_stray_quote_is_refused_or_changes_no_row(session, tmp_path, is_sqlite, people, data):
     if not is_sqlite:
         pytest.skip("reading files does not depend on the database; once is enough")
     _ready(session, tmp_path)
     buffer = io.StringIO()
-    csv.writer(buffer).writerows([["小区", "房屋", "姓名", "手机号", "备注"],
-                                  *[["T1", h, n, "13800001001", note] for h, n, note in people]])
+    csv.writer(buffer).writerows(
+        [["小区", "房屋", "姓名", "手机号", "备注"], *[["T1", h, n, "13800001001", note] for h, n, note in people]]
+    )
     text = buffer.getvalue()
     at = data.draw(st.integers(0, len(text)))
     path = tmp_path / "quote.csv"
     path.write_text(text[:at] + '"' + text[at:], encoding="utf-8")
     report = import_file(session, "residents", path, dry_run=True)
     if report.ok:
-        assert report.rows == len(people), (text[:at] + '"' + text[at:])
-
-
+        assert report.rows == len(people), text[:at] + '"' + text[at:]
 
 
 def test_a_comma_that_splits_a_csv_cell_is_not_dropped(session, tmp_path):
@@ -501,17 +672,28 @@ def test_a_comma_that_splits_a_csv_cell_is_not_dropped(session, tmp_path):
 
 def test_residents_without_a_phone_are_said(session, tmp_path):
     estate(session, tmp_path)
-    path = write_csv(tmp_path / "r.csv", ["小区", "房屋", "姓名", "手机号", "身份"],
-                     [["T1", "3-2-502", "张伟", "", "业主"]], encoding="utf-8-sig")
+    path = write_csv(
+        tmp_path / "r.csv",
+        ["小区", "房屋", "姓名", "手机号", "身份"],
+        [["T1", "3-2-502", "张伟", "", "业主"]],
+        encoding="utf-8-sig",
+    )
     report = import_file(session, "residents", path)
     assert report.ok and "1行（第2行）没有手机号，这些住户不能在公众号自己绑定房屋" in report.details()
 
 
 def test_excel_error_values_and_line_breaks_in_a_name_are_refused(session, tmp_path):
     estate(session, tmp_path)
-    path = write_xlsx(tmp_path / "r.xlsx", {"住户": [["小区", "房屋", "姓名", "手机号"],
-                                                  ["T1", "3-2-502", "#N/A", "13800001001"],
-                                                  ["T1", "3-1-101", "张\n伟", "13800001002"]]})
+    path = write_xlsx(
+        tmp_path / "r.xlsx",
+        {
+            "住户": [
+                ["小区", "房屋", "姓名", "手机号"],
+                ["T1", "3-2-502", "#N/A", "13800001001"],
+                ["T1", "3-1-101", "张\n伟", "13800001002"],
+            ]
+        },
+    )
     report = import_file(session, "residents", path)
     assert not report.ok and [e.row for e in report.errors] == [2, 3]
     assert "「姓名」是 Excel 的错误值 #N/A" in reasons(report) and "里有换行" in reasons(report)
@@ -531,8 +713,11 @@ def test_an_amount_is_what_its_cell_shows(session, tmp_path):
     book = Workbook()
     sheet = book.active
     sheet.append(header)
-    for room, amount, shown in (("3-2-502", 750.708, "0.00"), ("3-2-601", 1250.5049999, "#,##0.00"),
-                                ("3-1-101", 750.708, "General")):
+    for room, amount, shown in (
+        ("3-2-502", 750.708, "0.00"),
+        ("3-2-601", 1250.5049999, "#,##0.00"),
+        ("3-1-101", 750.708, "General"),
+    ):
         sheet.append(["T1", room, "2026年第3季度", "2026-07-01", "2026-09-30", amount, "2026-07-31"])
         sheet.cell(row=sheet.max_row, column=6).number_format = shown
     book.save(tmp_path / "bills.xlsx")
@@ -546,24 +731,61 @@ def test_an_amount_is_what_its_cell_shows(session, tmp_path):
 
 
 # Near-valid values for each column: what a clerk might type, Excel might store, or a tool export.
-NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**30, 10**30),
-                    st.decimals(allow_nan=True).map(str), st.sampled_from(
-                        ["89.5", "89，5", "1,234.5", "1e400", "-0", "¥12", "12元", "89.5㎡", "89.50 平方米", " ", "",
-                         "799.6800000000001", "0", "1e-400", "１２３.４", "1,23", "12,345,678.9"]))
+NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**30), 10**30),
+    st.decimals(allow_nan=True).map(str),
+    st.sampled_from(
+        [
+            "89.5",
+            "89，5",
+            "1,234.5",
+            "1e400",
+            "-0",
+            "¥12",
+            "12元",
+            "89.5㎡",
+            "89.50 平方米",
+            " ",
+            "",
+            "799.6800000000001",
+            "0",
+            "1e-400",
+            "１２３.４",
+            "1,23",
+            "12,345,678.9",
+        ]
+    ),
+)
 TEXTS = st.one_of(st.text(max_size=12), st.sampled_from(["#N/A", "张\n伟", "张伟", "=A1", "　", "\t"]))
 PLACES = st.sampled_from(["3", "3栋", "二期3栋", "1区3栋", "3-2", "A区5栋", "B座", "三号楼", "3#", "0", "999", ""])
 ROOMS = st.sampled_from(["501", "0501", "5O1", "501室", "2-502", "", "12345", "101A"])
-DATES = st.one_of(st.dates().map(date.isoformat), st.sampled_from(
-    ["2026年7月", "2026-07", "2026Q3", "2026/7/1", "7/1/2026", "2026-13-01", "20260701", "", "明天"]))
+DATES = st.one_of(
+    st.dates().map(date.isoformat),
+    st.sampled_from(["2026年7月", "2026-07", "2026Q3", "2026/7/1", "7/1/2026", "2026-13-01", "20260701", "", "明天"]),
+)
 COLUMN_VALUES = {
-    "小区": st.sampled_from(["T1", "测试花园", "t1", "", "XX"]), "楼栋": PLACES, "单元": st.sampled_from(["1", "2单元", "二", "", "0", "A"]),
-    "房号": ROOMS, "房屋": st.sampled_from(["3-2-502", "3栋2-502", "3栋2单元502", "二期3栋101", "3-2", "", "3--502"]),
-    "建筑面积": NUMBERS, "姓名": TEXTS, "手机号": st.one_of(st.integers(0, 10**14), st.text(alphabet="0123456789 -+*", max_size=15)),
-    "身份": st.sampled_from(["业主", "配偶", "租客", "老板", "", "OWNER"]), "账期": st.one_of(DATES, st.datetimes()),
-    "开始日期": st.one_of(DATES, st.dates()), "结束日期": DATES, "应收金额": NUMBERS, "缴费截止日": DATES, "收费项目": TEXTS,
+    "小区": st.sampled_from(["T1", "测试花园", "t1", "", "XX"]),
+    "楼栋": PLACES,
+    "单元": st.sampled_from(["1", "2单元", "二", "", "0", "A"]),
+    "房号": ROOMS,
+    "房屋": st.sampled_from(["3-2-502", "3栋2-502", "3栋2单元502", "二期3栋101", "3-2", "", "3--502"]),
+    "建筑面积": NUMBERS,
+    "姓名": TEXTS,
+    "手机号": st.one_of(st.integers(0, 10**14), st.text(alphabet="0123456789 -+*", max_size=15)),
+    "身份": st.sampled_from(["业主", "配偶", "租客", "老板", "", "OWNER"]),
+    "账期": st.one_of(DATES, st.datetimes()),
+    "开始日期": st.one_of(DATES, st.dates()),
+    "结束日期": DATES,
+    "应收金额": NUMBERS,
+    "缴费截止日": DATES,
+    "收费项目": TEXTS,
 }
-KIND_COLUMNS = {"houses": ["小区", "楼栋", "单元", "房号", "建筑面积"], "residents": ["小区", "房屋", "姓名", "手机号", "身份"],
-                "bills": ["小区", "房屋", "收费项目", "账期", "开始日期", "结束日期", "应收金额", "缴费截止日"]}
+KIND_COLUMNS = {
+    "houses": ["小区", "楼栋", "单元", "房号", "建筑面积"],
+    "residents": ["小区", "房屋", "姓名", "手机号", "身份"],
+    "bills": ["小区", "房屋", "收费项目", "账期", "开始日期", "结束日期", "应收金额", "缴费截止日"],
+}
 
 
 @st.composite
@@ -590,6 +812,7 @@ def test_near_valid_values_are_read_or_refused_never_crash(session, tmp_path, is
             if isinstance(v, int) and abs(v) > 2**53:
                 return str(v)
             return v
+
         path = write_xlsx(tmp_path / "near.xlsx", {"Sheet1": [header, *[[fit(v) for v in r] for r in rows]]})
     else:
         buffer = io.StringIO()

@@ -146,9 +146,18 @@ def test_a_form_missing_what_the_desk_must_say_is_refused(session, crew, now, fo
 def test_staff_close_a_suggestion_with_办结_in_wechat_and_the_owner_hears_the_reply(session, desk, now):
     from backend.work import staff_desk
 
-    ticket = intake.take(session, intake.Intake(
-        kind="suggestion", channel="phone", description="建议东门加装雨棚", house_id=desk.house.id,
-        resident_id=desk.resident.id), "console:zheng", now)
+    ticket = intake.take(
+        session,
+        intake.Intake(
+            kind="suggestion",
+            channel="phone",
+            description="建议东门加装雨棚",
+            house_id=desk.house.id,
+            resident_id=desk.resident.id,
+        ),
+        "console:zheng",
+        now,
+    )
     session.commit()
     number = ticket.number
     assert number.startswith("JY")

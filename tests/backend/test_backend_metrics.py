@@ -1,5 +1,6 @@
 """Metrics: what the worker reads from the records at scrape time, what sending counts, and the
 loopback endpoint. On SQLite and PostgreSQL, with real Redis."""
+
 from __future__ import annotations
 
 import socket
@@ -12,10 +13,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from rq import Queue
 
 from backend.core import metrics
+from backend.core.clock import SHANGHAI
 from backend.core.models import InboundMessage, OutboundMessage, SlaClock
 from backend.core.redis_conn import get_redis
 from backend.messaging import delivery
-from backend.text.times import SHANGHAI
 from scripts.stack import free_port
 from tests.backend.crew import repair
 
@@ -40,38 +41,101 @@ def test_records_are_read_at_scrape_time(session, wechat_env, crew, now):
     Queue(queues[0], connection=conn).enqueue("backend.messaging.delivery.send_outbound", 2)
     conn.set(f"wuye:wechat:{settings.wechat_appid}:templates:{now.astimezone(SHANGHAI):%Y%m%d}", 1234)
     # An owner waiting 5 minutes, one answered.
-    session.add_all([
-        InboundMessage(dedupe_key="m1", openid="o-1", msg_type="text", text="漏水", status="pending",
-                       received_at=now - timedelta(minutes=5)),
-        InboundMessage(dedupe_key="m2", openid="o-2", msg_type="text", text="你好", status="answered",
-                       received_at=now - timedelta(minutes=50)),
-    ])
+    session.add_all(
+        [
+            InboundMessage(
+                dedupe_key="m1",
+                openid="o-1",
+                msg_type="text",
+                text="漏水",
+                status="pending",
+                received_at=now - timedelta(minutes=5),
+            ),
+            InboundMessage(
+                dedupe_key="m2",
+                openid="o-2",
+                msg_type="text",
+                text="你好",
+                status="answered",
+                received_at=now - timedelta(minutes=50),
+            ),
+        ]
+    )
     # One message queued 3 minutes ago, one not due for an hour; a broadcast half sent.
-    session.add_all([
-        OutboundMessage(openid="o-1", channel="custom", content="a", status="queued", purpose="reply",
-                        created_at=now - timedelta(minutes=3)),
-        OutboundMessage(openid="o-1", channel="custom", content="b", status="queued", purpose="reply",
-                        created_at=now - timedelta(minutes=30), next_attempt_at=now + timedelta(hours=1)),
-        *[OutboundMessage(openid=f"o-b{i}", channel="template", content="停水", purpose="notice",
-                          campaign="outage:1:notice", status="sent" if i < 3 else "queued",
-                          created_at=now - timedelta(minutes=1)) for i in range(6)],
-        # A broadcast that finished earlier is history, not progress.
-        *[OutboundMessage(openid=f"o-a{i}", channel="template", content="停电", purpose="notice",
-                          campaign="outage:0:notice", status="sent", created_at=now - timedelta(hours=2))
-          for i in range(4)],
-    ])
+    session.add_all(
+        [
+            OutboundMessage(
+                openid="o-1",
+                channel="custom",
+                content="a",
+                status="queued",
+                purpose="reply",
+                created_at=now - timedelta(minutes=3),
+            ),
+            OutboundMessage(
+                openid="o-1",
+                channel="custom",
+                content="b",
+                status="queued",
+                purpose="reply",
+                created_at=now - timedelta(minutes=30),
+                next_attempt_at=now + timedelta(hours=1),
+            ),
+            *[
+                OutboundMessage(
+                    openid=f"o-b{i}",
+                    channel="template",
+                    content="停水",
+                    purpose="notice",
+                    campaign="outage:1:notice",
+                    status="sent" if i < 3 else "queued",
+                    created_at=now - timedelta(minutes=1),
+                )
+                for i in range(6)
+            ],
+            # A broadcast that finished earlier is history, not progress.
+            *[
+                OutboundMessage(
+                    openid=f"o-a{i}",
+                    channel="template",
+                    content="停电",
+                    purpose="notice",
+                    campaign="outage:0:notice",
+                    status="sent",
+                    created_at=now - timedelta(hours=2),
+                )
+                for i in range(4)
+            ],
+        ]
+    )
     session.flush()
     # SLA clocks: one due in 10 minutes, one 5 minutes past due and not kept, one met.
     tickets = [repair(session, crew, now, key=f"k{i}") for i in range(3)]
     session.query(SlaClock).delete()
-    session.add_all([
-        SlaClock(ticket_id=tickets[0], kind="on_site", started_at=now - timedelta(minutes=20),
-                 due_at=now + timedelta(minutes=10)),
-        SlaClock(ticket_id=tickets[1], kind="on_site", started_at=now - timedelta(minutes=35),
-                 due_at=now - timedelta(minutes=5)),
-        SlaClock(ticket_id=tickets[2], kind="on_site", started_at=now - timedelta(minutes=35),
-                 due_at=now - timedelta(minutes=5), outcome="met", stopped_at=now - timedelta(minutes=9)),
-    ])
+    session.add_all(
+        [
+            SlaClock(
+                ticket_id=tickets[0],
+                kind="on_site",
+                started_at=now - timedelta(minutes=20),
+                due_at=now + timedelta(minutes=10),
+            ),
+            SlaClock(
+                ticket_id=tickets[1],
+                kind="on_site",
+                started_at=now - timedelta(minutes=35),
+                due_at=now - timedelta(minutes=5),
+            ),
+            SlaClock(
+                ticket_id=tickets[2],
+                kind="on_site",
+                started_at=now - timedelta(minutes=35),
+                due_at=now - timedelta(minutes=5),
+                outcome="met",
+                stopped_at=now - timedelta(minutes=9),
+            ),
+        ]
+    )
     session.commit()
 
     registry = _registry(metrics.RecordsCollector(now=lambda: now, queues=queues))
@@ -111,8 +175,11 @@ def _outbound(channel, status, errcode):
 
 
 def test_sending_counts_by_channel_status_and_errcode(session, wechat_env, standin):
-    sent, retry, failed = _outbound("custom", "sent", "0"), _outbound("custom", "retry", "45009"), \
-        _outbound("custom", "failed", "45015")
+    sent, retry, failed = (
+        _outbound("custom", "sent", "0"),
+        _outbound("custom", "retry", "45009"),
+        _outbound("custom", "failed", "45015"),
+    )
     ok = delivery.record(session, "o-owner", "custom", "您好")
     busy = delivery.record(session, "o-owner", "custom", "稍等")
     closed = delivery.record(session, "o-owner", "custom", "窗口关了")

@@ -1,5 +1,6 @@
 """Outages: exactly the affected owners are told, once; updates reach the same people; the clock
 reminds and restores; owners' questions are answered from the notice."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -36,8 +37,16 @@ def estate(session, wechat_env):
 
 
 def _water(session, now, buildings=("3", "5"), **kw) -> Outage:
-    outage = outages.create(session, "XFL", "water", now + timedelta(hours=20), now + timedelta(hours=28),
-                            buildings=list(buildings), reason="市政管网维修", **kw)
+    outage = outages.create(
+        session,
+        "XFL",
+        "water",
+        now + timedelta(hours=20),
+        now + timedelta(hours=28),
+        buildings=list(buildings),
+        reason="市政管网维修",
+        **kw,
+    )
     session.commit()
     return outage
 
@@ -49,9 +58,11 @@ def _received(standin) -> Counter:
 def _told(session, outage, event) -> dict[str, str]:
     """openid -> what we sent them for this event (templates carry it only in our records)."""
     session.expire_all()
-    rows = session.execute(select(OutboundMessage.openid, OutboundMessage.content).where(
-        OutboundMessage.campaign == outages.campaign(outage.id, event),
-        OutboundMessage.status == "sent")).all()
+    rows = session.execute(
+        select(OutboundMessage.openid, OutboundMessage.content).where(
+            OutboundMessage.campaign == outages.campaign(outage.id, event), OutboundMessage.status == "sent"
+        )
+    ).all()
     session.commit()
     return dict(rows)
 
@@ -86,7 +97,13 @@ def test_only_bound_owners_of_affected_buildings_each_once(session, estate, stan
     assert outages.broadcast(outage.id, "notice", rate=1000) == {}
     assert outages.plan(session, load_settings(), outage, "notice") == 0
     assert sum(_received(standin).values()) == 7
-    assert outages.summary(session, outage.id)["notice"] == {"total": 7, "sent": 7, "pending": 0, "failed": {}, "unknown": 0}
+    assert outages.summary(session, outage.id)["notice"] == {
+        "total": 7,
+        "sent": 7,
+        "pending": 0,
+        "failed": {},
+        "unknown": 0,
+    }
 
 
 def test_owners_in_their_window_get_a_customer_service_message(session, estate, standin, now):
@@ -111,7 +128,9 @@ def test_an_update_reaches_the_same_owners_even_after_they_moved(session, estate
     _announce(session, outage)
     session.query(WechatBinding).filter(WechatBinding.openid == "o-5-2").delete()
     session.commit()
-    event = outages.change(session, outage, ends_at=outage.ends_at + timedelta(hours=2), note="抢修遇到困难，延长两小时")
+    event = outages.change(
+        session, outage, ends_at=outage.ends_at + timedelta(hours=2), note="抢修遇到困难，延长两小时"
+    )
     assert event == "update2"
     assert _announce(session, outage, event) == {"sent": 8}
     updates = _told(session, outage, event)
@@ -155,6 +174,7 @@ def test_a_broken_broadcast_is_resumed_by_the_sweep(session, estate, standin, no
     import rq
 
     from backend.core.jobs import queue
+
     [job] = queue().jobs
     assert job.func_name == "backend.messaging.outages.broadcast" and job.args == (outage.id, "notice")
     assert isinstance(job, rq.job.Job)

@@ -1,5 +1,6 @@
 """Binding on proof, several homes per account, and each community's own notices, contacts
 and price list (the two demo communities share the address 3栋2单元501)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -41,7 +42,12 @@ def test_wrong_phone_binds_nothing_and_leaves_a_request(session, demo):
     assert outcome.status == "phone_not_listed"
     assert bindings(session, "o2") == []
     (request,) = session.execute(select(BindingRequest)).scalars().all()
-    assert (request.openid, request.reason, request.status, request.phone) == ("o2", "phone_not_listed", "open", "13900009999")
+    assert (request.openid, request.reason, request.status, request.phone) == (
+        "o2",
+        "phone_not_listed",
+        "open",
+        "13900009999",
+    )
     assert request.house_id is None  # 3-2-501 exists in both communities: staff see the address
     assert request.address_text == "3栋2单元501"
 

@@ -1,4 +1,5 @@
 """Outbox, owners, the demo data and the command line."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -68,7 +69,10 @@ def test_seed_demo_is_idempotent(session):
     assert session.execute(select(Staff).where(Staff.role == "supervisor")).scalars().first()
     phones = [r.phone for r in session.execute(select(Resident)).scalars()]
     assert phones and all(p.startswith("1380000") for p in phones)
-    labels = {h.label for h in session.execute(select(House).join(Building).where(Building.community_id == community.id)).scalars()}
+    labels = {
+        h.label
+        for h in session.execute(select(House).join(Building).where(Building.community_id == community.id)).scalars()
+    }
     assert {"3栋2单元501", "12栋1102", "8栋702", "A区5栋1单元1802"} <= labels
 
 
@@ -99,7 +103,10 @@ def test_record_handoff(session):
 def _cli(*args):
     return subprocess.run(
         [sys.executable, "-m", "backend", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

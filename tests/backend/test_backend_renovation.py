@@ -11,12 +11,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from backend.core.clock import SHANGHAI
 from backend.core.models import OutboundMessage, RenovationApplication, RenovationRule, Ticket
 from backend.core.statuses import RenovationStatus
 from backend.owners.imports import import_file
 from backend.service import complaints
 from backend.text import hours
-from backend.text.times import SHANGHAI
 from backend.work import renovation
 from backend.work.renovation import ApplicationRequest, RenovationError
 
@@ -223,7 +223,9 @@ def test_whole_life_approve_pass_inspect_violation_accept(session, rules, crew):
 
     month = scorecard.for_month(session, "XFL", "2026-12")
     assert month["renovation"]["applications"] == 1 and month["renovation"]["violations_handled"] == 1
-    assert "每处装修巡查次数" in scorecard.to_text(month) and "renovation_violations,发现违规,1" in scorecard.to_csv(month)
+    assert "每处装修巡查次数" in scorecard.to_text(month) and "renovation_violations,发现违规,1" in scorecard.to_csv(
+        month
+    )
 
 
 def test_noise_complaint_outside_hours_names_the_job_to_staff(session, rules, crew):
@@ -273,7 +275,7 @@ def test_noise_complaint_outside_hours_names_the_job_to_staff(session, rules, cr
 
 
 def test_staff_wechat_commands_inspect_resolve_and_check(session, rules, crew):
-    from backend.core.models import aware_now
+    from backend.core.clock import aware_now
     from backend.work import staff_desk
 
     today = aware_now().astimezone(SHANGHAI).date()

@@ -1,5 +1,6 @@
 """The scorecard of a fixture month (October 2026, Beijing time) equals the figures worked out
 by hand below, from records made through the same functions staff and owners use."""
+
 from __future__ import annotations
 
 import csv
@@ -8,11 +9,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from backend.__main__ import main
+from backend.core.clock import SHANGHAI
 from backend.core.models import House
 from backend.owners import accounts as owners
 from backend.service import aftercare, complaints, scorecard, sla_sweep, survey
 from backend.text.addresses import Address
-from backend.text.times import SHANGHAI
 from backend.work import dispatch, taskflow, ticket_status
 from backend.work.staff import add_shift, add_staff
 from backend.work.tickets import RepairRequest, create_repair
@@ -42,11 +43,22 @@ def month(session, wechat_env):
     plumber = crew.plumber_a
 
     def repair(name, at, urgency="urgent", agreed=None):
-        ticket = create_repair(session, RepairRequest(
-            openid=f"o-{name}", description="厨房水管漏水", contact_phone="13800001001", urgency=urgency,
-            facility="水管", address=Address("3", "2", "501"), house_id=crew.house.id,
-            community_id=crew.community.id, preferred_start=agreed, preferred_time_label="约定时间" if agreed else None,
-        ), now=at)
+        ticket = create_repair(
+            session,
+            RepairRequest(
+                openid=f"o-{name}",
+                description="厨房水管漏水",
+                contact_phone="13800001001",
+                urgency=urgency,
+                facility="水管",
+                address=Address("3", "2", "501"),
+                house_id=crew.house.id,
+                community_id=crew.community.id,
+                preferred_start=agreed,
+                preferred_time_label="约定时间" if agreed else None,
+            ),
+            now=at,
+        )
         dispatch.assign(session, ticket, plumber, "system", now=at)
         session.commit()
         return ticket
@@ -66,12 +78,12 @@ def month(session, wechat_env):
     # Urgent repairs: on site at 20 (met), 40 (missed), 25 (met) minutes.
     u1 = repair("u1", cst(5, 10))
     work(u1, cst(5, 10), accept=5, arrive=20, done=60)
-    rate("u1", "很满意", cst(5, 12))                       # 5
+    rate("u1", "很满意", cst(5, 12))  # 5
     u2 = repair("u2", cst(6, 10))
     work(u2, cst(6, 10), accept=10, arrive=40, done=90)
-    rate("u2", "四星，来得有点晚", cst(6, 12))             # 4
+    rate("u2", "四星，来得有点晚", cst(6, 12))  # 4
     u3 = repair("u3", cst(7, 10))
-    work(u3, cst(7, 10), accept=3, arrive=25, done=50)    # not rated: revisited below (3)
+    work(u3, cst(7, 10), accept=3, arrive=25, done=50)  # not rated: revisited below (3)
     # A repair at an agreed time (14:00; on time until 16:00): on site 15:30, met; rated 2.
     n1 = repair("n1", cst(8, 9), urgency="normal", agreed=cst(8, 14))
     work(n1, cst(8, 9), accept=30, arrive=390, done=420)
@@ -83,8 +95,11 @@ def month(session, wechat_env):
     # Complaints: handled at 1 h 59 (met), 2 h 01 (missed), 30 min then reopened, never.
     def complaint(day, handled_after=None, reopen=False):
         at = cst(day, 10)
-        ticket = complaints.raise_complaint(session, complaints.ComplaintRequest(
-            openid=f"o-c{day}", description="楼上装修太吵", community_id=crew.community.id), now=at)
+        ticket = complaints.raise_complaint(
+            session,
+            complaints.ComplaintRequest(openid=f"o-c{day}", description="楼上装修太吵", community_id=crew.community.id),
+            now=at,
+        )
         if handled_after is not None:
             complaints.handle(session, ticket, desk, "已协调", at + handled_after * M)
         if reopen:
@@ -128,15 +143,15 @@ def month(session, wechat_env):
 
 
 EXPECTED = {  # key: (numerator, denominator, target, met) for grade 2
-    "emergency_on_site": (2, 3, 1.0, False),        # U1, U3 met; U2 missed
-    "agreed_time_on_site": (1, 1, 1.0, True),       # N1
-    "complaints_within_2h": (2, 4, 1.0, False),     # C1, C3 in time; C2 late; C4 never
-    "complaints_effective": (2, 4, 0.90, False),    # C1, C2; C3 reopened; C4 open
-    "revisit_rate": (4, 4, 0.80, True),             # U1, U2, N1 rated; U3 revisited
-    "rating_satisfaction": (2, 4, 0.80, False),     # 5, 4 of 5, 4, 3, 2
-    "survey_satisfaction": (1, 2, 0.80, False),     # 5 of 5, 3
-    "owner_reach": (1, 4, 0.30, False),             # o-a's house of 4
-    "suggestions_within_2h": (0, 0, 1.0, None),     # no suggestions this month
+    "emergency_on_site": (2, 3, 1.0, False),  # U1, U3 met; U2 missed
+    "agreed_time_on_site": (1, 1, 1.0, True),  # N1
+    "complaints_within_2h": (2, 4, 1.0, False),  # C1, C3 in time; C2 late; C4 never
+    "complaints_effective": (2, 4, 0.90, False),  # C1, C2; C3 reopened; C4 open
+    "revisit_rate": (4, 4, 0.80, True),  # U1, U2, N1 rated; U3 revisited
+    "rating_satisfaction": (2, 4, 0.80, False),  # 5, 4 of 5, 4, 3, 2
+    "survey_satisfaction": (1, 2, 0.80, False),  # 5 of 5, 3
+    "owner_reach": (1, 4, 0.30, False),  # o-a's house of 4
+    "suggestions_within_2h": (0, 0, 1.0, None),  # no suggestions this month
 }
 
 
@@ -178,7 +193,10 @@ def test_grade_three_sets_no_revisit_target(session, month):
 
 def test_cli_prints_and_writes_csv(session, month, db_url, tmp_path, capsys):
     out = tmp_path / "card.csv"
-    assert main(["--database-url", db_url, "scorecard", "--community", "XFL", "--month", "2026-10", "--csv", str(out)]) == 0
+    assert (
+        main(["--database-url", db_url, "scorecard", "--community", "XFL", "--month", "2026-10", "--csv", str(out)])
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "投诉有效处理率" in printed and "未达标" in printed
     rows = {r["figure"]: r for r in csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines())}
@@ -187,11 +205,14 @@ def test_cli_prints_and_writes_csv(session, month, db_url, tmp_path, capsys):
     assert rows["on_site_minutes_median"]["value"] == "32.5"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--community", "NOPE", "--month", "2026-10"], "没有小区代码"),
-    (["--community", "XFL", "--month", "2026-13"], "YYYY-MM"),
-    (["--community", "XFL", "--month", "十月"], "YYYY-MM"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--community", "NOPE", "--month", "2026-10"], "没有小区代码"),
+        (["--community", "XFL", "--month", "2026-13"], "YYYY-MM"),
+        (["--community", "XFL", "--month", "十月"], "YYYY-MM"),
+    ],
+)
 def test_cli_refuses_bad_input_clearly(session, month, db_url, args, message):
     with pytest.raises(SystemExit) as exc:
         main(["--database-url", db_url, "scorecard", *args])

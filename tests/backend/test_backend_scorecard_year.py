@@ -9,11 +9,11 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from backend.core.clock import SHANGHAI
 from backend.core.models import FeeDisclosure, House
 from backend.messaging import outages
 from backend.owners import accounts as owners
 from backend.service import complaints, intake, scorecard, survey
-from backend.text.times import SHANGHAI
 from backend.work.staff import add_shift, add_staff
 from tests.backend.crew import make_crew, owner_wrote
 

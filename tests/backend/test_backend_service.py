@@ -2,6 +2,7 @@
 
 Every backend function takes `now`; sweeps are run at chosen instants around each deadline.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,17 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from backend.core.models import (
-    Complaint,
-    FollowUp,
-    OutboundMessage,
-    Rating,
-    SlaClock,
-    Survey,
-    SurveyAnswer,
-    Ticket,
-    aware_now,
-)
+from backend.core.clock import aware_now
+from backend.core.models import Complaint, FollowUp, OutboundMessage, Rating, SlaClock, Survey, SurveyAnswer, Ticket
 from backend.owners import accounts as owners
 from backend.owners import owner_desk
 from backend.service import aftercare, complaints, sla, sla_sweep, survey
@@ -72,9 +64,18 @@ def _steps(ticket: Ticket, kind: str) -> int:
 
 
 def _complaint(session, crew, at, text="楼上装修太吵了 晚上十点还在砸墙", key=None) -> int:
-    ticket = complaints.raise_complaint(session, complaints.ComplaintRequest(
-        openid=OWNER, description=text, location_label="3栋2单元501附近", house_id=crew.house.id,
-        community_id=crew.community.id, source_key=key), now=at)
+    ticket = complaints.raise_complaint(
+        session,
+        complaints.ComplaintRequest(
+            openid=OWNER,
+            description=text,
+            location_label="3栋2单元501附近",
+            house_id=crew.house.id,
+            community_id=crew.community.id,
+            source_key=key,
+        ),
+        now=at,
+    )
     session.commit()
     return ticket.id
 
@@ -146,16 +147,31 @@ def test_a_normal_repair_is_on_time_within_two_hours_of_the_agreed_start(session
     from backend.work.tickets import RepairRequest, create_repair
 
     def agreed(start, key):
-        ticket = create_repair(session, RepairRequest(
-            openid=OWNER, description="卫生间灯不亮", contact_phone="13800001001", facility="灯",
-            address=Address("3", "2", "501"), house_id=crew.house.id, community_id=crew.community.id,
-            preferred_time_label="明天下午", preferred_start=start, source_key=key), now=now)
+        ticket = create_repair(
+            session,
+            RepairRequest(
+                openid=OWNER,
+                description="卫生间灯不亮",
+                contact_phone="13800001001",
+                facility="灯",
+                address=Address("3", "2", "501"),
+                house_id=crew.house.id,
+                community_id=crew.community.id,
+                preferred_time_label="明天下午",
+                preferred_start=start,
+                source_key=key,
+            ),
+            now=now,
+        )
         session.commit()
         return ticket.id
 
     start = now + timedelta(days=1)
     on_time, late = agreed(start, "a"), agreed(start, "b")
-    for tid, arrival in ((on_time, start + timedelta(hours=1, minutes=59)), (late, start + timedelta(hours=2, minutes=1))):
+    for tid, arrival in (
+        (on_time, start + timedelta(hours=1, minutes=59)),
+        (late, start + timedelta(hours=2, minutes=1)),
+    ):
         ticket = _ticket(session, tid)
         dispatch.assign(session, ticket, crew.plumber_a, "system", now=now)
         taskflow.arrive(session, crew.plumber_a, ticket, arrival)
@@ -185,19 +201,32 @@ def test_the_same_message_never_makes_two_complaints(session, crew, now):
     assert _complaint(session, crew, now, key="o-owner:msg-1") == _complaint(session, crew, now, key="o-owner:msg-1")
 
 
-@pytest.mark.parametrize("text, category", [
-    ("楼上装修太吵了", "noise"), ("保安态度太差了", "staff"), ("我的车位被人占了", "parking"),
-    ("高空抛物 差点砸到我孩子", "security"), ("垃圾好几天没清了 臭死了", "hygiene"),
-    ("邻居家的狗一直叫", "neighbours"), ("电梯三天两头坏", "facilities"), ("我有个建议", "other"),
-])
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("楼上装修太吵了", "noise"),
+        ("保安态度太差了", "staff"),
+        ("我的车位被人占了", "parking"),
+        ("高空抛物 差点砸到我孩子", "security"),
+        ("垃圾好几天没清了 臭死了", "hygiene"),
+        ("邻居家的狗一直叫", "neighbours"),
+        ("电梯三天两头坏", "facilities"),
+        ("我有个建议", "other"),
+    ],
+)
 def test_categories_from_the_owners_words(text, category):
     assert complaints.categorize(text) == category
 
 
 def test_complaint_handled_at_1h59_is_met_and_at_2h01_is_missed(session, crew, now):
     in_time, late = _complaint(session, crew, now, key="a"), _complaint(session, crew, now, key="b")
-    complaints.handle(session, _ticket(session, in_time), crew.desk, "已上门提醒楼上业主，晚上十点后停止施工",
-                      now + timedelta(hours=1, minutes=59))
+    complaints.handle(
+        session,
+        _ticket(session, in_time),
+        crew.desk,
+        "已上门提醒楼上业主，晚上十点后停止施工",
+        now + timedelta(hours=1, minutes=59),
+    )
     session.commit()
     complaints.handle(session, _ticket(session, late), crew.desk, "已协调", now + timedelta(hours=2, minutes=1))
     session.commit()
@@ -395,9 +424,17 @@ def test_a_ticket_from_an_unbound_owner_gets_the_community_of_its_building(sessi
     from backend.text.addresses import Address
     from backend.work.tickets import RepairRequest, create_repair
 
-    ticket = create_repair(session, RepairRequest(
-        openid="o-unbound", description="楼道灯不亮", contact_phone="13800001001", address=Address("3", "2"),
-        place="楼道"), now=now)
+    ticket = create_repair(
+        session,
+        RepairRequest(
+            openid="o-unbound",
+            description="楼道灯不亮",
+            contact_phone="13800001001",
+            address=Address("3", "2"),
+            place="楼道",
+        ),
+        now=now,
+    )
     assert ticket.community_id == crew.community.id
     other = Community(code="HY", name="和园", service_grade=1)
     session.add_all([other, Building(community=other, code="3"), Building(community=other, code="9")])

@@ -1,4 +1,5 @@
 """Staff act in WeChat: binding by code, 接单/到场/完工/转单, and clear answers to mistakes."""
+
 from __future__ import annotations
 
 import json
@@ -7,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from backend.core.models import OutboundMessage, Ticket, TicketPhoto, aware_now
+from backend.core.clock import aware_now
+from backend.core.models import OutboundMessage, Ticket, TicketPhoto
 from backend.work import dispatch, staff_desk
 from backend.work import staff as staff_records
 from tests.backend.crew import owner_wrote, repair
@@ -31,19 +33,22 @@ def task(session, crew, now):
     return ticket, holder
 
 
-@pytest.mark.parametrize("text, parsed", [
-    ("接单", ("accept", None, "")),
-    ("接单 BX261123001", ("accept", "BX261123001", "")),
-    ("接单bx261123001", ("accept", "BX261123001", "")),
-    ("到场", ("arrive", None, "")),
-    ("已到达", ("arrive", None, "")),
-    ("完工 换了新的角阀", ("done", None, "换了新的角阀")),
-    ("完工 BX261123001：换了新的角阀", ("done", "BX261123001", "换了新的角阀")),
-    ("转单 需要电梯公司处理", ("transfer", None, "需要电梯公司处理")),
-    ("帮助", ("help", None, "")),
-    ("我的任务", ("tasks", None, "")),
-    ("好的收到", (None, None, "好的收到")),
-])
+@pytest.mark.parametrize(
+    "text, parsed",
+    [
+        ("接单", ("accept", None, "")),
+        ("接单 BX261123001", ("accept", "BX261123001", "")),
+        ("接单bx261123001", ("accept", "BX261123001", "")),
+        ("到场", ("arrive", None, "")),
+        ("已到达", ("arrive", None, "")),
+        ("完工 换了新的角阀", ("done", None, "换了新的角阀")),
+        ("完工 BX261123001：换了新的角阀", ("done", "BX261123001", "换了新的角阀")),
+        ("转单 需要电梯公司处理", ("transfer", None, "需要电梯公司处理")),
+        ("帮助", ("help", None, "")),
+        ("我的任务", ("tasks", None, "")),
+        ("好的收到", (None, None, "好的收到")),
+    ],
+)
 def test_parse(text, parsed):
     assert staff_desk.parse(text) == parsed
 
@@ -91,8 +96,11 @@ def test_accept_arrive_done_and_the_owner_hears_each(session, crew, task, now):
     steps = [s for s in ticket.steps if s.kind in ("dispatched", "accepted", "arrived", "done")]
     assert [s.kind for s in steps] == ["dispatched", "accepted", "arrived", "done"]
     assert all(a.at <= b.at for a, b in zip(steps, steps[1:]))  # each step with its time
-    to_owner = session.execute(select(OutboundMessage).where(OutboundMessage.openid == "o-owner")
-                               .order_by(OutboundMessage.id)).scalars().all()
+    to_owner = (
+        session.execute(select(OutboundMessage).where(OutboundMessage.openid == "o-owner").order_by(OutboundMessage.id))
+        .scalars()
+        .all()
+    )
     session.commit()
     assert [m.channel for m in to_owner] == ["custom"] * 3
     assert holder.name in to_owner[0].content and "路上" in to_owner[0].content

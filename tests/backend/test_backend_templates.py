@@ -1,4 +1,5 @@
 """The one template-message builder: every keyword field cut the same way."""
+
 from backend.messaging import templates
 
 

@@ -1,5 +1,6 @@
 """backend.work.ticket_status.move: one function for every status change, from any door, with its
 rules (no going back, a reason to cancel or reopen) and its consequences (owner told, clocks)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -25,9 +26,19 @@ def crew(session, wechat_env, now):
 
 
 def _progress(session, ticket_id) -> list[OutboundMessage]:
-    return session.execute(select(OutboundMessage).where(
-        OutboundMessage.ticket_id == ticket_id, OutboundMessage.openid == OWNER,
-        OutboundMessage.purpose == "progress").order_by(OutboundMessage.id)).scalars().all()
+    return (
+        session.execute(
+            select(OutboundMessage)
+            .where(
+                OutboundMessage.ticket_id == ticket_id,
+                OutboundMessage.openid == OWNER,
+                OutboundMessage.purpose == "progress",
+            )
+            .order_by(OutboundMessage.id)
+        )
+        .scalars()
+        .all()
+    )
 
 
 def _clocks(session, ticket_id) -> dict[str, SlaClock]:
@@ -58,8 +69,16 @@ def test_console_and_wechat_done_have_the_same_consequences(session, crew, now):
         clocks = _clocks(session, tid)
         [told] = _progress(session, tid)
         offer = session.execute(select(TicketAssignment).where(TicketAssignment.ticket_id == tid)).scalar_one()
-        results.append((ticket.status, "处理情况：换了角阀" in told.content, told.channel,
-                        clocks["on_site"].stopped_at is not None, clocks["feedback"].outcome is None, offer.status))
+        results.append(
+            (
+                ticket.status,
+                "处理情况：换了角阀" in told.content,
+                told.channel,
+                clocks["on_site"].stopped_at is not None,
+                clocks["feedback"].outcome is None,
+                offer.status,
+            )
+        )
         session.commit()
     assert results[0] == results[1] == ("done", True, "custom", True, True, "closed")
 
@@ -118,8 +137,11 @@ def test_reopen_needs_a_reason_and_sends_the_job_back_to_dispatch(session, crew,
 
 
 def test_a_complaint_is_done_only_with_a_result_which_the_owner_hears(session, crew, now):
-    ticket = complaints.raise_complaint(session, complaints.ComplaintRequest(
-        openid=OWNER, description="楼上装修太吵了", community_id=crew.community.id), now=now)
+    ticket = complaints.raise_complaint(
+        session,
+        complaints.ComplaintRequest(openid=OWNER, description="楼上装修太吵了", community_id=crew.community.id),
+        now=now,
+    )
     session.commit()
     with pytest.raises(StatusError, match="处理结果"):
         move(session, ticket, "done", "console:zheng", now=now + timedelta(minutes=30))

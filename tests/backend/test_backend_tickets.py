@@ -5,10 +5,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from backend.core.clock import SHANGHAI
 from backend.core.db import session_scope
 from backend.core.models import Building, Community, House, Ticket, TicketCounter, TicketPhoto
 from backend.text.addresses import Address
-from backend.text.times import SHANGHAI
 from backend.work.ticket_status import StatusError, move
 from backend.work.tickets import (
     EMERGENCY_ON_SITE,
@@ -247,7 +247,9 @@ def test_tickets_for_newest_first(session):
     assert tickets_for(session, "o-nobody") == []
 
 
-@pytest.mark.parametrize("query", ["BX261123001", "bx261123001", "261123001", " BX 261123001 ", "ＢＸ２６１１２３００１"])
+@pytest.mark.parametrize(
+    "query", ["BX261123001", "bx261123001", "261123001", " BX 261123001 ", "ＢＸ２６１１２３００１"]
+)
 def test_find_by_number(session, query):
     ticket = create_repair(session, request(), now=NOW)
     session.commit()

@@ -70,12 +70,23 @@ def test_case_counts():
     assert sum(1 for t in NORMAL if "没" in t or "不是" in t) >= 4
 
 
-@pytest.mark.parametrize("text,kind", [
-    ("电梯困人了", "lift"), ("有人被困在电梯里了", "lift"), ("厨房燃气泄漏", "gas"), ("一股煤气味", "gas"),
-    ("楼道冒烟了", "fire"), ("插座漏电", "electric"), ("有人触电了", "electric"),
-    ("卫生间水管爆了", "water"), ("家里大量漏水 水都淹到门口了", "water"),
-    ("没有冒烟", None), ("马桶堵了", None), ("楼道灯不亮", None),
-])
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("电梯困人了", "lift"),
+        ("有人被困在电梯里了", "lift"),
+        ("厨房燃气泄漏", "gas"),
+        ("一股煤气味", "gas"),
+        ("楼道冒烟了", "fire"),
+        ("插座漏电", "electric"),
+        ("有人触电了", "electric"),
+        ("卫生间水管爆了", "water"),
+        ("家里大量漏水 水都淹到门口了", "water"),
+        ("没有冒烟", None),
+        ("马桶堵了", None),
+        ("楼道灯不亮", None),
+    ],
+)
 def test_emergency_kinds(text, kind):
     from backend.text.urgency import SAFETY_ADVICE, emergency_kind
 

@@ -1,5 +1,6 @@
 """The outbound WeChat client against the stand-in: one shared token, refresh once on a token
 error, and what each failure means for the message."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -27,8 +28,7 @@ def test_processes_share_one_token(wechat_env, standin):
     env = {k: os.environ[k] for k in keys}
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_send_from_another_process, args=(env, f"o-{i}", 5, start, results))
-             for i in range(3)]
+    procs = [ctx.Process(target=_send_from_another_process, args=(env, f"o-{i}", 5, start, results)) for i in range(3)]
     for p in procs:
         p.start()
     start.set()
@@ -95,9 +95,17 @@ def _failure(standin, api, errcode=None, status=None):
     return err.value
 
 
-@pytest.mark.parametrize("errcode, kind", [
-    (45009, "retry"), (-1, "retry"), (45015, "window"), (45047, "window"), (43004, "unreachable"), (40003, "failed"),
-])
+@pytest.mark.parametrize(
+    "errcode, kind",
+    [
+        (45009, "retry"),
+        (-1, "retry"),
+        (45015, "window"),
+        (45047, "window"),
+        (43004, "unreachable"),
+        (40003, "failed"),
+    ],
+)
 def test_what_each_errcode_means(wechat_env, standin, errcode, kind):
     assert classify(_failure(standin, WeChatAPI(wechat_env), errcode=errcode)) == kind
 

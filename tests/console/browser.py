@@ -1,6 +1,7 @@
 """Chromium for the browser tests: Debian's /usr/bin/chromium driven by Playwright (no browser is
 ever downloaded). The `browser` fixture itself lives in tests/conftest.py: one Playwright per test
 session, shared by the console and e2e tests (a second sync Playwright in one process fails)."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """Console fixtures: the Flask app on each database (SQLite and PostgreSQL), its users, a ticket
 and a handoff, and helpers that log in and submit forms with their CSRF token."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -10,19 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from backend.cli.demo import seed_demo
+from backend.core.clock import aware_now, utcnow
 from backend.core.config import load_settings
-from backend.core.models import (
-    Community,
-    ConsoleUser,
-    House,
-    HumanHandoff,
-    InboundMessage,
-    Staff,
-    Ticket,
-    WechatUser,
-    aware_now,
-    utcnow,
-)
+from backend.core.models import Community, ConsoleUser, House, HumanHandoff, InboundMessage, Staff, Ticket, WechatUser
 from backend.core.redis_conn import get_redis
 from backend.messaging import outages
 from backend.owners.accounts import bind
@@ -86,22 +77,50 @@ def world(engine, session):
     seed_demo(session)
     session.flush()
     community = session.query(Community).filter_by(code="XFL").one()  # the demo has two
-    house = next(h for h in session.query(House).all()
-                 if h.label == "3栋2单元501" and h.building.community_id == community.id)
+    house = next(
+        h for h in session.query(House).all() if h.label == "3栋2单元501" and h.building.community_id == community.id
+    )
     bind(session, OPENID, house)
     now = utcnow()
     session.add(WechatUser(openid=OPENID, first_seen_at=now - timedelta(hours=1), last_inbound_at=now))
-    session.add(InboundMessage(dedupe_key="m1", openid=OPENID, msg_type="text", text="厨房水管漏水了",
-                               received_at=now - timedelta(minutes=5), status="answered"))
-    ticket = create_repair(session, RepairRequest(
-        openid=OPENID, description="厨房水管漏水", contact_phone="13800001001", urgency="urgent",
-        urgency_reason="漏水", facility="水管", place="厨房", house_id=house.id, community_id=community.id,
-        source_key="test-ticket-1"), now=now - timedelta(minutes=4))
+    session.add(
+        InboundMessage(
+            dedupe_key="m1",
+            openid=OPENID,
+            msg_type="text",
+            text="厨房水管漏水了",
+            received_at=now - timedelta(minutes=5),
+            status="answered",
+        )
+    )
+    ticket = create_repair(
+        session,
+        RepairRequest(
+            openid=OPENID,
+            description="厨房水管漏水",
+            contact_phone="13800001001",
+            urgency="urgent",
+            urgency_reason="漏水",
+            facility="水管",
+            place="厨房",
+            house_id=house.id,
+            community_id=community.id,
+            source_key="test-ticket-1",
+        ),
+        now=now - timedelta(minutes=4),
+    )
     handoff = HumanHandoff(openid=OPENID, text="我要找人工客服", created_at=now, status="open")
     session.add(handoff)
     # Saved but not yet sent: the outage pages' preview state.
-    outage = outages.create(session, "XFL", "water", aware_now(now) + timedelta(hours=2),
-                            aware_now(now) + timedelta(hours=6), buildings=["3"], reason="二次供水水箱清洗")
+    outage = outages.create(
+        session,
+        "XFL",
+        "water",
+        aware_now(now) + timedelta(hours=2),
+        aware_now(now) + timedelta(hours=6),
+        buildings=["3"],
+        reason="二次供水水箱清洗",
+    )
     session.commit()
     # Detached: reading world["ticket"].id later never starts a transaction in the test's session
     # (on SQLite that would hold the write lock the app needs).
@@ -113,8 +132,9 @@ def hand_to_technician(session, ticket_id: int) -> int:
     """Link the `technician` login to the demo's first technician and give them this ticket (a
     technician sees only their own tickets). Returns the staff id."""
     staff_id = session.execute(select(Staff.id).where(Staff.role == "technician").order_by(Staff.id)).scalars().first()
-    session.execute(ConsoleUser.__table__.update().where(ConsoleUser.username == "technician")
-                    .values(staff_id=staff_id))
+    session.execute(
+        ConsoleUser.__table__.update().where(ConsoleUser.username == "technician").values(staff_id=staff_id)
+    )
     session.execute(Ticket.__table__.update().where(Ticket.id == ticket_id).values(assignee_id=staff_id))
     session.commit()
     return staff_id

@@ -1,5 +1,6 @@
 """Who may reach what: every page and POST answers 302 (to login) without a login and 403 with
 the wrong role; forms without their CSRF token are refused; sessions are cookie-safe."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -60,9 +61,13 @@ RULES = [  # (method, rule, permission)
 
 
 def routes(world):
-    ids = {"<id:ticket_id>": str(world["ticket"].id), "<id:handoff_id>": str(world["handoff"].id),
-           "<id:outage_id>": str(world["outage"].id),
-           "<id:app_id>": "1", "<id:inspection_id>": "1"}  # refused (302/403) before any record is read
+    ids = {
+        "<id:ticket_id>": str(world["ticket"].id),
+        "<id:handoff_id>": str(world["handoff"].id),
+        "<id:outage_id>": str(world["outage"].id),
+        "<id:app_id>": "1",
+        "<id:inspection_id>": "1",
+    }  # refused (302/403) before any record is read
     out = []
     for method, rule, permission in RULES:
         for placeholder, value in ids.items():
@@ -120,13 +125,22 @@ def test_an_unmarked_view_is_refused_to_everyone(app, as_role):
 def test_post_without_csrf_token_is_refused(as_role, world, session):
     client = as_role("admin")
     t = world["ticket"].id
-    for path, data in [(f"/tickets/{t}/note", {"note": "没有令牌"}), (f"/tickets/{t}/status", {"status": "done"}),
-                       (f"/tickets/{t}/reply", {"text": "你好"}), (f"/handoffs/{world['handoff'].id}/close", {}),
-                       ("/outages", {"community": "XFL", "kind": "water", "starts_at": "2030-01-01T08:00",
-                                     "ends_at": "2030-01-01T12:00"}),
-                       (f"/outages/{world['outage'].id}/send", {}), (f"/outages/{world['outage'].id}/cancel", {}),
-                       ("/imports", {"kind": "buildings"}), ("/roster/shifts", {"staff_id": "1"}),
-                       ("/roster/bind-code", {"staff_id": "1"}), ("/logout", {})]:
+    for path, data in [
+        (f"/tickets/{t}/note", {"note": "没有令牌"}),
+        (f"/tickets/{t}/status", {"status": "done"}),
+        (f"/tickets/{t}/reply", {"text": "你好"}),
+        (f"/handoffs/{world['handoff'].id}/close", {}),
+        (
+            "/outages",
+            {"community": "XFL", "kind": "water", "starts_at": "2030-01-01T08:00", "ends_at": "2030-01-01T12:00"},
+        ),
+        (f"/outages/{world['outage'].id}/send", {}),
+        (f"/outages/{world['outage'].id}/cancel", {}),
+        ("/imports", {"kind": "buildings"}),
+        ("/roster/shifts", {"staff_id": "1"}),
+        ("/roster/bind-code", {"staff_id": "1"}),
+        ("/logout", {}),
+    ]:
         resp = client.post(path, data=data)
         assert resp.status_code == 400, path
         assert "页面已过期" in resp.get_data(as_text=True)
@@ -183,10 +197,14 @@ def test_wrong_password_and_unknown_user(app, accounts, session):
 def test_next_is_followed_only_within_the_site(app, accounts):
     client = app.test_client()
     token = csrf_token(client)
-    for target, expected in [("/staff?q=1", "/staff?q=1"), ("//evil.example/x", "/tickets"),
-                             ("https://evil.example", "/tickets")]:
-        resp = client.post("/login", data={"username": "admin", "password": PASSWORD, "next": target,
-                                           "csrf_token": token})
+    for target, expected in [
+        ("/staff?q=1", "/staff?q=1"),
+        ("//evil.example/x", "/tickets"),
+        ("https://evil.example", "/tickets"),
+    ]:
+        resp = client.post(
+            "/login", data={"username": "admin", "password": PASSWORD, "next": target, "csrf_token": token}
+        )
         assert resp.status_code == 302
         assert resp.location == expected
         token = csrf_token(client, "/tickets")
@@ -243,8 +261,13 @@ def test_local_mode_keeps_one_secret_key_for_every_process(settings, engine, mon
 def test_bad_input_is_a_4xx_never_a_5xx(as_role, world):
     client = as_role("admin")
     t = world["ticket"].id
-    for path in ("/tickets/99999999999999999999", "/tickets/0", "/tickets/-1", "/tickets/abc",
-                 "/handoffs/99999999999/close"):
+    for path in (
+        "/tickets/99999999999999999999",
+        "/tickets/0",
+        "/tickets/-1",
+        "/tickets/abc",
+        "/handoffs/99999999999/close",
+    ):
         assert client.get(path).status_code in (404, 405), path
     assert client.get("/tickets?q=%00").status_code == 400
     assert client.get("/residents?q=a%00b").status_code == 400

@@ -1,5 +1,6 @@
 """The console in a real browser (Debian's Chromium through Playwright): log in, the board, a
 ticket's note, status and reply, the handoff inbox, and the phone layout."""
+
 from __future__ import annotations
 
 import pytest
@@ -89,11 +90,17 @@ def test_note_status_and_reply_on_a_ticket(page, site):
     assert page.locator("h1 .status").inner_text() == "处理中"
 
     with db.session_scope(site.engine) as s:
-        assert s.execute(select(TicketStep.kind).where(TicketStep.ticket_id == site.demo["leak"].id)
-                         .order_by(TicketStep.id.desc()).limit(4)).scalars().all() == \
-            ["arrived", "accepted", "reply", "note"]  # 到场 from the console, as in WeChat
-        reply, arrived = s.execute(select(OutboundMessage).where(OutboundMessage.channel == "custom")
-                                   .order_by(OutboundMessage.id)).scalars().all()
+        assert s.execute(
+            select(TicketStep.kind)
+            .where(TicketStep.ticket_id == site.demo["leak"].id)
+            .order_by(TicketStep.id.desc())
+            .limit(4)
+        ).scalars().all() == ["arrived", "accepted", "reply", "note"]  # 到场 from the console, as in WeChat
+        reply, arrived = (
+            s.execute(select(OutboundMessage).where(OutboundMessage.channel == "custom").order_by(OutboundMessage.id))
+            .scalars()
+            .all()
+        )
         assert reply.status == "queued" and reply.openid == "o-demo-zhangwei"
         assert arrived.purpose == "progress" and "已到达现场" in arrived.content
 
@@ -173,9 +180,16 @@ def test_an_import_with_a_bad_row_shows_the_row(page, site):
     log_in(page, site.url, "admin", PASSWORD)
     page.goto(f"{site.url}/imports")
     page.select_option("select[name=kind]", "buildings")
-    page.set_input_files("input[type=file]", files=[{
-        "name": "楼栋.csv", "mimeType": "text/csv",
-        "buffer": "小区,楼栋,名称\nXFL,30,30栋\nXFL,,无楼号\n".encode()}])
+    page.set_input_files(
+        "input[type=file]",
+        files=[
+            {
+                "name": "楼栋.csv",
+                "mimeType": "text/csv",
+                "buffer": "小区,楼栋,名称\nXFL,30,30栋\nXFL,,无楼号\n".encode(),
+            }
+        ],
+    )
     page.click("#import-form button[type=submit]")
     report = page.locator("#import-report")
     assert "没有导入任何数据" in report.inner_text()

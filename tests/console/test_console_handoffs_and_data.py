@@ -1,5 +1,6 @@
 """The handoff inbox (answer the owner, hand back to the assistant), the staff and resident
 lists (searchable, phones masked), the audit page, and the account CLI."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -90,8 +91,12 @@ def test_cli_creates_a_user_who_can_log_in(db_url, engine, session, app, monkeyp
     from tests.console.conftest import login
 
     monkeypatch.setenv("CONSOLE_PASSWORD", "from-the-env-1")
-    assert console_cli(["--database-url", db_url, "create-user", "Zheng", "--role", "customer_service",
-                        "--name", "郑客服"]) == 0
+    assert (
+        console_cli(
+            ["--database-url", db_url, "create-user", "Zheng", "--role", "customer_service", "--name", "郑客服"]
+        )
+        == 0
+    )
     assert "created console user zheng" in capsys.readouterr().out
     user = session.execute(select(ConsoleUser)).scalar_one()
     assert (user.username, user.role, user.display_name) == ("zheng", "customer_service", "郑客服")

@@ -2,6 +2,7 @@
 opening or changing others' tickets and looking for owners' numbers; desk roles and the audited
 显示号码; login guessing per username across addresses, per address and console-wide; `next`
 open redirects; a copied cookie after logout; headers, error pages, owner-typed HTML."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,6 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from backend.core.clock import aware_now, utcnow
 from backend.core.models import (
     AuditLog,
     ConsoleUser,
@@ -23,8 +25,6 @@ from backend.core.models import (
     TicketAssignment,
     TicketPhoto,
     TicketStep,
-    aware_now,
-    utcnow,
 )
 from backend.messaging import outages
 from backend.work.tickets import RepairRequest, add_step, create_repair
@@ -53,35 +53,92 @@ def typed(world, session):
     colleague writes; another technician's ticket; one only offered to this technician."""
     world_ticket = session.get(Ticket, world["ticket"].id)
     now = utcnow()
-    mine = create_repair(session, RepairRequest(
-        openid=OPENID, description=f"卫生间漏水，电话{TYPED}，下午在家", contact_phone="13800001001",
-        urgency="normal", house_id=world_ticket.house_id, community_id=world_ticket.community_id,
-        urgency_reason="业主说 +86-139-1234-5678 随时打", source_key="hostile-mine"), now=now - timedelta(minutes=3))
+    mine = create_repair(
+        session,
+        RepairRequest(
+            openid=OPENID,
+            description=f"卫生间漏水，电话{TYPED}，下午在家",
+            contact_phone="13800001001",
+            urgency="normal",
+            house_id=world_ticket.house_id,
+            community_id=world_ticket.community_id,
+            urgency_reason="业主说 +86-139-1234-5678 随时打",
+            source_key="hostile-mine",
+        ),
+        now=now - timedelta(minutes=3),
+    )
     add_step(session, mine, "note", "console:supervisor", note="业主另一个号码 139 1234 5678", at=now)
-    session.add_all([
-        InboundMessage(dedupe_key="h1", openid=OPENID, msg_type="text", text=f"我的电话是{TYPED}，快来",
-                       received_at=now - timedelta(minutes=2), status="answered"),
-        InboundMessage(dedupe_key="h2", openid=OPENID, msg_type="text", text="全角号码１３９１２３４５６７８",
-                       received_at=now - timedelta(minutes=1), status="answered"),
-        OutboundMessage(openid=OPENID, channel="passive", content=f"好的，我们会打 {TYPED} 联系您", status="sent",
-                        created_at=now - timedelta(minutes=1)),
-        HumanHandoff(openid=OPENID, text=f"人工！打我电话{TYPED}", created_at=now, status="open"),
-    ])
+    session.add_all(
+        [
+            InboundMessage(
+                dedupe_key="h1",
+                openid=OPENID,
+                msg_type="text",
+                text=f"我的电话是{TYPED}，快来",
+                received_at=now - timedelta(minutes=2),
+                status="answered",
+            ),
+            InboundMessage(
+                dedupe_key="h2",
+                openid=OPENID,
+                msg_type="text",
+                text="全角号码１３９１２３４５６７８",
+                received_at=now - timedelta(minutes=1),
+                status="answered",
+            ),
+            OutboundMessage(
+                openid=OPENID,
+                channel="passive",
+                content=f"好的，我们会打 {TYPED} 联系您",
+                status="sent",
+                created_at=now - timedelta(minutes=1),
+            ),
+            HumanHandoff(openid=OPENID, text=f"人工！打我电话{TYPED}", created_at=now, status="open"),
+        ]
+    )
     people = session.execute(select(Staff).where(Staff.role == "technician").order_by(Staff.id)).scalars().all()
-    others = create_repair(session, RepairRequest(
-        openid="o-other", description="楼道灯不亮", contact_phone="13800002222", source_key="hostile-other"), now=now)
+    others = create_repair(
+        session,
+        RepairRequest(
+            openid="o-other", description="楼道灯不亮", contact_phone="13800002222", source_key="hostile-other"
+        ),
+        now=now,
+    )
     others.assignee_id = people[1].id
-    offered = create_repair(session, RepairRequest(
-        openid="o-offered", description="下水道堵了", contact_phone="13800003333", source_key="hostile-offered"), now=now)
+    offered = create_repair(
+        session,
+        RepairRequest(
+            openid="o-offered", description="下水道堵了", contact_phone="13800003333", source_key="hostile-offered"
+        ),
+        now=now,
+    )
     session.flush()
-    session.add(TicketAssignment(ticket_id=offered.id, staff_id=people[0].id, status="pending", assigned_at=now,
-                                 reason=f"业主留的 {TYPED}"))
-    outage = outages.create(session, "XFL", "power", aware_now(now) + timedelta(hours=3),
-                            aware_now(now) + timedelta(hours=5), buildings=["3"], reason=f"线路检修，电工电话{TYPED}")
+    session.add(
+        TicketAssignment(
+            ticket_id=offered.id, staff_id=people[0].id, status="pending", assigned_at=now, reason=f"业主留的 {TYPED}"
+        )
+    )
+    outage = outages.create(
+        session,
+        "XFL",
+        "power",
+        aware_now(now) + timedelta(hours=3),
+        aware_now(now) + timedelta(hours=5),
+        buildings=["3"],
+        reason=f"线路检修，电工电话{TYPED}",
+    )
     session.commit()
-    ids = {"mine": mine.id, "others": others.id, "offered": offered.id, "world": world_ticket.id,
-           "outage": outage.id, "mine_number": mine.number, "others_number": others.number,
-           "offered_number": offered.number, "world_number": world_ticket.number}
+    ids = {
+        "mine": mine.id,
+        "others": others.id,
+        "offered": offered.id,
+        "world": world_ticket.id,
+        "outage": outage.id,
+        "mine_number": mine.number,
+        "others_number": others.number,
+        "offered_number": offered.number,
+        "world_number": world_ticket.number,
+    }
     hand_to_technician(session, mine.id)  # people[0]
     session.expunge_all()
     return ids
@@ -112,8 +169,10 @@ def test_a_technician_cannot_open_or_change_anothers_ticket(as_role, typed, sess
         assert post_form(client, f"/tickets/{t}/status", {"status": "nonsense"}).status_code == 404
         assert post_form(client, f"/tickets/{t}/phone").status_code in (403, 404)
     assert session.execute(select(TicketStep).where(TicketStep.note == "偷偷加的备注")).first() is None
-    assert {t.status for t in session.execute(select(Ticket).where(
-        Ticket.id.in_((typed["others"], typed["world"])))).scalars()} == {"new"}
+    assert {
+        t.status
+        for t in session.execute(select(Ticket).where(Ticket.id.in_((typed["others"], typed["world"])))).scalars()
+    } == {"new"}
     session.rollback()
     assert audit(session, "ticket.note") == [] and audit(session, "ticket.status") == []
     # Their own ticket they may change.
@@ -141,8 +200,17 @@ def test_a_technician_without_a_staff_record_sees_no_ticket(as_role, typed, sess
 # --- phone numbers --------------------------------------------------------------------------------
 def test_a_technician_never_sees_a_whole_phone_number(as_role, typed, session):
     client = as_role("technician")
-    pages = ["/tickets", "/tickets?status=", "/tickets/mine", f"/tickets/{typed['mine']}",
-             f"/tickets/{typed['offered']}", "/outages", f"/outages/{typed['outage']}", "/roster", "/staff"]
+    pages = [
+        "/tickets",
+        "/tickets?status=",
+        "/tickets/mine",
+        f"/tickets/{typed['mine']}",
+        f"/tickets/{typed['offered']}",
+        "/outages",
+        f"/outages/{typed['outage']}",
+        "/roster",
+        "/staff",
+    ]
     for path in pages:
         resp = client.get(path)
         assert resp.status_code == 200, path
@@ -159,8 +227,15 @@ def test_a_technician_never_sees_a_whole_phone_number(as_role, typed, session):
 @pytest.mark.parametrize("role", ["admin", "supervisor", "customer_service"])
 def test_the_desk_sees_masked_numbers_until_it_presses_reveal(as_role, typed, session, role):
     client = as_role(role)
-    pages = ["/tickets", f"/tickets/{typed['mine']}", f"/tickets/{typed['world']}", "/handoffs", "/residents",
-             "/staff", f"/outages/{typed['outage']}"] + (["/audit"] if role == "admin" else [])
+    pages = [
+        "/tickets",
+        f"/tickets/{typed['mine']}",
+        f"/tickets/{typed['world']}",
+        "/handoffs",
+        "/residents",
+        "/staff",
+        f"/outages/{typed['outage']}",
+    ] + (["/audit"] if role == "admin" else [])
     for path in pages:
         assert whole_numbers(client.get(path).get_data(as_text=True)) == [], (role, path)
     assert audit(session, "ticket.phone_viewed") == []
@@ -236,7 +311,12 @@ def test_forwarded_for_is_ignored_unless_behind_a_proxy(app, accounts):
 
 
 def test_many_passwords_from_many_addresses_are_slowed_console_wide(settings, engine, accounts):
-    app = create_app(dataclasses.replace(settings, console_behind_proxy=True), SECRET_KEY="k", LOGIN_GLOBAL_FAILURES=6, LOGIN_GLOBAL_SLOT_SECONDS=30)
+    app = create_app(
+        dataclasses.replace(settings, console_behind_proxy=True),
+        SECRET_KEY="k",
+        LOGIN_GLOBAL_FAILURES=6,
+        LOGIN_GLOBAL_SLOT_SECONDS=30,
+    )
     known = app.test_client()
     assert login_from(known, "10.9.0.1", "supervisor").status_code == 302
     known.post("/logout", data={"csrf_token": csrf_token(known, "/tickets")})
@@ -259,16 +339,34 @@ def test_the_audit_log_never_keeps_a_password_typed_as_a_username(app, accounts,
     assert all("Tr0ub4dor" not in (r.username or "") + (r.detail or "") for r in rows)
 
 
-@pytest.mark.parametrize("target", [
-    "/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "//evil.example", "///evil.example",
-    "/\\evil.example", "\\\\evil.example", "/\\/evil.example", "https://evil.example/", "http:evil.example",
-    "javascript:alert(1)", " //evil.example", "\x0b//evil.example", "/\x00/evil.example", "/\u3000/evil.example",
-    "//evil.example/%2F..", "evil.example", "/tickets\x7f",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\r\n/evil.example",
+        "//evil.example",
+        "///evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\\/evil.example",
+        "https://evil.example/",
+        "http:evil.example",
+        "javascript:alert(1)",
+        " //evil.example",
+        "\x0b//evil.example",
+        "/\x00/evil.example",
+        "/\u3000/evil.example",
+        "//evil.example/%2F..",
+        "evil.example",
+        "/tickets\x7f",
+    ],
+)
 def test_next_never_leaves_the_site(app, accounts, target):
     client = app.test_client()
-    resp = client.post("/login", data={"username": "admin", "password": PASSWORD, "next": target,
-                                       "csrf_token": csrf_token(client)})
+    resp = client.post(
+        "/login", data={"username": "admin", "password": PASSWORD, "next": target, "csrf_token": csrf_token(client)}
+    )
     assert resp.status_code in (302, 400), resp.status_code
     if resp.status_code == 302:
         assert resp.location == "/tickets"
@@ -278,8 +376,10 @@ def test_next_never_leaves_the_site(app, accounts, target):
 
 def test_next_keeps_a_path_on_the_site(app, accounts):
     client = app.test_client()
-    resp = client.post("/login", data={"username": "admin", "password": PASSWORD, "next": "/tickets/7?x=漏水",
-                                       "csrf_token": csrf_token(client)})
+    resp = client.post(
+        "/login",
+        data={"username": "admin", "password": PASSWORD, "next": "/tickets/7?x=漏水", "csrf_token": csrf_token(client)},
+    )
     assert resp.location == "/tickets/7?x=%E6%BC%8F%E6%B0%B4"  # the same path, percent-encoded
 
 
@@ -329,10 +429,15 @@ def test_security_headers_on_every_kind_of_response(app, as_role):
 
     boom._console_permission = None  # public, like /login
     client = as_role("admin")
-    responses = {"page": client.get("/tickets"), "login": app.test_client().get("/login"),
-                 "redirect": app.test_client().get("/tickets"), "404": client.get("/tickets/99999"),
-                 "403": as_role("technician").get("/audit"), "static": client.get("/static/console.css"),
-                 "500": client.get("/boom")}
+    responses = {
+        "page": client.get("/tickets"),
+        "login": app.test_client().get("/login"),
+        "redirect": app.test_client().get("/tickets"),
+        "404": client.get("/tickets/99999"),
+        "403": as_role("technician").get("/audit"),
+        "static": client.get("/static/console.css"),
+        "500": client.get("/boom"),
+    }
     for name, resp in responses.items():
         h = resp.headers
         assert h["X-Frame-Options"] == "DENY", name
@@ -350,13 +455,20 @@ def test_security_headers_on_every_kind_of_response(app, as_role):
 
 def test_owner_text_is_never_html_and_photos_come_only_from_photo_rows(as_role, typed, session):
     now = utcnow()
-    session.add_all([
-        InboundMessage(dedupe_key="x1", openid=OPENID, msg_type="text",
-                       text='<script>alert(1)</script><a href="javascript:alert(2)">点我</a> https://evil.example/x.jpg',
-                       received_at=now, status="answered"),
-        TicketPhoto(ticket_id=typed["mine"], url="javascript:alert(3)", media_id="m1", created_at=now),
-        TicketPhoto(ticket_id=typed["mine"], url="https://mmbiz.qpic.cn/ok.jpg", media_id="m2", created_at=now),
-    ])
+    session.add_all(
+        [
+            InboundMessage(
+                dedupe_key="x1",
+                openid=OPENID,
+                msg_type="text",
+                text='<script>alert(1)</script><a href="javascript:alert(2)">点我</a> https://evil.example/x.jpg',
+                received_at=now,
+                status="answered",
+            ),
+            TicketPhoto(ticket_id=typed["mine"], url="javascript:alert(3)", media_id="m1", created_at=now),
+            TicketPhoto(ticket_id=typed["mine"], url="https://mmbiz.qpic.cn/ok.jpg", media_id="m2", created_at=now),
+        ]
+    )
     session.commit()
     for role in ("technician", "customer_service"):
         page = as_role(role).get(f"/tickets/{typed['mine']}").get_data(as_text=True)

@@ -141,23 +141,31 @@ def test_a_patrol_finding_in_a_shared_area_needs_only_the_community(as_role, wor
 def test_the_scorecard_shows_channels_desk_hours_the_24_hour_line_and_publicity(as_role, world, session):
     from datetime import datetime
 
+    from backend.core.clock import SHANGHAI
     from backend.core.models import Community
-    from backend.text.times import SHANGHAI
 
     community = session.get(Community, world["community"].id)
     community.desk_hours, community.duty_phone = "08:00-20:00", "0571-8888 6110"
     session.commit()
     client = as_role("supervisor")
-    post_form(client, "/tickets/new", {
-        "kind": "suggestion", "channel": "phone", "description": "建议东门加装雨棚",
-        "community_id": str(community.id), "token": "t-sc"})
+    post_form(
+        client,
+        "/tickets/new",
+        {
+            "kind": "suggestion",
+            "channel": "phone",
+            "description": "建议东门加装雨棚",
+            "community_id": str(community.id),
+            "token": "t-sc",
+        },
+    )
     month = datetime.now(SHANGHAI).strftime("%Y-%m")
     page = client.get(f"/scorecard?community=XFL&month={month}").get_data(as_text=True)
     assert "意见建议2小时内答复率" in page and "意见建议 1 件" in page
     assert "客服中心每天服务时长" in page and "12 小时" in page and "目标 ≥12 小时" in page
     assert "24小时服务电话" in page and "已公布" in page
     assert "收支公示" in page and ("在期内" in page or "已过期" in page)
-    channels = page[page.index('id="channels"'):page.index('id="outage-notices"')]
+    channels = page[page.index('id="channels"') : page.index('id="outage-notices"')]
     assert "电话" in channels and "微信" in channels
     assert "近12个月" in page  # yearly figures on a month's card
     year = client.get(f"/scorecard?community=XFL&month={month}&span=year").get_data(as_text=True)

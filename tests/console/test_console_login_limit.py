@@ -1,4 +1,5 @@
 """Login attempts are limited per client IP and username, in Redis (shared by every process)."""
+
 from __future__ import annotations
 
 import time

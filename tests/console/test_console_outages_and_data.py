@@ -1,6 +1,7 @@
 """The outage pages (create, preview, send, live progress, change/restore/cancel), the scorecard
 page and its CSV, imports with row errors and dry run, the duty roster and binding codes, and a
 ticket's assignee, assignment history and 我的工单 — on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import io
@@ -9,9 +10,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from backend.core.clock import SHANGHAI
 from backend.core.models import AuditLog, Building, ConsoleUser, DutyShift, Outage, OutboundMessage, Staff
 from backend.core.redis_conn import get_redis
-from backend.text.times import SHANGHAI
 from tests.console.conftest import OPENID, post_form
 
 
@@ -40,8 +41,10 @@ def local(dt: datetime) -> str:
 
 
 def outbound(session, campaign_like="outage:%"):
-    return fetch(session, select(OutboundMessage).where(OutboundMessage.campaign.like(campaign_like))
-                 .order_by(OutboundMessage.id))
+    return fetch(
+        session,
+        select(OutboundMessage).where(OutboundMessage.campaign.like(campaign_like)).order_by(OutboundMessage.id),
+    )
 
 
 # --- outages ---------------------------------------------------------------------------------------
@@ -50,10 +53,22 @@ def test_create_then_preview_per_building_then_send(as_role, world, session, red
     form = client.get("/outages/new").get_data(as_text=True)
     assert "停热水" in form and "全小区" in form
     start = datetime.now(SHANGHAI).replace(second=0, microsecond=0) + timedelta(days=1)
-    resp = post_form(client, "/outages", {
-        "community": "XFL", "kind": "power", "scope": "some", "buildings": ["3", "5"],
-        "starts_at": local(start), "ends_at": local(start + timedelta(hours=3)),
-        "reason": "配电房检修", "prepare": "", "planned": "1"}, page="/outages/new")
+    resp = post_form(
+        client,
+        "/outages",
+        {
+            "community": "XFL",
+            "kind": "power",
+            "scope": "some",
+            "buildings": ["3", "5"],
+            "starts_at": local(start),
+            "ends_at": local(start + timedelta(hours=3)),
+            "reason": "配电房检修",
+            "prepare": "",
+            "planned": "1",
+        },
+        page="/outages/new",
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)
     outage_id = int(resp.location.rsplit("/", 1)[1])
     page = client.get(resp.location).get_data(as_text=True)
@@ -85,25 +100,39 @@ def test_progress_counts_sent_and_failed_by_errcode(as_role, world, session):
     oid = world["outage"].id
     post_form(client, f"/outages/{oid}/send", page="/outages")
     [msg] = outbound(session)
-    session.execute(OutboundMessage.__table__.update().where(OutboundMessage.id == msg.id)
-                    .values(status="failed", errcode=43004))
+    session.execute(
+        OutboundMessage.__table__.update().where(OutboundMessage.id == msg.id).values(status="failed", errcode=43004)
+    )
     session.commit()
     data = client.get(f"/outages/{oid}/progress").get_json()
     [event] = data["events"]
     assert (event["failed"], event["failed_by"], event["pending"], data["finished"]) == (
-        1, [{"errcode": "43004", "count": 1}], 0, True)
+        1,
+        [{"errcode": "43004", "count": 1}],
+        0,
+        True,
+    )
     assert "错误码 43004" in client.get(f"/outages/{oid}").get_data(as_text=True)
 
 
 def test_bad_outage_forms_are_400_and_keep_nothing(as_role, world, session):
     client = as_role("supervisor")
     start = datetime.now(SHANGHAI) + timedelta(days=1)
-    base = {"community": "XFL", "kind": "water", "scope": "all", "starts_at": local(start),
-            "ends_at": local(start + timedelta(hours=2))}
-    for change, message in [({"ends_at": local(start - timedelta(hours=1))}, "恢复时间要晚于开始时间"),
-                            ({"kind": "fire"}, "请选择停水"), ({"starts_at": "明天"}, "时间格式不对"),
-                            ({"scope": "some"}, "请选择楼栋"), ({"community": "NOPE"}, "没有代码为 NOPE"),
-                            ({"scope": "some", "buildings": "99"}, "没有这些楼栋")]:
+    base = {
+        "community": "XFL",
+        "kind": "water",
+        "scope": "all",
+        "starts_at": local(start),
+        "ends_at": local(start + timedelta(hours=2)),
+    }
+    for change, message in [
+        ({"ends_at": local(start - timedelta(hours=1))}, "恢复时间要晚于开始时间"),
+        ({"kind": "fire"}, "请选择停水"),
+        ({"starts_at": "明天"}, "时间格式不对"),
+        ({"scope": "some"}, "请选择楼栋"),
+        ({"community": "NOPE"}, "没有代码为 NOPE"),
+        ({"scope": "some", "buildings": "99"}, "没有这些楼栋"),
+    ]:
         resp = post_form(client, "/outages", {**base, **change}, page="/outages/new")
         assert resp.status_code == 400, change
         assert message in resp.get_data(as_text=True), change
@@ -117,8 +146,9 @@ def test_update_restore_cancel_tell_the_owners_told_before(as_role, world, sessi
     resp = post_form(client, f"/outages/{oid}/update", {"ends_at": "", "note": ""}, page="/outages")
     assert resp.status_code == 400 and "变更说明" in resp.get_data(as_text=True)
     new_end = get(session, Outage, oid).ends_at + timedelta(hours=2)
-    resp = post_form(client, f"/outages/{oid}/update", {"ends_at": local(new_end), "note": "抢修延长两小时"},
-                     page="/outages")
+    resp = post_form(
+        client, f"/outages/{oid}/update", {"ends_at": local(new_end), "note": "抢修延长两小时"}, page="/outages"
+    )
     assert resp.status_code == 302
     assert [m.campaign for m in outbound(session, f"outage:{oid}:update%")] == [f"outage:{oid}:update2"]
     assert post_form(client, f"/outages/{oid}/restore", page="/outages").status_code == 302
@@ -243,8 +273,7 @@ def test_import_page_answers_as_the_cli_does(as_role, world, session):
     book.save(buffer)
 
     def send(sheet=""):
-        data = {"kind": "buildings", "sheet": sheet,
-                "file": (io.BytesIO(buffer.getvalue()), "楼栋.xlsx")}
+        data = {"kind": "buildings", "sheet": sheet, "file": (io.BytesIO(buffer.getvalue()), "楼栋.xlsx")}
         return post_form(client, "/imports", data, page="/imports")
 
     resp = send()
@@ -265,20 +294,34 @@ def test_add_shifts_and_see_who_is_on_duty(as_role, world, session):
     person = fetch(session, select(Staff).order_by(Staff.id))[0]
     today = datetime.now(SHANGHAI).date()
     client = as_role("supervisor")
-    resp = post_form(client, "/roster/shifts", {"staff_id": person.id, "first_day": today.isoformat(),
-                                                "start": "00:00", "end": "23:59", "days": "2"}, page="/roster")
+    resp = post_form(
+        client,
+        "/roster/shifts",
+        {"staff_id": person.id, "first_day": today.isoformat(), "start": "00:00", "end": "23:59", "days": "2"},
+        page="/roster",
+    )
     assert resp.status_code == 302
     shifts = fetch(session, select(DutyShift).where(DutyShift.staff_id == person.id))
     assert len(shifts) >= 2
     page = as_role("technician").get("/roster").get_data(as_text=True)
     assert person.name in page and "00:00–23:59" in page and "在班" in page
     assert len(audit_rows(session, "roster.add_shifts")) == 1
-    bad = post_form(client, "/roster/shifts", {"staff_id": person.id, "first_day": "x", "start": "8", "end": "9",
-                                               "days": "1"}, page="/roster")
+    bad = post_form(
+        client,
+        "/roster/shifts",
+        {"staff_id": person.id, "first_day": "x", "start": "8", "end": "9", "days": "1"},
+        page="/roster",
+    )
     assert bad.status_code == 400
-    assert post_form(client, "/roster/shifts", {"staff_id": person.id, "first_day": today.isoformat(),
-                                                "start": "08:00", "end": "17:00", "days": "99"},
-                     page="/roster").status_code == 400
+    assert (
+        post_form(
+            client,
+            "/roster/shifts",
+            {"staff_id": person.id, "first_day": today.isoformat(), "start": "08:00", "end": "17:00", "days": "99"},
+            page="/roster",
+        ).status_code
+        == 400
+    )
 
 
 def test_binding_code_is_shown_once_and_not_logged(as_role, world, session):
@@ -297,8 +340,9 @@ def test_binding_code_is_shown_once_and_not_logged(as_role, world, session):
 def test_assignee_history_and_my_tickets(as_role, world, session):
     people = fetch(session, select(Staff).where(Staff.role == "technician").order_by(Staff.id))
     first, second = people[0], people[1]
-    session.execute(ConsoleUser.__table__.update().where(ConsoleUser.username == "technician")
-                    .values(staff_id=second.id))
+    session.execute(
+        ConsoleUser.__table__.update().where(ConsoleUser.username == "technician").values(staff_id=second.id)
+    )
     session.commit()
     t = world["ticket"].id
     client = as_role("supervisor")

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from backend.core.models import AuditLog, OutboundMessage, RenovationApplication, aware_now
-from backend.text.times import SHANGHAI
+from backend.core.clock import SHANGHAI, aware_now
+from backend.core.models import AuditLog, OutboundMessage, RenovationApplication
 from backend.work import renovation
 from tests.console.conftest import OPENID, post_form
 

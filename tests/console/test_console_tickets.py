@@ -1,5 +1,6 @@
 """The ticket board and page, and what staff do there: status, note, reply (through the worker's
 queue), each with its audit row; bad input answers 400 and changes nothing."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from backend.core.models import AuditLog, OutboundMessage, SlaClock, Ticket, TicketPhoto, TicketStep, utcnow
+from backend.core.clock import utcnow
+from backend.core.models import AuditLog, OutboundMessage, SlaClock, Ticket, TicketPhoto, TicketStep
 from backend.core.redis_conn import get_redis
 from backend.work.tickets import RepairRequest, create_repair
 from tests.console.conftest import OPENID, hand_to_technician, post_form
@@ -29,9 +31,13 @@ def test_board_lists_the_ticket_with_its_clock(as_role, world, session):
 
 def make_ticket(session, world, key, minutes_ago, urgency="normal", status="new", due_in=None):
     now = utcnow()
-    t = create_repair(session, RepairRequest(
-        openid=f"o-{key}", description=f"描述{key}", contact_phone="13800009999", urgency=urgency,
-        source_key=key), now=now - timedelta(minutes=minutes_ago))
+    t = create_repair(
+        session,
+        RepairRequest(
+            openid=f"o-{key}", description=f"描述{key}", contact_phone="13800009999", urgency=urgency, source_key=key
+        ),
+        now=now - timedelta(minutes=minutes_ago),
+    )
     t.status = status
     if due_in is not None:
         t.due_at = now + timedelta(minutes=due_in)
@@ -69,8 +75,15 @@ def test_board_filters(as_role, world, session):
 def test_ticket_page_shows_steps_photos_conversation_and_clocks(as_role, world, session):
     t = session.get(Ticket, world["ticket"].id)
     session.add(TicketPhoto(ticket=t, url="https://mmbiz.qpic.cn/leak.jpg", media_id="m", created_at=utcnow()))
-    session.add(OutboundMessage(openid=OPENID, channel="passive", content="已为您登记报修", status="sent",
-                                created_at=utcnow() - timedelta(minutes=4)))
+    session.add(
+        OutboundMessage(
+            openid=OPENID,
+            channel="passive",
+            content="已为您登记报修",
+            status="sent",
+            created_at=utcnow() - timedelta(minutes=4),
+        )
+    )
     session.commit()
     hand_to_technician(session, t.id)
     page = as_role("technician").get(f"/tickets/{t.id}").get_data(as_text=True)
@@ -143,11 +156,18 @@ def test_console_done_does_what_wechat_done_does(as_role, world, session):
     """完工 from the console, like 完工 in WeChat: the owner is told and asked to rate, the
     on-site clock stops and the feedback clock starts (backend.work.ticket_status.move)."""
     tid = world["ticket"].id
-    assert post_form(as_role("supervisor"), f"/tickets/{tid}/status",
-                     {"status": "done", "reason": "换了角阀"}).status_code == 302
+    assert (
+        post_form(as_role("supervisor"), f"/tickets/{tid}/status", {"status": "done", "reason": "换了角阀"}).status_code
+        == 302
+    )
     session.expire_all()
-    [told] = session.execute(select(OutboundMessage).where(
-        OutboundMessage.openid == OPENID, OutboundMessage.purpose == "progress")).scalars().all()
+    [told] = (
+        session.execute(
+            select(OutboundMessage).where(OutboundMessage.openid == OPENID, OutboundMessage.purpose == "progress")
+        )
+        .scalars()
+        .all()
+    )
     assert "已处理完成" in told.content and "处理情况：换了角阀" in told.content and "1-5 分" in told.content
     clocks = {c.kind: c for c in session.execute(select(SlaClock).where(SlaClock.ticket_id == tid)).scalars()}
     assert clocks["on_site"].outcome == "met" and clocks["on_site"].stopped_at is not None
@@ -164,24 +184,37 @@ def test_cancel_and_reopen_need_a_reason(as_role, world, session):
     assert session.get(Ticket, tid).status == "new"
     assert audit_rows(session, "ticket.status") == []
     session.rollback()  # SQLite: the test's reads must not hold the lock the app needs
-    assert post_form(client, f"/tickets/{tid}/status", {"status": "cancelled", "reason": "业主来电说不用修了"}).status_code == 302
+    assert (
+        post_form(client, f"/tickets/{tid}/status", {"status": "cancelled", "reason": "业主来电说不用修了"}).status_code
+        == 302
+    )
     assert post_form(client, f"/tickets/{tid}/status", {"status": "new"}).status_code == 400
     assert post_form(client, f"/tickets/{tid}/status", {"status": "new", "reason": "业主又来电"}).status_code == 302
     session.expire_all()
     assert session.get(Ticket, tid).status == "new"
-    kinds = [s.kind for s in session.execute(select(TicketStep).where(TicketStep.ticket_id == tid)
-                                            .order_by(TicketStep.id)).scalars()]
+    kinds = [
+        s.kind
+        for s in session.execute(
+            select(TicketStep).where(TicketStep.ticket_id == tid).order_by(TicketStep.id)
+        ).scalars()
+    ]
     assert kinds[-2:] == ["cancelled", "reopened"]
 
 
 def test_cancel_goes_through_the_backend(as_role, world, session):
     tid = world["ticket"].id
-    assert post_form(as_role("customer_service"), f"/tickets/{tid}/status",
-                     {"status": "cancelled", "reason": "业主来电取消"}).status_code == 302
+    assert (
+        post_form(
+            as_role("customer_service"), f"/tickets/{tid}/status", {"status": "cancelled", "reason": "业主来电取消"}
+        ).status_code
+        == 302
+    )
     session.expire_all()
     assert session.get(Ticket, tid).status == "cancelled"
-    assert session.execute(select(TicketStep).where(TicketStep.kind == "cancelled")).scalar_one().actor == \
-        "console:customer_service"
+    assert (
+        session.execute(select(TicketStep).where(TicketStep.kind == "cancelled")).scalar_one().actor
+        == "console:customer_service"
+    )
 
 
 def test_reply_is_recorded_then_queued_for_the_worker(as_role, world, session, redis_url):
@@ -189,8 +222,15 @@ def test_reply_is_recorded_then_queued_for_the_worker(as_role, world, session, r
     resp = post_form(client, f"/tickets/{world['ticket'].id}/reply", {"text": "您好，师傅 20 分钟内到。"})
     assert resp.status_code == 302
     out = session.execute(select(OutboundMessage)).scalar_one()
-    assert (out.openid, out.channel, out.status, out.content) == (OPENID, "custom", "queued", "您好，师傅 20 分钟内到。")
-    assert get_redis(redis_url).llen("rq:queue:wuye:high") == 1  # owners' replies go on the high-priority queue  # the worker sends it
+    assert (out.openid, out.channel, out.status, out.content) == (
+        OPENID,
+        "custom",
+        "queued",
+        "您好，师傅 20 分钟内到。",
+    )
+    assert (
+        get_redis(redis_url).llen("rq:queue:wuye:high") == 1
+    )  # owners' replies go on the high-priority queue  # the worker sends it
     step = session.execute(select(TicketStep).where(TicketStep.kind == "reply")).scalar_one()
     assert step.note == "您好，师傅 20 分钟内到。"
     [row] = audit_rows(session, "ticket.reply")
@@ -247,11 +287,14 @@ def test_dispatch_calls_assign(as_role, world, session):
 
     tech_id = session.execute(select(Staff.id).where(Staff.name == "王师傅")).scalar_one()
     session.rollback()
-    resp = post_form(as_role("supervisor"), f"/tickets/{world['ticket'].id}/dispatch",
-                     {"staff_id": str(tech_id), "reason": "水电"})
+    resp = post_form(
+        as_role("supervisor"), f"/tickets/{world['ticket'].id}/dispatch", {"staff_id": str(tech_id), "reason": "水电"}
+    )
     assert resp.status_code == 302
     [row] = audit_rows(session, "ticket.dispatch")
     assert row.detail_data["staff_id"] == tech_id
     session.rollback()
-    assert post_form(as_role("admin"), f"/tickets/{world['ticket'].id}/dispatch",
-                     {"staff_id": "999999"}).status_code == 400
+    assert (
+        post_form(as_role("admin"), f"/tickets/{world['ticket'].id}/dispatch", {"staff_id": "999999"}).status_code
+        == 400
+    )

@@ -1,4 +1,5 @@
 """The conversation store against real Redis and each database (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """The Rasa server still validates every custom action's answer after the speed-up (the schema
 is checked once instead of on every call): good answers pass, bad ones fail as before."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,8 +25,11 @@ def test_events_still_read_as_their_own_class():
     from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 
     speedups.apply()
-    for event in (UserUttered("你好", {"name": "greet", "confidence": 1.0}), ActionExecuted("action_listen"),
-                  SlotSet("repair_description", "漏水")):
+    for event in (
+        UserUttered("你好", {"name": "greet", "confidence": 1.0}),
+        ActionExecuted("action_listen"),
+        SlotSet("repair_description", "漏水"),
+    ):
         again = Event.from_parameters(event.as_dict())
         assert type(again) is type(event) and again == event
     assert Event.resolve_by_type("topic") is None  # as before: old TopicSet events are skipped

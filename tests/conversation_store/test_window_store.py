@@ -2,6 +2,7 @@
 owner has talked, the state survives the cuts, a new session starts a new window, and the
 database keeps every event. Turns are played the way Rasa's processor plays them (retrieve,
 append events, save), against real Redis and a real database."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,8 +35,15 @@ def store(redis_url, db_url, engine, domain):
     red = redis.Redis.from_url(redis_url)
     for key in red.scan_iter("wuyetest:*"):
         red.delete(key)
-    s = RedisWindowTrackerStore(domain, host=url.get("host", "127.0.0.1"), port=url.get("port", 6379),
-                                db=url.get("db", 0), key_prefix="wuyetest", record_exp=3600, database_url=db_url)
+    s = RedisWindowTrackerStore(
+        domain,
+        host=url.get("host", "127.0.0.1"),
+        port=url.get("port", 6379),
+        db=url.get("db", 0),
+        key_prefix="wuyetest",
+        record_exp=3600,
+        database_url=db_url,
+    )
     yield s
     for key in red.scan_iter("wuyetest:*"):
         red.delete(key)
@@ -73,8 +81,13 @@ def turn(store, sender, text, *, extra=(), at=None):
         for event in (ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted(), ActionExecuted(ACTION_LISTEN_NAME)):
             event.timestamp = now
             tracker.update(event)
-    events = [UserUttered(text, {"name": "greet", "confidence": 1.0}), *extra,
-              ActionExecuted("utter_greet"), BotUttered(f"答：{text}"), ActionExecuted(ACTION_LISTEN_NAME)]
+    events = [
+        UserUttered(text, {"name": "greet", "confidence": 1.0}),
+        *extra,
+        ActionExecuted("utter_greet"),
+        BotUttered(f"答：{text}"),
+        ActionExecuted(ACTION_LISTEN_NAME),
+    ]
     for event in events:
         event.timestamp = now = now + 0.001
         tracker.update(event)
@@ -123,8 +136,16 @@ def test_what_a_turn_loads_stays_bounded_and_the_archive_keeps_every_event(store
 
 
 def test_state_at_a_cut_is_restored(store, domain):
-    turn(store, "owner-form", "报修", extra=[SlotSet("repair_description", "厨房水管漏水"),
-                                              ActiveLoop("repair_form"), SlotSet("requested_slot", "repair_location")])
+    turn(
+        store,
+        "owner-form",
+        "报修",
+        extra=[
+            SlotSet("repair_description", "厨房水管漏水"),
+            ActiveLoop("repair_form"),
+            SlotSet("requested_slot", "repair_location"),
+        ],
+    )
     for n in range(60):
         turn(store, "owner-form", f"还在说{n}")
     assert store.red.llen(store.key("owner-form")) < 60 * 4  # it was cut
@@ -135,8 +156,9 @@ def test_state_at_a_cut_is_restored(store, domain):
     assert tracker.latest_message.text == "还在说59"
     assert tracker.latest_action_name == ACTION_LISTEN_NAME
     # The same state as replaying every event the owner ever caused.
-    full = DialogueStateTracker.from_events("owner-form", list(run(store.retrieve_full_tracker("owner-form")).events),
-                                            domain.slots)
+    full = DialogueStateTracker.from_events(
+        "owner-form", list(run(store.retrieve_full_tracker("owner-form")).events), domain.slots
+    )
     assert tracker.current_slot_values() == full.current_slot_values()
     assert tracker.active_loop_name == full.active_loop_name
     # Only one session as far as Rasa can tell: the cut is not a new session.
@@ -162,8 +184,12 @@ def test_a_conversation_kept_by_rasas_redis_store_before_is_taken_over(store, db
     their whole history goes to the archive."""
     events = [ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted(), ActionExecuted(ACTION_LISTEN_NAME)]
     for n in range(800):  # 3,200 events of one long session
-        events += [UserUttered(f"旧{n}", {"name": "greet", "confidence": 1.0}), ActionExecuted("utter_greet"),
-                   BotUttered("好"), ActionExecuted(ACTION_LISTEN_NAME)]
+        events += [
+            UserUttered(f"旧{n}", {"name": "greet", "confidence": 1.0}),
+            ActionExecuted("utter_greet"),
+            BotUttered("好"),
+            ActionExecuted(ACTION_LISTEN_NAME),
+        ]
     events.insert(4, SlotSet("repair_description", "门锁坏了"))
     legacy = DialogueStateTracker.from_events("owner-legacy", events, domain.slots)
     store.red.set("wuyetest:tracker:owner-legacy", json.dumps(legacy.as_dialogue().as_dict()))
@@ -194,10 +220,14 @@ def test_two_servers_never_archive_the_same_waiting_events_twice(store, db_url, 
     store.database_url = "postgresql://nobody@127.0.0.1:1/nothing"
     turn(store, "owner-twice", "数据库停了")
     store.database_url = db_url
-    other = RedisWindowTrackerStore(domain, host=store.red.connection_pool.connection_kwargs["host"],
-                                    port=store.red.connection_pool.connection_kwargs["port"],
-                                    db=store.red.connection_pool.connection_kwargs["db"], key_prefix="wuyetest",
-                                    database_url=db_url)
+    other = RedisWindowTrackerStore(
+        domain,
+        host=store.red.connection_pool.connection_kwargs["host"],
+        port=store.red.connection_pool.connection_kwargs["port"],
+        db=store.red.connection_pool.connection_kwargs["db"],
+        key_prefix="wuyetest",
+        database_url=db_url,
+    )
     first, second = store._take_backlog(), other._take_backlog()
     assert len(first[1]) == 1 and second == (None, [])
     store.red.rename(first[0], store.unarchived)  # give it back; the next turn archives it

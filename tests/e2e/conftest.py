@@ -1,5 +1,6 @@
 """The whole system for end-to-end tests: real Rasa model and server, action server, worker,
 webhook (gunicorn), Redis and SQLite; only WeChat's API is the local stand-in."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """Through /wechat into the staff console and back: an owner raises a repair and asks for a
 person; staff see both in the console (in Chromium), answer, and the answers reach WeChat
 through the worker."""
+
 from __future__ import annotations
 
 import re
@@ -20,11 +21,14 @@ PASSWORD = "e2e-console-pass"
 @pytest.fixture(scope="module")
 def console_user(system):
     env = {**system.env, "CONSOLE_PASSWORD": PASSWORD}
-    subprocess.run([sys.executable, "-m", "console", "create-user", "desk", "--role", "customer_service",
-                    "--name", "郑客服"], cwd=stack.ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "console", "create-user", "desk", "--role", "customer_service", "--name", "郑客服"],
+        cwd=stack.ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return "desk"
-
-
 
 
 def say(wechat, standin, owner: str, text: str) -> str:

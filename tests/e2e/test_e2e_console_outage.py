@@ -1,5 +1,6 @@
 """An outage notice created and sent from the console (in Chromium), delivered by the real
 worker to the WeChat stand-in, its progress updating live on the page until every owner has it."""
+
 from __future__ import annotations
 
 import subprocess
@@ -9,9 +10,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from backend.core.clock import SHANGHAI
 from backend.core.db import get_engine, session_scope
 from backend.core.models import Building, Community, House, WechatBinding
-from backend.text.times import SHANGHAI
 from scripts import stack
 from tests.console.browser import DESKTOP, log_in
 from tests.e2e.wx import wait_for
@@ -25,8 +26,13 @@ OWNERS = 12
 @pytest.fixture(scope="module")
 def supervisor(system):
     env = {**system.env, "CONSOLE_PASSWORD": PASSWORD}
-    subprocess.run([sys.executable, "-m", "console", "create-user", "zhou", "--role", "supervisor",
-                    "--name", "周主管"], cwd=stack.ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "console", "create-user", "zhou", "--role", "supervisor", "--name", "周主管"],
+        cwd=stack.ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return "zhou"
 
 
@@ -34,10 +40,18 @@ def supervisor(system):
 def owners(system):
     made = []
     with session_scope(get_engine(f"sqlite:///{system.db_path}")) as session:
-        houses = session.execute(
-            select(House).join(Building).join(Community)
-            .where(Community.code == "XFL", Building.code == BUILDING).order_by(House.id).limit(OWNERS)
-        ).scalars().all()
+        houses = (
+            session.execute(
+                select(House)
+                .join(Building)
+                .join(Community)
+                .where(Community.code == "XFL", Building.code == BUILDING)
+                .order_by(House.id)
+                .limit(OWNERS)
+            )
+            .scalars()
+            .all()
+        )
         for n, house in enumerate(houses):
             openid = f"o-console-outage-{n}"
             session.add(WechatBinding(openid=openid, house_id=house.id, is_current=True))
@@ -75,7 +89,8 @@ def test_create_an_outage_in_the_console_and_watch_it_deliver(system, standin, b
         sent = page.locator('.event[data-event="notice"] [data-k="sent"]')
         page.wait_for_function(
             f"() => document.querySelector('.event[data-event=\"notice\"] [data-k=\"sent\"]')?.textContent === '{OWNERS}'",
-            timeout=90_000)
+            timeout=90_000,
+        )
         assert sent.inner_text() == str(OWNERS)
         assert page.locator('.event[data-event="notice"] [data-k="pending"]').inner_text() == "0"
         assert page.locator('.event[data-event="notice"] progress').evaluate("p => p.value === p.max")
@@ -89,7 +104,8 @@ def test_create_an_outage_in_the_console_and_watch_it_deliver(system, standin, b
         page.click("#update button")
         page.wait_for_function(
             f"() => document.querySelector('.event[data-event=\"update2\"] [data-k=\"sent\"]')?.textContent === '{OWNERS}'",
-            timeout=90_000)
+            timeout=90_000,
+        )
         wait_for(lambda: all(len(standin.to(o)) == 2 for o in owners), timeout=30)
     finally:
         context.close()

@@ -1,6 +1,7 @@
 """The conversation store in the real stack with two Rasa servers: they share a conversation
 turn by turn, and a conversation that crosses a session boundary still knows the owner's bound
 home (from the database), while the new session's window holds only the new session."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,9 @@ def two_servers(tmp_path_factory, redis_url, standin):
     # The Redis database next to the session's (as tests/backend's wechat_env takes db - 2): this
     # system's worker must not take the session system's jobs. Owners here are new each run.
     url = f"{base}/{int(db) - 1 if int(db) >= 1 else 14}"
-    s = stack.System(tmp_path_factory.mktemp("two-rasa"), url, standin.url, wechat=(TOKEN, AES_KEY, APPID),
-                     rasa_servers=2)
+    s = stack.System(
+        tmp_path_factory.mktemp("two-rasa"), url, standin.url, wechat=(TOKEN, AES_KEY, APPID), rasa_servers=2
+    )
     s.up()
     yield s
     s.down()
@@ -40,8 +42,9 @@ def test_two_rasa_servers_share_one_conversation(two_servers):
     owner = f"o-e2e-two-servers-{time.time_ns()}"
     replies = []
     for n, text in enumerate(["厨房水管漏水", "8号楼702", "明天上午", "13812345678", "确认"]):
-        answer = requests.post(f"{servers[n % 2]}/webhooks/rest/webhook", json={"sender": owner, "message": text},
-                               timeout=30).json()
+        answer = requests.post(
+            f"{servers[n % 2]}/webhooks/rest/webhook", json={"sender": owner, "message": text}, timeout=30
+        ).json()
         replies.append("\n".join(m.get("text", "") for m in answer))
     # Each server continued the form where the other left it, and the last one raised the ticket.
     assert "BX" in replies[-1], replies
@@ -74,5 +77,8 @@ def test_a_new_session_keeps_the_bound_home_and_loads_only_itself(two_servers):
     with session_scope(get_engine(two_servers.database_url)) as session:
         archived = conversation_archive.events_of(session, owner)
     assert [e["text"] for e in archived if e["event"] == "user"] == [
-        "绑定 3栋2单元501 13800001001", "谢谢", "我家物业费还欠多少"]
+        "绑定 3栋2单元501 13800001001",
+        "谢谢",
+        "我家物业费还欠多少",
+    ]
     assert len([e for e in archived if e["event"] == "session_started"]) == 2

@@ -2,6 +2,7 @@
 in the console's 新建工单 (Chromium); the worker dispatches it to an on-duty plumber, whose
 WeChat (the stand-in) gets the task; the owner's WeChat hears that it is recorded and, when the
 plumber answers 接单 in WeChat, that he is on his way."""
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,13 @@ def wx(system):
 @pytest.fixture(scope="module")
 def desk_user(system):
     env = {**system.env, "CONSOLE_PASSWORD": PASSWORD}
-    subprocess.run([sys.executable, "-m", "console", "create-user", "frontdesk", "--role", "customer_service",
-                    "--name", "周客服"], cwd=stack.ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "console", "create-user", "frontdesk", "--role", "customer_service", "--name", "周客服"],
+        cwd=stack.ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return "frontdesk"
 
 
@@ -49,7 +55,8 @@ def plumber(system, wx):
 
 
 def test_a_phone_call_recorded_in_the_console_reaches_the_plumber_and_the_owner(
-        system, standin, wx, desk_user, plumber, browser, db_session):
+    system, standin, wx, desk_user, plumber, browser, db_session
+):
     assert "绑定成功" in wx.say(OWNER, "绑定 12-1102 13800001003")[0]  # 王芳, 12栋1102
 
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
@@ -124,17 +131,23 @@ def test_fee_questions_about_two_items_get_their_own_answers(system, wx):
 def test_an_outage_whose_owners_were_told_late_shows_on_the_scorecard(system, standin, browser, desk_user):
     from datetime import datetime, timedelta
 
+    from backend.core.clock import SHANGHAI
     from backend.core.db import get_engine, session_scope
     from backend.core.models import Building, Community, House, WechatBinding
-    from backend.text.times import SHANGHAI
 
     env = {**system.env, "CONSOLE_PASSWORD": PASSWORD}
-    subprocess.run([sys.executable, "-m", "console", "create-user", "deskboss", "--role", "supervisor",
-                    "--name", "钱主管"], cwd=stack.ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "console", "create-user", "deskboss", "--role", "supervisor", "--name", "钱主管"],
+        cwd=stack.ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     owner = "o-e2e-desk-outage"
     with session_scope(get_engine(f"sqlite:///{system.db_path}")) as session:  # 阳光城 5号楼: no other test's
-        house = session.execute(select(House).join(Building).join(Community)
-                                .where(Community.code == "YGC", Building.code == "5").limit(1)).scalar_one()
+        house = session.execute(
+            select(House).join(Building).join(Community).where(Community.code == "YGC", Building.code == "5").limit(1)
+        ).scalar_one()
         session.add(WechatBinding(openid=owner, house_id=house.id, is_current=True))
     now = datetime.now(SHANGHAI).replace(second=0, microsecond=0)
     start = now + timedelta(hours=10)  # the utility told us 6 hours ago: owners hear 16 h ahead, late

@@ -1,6 +1,7 @@
 """Metrics and health of the running processes: webhook (two gunicorn workers, summed by the
 master), worker (its counters and the records read at scrape time), action server (through
 rasa-sdk's plugin hook), console; readiness that fails while Rasa loads its model."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -19,8 +20,7 @@ def scrape(port: int) -> list:
 
 
 def total(samples: list, name: str, **labels) -> float:
-    return sum(s.value for s in samples
-               if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+    return sum(s.value for s in samples if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
 
 
 def test_the_webhook_counts_messages_and_reply_latency_over_all_its_workers(system):

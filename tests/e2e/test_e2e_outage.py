@@ -2,6 +2,7 @@
 their bound owners receive it at the WeChat stand-in; the worker SIGKILLed mid-broadcast and
 restarted finishes with each owner holding exactly one copy; owners' questions through /wechat
 are answered from the notice for their building, and "none" elsewhere."""
+
 from __future__ import annotations
 
 import os
@@ -24,16 +25,19 @@ PER_BUILDING = 30  # building 8 has 36 homes in the demo
 ADMIN = {"Authorization": "Bearer " + System.ADMIN_TOKEN}
 
 
-
-
 @pytest.fixture(scope="module")
 def owners(system):
     """30 bound owners in each of buildings 3, 8 and 12."""
     made = {}
     with session_scope(get_engine(f"sqlite:///{system.db_path}")) as session:
         for code in ("3", "8", "12"):
-            houses = session.execute(select(House).join(Building).where(Building.code == code)
-                                     .order_by(House.id).limit(PER_BUILDING)).scalars().all()
+            houses = (
+                session.execute(
+                    select(House).join(Building).where(Building.code == code).order_by(House.id).limit(PER_BUILDING)
+                )
+                .scalars()
+                .all()
+            )
             for n, house in enumerate(houses):
                 openid = f"o-outage-{code}-{n}"
                 session.add(WechatBinding(openid=openid, house_id=house.id, is_current=True))
@@ -44,9 +48,19 @@ def owners(system):
 def test_only_affected_owners_get_it_once_even_when_the_worker_is_killed(system, standin, owners):
     standin.hold_after = len(standin.messages) + 25  # after 25 of ours, calls hang: the worker is mid-call
     tomorrow = (datetime.now() + timedelta(days=1)).strftime("%Y-%m-%d")
-    response = requests.post(f"{system.base_url}/api/outages", headers=ADMIN, timeout=10, json={
-        "community": "XFL", "kind": "water", "buildings": ["3", "8"], "starts_at": f"{tomorrow}T09:00",
-        "ends_at": f"{tomorrow}T17:00", "reason": "市政管网维修"})
+    response = requests.post(
+        f"{system.base_url}/api/outages",
+        headers=ADMIN,
+        timeout=10,
+        json={
+            "community": "XFL",
+            "kind": "water",
+            "buildings": ["3", "8"],
+            "starts_at": f"{tomorrow}T09:00",
+            "ends_at": f"{tomorrow}T17:00",
+            "reason": "市政管网维修",
+        },
+    )
     assert response.status_code == 201, response.text
     outage = response.json()
     assert outage["recipients"] == {"per_building": {"3": PER_BUILDING, "8": PER_BUILDING}, "total": 2 * PER_BUILDING}
@@ -75,9 +89,16 @@ def test_only_affected_owners_get_it_once_even_when_the_worker_is_killed(system,
     assert notice["total"] == 2 * PER_BUILDING and notice["pending"] <= 4
     assert notice["sent"] + notice["pending"] + notice["unknown"] == 2 * PER_BUILDING
     with session_scope(get_engine(f"sqlite:///{system.db_path}")) as session:
-        in_doubt = session.execute(select(OutboundMessage.openid).where(
-            OutboundMessage.campaign == f"outage:{outage['id']}:notice",
-            OutboundMessage.status.in_(("sending", "unknown")))).scalars().all()
+        in_doubt = (
+            session.execute(
+                select(OutboundMessage.openid).where(
+                    OutboundMessage.campaign == f"outage:{outage['id']}:notice",
+                    OutboundMessage.status.in_(("sending", "unknown")),
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert len(in_doubt) <= 4 and all(received[o] == 1 for o in in_doubt)
 
 

@@ -2,6 +2,7 @@
 loaded (幸福里花园 and 阳光城, both with a 3栋2单元501): binding on the right phone, then the
 fee from the imported bills; a wrong phone binds nothing; notices and contacts come from the
 owner's own community."""
+
 from __future__ import annotations
 
 import itertools

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from backend.core.clock import SHANGHAI
 from backend.core.db import get_engine, session_scope
 from backend.core.models import RenovationApplication, Staff, Ticket
-from backend.text.times import SHANGHAI
 from backend.work import staff as staff_records
 from scripts import stack
 from tests.console.browser import DESKTOP, log_in

@@ -1,4 +1,5 @@
 """A whole repair conversation through /wechat, in compatible and safe mode, against the real stack."""
+
 from __future__ import annotations
 
 import itertools
@@ -72,12 +73,14 @@ def test_question_midway_then_correction_and_photo(wechat, db_session, system):
     reply, _ = wechat.say(owner, "8号楼702客厅的灯不亮了")
     assert "什么时候上门" in reply
     reply, _ = wechat.say(owner, "对了物业电话多少")
-    assert "0571" in reply          # the demo community's hotline…
-    assert "什么时候上门" in reply   # …and back to the open question
+    assert "0571" in reply  # the demo community's hotline…
+    assert "什么时候上门" in reply  # …and back to the open question
     reply, _ = wechat.say(owner, "周六上午 电话13812345678")
     assert "请核对" in reply
     # an image while the repair is being raised goes with it
-    response = wechat.post(wechat.xml(owner, "image", {"PicUrl": "http://img.example/1.jpg", "MediaId": "m1"}, next_msg_id()))
+    response = wechat.post(
+        wechat.xml(owner, "image", {"PicUrl": "http://img.example/1.jpg", "MediaId": "m1"}, next_msg_id())
+    )
     assert "照片收到" in wechat.reply_text(response)
     reply, _ = wechat.say(owner, "电话写错了 是13700001111")
     assert "13700001111" in reply and "请核对" in reply
@@ -106,8 +109,14 @@ def test_follow_event_gets_a_welcome(wechat):
 
 def test_voice_message_uses_wechat_transcript(wechat):
     owner = new_owner(wechat.mode)
-    response = wechat.post(wechat.xml(owner, "voice", {"MediaId": "v1", "Format": "amr",
-                                                       "Recognition": "那个，我家卫生间马桶堵了。"}, next_msg_id()))
+    response = wechat.post(
+        wechat.xml(
+            owner,
+            "voice",
+            {"MediaId": "v1", "Format": "amr", "Recognition": "那个，我家卫生间马桶堵了。"},
+            next_msg_id(),
+        )
+    )
     assert "楼栋" in wechat.reply_text(response)  # understood as a repair; asks where
 
 
@@ -128,7 +137,9 @@ def test_photo_after_the_ticket_is_added_to_it(wechat, db_session):
     wechat.say(owner, "幸福里花园东门的门禁刷不开 随时都可以 电话13812345678")  # two communities have an 东门
     reply, _ = wechat.say(owner, "确认")
     assert "单号" in reply
-    response = wechat.post(wechat.xml(owner, "image", {"PicUrl": "http://img.example/2.jpg", "MediaId": "m2"}, next_msg_id()))
+    response = wechat.post(
+        wechat.xml(owner, "image", {"PicUrl": "http://img.example/2.jpg", "MediaId": "m2"}, next_msg_id())
+    )
     (ticket,) = tickets_of(db_session, owner)
     assert ticket.number in wechat.reply_text(response)
     photos = db_session.execute(select(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id)).scalars().all()

@@ -1,4 +1,5 @@
 """Rasa down or slow: the owner hears from us in time, and the answer comes when it can."""
+
 from __future__ import annotations
 
 import os

@@ -1,6 +1,7 @@
 """Staff push end to end: an owner's urgent leak through signed XML reaches the on-duty plumber's
 WeChat (the stand-in) within seconds; the plumber's 接单/到场/完工 reach the owner; the worker
 killed mid-job loses nothing and sends nothing twice."""
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,6 @@ from tests.e2e.wx import WeChat, wait_for
 
 PLUMBER = "o-e2e-plumber"
 OWNER = "o-e2e-leak-owner"
-
-
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +49,7 @@ def _ticket(db_session, openid) -> Ticket:
 
 
 def _task_for(standin, number):
-    return [m for m in standin.to(PLUMBER, "template")
-            if m["body"]["data"]["keyword1"]["value"] == number]
+    return [m for m in standin.to(PLUMBER, "template") if m["body"]["data"]["keyword1"]["value"] == number]
 
 
 def test_urgent_leak_reaches_the_plumber_and_the_owner_hears_every_step(system, standin, wx, plumber, db_session):
@@ -89,8 +87,13 @@ def test_urgent_leak_reaches_the_plumber_and_the_owner_hears_every_step(system, 
     assert steps["dispatched"] <= steps["accepted"] <= steps["arrived"] <= steps["done"]
     # every message to the owner is on record with its result
     db_session.expire_all()
-    sent = db_session.execute(select(OutboundMessage).where(OutboundMessage.openid == OWNER,
-                                                            OutboundMessage.purpose == "progress")).scalars().all()
+    sent = (
+        db_session.execute(
+            select(OutboundMessage).where(OutboundMessage.openid == OWNER, OutboundMessage.purpose == "progress")
+        )
+        .scalars()
+        .all()
+    )
     db_session.commit()
     assert [m.status for m in sent] == ["sent"] * 3 and all(m.errcode == 0 for m in sent)
 
@@ -109,13 +112,21 @@ def test_worker_killed_mid_job_loses_nothing_and_sends_nothing_twice(system, sta
     monkeypatch.setenv("WECHAT_SECRET", "local-secret")
     engine = get_engine(f"sqlite:///{system.db_path}")
     openids = [f"o-kill-{n}" for n in range(8)]
-    standin.delay = 0.4       # each call takes a while: the kill lands inside one
+    standin.delay = 0.4  # each call takes a while: the kill lands inside one
     standin.failures_for[openids[0]] = [45009]  # and one must wait and try again
     arrived_before = standin.arrived
     with session_scope(engine) as session:
-        ids = [delivery.record(session, o, "template", f"停水通知 {o}", purpose="progress",
-                               template={"template_id": "T", "data": {"keyword1": {"value": o}}}).id
-               for o in openids]
+        ids = [
+            delivery.record(
+                session,
+                o,
+                "template",
+                f"停水通知 {o}",
+                purpose="progress",
+                template={"template_id": "T", "data": {"keyword1": {"value": o}}},
+            ).id
+            for o in openids
+        ]
     wait_for(lambda: standin.arrived >= arrived_before + 3, timeout=20, every=0.02)
     worker = system.procs.pop("worker")
     os.killpg(worker.pid, signal.SIGKILL)

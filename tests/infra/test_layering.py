@@ -5,6 +5,7 @@
 - backend knows nothing of Flask, Rasa or the rooms built on it (webhook, console, adminapi, actions);
 - no `_private` name of one module is used by another (make it public or move it).
 """
+
 from __future__ import annotations
 
 import ast
@@ -84,9 +85,13 @@ def _graph():
                     if alias.asname and alias.name in module_aliases:
                         module_aliases[alias.asname] = module_aliases[alias.name]
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in module_aliases and node.attr.startswith("_")
-                    and not node.attr.startswith("__")):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in module_aliases
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
                 private.append(f"{module}:{node.lineno} uses {node.value.id}.{node.attr}")
     return edges, private, forbidden
 
@@ -163,10 +168,19 @@ def test_a_tickets_status_is_written_only_by_ticket_status():
         if path in allowed or path.parts[len(ROOT.parts)] in ("scripts", "nlu"):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
-                node, (ast.AugAssign, ast.AnnAssign)) else []
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, (ast.AugAssign, ast.AnnAssign))
+                else []
+            )
             for target in targets:
-                if isinstance(target, ast.Attribute) and target.attr == "status" and isinstance(
-                        target.value, ast.Name) and "ticket" in target.value.id.lower():
+                if (
+                    isinstance(target, ast.Attribute)
+                    and target.attr == "status"
+                    and isinstance(target.value, ast.Name)
+                    and "ticket" in target.value.id.lower()
+                ):
                     writers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert writers == []

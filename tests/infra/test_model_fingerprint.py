@@ -1,4 +1,5 @@
 """`make run` retrains only when what the model is made of changed."""
+
 from scripts import stack
 
 

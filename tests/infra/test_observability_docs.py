@@ -1,4 +1,5 @@
 """The dashboard and docs/OPERATIONS.md ask only for metrics the code produces."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """Every job name the code enqueues or the worker runs resolves to a function: a rename that
 forgets backend/core/schedule.py fails here, not in production at 3 a.m."""
+
 from __future__ import annotations
 
 import importlib

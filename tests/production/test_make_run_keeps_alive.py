@@ -1,4 +1,5 @@
 """`make run` restarts a child that died; the others keep running (scripts/run.py KeepAlive)."""
+
 from __future__ import annotations
 
 import os
@@ -26,7 +27,9 @@ def test_a_killed_child_is_started_again_and_the_others_are_left_alone():
             keeper.tend()
             time.sleep(0.1)
         assert procs["actions"].poll() is None and procs["actions"].pid != before["actions"]
-        assert {n: p.pid for n, p in procs.items() if n != "actions"} == {n: before[n] for n in before if n != "actions"}
+        assert {n: p.pid for n, p in procs.items() if n != "actions"} == {
+            n: before[n] for n in before if n != "actions"
+        }
         assert all(p.poll() is None for p in procs.values())
         assert said and "actions exited with -9" in said[0] and "others keep serving" in said[0]
     finally:
@@ -39,8 +42,9 @@ def test_a_child_that_keeps_dying_waits_longer_each_time():
     now = [0.0]
     procs = {"rasa": subprocess.Popen(["true"])}
     procs["rasa"].wait()
-    keeper = KeepAlive(procs, lambda name: (p := subprocess.Popen(["true"]), p.wait())[0], lambda _: None,
-                       clock=lambda: now[0])
+    keeper = KeepAlive(
+        procs, lambda name: (p := subprocess.Popen(["true"]), p.wait())[0], lambda _: None, clock=lambda: now[0]
+    )
     waits = []
     for _ in range(7):
         keeper.tend()  # notices the exit, schedules the start

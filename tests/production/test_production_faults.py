@@ -13,6 +13,7 @@ write steadily, as WeChat delivers: 5 s timeout, then the same MsgId again.
 
 Started once for the module (two Rasa servers load the model: tens of seconds each).
 """
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,15 @@ from tests.production import cluster
 # The timeout covers the module's start (two Rasa servers) on a crowded machine too.
 # Not yet part of `make test`: they have not passed on this machine (written while it was crowded,
 # Rasa took minutes to reload). `make test-faults` runs them; docs/OPERATIONS.md says where they stand.
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(1800),
-              pytest.mark.skipif(os.environ.get("WUYE_FAULT_TESTS") != "1",
-                                 reason="fault tests are opt-in until they pass here: make test-faults")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.postgres,
+    pytest.mark.timeout(1800),
+    pytest.mark.skipif(
+        os.environ.get("WUYE_FAULT_TESTS") != "1",
+        reason="fault tests are opt-in until they pass here: make test-faults",
+    ),
+]
 
 ADMIN_TOKEN = stack.System.ADMIN_TOKEN
 # Rasa's conversation API, token-protected on loopback: lets a retry see a turn that went through
@@ -61,12 +68,23 @@ def world(tmp_path_factory):
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "WECHAT_TOKEN": TOKEN, "WECHAT_AES_KEY": AES_KEY,
-           "WECHAT_APPID": APPID, "WECHAT_SECRET": "local-secret", "WECHAT_API_BASE_URL": standin.url,
-           "ADMIN_API_TOKEN": ADMIN_TOKEN, "CONSOLE_SECRET_KEY": os.urandom(16).hex(), "BROADCAST_RATE": "40",
-           "WECHAT_ACCOUNT_ID": stack.System.ACCOUNT_ID, "RASA_ENABLE_API": "1", "RASA_AUTH_TOKEN": RASA_TOKEN,
-           "CONSOLE_COOKIE_SECURE": "0",
-           "LOG_LEVEL": "WARNING"}
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "WECHAT_TOKEN": TOKEN,
+        "WECHAT_AES_KEY": AES_KEY,
+        "WECHAT_APPID": APPID,
+        "WECHAT_SECRET": "local-secret",
+        "WECHAT_API_BASE_URL": standin.url,
+        "ADMIN_API_TOKEN": ADMIN_TOKEN,
+        "CONSOLE_SECRET_KEY": os.urandom(16).hex(),
+        "BROADCAST_RATE": "40",
+        "WECHAT_ACCOUNT_ID": stack.System.ACCOUNT_ID,
+        "RASA_ENABLE_API": "1",
+        "RASA_AUTH_TOKEN": RASA_TOKEN,
+        "CONSOLE_COOKIE_SECURE": "0",
+        "LOG_LEVEL": "WARNING",
+    }
     nodes = {}
     try:
         setup_env = stack.child_env(stack.Ports(), {**env, "WUYE_VAR_DIR": str(tmp / "var")})
@@ -76,8 +94,13 @@ def world(tmp_path_factory):
 
         # Throwaway nodes with (fake) WeChat credentials: the demo data is wanted here.
         for step in (["db-upgrade"], ["seed-demo", "--allow-production"]):
-            subprocess.run([sys.executable, "-m", "backend", *step], cwd=stack.ROOT, env=setup_env, check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "backend", *step],
+                cwd=stack.ROOT,
+                env=setup_env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         for name in ("a", "b"):
             nodes[name] = cluster.node(tmp, f"node-{name}", env, model)
             nodes[name].start(foreground_child=True)
@@ -137,7 +160,9 @@ def _check_every_message(world, owners: cluster.Owners, settle_timeout: float) -
         got = Counter(standin.texts_to(owner))
         want = out["sent_texts"][owner]
         if got != want:
-            problems.append(f"{owner}: WeChat got {dict(got - want)} more / {dict(want - got)} fewer than recorded as sent")
+            problems.append(
+                f"{owner}: WeChat got {dict(got - want)} more / {dict(want - got)} fewer than recorded as sent"
+            )
     # One ticket per round (the repair and its confirmation), never two.
     for owner in owners.owners:
         rounds_confirmed = sum(1 for s in sent if s.owner == owner and s.text == "对的")
@@ -150,9 +175,12 @@ def _check_every_message(world, owners: cluster.Owners, settle_timeout: float) -
         doubled = {k: n for k, n in turns.items() if k and n > 1}
         if doubled:
             problems.append(f"{owner}: the same delivery made several turns: {doubled}")
-    return {"messages": len(sent), "answered_passively": sum(s.answered_passively for s in sent),
-            "answered_later": sum(1 for s in sent if not s.answered_passively),
-            "retried_by_wechat": sum(1 for s in sent if len(s.statuses) > 1)}, problems
+    return {
+        "messages": len(sent),
+        "answered_passively": sum(s.answered_passively for s in sent),
+        "answered_later": sum(1 for s in sent if not s.answered_passively),
+        "retried_by_wechat": sum(1 for s in sent if len(s.statuses) > 1),
+    }, problems
 
 
 def test_each_process_killed_under_load_comes_back_and_nothing_is_lost(world):
@@ -173,9 +201,12 @@ def test_each_process_killed_under_load_comes_back_and_nothing_is_lost(world):
                 kills[name] = {"back_in_s": None, "error": str(exc)}
                 continue
             during = [s for s in owners.sent if killed_at - 1 <= s.started <= killed_at + took]
-            kills[name] = {"back_in_s": round(took, 1), "messages_during": len(during),
-                           "deferred": sum(1 for s in during if not s.answered_passively),
-                           "retried_by_wechat": sum(1 for s in during if len(s.statuses) > 1)}
+            kills[name] = {
+                "back_in_s": round(took, 1),
+                "messages_during": len(during),
+                "deferred": sum(1 for s in during if not s.answered_passively),
+                "retried_by_wechat": sum(1 for s in during if len(s.statuses) > 1),
+            }
             time.sleep(6)  # serving again before the next blow
     finally:
         owners.stop()
@@ -205,15 +236,28 @@ def test_a_node_dies_mid_load_and_mid_broadcast_and_the_other_carries_on(world):
         b.rpc().stopProcess("worker")
         starts = (stack_now() + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%S")
         ends = (stack_now() + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%S")
-        resp = requests.post(f"http://127.0.0.1:{a.ports.webhook}/api/outages",
-                             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30,
-                             json={"community": "BENCH", "kind": "water", "buildings": "all", "starts_at": starts,
-                                   "ends_at": ends, "reason": "管网检修", "send": True})
+        resp = requests.post(
+            f"http://127.0.0.1:{a.ports.webhook}/api/outages",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            timeout=30,
+            json={
+                "community": "BENCH",
+                "kind": "water",
+                "buildings": "all",
+                "starts_at": starts,
+                "ends_at": ends,
+                "reason": "管网检修",
+                "send": True,
+            },
+        )
         assert resp.status_code in (200, 201), resp.text
 
         def notices() -> Counter:
-            return Counter(m["body"].get("touser") for m in standin.messages
-                           if str(m["body"].get("touser", "")).startswith("o-bench-"))
+            return Counter(
+                m["body"].get("touser")
+                for m in standin.messages
+                if str(m["body"].get("touser", "")).startswith("o-bench-")
+            )
 
         owners = cluster.Owners(lambda: nginx.url, count=4, prefix="node", pause=1.5)
         owners.start()
@@ -244,9 +288,14 @@ def test_a_node_dies_mid_load_and_mid_broadcast_and_the_other_carries_on(world):
         deadline = time.monotonic() + 150  # calls cut off mid-way are settled as "unknown" by the sweep
         while True:
             with engine.connect() as conn:
-                by_status = dict(conn.execute(text(
-                    "select status, count(*) from outbound_messages where campaign like 'outage:%:notice' "
-                    "group by status")).all())
+                by_status = dict(
+                    conn.execute(
+                        text(
+                            "select status, count(*) from outbound_messages where campaign like 'outage:%:notice' "
+                            "group by status"
+                        )
+                    ).all()
+                )
             if not (by_status.get("queued") or by_status.get("sending")) or time.monotonic() > deadline:
                 break
             time.sleep(2)
@@ -260,10 +309,15 @@ def test_a_node_dies_mid_load_and_mid_broadcast_and_the_other_carries_on(world):
         statuses = nginx.statuses()
         if [s for s in statuses if s.startswith("5")]:
             problems.append(f"nginx answered {dict(statuses)}")
-        figures["node_killed"] = {**totals, "problems": problems, "notices_before_kill": before_kill,
-                                  "recipients": recipients, "notices_unknown": unknown,
-                                  "nginx_statuses": dict(statuses),
-                                  "broadcast_done_after_kill_s": round(time.monotonic() - killed_at, 1)}
+        figures["node_killed"] = {
+            **totals,
+            "problems": problems,
+            "notices_before_kill": before_kill,
+            "recipients": recipients,
+            "notices_unknown": unknown,
+            "nginx_statuses": dict(statuses),
+            "broadcast_done_after_kill_s": round(time.monotonic() - killed_at, 1),
+        }
         _write_figures()
         print(json.dumps(figures["node_killed"], ensure_ascii=False, indent=1))
         assert not problems, "\n".join(problems)

@@ -1,5 +1,6 @@
 """Guessing limits on binding, photo URLs, secrets out of the database and logs, admin API paging:
 on SQLite and PostgreSQL, real Redis."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from backend.core.clock import aware_now
 from backend.core.logs import JsonFormatter
-from backend.core.models import BindingRequest, OutboundMessage, aware_now
+from backend.core.models import BindingRequest, OutboundMessage
 from backend.messaging import delivery
 from backend.owners import binding
 from backend.text.addresses import parse_address
@@ -81,8 +83,16 @@ def test_many_accounts_guessing_phones_pause_self_service_binding(session, wecha
     now = aware_now()
     address = parse_address("3栋2单元501")
     for n in range(binding.MAX_FAILED_ALL_PER_HOUR):
-        session.add(BindingRequest(openid=f"o-bot-{n}", address_text="3栋2单元501", phone=f"1390000{n:04d}",
-                                   reason="phone_not_listed", status="open", created_at=now - timedelta(minutes=5)))
+        session.add(
+            BindingRequest(
+                openid=f"o-bot-{n}",
+                address_text="3栋2单元501",
+                phone=f"1390000{n:04d}",
+                reason="phone_not_listed",
+                status="open",
+                created_at=now - timedelta(minutes=5),
+            )
+        )
     session.commit()
     # The listed phone from a fresh account: refused for now, nothing bound.
     outcome = binding.bind_with_phone(session, "o-fresh", address, "13800001001", now=now)
@@ -93,12 +103,22 @@ def test_many_accounts_guessing_phones_pause_self_service_binding(session, wecha
 
 
 # --- photos -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("url", ["javascript:alert(document.cookie)", "data:text/html,<script>1</script>",
-                                 "JaVaScRiPt:alert(1)", "//evil.example/x.png", "https://x.example/a\"onerror=\"1",
-                                 "vbscript:x", " javascript:x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.cookie)",
+        "data:text/html,<script>1</script>",
+        "JaVaScRiPt:alert(1)",
+        "//evil.example/x.png",
+        'https://x.example/a"onerror="1',
+        "vbscript:x",
+        " javascript:x",
+    ],
+)
 def test_a_photo_url_is_only_ever_http(session, wechat_env, url):
-    ticket = tickets.create_repair(session, tickets.RepairRequest(openid="o-owner", description="水管漏水",
-                                                                  contact_phone="13800001001"))
+    ticket = tickets.create_repair(
+        session, tickets.RepairRequest(openid="o-owner", description="水管漏水", contact_phone="13800001001")
+    )
     tickets.attach_photo(session, "o-owner", url, "media-1")
     session.commit()
     session.refresh(ticket)
@@ -107,8 +127,9 @@ def test_a_photo_url_is_only_ever_http(session, wechat_env, url):
 
 
 def test_wechat_photo_urls_are_kept(session, wechat_env):
-    tickets.create_repair(session, tickets.RepairRequest(openid="o-owner", description="水管漏水",
-                                                         contact_phone="13800001001"))
+    tickets.create_repair(
+        session, tickets.RepairRequest(openid="o-owner", description="水管漏水", contact_phone="13800001001")
+    )
     ticket = tickets.attach_photo(session, "o-owner", "http://mmbiz.qpic.cn/mmbiz_jpg/abc/0", "m")
     assert ticket.photos[-1].url == "http://mmbiz.qpic.cn/mmbiz_jpg/abc/0"
 
@@ -125,8 +146,15 @@ def test_a_staff_member_typing_a_photo_command_attaches_nothing(session, wechat_
     session.commit()
     typed = "/send_photo" + json.dumps({"photo_url": "https://evil.example/x.png", "media_id": "m"})
     msg_id = str(time.time_ns())
-    msg = InboundMessage("gh", crew.plumber_a.openid, int(time.time()), "text", msg_id, content=typed,
-                         raw={"MsgType": "text", "Content": typed, "MsgId": msg_id})
+    msg = InboundMessage(
+        "gh",
+        crew.plumber_a.openid,
+        int(time.time()),
+        "text",
+        msg_id,
+        content=typed,
+        raw={"MsgType": "text", "Content": typed, "MsgId": msg_id},
+    )
     outcome = Conversation(load_settings(), rasa=object()).handle(msg)
     assert outcome.reply and "照片" not in outcome.reply  # read as a (not understood) command
 
@@ -136,8 +164,10 @@ def test_last_error_keeps_the_error_type_and_errcode_not_the_token_url(session, 
     from backend.messaging import wechat_api
 
     def fails(self, openid, text):
-        raise requests.HTTPError("500 Server Error for url: https://api.weixin.qq.com/cgi-bin/message/custom/send"
-                                 "?access_token=SECRET-ACCESS-TOKEN-123")
+        raise requests.HTTPError(
+            "500 Server Error for url: https://api.weixin.qq.com/cgi-bin/message/custom/send"
+            "?access_token=SECRET-ACCESS-TOKEN-123"
+        )
 
     monkeypatch.setattr(wechat_api.WeChatAPI, "send_custom_text", fails)
     row = delivery.record(session, "o-owner", "custom", "您好", purpose="reply")
@@ -150,8 +180,15 @@ def test_last_error_keeps_the_error_type_and_errcode_not_the_token_url(session, 
 
 
 def test_logs_never_carry_tokens_or_signatures():
-    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "call failed: %s", (
-        "https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=THE-APP-SECRET",), None)
+    record = logging.LogRecord(
+        "x",
+        logging.ERROR,
+        __file__,
+        1,
+        "call failed: %s",
+        ("https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=THE-APP-SECRET",),
+        None,
+    )
     try:
         raise requests.HTTPError("for url: https://api.weixin.qq.com/cgi-bin/message/custom/send?access_token=TOK-9")
     except requests.HTTPError:
@@ -166,8 +203,20 @@ def test_logs_never_carry_tokens_or_signatures():
 
 
 # --- the admin API's paging -------------------------------------------------------------------------
-@pytest.mark.parametrize("query", ["limit=-1", "limit=0", "limit=201", "limit=99999999999999999999",
-                                   "offset=-5", "offset=100000000", "limit=abc", "offset=1.5", "limit=٣"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=-1",
+        "limit=0",
+        "limit=201",
+        "limit=99999999999999999999",
+        "offset=-5",
+        "offset=100000000",
+        "limit=abc",
+        "offset=1.5",
+        "limit=٣",
+    ],
+)
 def test_admin_api_paging_out_of_range_is_a_400(session, wechat_env, monkeypatch, query):
     from backend.core.config import load_settings
     from webhook.app import create_app

@@ -1,5 +1,6 @@
 """The same promises against the real processes `make run` starts (tests/conftest.py `system`:
 Rasa, the action server, worker, webhook and console, with WeChat credentials set)."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -31,8 +32,9 @@ def _listening(pid: int) -> set[tuple[str, int]]:
         return found
     for proc in procs:
         try:
-            found |= {(c.laddr.ip, c.laddr.port) for c in proc.net_connections(kind="inet")
-                      if c.status == psutil.CONN_LISTEN}
+            found |= {
+                (c.laddr.ip, c.laddr.port) for c in proc.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN
+            }
         except psutil.NoSuchProcess:
             pass
     return found
@@ -50,33 +52,57 @@ def test_every_port_of_every_process_is_on_loopback(system):
     assert system.ports.webhook in ports["webhook"] and system.ports.console in ports["console"]
 
 
-@pytest.mark.parametrize("method, path", [
-    ("get", "/conversations/o-someone/tracker"), ("post", "/conversations/o-someone/tracker/events"),
-    ("put", "/conversations/o-someone/tracker/events"), ("get", "/conversations/o-someone/story"),
-    ("post", "/conversations/o-someone/trigger_intent"), ("delete", "/model"), ("put", "/model"),
-    ("post", "/model/parse"), ("get", "/domain"), ("get", "/status"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/conversations/o-someone/tracker"),
+        ("post", "/conversations/o-someone/tracker/events"),
+        ("put", "/conversations/o-someone/tracker/events"),
+        ("get", "/conversations/o-someone/story"),
+        ("post", "/conversations/o-someone/trigger_intent"),
+        ("delete", "/model"),
+        ("put", "/model"),
+        ("post", "/model/parse"),
+        ("get", "/domain"),
+        ("get", "/status"),
+    ],
+)
 def test_rasa_http_api_is_not_served(system, method, path):
-    response = getattr(requests, method)(f"http://127.0.0.1:{system.ports.rasa}{path}",
-                                         json={"event": "slot", "name": "x", "value": 1}, timeout=10)
+    response = getattr(requests, method)(
+        f"http://127.0.0.1:{system.ports.rasa}{path}", json={"event": "slot", "name": "x", "value": 1}, timeout=10
+    )
     assert response.status_code in (404, 405), (path, response.status_code, response.text[:200])
     # The conversation channel the webhook uses is still there.
     assert requests.get(f"http://127.0.0.1:{system.ports.rasa}/webhooks/rest", timeout=10).status_code == 200
 
 
 ACTION_CALL = {
-    "next_action": "action_query_ticket_status", "sender_id": "o-victim", "version": "3.6.2",
-    "domain": {}, "tracker": {"sender_id": "o-victim", "slots": {}, "latest_message": {}, "events": [],
-                              "paused": False, "followup_action": None, "active_loop": {},
-                              "latest_action_name": None},
+    "next_action": "action_query_ticket_status",
+    "sender_id": "o-victim",
+    "version": "3.6.2",
+    "domain": {},
+    "tracker": {
+        "sender_id": "o-victim",
+        "slots": {},
+        "latest_message": {},
+        "events": [],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": None,
+    },
 }
 
 
 def test_the_action_server_refuses_calls_without_its_token(system):
     base = f"http://127.0.0.1:{system.ports.actions}"
     assert requests.post(f"{base}/webhook", json=ACTION_CALL, timeout=10).status_code == 401
-    assert requests.post(f"{base}/webhook", json=ACTION_CALL, headers={"X-Actions-Token": "guess-guess-guess-1"},
-                         timeout=10).status_code == 401
+    assert (
+        requests.post(
+            f"{base}/webhook", json=ACTION_CALL, headers={"X-Actions-Token": "guess-guess-guess-1"}, timeout=10
+        ).status_code
+        == 401
+    )
     assert requests.get(f"{base}/actions", timeout=10).status_code == 401
     assert requests.get(f"{base}/health", timeout=10).status_code == 200  # health says nothing
     good = {"X-Actions-Token": system.env["ACTIONS_TOKEN"]}
@@ -85,12 +111,23 @@ def test_the_action_server_refuses_calls_without_its_token(system):
 
 @pytest.mark.parametrize("token", ["", "too-short"])
 def test_the_action_server_will_not_listen_beyond_loopback_without_a_token(tmp_path, token):
-    env = {**os.environ, "ACTIONS_HOST": "0.0.0.0", "ACTIONS_TOKEN": token, "PYTHONPATH": str(stack.ROOT),
-           "WUYE_VAR_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "ACTIONS_HOST": "0.0.0.0",
+        "ACTIONS_TOKEN": token,
+        "PYTHONPATH": str(stack.ROOT),
+        "WUYE_VAR_DIR": str(tmp_path),
+    }
     for name in ("WECHAT_APPID", "WECHAT_SECRET", "WECHAT_AES_KEY"):
         env.pop(name, None)
-    result = subprocess.run([sys.executable, "-m", "actions.server", "-p", str(stack.free_port())], cwd=stack.ROOT,
-                            env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "actions.server", "-p", str(stack.free_port())],
+        cwd=stack.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0
     assert "ACTIONS_TOKEN" in result.stderr
 
@@ -109,8 +146,13 @@ def test_a_plain_push_to_a_safe_mode_account_is_refused(system):
 
 def _aes(system, xml: str, ts: str, nonce: str) -> requests.Response:
     encrypted = SafeModeCrypto(TOKEN, AES_KEY, APPID).encrypt(xml.encode())
-    params = {"timestamp": ts, "nonce": nonce, "signature": sha1_signature(TOKEN, ts, nonce),
-              "encrypt_type": "aes", "msg_signature": sha1_signature(TOKEN, ts, nonce, encrypted)}
+    params = {
+        "timestamp": ts,
+        "nonce": nonce,
+        "signature": sha1_signature(TOKEN, ts, nonce),
+        "encrypt_type": "aes",
+        "msg_signature": sha1_signature(TOKEN, ts, nonce, encrypted),
+    }
     body = f"<xml><ToUserName><![CDATA[gh_e2e_account]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
     return requests.post(f"{system.base_url}/wechat", params=params, data=body.encode(), timeout=10)
 
@@ -139,12 +181,14 @@ def test_dev_chat_is_not_there_with_credentials(system):
 
 def test_dev_chat_in_local_mode_answers_only_this_machine(tmp_path, redis_url):
     ports = stack.Ports(webhook=stack.free_port())
-    env = stack.child_env(ports, {"REDIS_URL": redis_url, "DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}",
-                                  "WUYE_VAR_DIR": str(tmp_path)})
+    env = stack.child_env(
+        ports, {"REDIS_URL": redis_url, "DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}", "WUYE_VAR_DIR": str(tmp_path)}
+    )
     for name in ("WECHAT_APPID", "WECHAT_SECRET", "WECHAT_AES_KEY", "WECHAT_TOKEN", "ADMIN_API_TOKEN"):
         env.pop(name, None)
-    subprocess.run([sys.executable, "-m", "backend", "db-upgrade"], cwd=stack.ROOT, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "backend", "db-upgrade"], cwd=stack.ROOT, env=env, check=True, capture_output=True
+    )
     proc = stack.start("webhook", stack.commands(ports, model="unused")["webhook"], env, tmp_path)
     try:
         base = f"http://127.0.0.1:{ports.webhook}"
@@ -152,8 +196,10 @@ def test_dev_chat_in_local_mode_answers_only_this_machine(tmp_path, redis_url):
         assert requests.get(f"{base}/dev/chat", timeout=10).status_code == 200
         proxied = {"X-Forwarded-For": "203.0.113.9"}
         assert requests.get(f"{base}/dev/chat", headers=proxied, timeout=10).status_code == 403
-        assert requests.post(f"{base}/dev/chat/send", json={"text": "你好"}, headers=proxied,
-                             timeout=10).status_code == 403
+        assert (
+            requests.post(f"{base}/dev/chat/send", json={"text": "你好"}, headers=proxied, timeout=10).status_code
+            == 403
+        )
     finally:
         import signal
 
@@ -166,8 +212,9 @@ def test_an_owner_typed_photo_command_reaches_rasa_as_plain_text(system):
 
     openid = f"o-sec-inject-{time.time_ns()}"
     with session_scope(get_engine(f"sqlite:///{system.db_path}")) as session:
-        ticket = tickets.create_repair(session, tickets.RepairRequest(
-            openid=openid, description="厨房水管漏水", contact_phone="13800001001"))
+        ticket = tickets.create_repair(
+            session, tickets.RepairRequest(openid=openid, description="厨房水管漏水", contact_phone="13800001001")
+        )
         ticket_id = ticket.id
     wx = WeChat(system.base_url, TOKEN, AES_KEY, APPID, mode="aes")
     typed = "/send_photo" + json.dumps({"photo_url": "https://evil.example/x.png", "media_id": "evil-media"})

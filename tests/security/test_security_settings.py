@@ -1,4 +1,5 @@
 """Local mode is explicit; a deployment with WeChat credentials has real secrets or does not start."""
+
 from __future__ import annotations
 
 import subprocess
@@ -36,12 +37,15 @@ def test_no_default_token_outside_local_mode(monkeypatch, tmp_path):
     assert production.wechat_token == ""
 
 
-@pytest.mark.parametrize("env, says", [
-    ({}, "WECHAT_TOKEN"),
-    ({"WECHAT_TOKEN": "short-token"}, "WECHAT_TOKEN"),
-    ({"WECHAT_TOKEN": GOOD_TOKEN}, "ADMIN_API_TOKEN"),
-    ({"WECHAT_TOKEN": GOOD_TOKEN, "ADMIN_API_TOKEN": "short"}, "ADMIN_API_TOKEN"),
-])
+@pytest.mark.parametrize(
+    "env, says",
+    [
+        ({}, "WECHAT_TOKEN"),
+        ({"WECHAT_TOKEN": "short-token"}, "WECHAT_TOKEN"),
+        ({"WECHAT_TOKEN": GOOD_TOKEN}, "ADMIN_API_TOKEN"),
+        ({"WECHAT_TOKEN": GOOD_TOKEN, "ADMIN_API_TOKEN": "short"}, "ADMIN_API_TOKEN"),
+    ],
+)
 def test_weak_or_missing_secrets_refuse_to_start(monkeypatch, tmp_path, env, says):
     settings = settings_with(monkeypatch, tmp_path, **CREDENTIALS, **env)
     with pytest.raises(UnsafeSettings) as refused:
@@ -50,19 +54,23 @@ def test_weak_or_missing_secrets_refuse_to_start(monkeypatch, tmp_path, env, say
 
 
 def test_half_configured_credentials_refuse_to_start(monkeypatch, tmp_path):
-    settings = settings_with(monkeypatch, tmp_path, WECHAT_AES_KEY="A" * 43, WECHAT_TOKEN=GOOD_TOKEN,
-                             ADMIN_API_TOKEN=GOOD_ADMIN)
+    settings = settings_with(
+        monkeypatch, tmp_path, WECHAT_AES_KEY="A" * 43, WECHAT_TOKEN=GOOD_TOKEN, ADMIN_API_TOKEN=GOOD_ADMIN
+    )
     with pytest.raises(UnsafeSettings) as refused:
         require_safe(settings, "worker")
     assert "WECHAT_APPID" in str(refused.value)
-    require_safe(settings_with(monkeypatch, tmp_path, **CREDENTIALS, WECHAT_TOKEN=GOOD_TOKEN,
-                               ADMIN_API_TOKEN=GOOD_ADMIN), "worker")  # complete: starts
+    require_safe(
+        settings_with(monkeypatch, tmp_path, **CREDENTIALS, WECHAT_TOKEN=GOOD_TOKEN, ADMIN_API_TOKEN=GOOD_ADMIN),
+        "worker",
+    )  # complete: starts
 
 
 def _exits(argv: list[str], env: dict, within: float = 90) -> tuple[int | None, str]:
     """Start a real process; (exit code or None if still running after `within` s, its output)."""
-    proc = subprocess.Popen(argv, cwd=stack.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        argv, cwd=stack.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     deadline = time.monotonic() + within
     while proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -79,9 +87,18 @@ def _exits(argv: list[str], env: dict, within: float = 90) -> tuple[int | None, 
 @pytest.mark.parametrize("process", ["webhook", "console", "worker", "actions"])
 def test_processes_refuse_to_start_with_a_short_token(tmp_path, redis_url, process):
     ports = stack.Ports(webhook=stack.free_port(), console=stack.free_port(), actions=stack.free_port())
-    env = stack.child_env(ports, {**CREDENTIALS, "WECHAT_TOKEN": "short", "ADMIN_API_TOKEN": GOOD_ADMIN,
-                                  "REDIS_URL": redis_url, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
-                                  "WUYE_VAR_DIR": str(tmp_path), "CONSOLE_SECRET_KEY": "k" * 32})
+    env = stack.child_env(
+        ports,
+        {
+            **CREDENTIALS,
+            "WECHAT_TOKEN": "short",
+            "ADMIN_API_TOKEN": GOOD_ADMIN,
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+            "WUYE_VAR_DIR": str(tmp_path),
+            "CONSOLE_SECRET_KEY": "k" * 32,
+        },
+    )
     argv = stack.commands(ports, model="unused")[process]
     code, output = _exits(argv, env)
     assert code not in (None, 0), f"{process} started with a 5-character WECHAT_TOKEN:\n{output[-2000:]}"
@@ -95,10 +112,17 @@ def test_demo_data_is_never_loaded_with_credentials(tmp_path):
     from backend.core.models import Resident, Staff
 
     url = f"sqlite:///{tmp_path / 'prod.db'}"
-    env = {**os.environ, **CREDENTIALS, "WECHAT_TOKEN": GOOD_TOKEN, "ADMIN_API_TOKEN": GOOD_ADMIN,
-           "DATABASE_URL": url, "WUYE_VAR_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "backend", "seed-demo"], cwd=stack.ROOT, env=env,
-                            capture_output=True, text=True)
+    env = {
+        **os.environ,
+        **CREDENTIALS,
+        "WECHAT_TOKEN": GOOD_TOKEN,
+        "ADMIN_API_TOKEN": GOOD_ADMIN,
+        "DATABASE_URL": url,
+        "WUYE_VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "backend", "seed-demo"], cwd=stack.ROOT, env=env, capture_output=True, text=True
+    )
     assert result.returncode != 0 and "local mode" in result.stderr
     db.upgrade(url)
     with db.session_scope(db.get_engine(url)) as session:

@@ -1,4 +1,5 @@
 """/api/outages: auth, validation with clear 4xx, and the whole create → send → change cycle."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,15 +33,28 @@ def auth(token=TOKEN):
     return {"Authorization": f"Bearer {token}"}
 
 
-BODY = {"community": "XFL", "kind": "water", "buildings": ["3", "5"], "starts_at": "2031-11-25T09:00",
-        "ends_at": "2031-11-25T17:00", "reason": "市政管网维修"}
+BODY = {
+    "community": "XFL",
+    "kind": "water",
+    "buildings": ["3", "5"],
+    "starts_at": "2031-11-25T09:00",
+    "ends_at": "2031-11-25T17:00",
+    "reason": "市政管网维修",
+}
 
 
-@pytest.mark.parametrize("method, path", [
-    ("post", "/api/outages"), ("get", "/api/outages"), ("get", "/api/outages/1"),
-    ("post", "/api/outages/1/update"), ("post", "/api/outages/1/restore"), ("post", "/api/outages/1/cancel"),
-    ("post", "/api/outages/1/send"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("post", "/api/outages"),
+        ("get", "/api/outages"),
+        ("get", "/api/outages/1"),
+        ("post", "/api/outages/1/update"),
+        ("post", "/api/outages/1/restore"),
+        ("post", "/api/outages/1/cancel"),
+        ("post", "/api/outages/1/send"),
+    ],
+)
 def test_every_endpoint_needs_the_token(api, method, path):
     assert getattr(api, method)(path, json=BODY).status_code == 401
     assert getattr(api, method)(path, json=BODY, headers=auth("wrong")).status_code == 403
@@ -52,14 +66,17 @@ def test_no_token_configured_means_closed(api, monkeypatch):
     assert response.status_code == 403 and "ADMIN_API_TOKEN" in response.get_json()["error"]
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"kind": "wifi"}, "类型"),
-    ({"buildings": ["99"]}, "楼栋"),
-    ({"ends_at": "2031-11-25T08:00"}, "晚于"),
-    ({"starts_at": "明天"}, "不是有效时间"),
-    ({"community": "NOPE"}, "小区"),
-    ({"community": None}, "缺少"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"kind": "wifi"}, "类型"),
+        ({"buildings": ["99"]}, "楼栋"),
+        ({"ends_at": "2031-11-25T08:00"}, "晚于"),
+        ({"starts_at": "明天"}, "不是有效时间"),
+        ({"community": "NOPE"}, "小区"),
+        ({"community": None}, "缺少"),
+    ],
+)
 def test_bad_input_gets_a_clear_400(api, change, message):
     response = api.post("/api/outages", json={**BODY, **change}, headers=auth())
     assert response.status_code == 400 and message in response.get_json()["error"]
@@ -80,8 +97,11 @@ def test_create_preview_change_and_cancel(api):
     assert outage["delivery"] == {}
     sent = api.post(f"/api/outages/{outage['id']}/send", headers=auth()).get_json()
     assert sent["delivery"]["notice"]["total"] == 1 and sent["delivery"]["notice"]["pending"] == 1
-    changed = api.post(f"/api/outages/{outage['id']}/update", json={"ends_at": "2031-11-25T19:00", "note": "延长两小时"},
-                       headers=auth()).get_json()
+    changed = api.post(
+        f"/api/outages/{outage['id']}/update",
+        json={"ends_at": "2031-11-25T19:00", "note": "延长两小时"},
+        headers=auth(),
+    ).get_json()
     assert changed["version"] == 2 and changed["delivery"]["update2"]["total"] == 1
     cancelled = api.post(f"/api/outages/{outage['id']}/cancel", json={"reason": "改期"}, headers=auth()).get_json()
     assert cancelled["status"] == "cancelled" and "cancelled" in cancelled["delivery"]
@@ -98,8 +118,9 @@ def test_before_the_notice_changes_only_change_the_record_as_in_the_console(api)
     url = f"/api/outages/{outage['id']}"
     no_note = api.post(f"{url}/update", json={"ends_at": "2031-11-25T19:00"}, headers=auth())
     assert no_note.status_code == 400 and "变更说明" in no_note.get_json()["error"]
-    changed = api.post(f"{url}/update", json={"ends_at": "2031-11-25T19:00", "note": "延长两小时"},
-                       headers=auth()).get_json()
+    changed = api.post(
+        f"{url}/update", json={"ends_at": "2031-11-25T19:00", "note": "延长两小时"}, headers=auth()
+    ).get_json()
     assert changed["version"] == 2 and changed["delivery"] == {}
     assert api.post(f"{url}/send", headers=auth()).status_code == 200
     again = api.post(f"{url}/send", headers=auth())

@@ -1,6 +1,7 @@
 """The pipeline after decoding, with a scripted assistant standing in for Rasa (real Redis, real
 SQLite): deadline, holding replies, dedupe, late delivery, parking when the database is down.
 The same paths against the real Rasa are in tests/e2e."""
+
 from __future__ import annotations
 
 import threading
@@ -60,13 +61,23 @@ _ids = iter(range(10_000_000, 20_000_000))
 
 def text_msg(openid="o1", content="你好", msg_id=None):
     msg_id = msg_id or str(next(_ids))
-    return InboundMessage("gh", openid, int(time.time()), "text", msg_id, content=content,
-                          raw={"MsgType": "text", "Content": content, "MsgId": msg_id})
+    return InboundMessage(
+        "gh",
+        openid,
+        int(time.time()),
+        "text",
+        msg_id,
+        content=content,
+        raw={"MsgType": "text", "Content": content, "MsgId": msg_id},
+    )
 
 
 def rows(conv, model):
     with backend_db.session_scope(conv.engine) as s:
-        return [(r.id, r.status, getattr(r, "content", None) or getattr(r, "text", None)) for r in s.execute(select(model)).scalars()]
+        return [
+            (r.id, r.status, getattr(r, "content", None) or getattr(r, "text", None))
+            for r in s.execute(select(model)).scalars()
+        ]
 
 
 def test_answer_in_time(conv):

@@ -1,4 +1,5 @@
 """Local mode: /dev/chat can play a technician; the outbox shows the task and the owner's updates."""
+
 from __future__ import annotations
 
 import pytest
@@ -44,9 +45,18 @@ def test_play_the_plumber_in_the_local_chat(client):
     assert people["王师傅"]["openid"] == "dev-wang" and people["王师傅"]["role"] == "维修师傅"
 
     with backend_db.session_scope(backend_db.get_engine(settings.database_url)) as session:
-        ticket = create_repair(session, RepairRequest(
-            openid="dev-owner", description="厨房水管漏水", contact_phone="13800001001", urgency="urgent",
-            facility="水管", address=Address("3", "2", "501"), location_label="3栋2单元501"))
+        ticket = create_repair(
+            session,
+            RepairRequest(
+                openid="dev-owner",
+                description="厨房水管漏水",
+                contact_phone="13800001001",
+                urgency="urgent",
+                facility="水管",
+                address=Address("3", "2", "501"),
+                location_label="3栋2单元501",
+            ),
+        )
         number, ticket_id = ticket.number, ticket.id
     assert dispatch.dispatch_ticket(ticket_id) == "dispatched"
 

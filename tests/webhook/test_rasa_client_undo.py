@@ -1,5 +1,6 @@
 """The action server dies during a turn: Rasa goes on without that action's events, so the
 client takes the turn back out of the conversation and the message is kept for a retry."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Official vectors, round trips and the three modes of the inbound protocol."""
+
 import base64
 import json
 
@@ -32,15 +33,18 @@ NOW = 1_700_000_000
 
 
 def plain_args(ts=str(NOW), nonce="n1"):
-    return {"signature": sha1_signature(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce,
-            "openid": "oUSER"}
+    return {"signature": sha1_signature(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce, "openid": "oUSER"}
 
 
 def aes_post(plaintext: bytes, compatible=False, ts=str(NOW), nonce="n2", appid=APPID):
     crypto = SafeModeCrypto(TOKEN, AES_KEY, appid)
     encrypt = crypto.encrypt(plaintext)
-    args = {"timestamp": ts, "nonce": nonce, "encrypt_type": "aes",
-            "msg_signature": sha1_signature(TOKEN, ts, nonce, encrypt)}
+    args = {
+        "timestamp": ts,
+        "nonce": nonce,
+        "encrypt_type": "aes",
+        "msg_signature": sha1_signature(TOKEN, ts, nonce, encrypt),
+    }
     extra = ""
     if compatible:
         args["signature"] = sha1_signature(TOKEN, ts, nonce)
@@ -50,8 +54,9 @@ def aes_post(plaintext: bytes, compatible=False, ts=str(NOW), nonce="n2", appid=
 
 
 def xml(**fields):
-    inner = "".join(f"<{k}><![CDATA[{v}]]></{k}>" if isinstance(v, str) else f"<{k}>{v}</{k}>"
-                    for k, v in fields.items())
+    inner = "".join(
+        f"<{k}><![CDATA[{v}]]></{k}>" if isinstance(v, str) else f"<{k}>{v}</{k}>" for k, v in fields.items()
+    )
     return f"<xml>{inner}</xml>".encode()
 
 
@@ -60,9 +65,14 @@ BASE = dict(ToUserName="gh_acc", FromUserName="oUSER", CreateTime=NOW)
 
 # --- official vectors -------------------------------------------------------------------
 
+
 def test_url_check_vector():
-    args = {"signature": "f464b24fc39322e44b38aa78f5edd27bd1441696", "timestamp": "1714036504",
-            "nonce": "1514711492", "echostr": "4375120948345356249"}
+    args = {
+        "signature": "f464b24fc39322e44b38aa78f5edd27bd1441696",
+        "timestamp": "1714036504",
+        "nonce": "1514711492",
+        "echostr": "4375120948345356249",
+    }
     assert verify_url_request(args, TOKEN, AES_KEY, APPID) == "4375120948345356249"
     check_url(TOKEN, args["signature"], args["timestamp"], args["nonce"])
 
@@ -76,8 +86,12 @@ def test_url_check_wrong_signature():
 
 
 def test_safe_mode_post_vector():
-    args = {"timestamp": "1714112445", "nonce": "415670741", "encrypt_type": "aes",
-            "msg_signature": "046e02f8204d34f8ba5fa3b1db94908f3df2e9b3"}
+    args = {
+        "timestamp": "1714112445",
+        "nonce": "415670741",
+        "encrypt_type": "aes",
+        "msg_signature": "046e02f8204d34f8ba5fa3b1db94908f3df2e9b3",
+    }
     assert sha1_signature(TOKEN, args["timestamp"], args["nonce"], VECTOR_ENCRYPT) == args["msg_signature"]
     body = f"<xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><Encrypt><![CDATA[{VECTOR_ENCRYPT}]]></Encrypt></xml>"
     msg, mode = decode_post(args, body.encode(), TOKEN, AES_KEY, APPID, check_time=False)
@@ -99,6 +113,7 @@ def test_vector_decrypts_to_json():
 
 
 # --- crypto round trips -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("size", [0, 1, 11, 12, 13, 31, 32, 33, 1000])
 def test_encrypt_decrypt_roundtrip(size):
@@ -128,6 +143,7 @@ def test_bad_aes_key():
 
 
 # --- modes ------------------------------------------------------------------------------
+
 
 def test_safe_mode_xml_post():
     args, body = aes_post(xml(**BASE, MsgType="text", Content="水管漏了", MsgId="42"))
@@ -196,17 +212,28 @@ def test_plain_click():
 
 
 def test_plain_location_message_and_event():
-    msg = decode_plain(xml(**BASE, MsgType="location", Location_X=23.134521, Location_Y=113.358803,
-                           Scale=20, Label="幸福小区3栋", MsgId="6"))
+    msg = decode_plain(
+        xml(
+            **BASE,
+            MsgType="location",
+            Location_X=23.134521,
+            Location_Y=113.358803,
+            Scale=20,
+            Label="幸福小区3栋",
+            MsgId="6",
+        )
+    )
     assert msg.location == (23.134521, 113.358803) and msg.label == "幸福小区3栋"
     evt = decode_plain(xml(**BASE, MsgType="event", Event="LOCATION", Latitude=23.1, Longitude=113.3, Precision=119.4))
     assert evt.event == "location" and evt.location == (23.1, 113.3)
 
 
 def test_nested_event_fields_flattened():
-    body = (b"<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><CreateTime>1</CreateTime>"
-            b"<MsgType>event</MsgType><Event>scancode_push</Event><EventKey>k</EventKey>"
-            b"<ScanCodeInfo><ScanType>qrcode</ScanType><ScanResult>1</ScanResult></ScanCodeInfo></xml>")
+    body = (
+        b"<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><CreateTime>1</CreateTime>"
+        b"<MsgType>event</MsgType><Event>scancode_push</Event><EventKey>k</EventKey>"
+        b"<ScanCodeInfo><ScanType>qrcode</ScanType><ScanResult>1</ScanResult></ScanCodeInfo></xml>"
+    )
     msg = parse_message(body)
     assert msg.raw["ScanCodeInfo"] == "qrcode1"
 
@@ -239,8 +266,14 @@ def test_module_does_not_import_flask():
     import pathlib
 
     import webhook.wechat
+
     for path in pathlib.Path(webhook.wechat.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             assert not any(n.split(".")[0] in ("flask", "werkzeug") for n in names), path

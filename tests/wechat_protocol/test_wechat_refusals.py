@@ -1,4 +1,5 @@
 """Forged, stale, malformed and hostile requests: only ProtocolError / SignatureError escape."""
+
 import base64
 import random
 import struct
@@ -18,9 +19,11 @@ from webhook.wechat import (
 
 TOKEN, AES_KEY, APPID = "AAAAA", "A" * 43, "wxba5fad812f8e6fb9"
 NOW = 1_700_000_000
-TEXT = (b"<xml><ToUserName><![CDATA[gh_acc]]></ToUserName><FromUserName><![CDATA[oUSER]]></FromUserName>"
-        b"<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-        b"<Content><![CDATA[hello]]></Content><MsgId>1</MsgId></xml>")
+TEXT = (
+    b"<xml><ToUserName><![CDATA[gh_acc]]></ToUserName><FromUserName><![CDATA[oUSER]]></FromUserName>"
+    b"<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+    b"<Content><![CDATA[hello]]></Content><MsgId>1</MsgId></xml>"
+)
 
 
 def plain_args(ts=str(NOW), nonce="n1"):
@@ -28,8 +31,12 @@ def plain_args(ts=str(NOW), nonce="n1"):
 
 
 def signed_aes(encrypt, ts=str(NOW), nonce="n2"):
-    args = {"timestamp": ts, "nonce": nonce, "encrypt_type": "aes",
-            "msg_signature": sha1_signature(TOKEN, ts, nonce, encrypt)}
+    args = {
+        "timestamp": ts,
+        "nonce": nonce,
+        "encrypt_type": "aes",
+        "msg_signature": sha1_signature(TOKEN, ts, nonce, encrypt),
+    }
     return args, f"<xml><ToUserName>gh_acc</ToUserName><Encrypt>{encrypt}</Encrypt></xml>".encode()
 
 
@@ -44,8 +51,9 @@ def decode(args, body, **kw):
     # Plain pushes are checked as a plain-mode account (no key) would: with a key they are
     # refused before their signature is even looked at, which would hide what is tested here.
     aes = (args.get("encrypt_type") or "").lower() == "aes"
-    return decode_post(args, body, TOKEN, AES_KEY if aes else None, APPID if aes else None,
-                       now=kw.pop("now", NOW), **kw)
+    return decode_post(
+        args, body, TOKEN, AES_KEY if aes else None, APPID if aes else None, now=kw.pop("now", NOW), **kw
+    )
 
 
 def test_wrong_signature():
@@ -90,11 +98,14 @@ def test_tampered_ciphertext():
         decode(*signed_aes(tampered))
 
 
-@pytest.mark.parametrize("pad_bytes", [
-    b"\x00" * 32,                           # pad 0
-    b"\x21" * 32,                           # pad 33 > 32
-    b"\x05" * 31 + b"\x04",                 # inconsistent pad bytes
-])
+@pytest.mark.parametrize(
+    "pad_bytes",
+    [
+        b"\x00" * 32,  # pad 0
+        b"\x21" * 32,  # pad 33 > 32
+        b"\x05" * 31 + b"\x04",  # inconsistent pad bytes
+    ],
+)
 def test_bad_padding(pad_bytes):
     body = b"r" * 16 + struct.pack(">I", 5) + b"hello" + APPID.encode()
     body += b"x" * (-len(body) % 32)
@@ -138,17 +149,32 @@ EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
 BARE_DOCTYPE = b"<!DOCTYPE xml><xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName></xml>"
 
 
-@pytest.mark.parametrize("body", [
-    BILLION_LAUGHS, EXTERNAL_ENTITY, BARE_DOCTYPE,
-    b"hello world", b"", b"   ", b"\xff\xfe\x00", b"<xml>", b"<xml></xml>", b"[]", b"{", b'"x"',
-    TEXT.replace(b"<FromUserName><![CDATA[oUSER]]></FromUserName>", b""),
-    TEXT.replace(b"<MsgType><![CDATA[text]]></MsgType>", b""),
-    TEXT.replace(b"1700000000", b"soon"),
-    TEXT.replace(b"<xml>", b"<root>").replace(b"</xml>", b"</root>"),
-    TEXT.replace(b"</xml>", b"<FromUserName>oOTHER</FromUserName></xml>"),  # duplicate field
-    TEXT.replace(b"text", b"location").replace(b"</xml>", b"<Location_X>nan</Location_X><Location_Y>1</Location_Y></xml>"),
-    b"[" * 100_000,
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        BILLION_LAUGHS,
+        EXTERNAL_ENTITY,
+        BARE_DOCTYPE,
+        b"hello world",
+        b"",
+        b"   ",
+        b"\xff\xfe\x00",
+        b"<xml>",
+        b"<xml></xml>",
+        b"[]",
+        b"{",
+        b'"x"',
+        TEXT.replace(b"<FromUserName><![CDATA[oUSER]]></FromUserName>", b""),
+        TEXT.replace(b"<MsgType><![CDATA[text]]></MsgType>", b""),
+        TEXT.replace(b"1700000000", b"soon"),
+        TEXT.replace(b"<xml>", b"<root>").replace(b"</xml>", b"</root>"),
+        TEXT.replace(b"</xml>", b"<FromUserName>oOTHER</FromUserName></xml>"),  # duplicate field
+        TEXT.replace(b"text", b"location").replace(
+            b"</xml>", b"<Location_X>nan</Location_X><Location_Y>1</Location_Y></xml>"
+        ),
+        b"[" * 100_000,
+    ],
+)
 def test_malformed_bodies_are_protocol_errors(body):
     with pytest.raises(ProtocolError) as err:
         decode(plain_args(), body)
@@ -179,10 +205,11 @@ def _mutate(rng, data: bytes) -> bytes:
         if op < 0.4 and data:
             data[min(pos, len(data) - 1)] = rng.randrange(256)
         elif op < 0.7:
-            data[pos:pos] = rng.choice([b"<", b">", b"&", b"]]>", b"<!DOCTYPE x>", b"&x;", b"\x00",
-                                        b"\xe4\xb8", b"<a>", b"</xml>", b"{", b'"'])
+            data[pos:pos] = rng.choice(
+                [b"<", b">", b"&", b"]]>", b"<!DOCTYPE x>", b"&x;", b"\x00", b"\xe4\xb8", b"<a>", b"</xml>", b"{", b'"']
+            )
         else:
-            del data[pos:pos + rng.randint(1, 20)]
+            del data[pos : pos + rng.randint(1, 20)]
     return bytes(data)
 
 
@@ -221,8 +248,10 @@ def test_fuzz_only_protocol_errors_escape():
 def test_parse_message_fuzz_random_args():
     rng = random.Random(7)
     for _ in range(200):
-        args = {k: "".join(chr(rng.randrange(0x20, 0x3000)) for _ in range(rng.randint(0, 5)))
-                for k in rng.sample(["signature", "timestamp", "nonce", "encrypt_type", "msg_signature"], rng.randint(0, 5))}
+        args = {
+            k: "".join(chr(rng.randrange(0x20, 0x3000)) for _ in range(rng.randint(0, 5)))
+            for k in rng.sample(["signature", "timestamp", "nonce", "encrypt_type", "msg_signature"], rng.randint(0, 5))
+        }
         with pytest.raises(ProtocolError):
             decode(args, TEXT)
     with pytest.raises(ProtocolError):

@@ -1,4 +1,5 @@
 """Passive text reply rendering and splitting long answers."""
+
 import pytest
 
 from webhook.wechat import parse_message, render_text_reply, split_text
@@ -37,7 +38,7 @@ def test_split_prefers_sentence_end():
 
 
 def test_split_prefers_newline_and_ascii():
-    text = ("x" * 1800 + "\n" + "y" * 400)
+    text = "x" * 1800 + "\n" + "y" * 400
     assert split_text(text)[0] == "x" * 1800 + "\n"
     text = "z" * 1700 + "?" + "w" * 600
     assert split_text(text)[0] == "z" * 1700 + "?"

@@ -4,6 +4,7 @@ Written on `cryptography` directly rather than wechatpy 1.8.18's WeChatCrypto: t
 checks neither the padding bytes nor the length field against the buffer, compares the
 signature with `!=` and parses the envelope with plain xmltodict (entities allowed).
 """
+
 from __future__ import annotations
 
 import base64
@@ -70,7 +71,7 @@ class SafeModeCrypto:
             (length,) = struct.unpack(">I", body[:4])
             ok = 4 + length <= len(body)
         if ok:
-            msg, appid = body[4:4 + length], body[4 + length:]
+            msg, appid = body[4 : 4 + length], body[4 + length :]
             ok = hmac.compare_digest(appid, self._appid_bytes)
         if not ok:
             raise SignatureError("message does not decrypt for this account")

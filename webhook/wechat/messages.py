@@ -1,4 +1,5 @@
 """Inbound message parsing, the passive text reply, and splitting long text."""
+
 from __future__ import annotations
 
 import json

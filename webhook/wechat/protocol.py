@@ -3,6 +3,7 @@
 Pure protocol, no web framework: the app passes the query args and the raw body in and maps
 the exceptions to statuses (ProtocolError 400, SignatureError 403, PayloadTooLarge 413).
 """
+
 from __future__ import annotations
 
 import time
@@ -39,8 +40,9 @@ __all__ = [
 ]
 
 
-def verify_url_request(args: Mapping[str, str], token: str, aes_key: str | None = None,
-                       appid: str | None = None, now: float | None = None) -> str:
+def verify_url_request(
+    args: Mapping[str, str], token: str, aes_key: str | None = None, appid: str | None = None, now: float | None = None
+) -> str:
     """The admin UI's GET URL check: the echostr to answer, or SignatureError.
 
     The timestamp is deliberately not checked for freshness (a one-off by the admin UI, and the
@@ -54,9 +56,15 @@ def verify_url_request(args: Mapping[str, str], token: str, aes_key: str | None 
     return echostr
 
 
-def decode_post(args: Mapping[str, str], body: bytes, token: str, aes_key: str | None,
-                appid: str | None, now: float | None = None,
-                check_time: bool = True) -> tuple[InboundMessage, str]:
+def decode_post(
+    args: Mapping[str, str],
+    body: bytes,
+    token: str,
+    aes_key: str | None,
+    appid: str | None,
+    now: float | None = None,
+    check_time: bool = True,
+) -> tuple[InboundMessage, str]:
     """Authenticate and parse one pushed message. Returns (message, "plain" | "aes")."""
     encrypt_type = (args.get("encrypt_type") or "raw").lower()
     if encrypt_type not in ("raw", "aes"):

@@ -1,4 +1,5 @@
 """Request signatures and timestamp freshness."""
+
 from __future__ import annotations
 
 import hashlib

@@ -3,6 +3,7 @@
 reader (CSV/.xlsx rows) → fields (one cell, checked) → kinds (one row → one record, natural
 keys) → runner (check all, then upsert in one transaction).
 """
+
 from backend.owners.imports.kinds import KINDS, ORDER
 from backend.owners.imports.runner import (
     FolderFile,
@@ -15,5 +16,15 @@ from backend.owners.imports.runner import (
     scan_folder,
 )
 
-__all__ = ["KINDS", "ORDER", "FolderFile", "ImportFailed", "Report", "RowError", "files_in", "import_file",
-           "import_files", "scan_folder"]
+__all__ = [
+    "KINDS",
+    "ORDER",
+    "FolderFile",
+    "ImportFailed",
+    "Report",
+    "RowError",
+    "files_in",
+    "import_file",
+    "import_files",
+    "scan_folder",
+]

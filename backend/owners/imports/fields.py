@@ -1,5 +1,6 @@
 """Cell readers: each turns what staff typed into a clean value or raises BadValue with the
 reason in words a manager understands."""
+
 from __future__ import annotations
 
 import re
@@ -13,12 +14,55 @@ from backend.text.phones import extract_mobile
 
 FEN = Decimal("0.01")
 ROLES = {
-    "owner": "owner", "业主": "owner", "产权人": "owner", "本人": "owner", "户主": "owner", "业主本人": "owner",
-    "tenant": "tenant", "租户": "tenant", "租客": "tenant", "承租人": "tenant", "租住": "tenant",
-    "family": "family", "家属": "family", "家庭成员": "family", "家人": "family", "亲属": "family",
-    **{w: "family" for w in ("配偶", "妻子", "丈夫", "夫妻", "子女", "儿子", "女儿", "父母", "父亲", "母亲",
-                             "孙子", "孙女", "外孙", "外孙女", "兄弟", "姐妹", "岳父", "岳母", "公公", "婆婆",
-                             "儿媳", "女婿", "爷爷", "奶奶", "外公", "外婆", "老人", "保姆")},
+    "owner": "owner",
+    "业主": "owner",
+    "产权人": "owner",
+    "本人": "owner",
+    "户主": "owner",
+    "业主本人": "owner",
+    "tenant": "tenant",
+    "租户": "tenant",
+    "租客": "tenant",
+    "承租人": "tenant",
+    "租住": "tenant",
+    "family": "family",
+    "家属": "family",
+    "家庭成员": "family",
+    "家人": "family",
+    "亲属": "family",
+    **{
+        w: "family"
+        for w in (
+            "配偶",
+            "妻子",
+            "丈夫",
+            "夫妻",
+            "子女",
+            "儿子",
+            "女儿",
+            "父母",
+            "父亲",
+            "母亲",
+            "孙子",
+            "孙女",
+            "外孙",
+            "外孙女",
+            "兄弟",
+            "姐妹",
+            "岳父",
+            "岳母",
+            "公公",
+            "婆婆",
+            "儿媳",
+            "女婿",
+            "爷爷",
+            "奶奶",
+            "外公",
+            "外婆",
+            "老人",
+            "保姆",
+        )
+    },
 }
 
 
@@ -76,7 +120,9 @@ def money(value, label: str, required: bool = True, places: Decimal = FEN) -> De
         raise BadValue(f"{label}「{value}」不能是负数")
     if amount >= Decimal("1e10"):  # before quantize, which cannot hold 1e27 to the fen
         raise BadValue(f"{label}「{value}」大得不合理")
-    if amount.as_tuple().exponent < places.as_tuple().exponent and amount != amount.quantize(places, rounding=ROUND_HALF_UP):
+    if amount.as_tuple().exponent < places.as_tuple().exponent and amount != amount.quantize(
+        places, rounding=ROUND_HALF_UP
+    ):
         raise BadValue(f"{label}「{value}」小数位太多（最多{-places.as_tuple().exponent}位）")
     return abs(amount.quantize(places, rounding=ROUND_HALF_UP))  # abs: "-0" is 0.00
 
@@ -94,8 +140,17 @@ def area(value) -> Decimal:
     return amount
 
 
-_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日", "%Y年%m月%d号",
-                 "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M")
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%Y.%m.%d",
+    "%Y%m%d",
+    "%Y年%m月%d日",
+    "%Y年%m月%d号",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+)
 
 
 def day(value, label: str, required: bool = True) -> date | None:
@@ -200,14 +255,18 @@ def role(value) -> str:
 # Buildings as the import accepts them: the whole cell must be one building, so 二期3栋, 1区3栋 or
 # 3-2 are refused instead of being read as some other building (phases are not part of a
 # building's code here, and guessing would write into the wrong house).
-_BUILDING = (r"(?:(?P<zone>[A-Z]|[东西南北中])区)?(?P<num>[1-9]\d{0,2})(?:栋|幢|号楼|号栋|#楼|#|座|号|楼)?"
-             r"|(?P<zl>[A-Z])(?P<znum>[1-9]\d{0,2})(?:栋|幢|号楼|#)?"
-             r"|(?P<letter>[A-Z])(?:座|栋|幢)?")
+_BUILDING = (
+    r"(?:(?P<zone>[A-Z]|[东西南北中])区)?(?P<num>[1-9]\d{0,2})(?:栋|幢|号楼|号栋|#楼|#|座|号|楼)?"
+    r"|(?P<zl>[A-Z])(?P<znum>[1-9]\d{0,2})(?:栋|幢|号楼|#)?"
+    r"|(?P<letter>[A-Z])(?:座|栋|幢)?"
+)
 _UNIT = r"(?P<unit>[1-9]\d?)(?:单元|门)"
 _ROOM = r"(?P<room>\d{3,4}[A-Z]?)(?:室|号|房)?"
 _BUILDING_RE = re.compile(_BUILDING)
 _ADDRESS_WORDS = re.compile(rf"(?:{_BUILDING})-?(?:{_UNIT}-?|(?P<u2>[1-9]\d?)-)?{_ROOM}")
-_ADDRESS_DASHES = re.compile(r"(?P<b>[A-Z]?[1-9]\d{0,2})(?:栋|幢|号楼|#)?-(?:(?P<u>[1-9]\d?)(?:单元)?-)?(?P<r>\d{3,4}[A-Z]?)(?:室|号)?")
+_ADDRESS_DASHES = re.compile(
+    r"(?P<b>[A-Z]?[1-9]\d{0,2})(?:栋|幢|号楼|#)?-(?:(?P<u>[1-9]\d?)(?:单元)?-)?(?P<r>\d{3,4}[A-Z]?)(?:室|号)?"
+)
 
 
 @lru_cache(maxsize=4096)
@@ -229,13 +288,15 @@ def _building_code(m: re.Match) -> str:
 
 def _why_not(raw: str, value, what: str, example: str) -> BadValue:
     if "期" in raw or re.search(r"\d区", raw):
-        return BadValue(f"{what}「{value}」里有期数或数字分区，系统里的楼栋不分期，不知道是哪一栋："
-                        "请把不同期分成不同的小区导入，或改成 A区5栋 这样的写法")
+        return BadValue(
+            f"{what}「{value}」里有期数或数字分区，系统里的楼栋不分期，不知道是哪一栋："
+            "请把不同期分成不同的小区导入，或改成 A区5栋 这样的写法"
+        )
     return BadValue(f"{what}「{value}」认不出来（请写成 {example}）")
 
 
 def building(value) -> str:
-    """"3", "3栋", "8号楼", "A区5栋", "A5", "B座" → the code used everywhere: "3", "8", "A5", "B"."""
+    """ "3", "3栋", "8号楼", "A区5栋", "A5", "B座" → the code used everywhere: "3", "8", "A5", "B"."""
     raw = _clean(value)
     if not raw:
         raise BadValue("缺少楼栋")

@@ -1,5 +1,6 @@
 """What each kind of file holds: its columns (with the headers staff use), how a row becomes a
 record, and the natural key that makes a re-import an update instead of a duplicate."""
+
 from __future__ import annotations
 
 import re
@@ -88,7 +89,7 @@ def _community_row(c: dict, look: Lookup) -> dict:
 
 
 def _hours_a_day(value) -> int | None:
-    """"24", "24小时", "12h", "全天" → hours a day the desk is staffed; blank: read it from 服务时间."""
+    """ "24", "24小时", "12h", "全天" → hours a day the desk is staffed; blank: read it from 服务时间."""
     raw = re.sub(r"\s+", "", f.unicodedata.normalize("NFKC", str(value or ""))).lower()
     if not raw:
         return None
@@ -163,7 +164,7 @@ def _standard_row(c: dict, look: Lookup) -> dict:
     if unit is None:  # 2.80元/m²/月 typed in the price cell
         m = re.search(r"元?\s*/.*$", price_text)
         if m and _fee_unit(m.group()):
-            unit, price_text = _fee_unit(m.group()), price_text[:m.start()]
+            unit, price_text = _fee_unit(m.group()), price_text[: m.start()]
     unit_text, period = unit or ("", "月")
     if c.get("per_area", "") == "" and not unit_text:
         look.default(c, "unit", "计费单位", "元/m²/月")
@@ -333,88 +334,205 @@ def _renovation_rule_row(c: dict, look: Lookup) -> dict:
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in [
-        Kind("communities", "小区", Community, {
-            "code": ("小区编码", "编码", "小区代码", "项目编码"), "name": ("小区名称", "名称", "小区", "项目名称"),
-            "grade": ("服务等级", "等级", "物业服务等级"),
-            "hotline": ("服务电话", "客服电话", "物业电话", "电话", "联系电话", "服务热线"),
-            "desk_hours": ("服务时间", "上班时间", "办公时间", "工作时间"),
-            "address": ("服务中心地址", "地址", "物业地址", "服务中心"),
-            "desk_hours_per_day": ("每天服务时长", "每日服务时长", "服务时长", "客服值班时长", "前台服务时长"),
-            "hotline_24h": ("电话24小时", "24小时服务", "服务电话24小时", "是否24小时"),
-            "duty_phone": ("24小时值班电话", "值班电话", "监控室电话", "24小时电话"),
-        }, [("code",), ("name",)], ("code",), _community_row),
-        Kind("buildings", "楼栋", Building, {
-            "community": COMMUNITY, "code": ("楼栋", "楼号", "楼栋编号", "栋号", "楼栋号", "幢", "幢号", "栋"),
-            "name": ("名称", "楼栋名称"),
-        }, [("community",), ("code",)], ("community_id", "code"), _building_row),
-        Kind("houses", "房屋", House, {
-            "community": COMMUNITY, **PLACE,
-            "area": ("建筑面积", "面积", "房屋面积", "产权面积", "建面", "计费面积", "floor_area", "area"),
-        }, [("community",), *HOUSE_NEEDS, ("area",)], ("building_id", "unit", "room"), _house_row),
-        Kind("residents", "住户", Resident, {
-            "community": COMMUNITY, **PLACE, "name": ("姓名", "住户姓名", "住户", "名字", "name"),
-            "phone": PHONE,
-            "role": ("身份", "类型", "住户类型", "与业主关系", "关系", "住户身份", "人员类型", "身份类型"),
-        }, [("community",), *HOUSE_NEEDS, ("name",)], ("house_id", "name"), _resident_row),
-        Kind("fee-standards", "收费标准", FeeStandard, {
-            "community": COMMUNITY, "item": ("收费项目", "费用名称", "费用项目"),
-            "building": ("楼栋", "适用楼栋", "适用范围"),
-            "price": ("单价", "收费标准", "价格", "标准", "收费单价"),
-            "unit": ("计费单位", "单位", "收费单位", "计价单位", "单价单位"),
-            "per_area": ("按面积", "按面积收费", "按面积计费"), "pay_methods": ("缴费方式", "缴费渠道", "支付方式"),
-            "late_fee_rule": ("滞纳金", "滞纳金规定", "逾期规定", "违约金", "滞纳金标准"),
-            "effective_from": ("生效日期", "执行日期", "生效时间", "执行时间", "开始执行", "起始日期", "启用日期"),
-            "note": ("说明", "备注", "收费说明"),
-        }, [("community",), ("price",)], ("community_id", "item", "building_code"), _standard_row),
-        Kind("bills", "账单", FeeBill, {
-            "community": COMMUNITY, **PLACE, "item": ("收费项目", "费用名称", "费用项目"),
-            "period": ("账期", "期间", "所属期", "费用期间", "计费期间", "账单月份", "月份"),
-            "period_start": ("开始日期", "计费开始", "计费开始日期", "起始日期", "计费起始日"),
-            "period_end": ("结束日期", "计费结束", "计费结束日期", "终止日期", "计费截止日"),
-            "amount": ("应收金额", "应收", "金额", "应缴金额", "应收款", "费用金额", "应收费用"),
-            "due_date": ("缴费截止日", "截止日期", "到期日", "最后缴费日", "缴费期限", "缴费截止日期"),
-        }, [("community",), *HOUSE_NEEDS, ("period",), ("period_start",), ("period_end",),
-            ("amount",), ("due_date",)], ("house_id", "item", "period"), _bill_row),
-        Kind("payments", "缴费记录", FeePayment, {
-            "community": COMMUNITY, **PLACE, "receipt_no": ("收据号", "票据号", "流水号", "单号", "收据编号", "票据编号"),
-            "item": ("收费项目", "费用名称", "费用项目"), "period": ("账期", "期间", "所属期", "费用期间", "账单月份", "月份"),
-            "amount": ("实收金额", "实收", "金额", "缴费金额", "收款金额", "实缴金额"),
-            "paid_on": ("缴费日期", "收款日期", "缴费时间", "收款时间", "支付日期"),
-            "method": ("缴费方式", "支付方式", "收款方式", "付款方式"),
-        }, [("community",), ("receipt_no",), *HOUSE_NEEDS, ("period",), ("amount",), ("paid_on",)],
-            ("community_id", "receipt_no"), _payment_row, _payments_fit_their_bills),
-        Kind("disclosures", "收支公示", FeeDisclosure, {
-            "community": COMMUNITY, "period": ("公示期间", "期间", "所属期"), "title": ("标题", "公示标题"),
-            "url": ("链接", "网址", "链接地址"), "published_on": ("公示日期", "发布日期", "公示时间", "发布时间"),
-        }, [("community",), ("period",), ("title",), ("published_on",)],
-            ("community_id", "period"), _disclosure_row),
-        Kind("notices", "通知", Notice, {
-            "community": COMMUNITY, "building": ("楼栋", "适用楼栋", "范围", "适用范围"),
-            "title": ("标题", "通知标题", "公告标题"),
-            "body": ("内容", "正文", "通知内容", "公告内容"), "published_on": ("发布日期", "发布时间"),
-            "expires_on": ("截止日期", "有效期至", "结束日期", "截止时间"),
-        }, [("community",), ("title",), ("published_on",)],
-            ("community_id", "published_on", "title"), _notice_row, multiline=("body",)),
-        Kind("paid-services", "有偿服务价目", PaidService, {
-            "community": COMMUNITY, "item": ("服务项目", "服务名称"), "price": ("价格", "收费", "单价", "收费标准"),
-            "unit": ("单位", "计价单位", "收费单位"), "note": ("说明", "备注"),
-        }, [("community",), ("item",), ("price",)], ("community_id", "item"), _paid_service_row,
-            multiline=("note",)),
-        Kind("contacts", "联系人", Contact, {
-            "community": COMMUNITY, "building": ("楼栋", "负责楼栋", "负责范围"), "role": ("岗位", "角色", "职务"),
-            "name": ("姓名", "名字"), "phone": PHONE, "hours": ("服务时间", "值班时间", "上班时间", "工作时间"),
-        }, [("community",), ("name",), ("phone",)], ("community_id", "building_code", "role"),
-            _contact_row),
-        Kind("renovation-rules", "装修规定", RenovationRule, {
-            "community": COMMUNITY,
-            "noisy_hours": ("允许施工时间", "施工时间", "噪音施工时间", "装修时间", "工作日施工时间"),
-            "weekend_hours": ("周末施工时间", "节假日施工时间", "周末及节假日施工时间", "双休日施工时间"),
-            "deposit": ("装修押金", "押金", "装修保证金", "保证金"),
-            "forbidden": ("禁止事项", "禁止行为", "不允许", "装修禁止事项"),
-            "documents": ("所需材料", "申请材料", "需要材料", "办理材料"),
-            "notes": ("其他规定", "其他", "补充规定", "装修须知"),
-        }, [("community",), ("noisy_hours",), ("deposit",), ("forbidden",)], ("community_id",),
-            _renovation_rule_row, multiline=("forbidden", "documents", "notes")),
+        Kind(
+            "communities",
+            "小区",
+            Community,
+            {
+                "code": ("小区编码", "编码", "小区代码", "项目编码"),
+                "name": ("小区名称", "名称", "小区", "项目名称"),
+                "grade": ("服务等级", "等级", "物业服务等级"),
+                "hotline": ("服务电话", "客服电话", "物业电话", "电话", "联系电话", "服务热线"),
+                "desk_hours": ("服务时间", "上班时间", "办公时间", "工作时间"),
+                "address": ("服务中心地址", "地址", "物业地址", "服务中心"),
+                "desk_hours_per_day": ("每天服务时长", "每日服务时长", "服务时长", "客服值班时长", "前台服务时长"),
+                "hotline_24h": ("电话24小时", "24小时服务", "服务电话24小时", "是否24小时"),
+                "duty_phone": ("24小时值班电话", "值班电话", "监控室电话", "24小时电话"),
+            },
+            [("code",), ("name",)],
+            ("code",),
+            _community_row,
+        ),
+        Kind(
+            "buildings",
+            "楼栋",
+            Building,
+            {
+                "community": COMMUNITY,
+                "code": ("楼栋", "楼号", "楼栋编号", "栋号", "楼栋号", "幢", "幢号", "栋"),
+                "name": ("名称", "楼栋名称"),
+            },
+            [("community",), ("code",)],
+            ("community_id", "code"),
+            _building_row,
+        ),
+        Kind(
+            "houses",
+            "房屋",
+            House,
+            {
+                "community": COMMUNITY,
+                **PLACE,
+                "area": ("建筑面积", "面积", "房屋面积", "产权面积", "建面", "计费面积", "floor_area", "area"),
+            },
+            [("community",), *HOUSE_NEEDS, ("area",)],
+            ("building_id", "unit", "room"),
+            _house_row,
+        ),
+        Kind(
+            "residents",
+            "住户",
+            Resident,
+            {
+                "community": COMMUNITY,
+                **PLACE,
+                "name": ("姓名", "住户姓名", "住户", "名字", "name"),
+                "phone": PHONE,
+                "role": ("身份", "类型", "住户类型", "与业主关系", "关系", "住户身份", "人员类型", "身份类型"),
+            },
+            [("community",), *HOUSE_NEEDS, ("name",)],
+            ("house_id", "name"),
+            _resident_row,
+        ),
+        Kind(
+            "fee-standards",
+            "收费标准",
+            FeeStandard,
+            {
+                "community": COMMUNITY,
+                "item": ("收费项目", "费用名称", "费用项目"),
+                "building": ("楼栋", "适用楼栋", "适用范围"),
+                "price": ("单价", "收费标准", "价格", "标准", "收费单价"),
+                "unit": ("计费单位", "单位", "收费单位", "计价单位", "单价单位"),
+                "per_area": ("按面积", "按面积收费", "按面积计费"),
+                "pay_methods": ("缴费方式", "缴费渠道", "支付方式"),
+                "late_fee_rule": ("滞纳金", "滞纳金规定", "逾期规定", "违约金", "滞纳金标准"),
+                "effective_from": ("生效日期", "执行日期", "生效时间", "执行时间", "开始执行", "起始日期", "启用日期"),
+                "note": ("说明", "备注", "收费说明"),
+            },
+            [("community",), ("price",)],
+            ("community_id", "item", "building_code"),
+            _standard_row,
+        ),
+        Kind(
+            "bills",
+            "账单",
+            FeeBill,
+            {
+                "community": COMMUNITY,
+                **PLACE,
+                "item": ("收费项目", "费用名称", "费用项目"),
+                "period": ("账期", "期间", "所属期", "费用期间", "计费期间", "账单月份", "月份"),
+                "period_start": ("开始日期", "计费开始", "计费开始日期", "起始日期", "计费起始日"),
+                "period_end": ("结束日期", "计费结束", "计费结束日期", "终止日期", "计费截止日"),
+                "amount": ("应收金额", "应收", "金额", "应缴金额", "应收款", "费用金额", "应收费用"),
+                "due_date": ("缴费截止日", "截止日期", "到期日", "最后缴费日", "缴费期限", "缴费截止日期"),
+            },
+            [("community",), *HOUSE_NEEDS, ("period",), ("period_start",), ("period_end",), ("amount",), ("due_date",)],
+            ("house_id", "item", "period"),
+            _bill_row,
+        ),
+        Kind(
+            "payments",
+            "缴费记录",
+            FeePayment,
+            {
+                "community": COMMUNITY,
+                **PLACE,
+                "receipt_no": ("收据号", "票据号", "流水号", "单号", "收据编号", "票据编号"),
+                "item": ("收费项目", "费用名称", "费用项目"),
+                "period": ("账期", "期间", "所属期", "费用期间", "账单月份", "月份"),
+                "amount": ("实收金额", "实收", "金额", "缴费金额", "收款金额", "实缴金额"),
+                "paid_on": ("缴费日期", "收款日期", "缴费时间", "收款时间", "支付日期"),
+                "method": ("缴费方式", "支付方式", "收款方式", "付款方式"),
+            },
+            [("community",), ("receipt_no",), *HOUSE_NEEDS, ("period",), ("amount",), ("paid_on",)],
+            ("community_id", "receipt_no"),
+            _payment_row,
+            _payments_fit_their_bills,
+        ),
+        Kind(
+            "disclosures",
+            "收支公示",
+            FeeDisclosure,
+            {
+                "community": COMMUNITY,
+                "period": ("公示期间", "期间", "所属期"),
+                "title": ("标题", "公示标题"),
+                "url": ("链接", "网址", "链接地址"),
+                "published_on": ("公示日期", "发布日期", "公示时间", "发布时间"),
+            },
+            [("community",), ("period",), ("title",), ("published_on",)],
+            ("community_id", "period"),
+            _disclosure_row,
+        ),
+        Kind(
+            "notices",
+            "通知",
+            Notice,
+            {
+                "community": COMMUNITY,
+                "building": ("楼栋", "适用楼栋", "范围", "适用范围"),
+                "title": ("标题", "通知标题", "公告标题"),
+                "body": ("内容", "正文", "通知内容", "公告内容"),
+                "published_on": ("发布日期", "发布时间"),
+                "expires_on": ("截止日期", "有效期至", "结束日期", "截止时间"),
+            },
+            [("community",), ("title",), ("published_on",)],
+            ("community_id", "published_on", "title"),
+            _notice_row,
+            multiline=("body",),
+        ),
+        Kind(
+            "paid-services",
+            "有偿服务价目",
+            PaidService,
+            {
+                "community": COMMUNITY,
+                "item": ("服务项目", "服务名称"),
+                "price": ("价格", "收费", "单价", "收费标准"),
+                "unit": ("单位", "计价单位", "收费单位"),
+                "note": ("说明", "备注"),
+            },
+            [("community",), ("item",), ("price",)],
+            ("community_id", "item"),
+            _paid_service_row,
+            multiline=("note",),
+        ),
+        Kind(
+            "contacts",
+            "联系人",
+            Contact,
+            {
+                "community": COMMUNITY,
+                "building": ("楼栋", "负责楼栋", "负责范围"),
+                "role": ("岗位", "角色", "职务"),
+                "name": ("姓名", "名字"),
+                "phone": PHONE,
+                "hours": ("服务时间", "值班时间", "上班时间", "工作时间"),
+            },
+            [("community",), ("name",), ("phone",)],
+            ("community_id", "building_code", "role"),
+            _contact_row,
+        ),
+        Kind(
+            "renovation-rules",
+            "装修规定",
+            RenovationRule,
+            {
+                "community": COMMUNITY,
+                "noisy_hours": ("允许施工时间", "施工时间", "噪音施工时间", "装修时间", "工作日施工时间"),
+                "weekend_hours": ("周末施工时间", "节假日施工时间", "周末及节假日施工时间", "双休日施工时间"),
+                "deposit": ("装修押金", "押金", "装修保证金", "保证金"),
+                "forbidden": ("禁止事项", "禁止行为", "不允许", "装修禁止事项"),
+                "documents": ("所需材料", "申请材料", "需要材料", "办理材料"),
+                "notes": ("其他规定", "其他", "补充规定", "装修须知"),
+            },
+            [("community",), ("noisy_hours",), ("deposit",), ("forbidden",)],
+            ("community_id",),
+            _renovation_rule_row,
+            multiline=("forbidden", "documents", "notes"),
+        ),
     ]
 }
 # A folder is imported in this order: each kind refers only to kinds before it.

@@ -1,5 +1,6 @@
 """Finding the records a row refers to (community, building, house, bill), one query per
 community rather than one per row: 30,000 bill rows must not mean 30,000 SELECTs."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -48,9 +49,7 @@ class Lookup:
             raise BadValue("缺少小区")
         if ref not in self._communities:
             found = self.session.execute(
-                select(Community.id).where(
-                    or_(func.upper(Community.code) == ref.upper(), Community.name == ref)
-                )
+                select(Community.id).where(or_(func.upper(Community.code) == ref.upper(), Community.name == ref))
             ).scalar()
             if found is None:
                 raise BadValue(f"小区「{ref}」不存在（请先导入小区）", "community")
@@ -59,9 +58,7 @@ class Lookup:
 
     def _building_map(self, community_id: int) -> dict[str, int]:
         if community_id not in self._buildings:
-            rows = self.session.execute(
-                select(Building.code, Building.id).where(Building.community_id == community_id)
-            )
+            rows = self.session.execute(select(Building.code, Building.id).where(Building.community_id == community_id))
             self._buildings[community_id] = {code: id_ for code, id_ in rows}
         return self._buildings[community_id]
 
@@ -109,8 +106,9 @@ class Lookup:
         """receipt → (bill id, amount) of the payments already recorded in the community."""
         if community_id not in self._receipts:
             rows = self.session.execute(
-                select(FeePayment.receipt_no, FeePayment.bill_id, FeePayment.amount)
-                .where(FeePayment.community_id == community_id)
+                select(FeePayment.receipt_no, FeePayment.bill_id, FeePayment.amount).where(
+                    FeePayment.community_id == community_id
+                )
             )
             self._receipts[community_id] = {r: (b, a) for r, b, a in rows}
         return self._receipts[community_id]

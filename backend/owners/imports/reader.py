@@ -6,6 +6,7 @@ read as they are, up to a hard cap), its unpacked size is checked before anythin
 zip bomb is refused), and a CSV's quoting is checked so one stray quote cannot swallow rows.
 Problems come back in words a clerk understands, never as a traceback.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,14 +26,21 @@ MAX_COLS = 200
 MAX_BYTES = 100 * 2**20  # a CSV, or the XML of one worksheet once unpacked
 MAX_UNPACKED = 200 * 2**20  # everything inside an .xlsx once unpacked
 MAX_STRINGS = 50 * 2**20  # an .xlsx's shared strings are held in memory: keep them bounded
-EXCEL_ERRORS = frozenset({"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!",
-                          "#CALC!", "#GETTING_DATA"})
+EXCEL_ERRORS = frozenset(
+    {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
+)
 HEADER_SCAN = 10  # the header is looked for in the first rows (a title may sit above it)
 # Columns staff keep for themselves; said in the result as ignored, never an error.
 NOTE_COLUMNS = ("备注", "序号", "说明", "附注", "no", "no.", "#", "行号")
-OLD_FORMATS = {".xls": "旧版 Excel（.xls）", ".et": "WPS 表格（.et）", ".ett": "WPS 表格模板（.ett）",
-               ".xlsm": "带宏的 Excel（.xlsm）", ".xlsb": "Excel 二进制工作簿（.xlsb）",
-               ".numbers": "Numbers", ".ods": "OpenDocument 表格（.ods）"}
+OLD_FORMATS = {
+    ".xls": "旧版 Excel（.xls）",
+    ".et": "WPS 表格（.et）",
+    ".ett": "WPS 表格模板（.ett）",
+    ".xlsm": "带宏的 Excel（.xlsm）",
+    ".xlsb": "Excel 二进制工作簿（.xlsb）",
+    ".numbers": "Numbers",
+    ".ods": "OpenDocument 表格（.ods）",
+}
 
 
 class FileProblem(Exception):
@@ -45,8 +53,9 @@ def unsupported(name: str) -> str | None:
     if suffix in SUFFIXES:
         return None
     if suffix in OLD_FORMATS:
-        return (f"{OLD_FORMATS[suffix]}文件读不了：请在 Excel 或 WPS 里打开，"
-                "「另存为」Excel 工作簿（.xlsx）或 CSV 后再导入")
+        return (
+            f"{OLD_FORMATS[suffix]}文件读不了：请在 Excel 或 WPS 里打开，「另存为」Excel 工作簿（.xlsx）或 CSV 后再导入"
+        )
     return f"只支持 .csv 和 .xlsx 文件，不支持「{suffix or Path(name).name}」"
 
 
@@ -60,6 +69,7 @@ class Problem:
 @dataclass
 class Table:
     """One sheet, read and matched to a kind's columns."""
+
     sheet: str | None = None  # None for a CSV
     header_row: int = 1
     titles: dict[str, str] = field(default_factory=dict)  # field → header as written
@@ -96,7 +106,7 @@ def _cell(value: Any) -> Any:
 
 
 def header_key(text: Any) -> str:
-    """"建筑面积（m²）", "*建筑面积" and "建筑面积：" are the same column; so are "Room" and "room"."""
+    """ "建筑面积（m²）", "*建筑面积" and "建筑面积：" are the same column; so are "Room" and "room"."""
     text = unicodedata.normalize("NFKC", str(text or ""))
     text = re.sub(r"[(\[【][^)\]】]*[)\]】]", "", text)
     text = re.sub(r"[\s*:：_\-]+", "", text)
@@ -111,9 +121,11 @@ def _decode(raw: bytes) -> str:
         except UnicodeDecodeError:
             pass
     if b"\x00" in raw:
-        line = raw[:raw.index(b"\x00")].count(b"\n") + 1
-        raise FileProblem(f"文件第{line}行有看不见的空字符（NUL），文件可能损坏或不是 CSV："
-                          "请在 Excel 或 WPS 里打开，另存为 CSV（UTF-8）或 .xlsx 后再导入")
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise FileProblem(
+            f"文件第{line}行有看不见的空字符（NUL），文件可能损坏或不是 CSV："
+            "请在 Excel 或 WPS 里打开，另存为 CSV（UTF-8）或 .xlsx 后再导入"
+        )
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)
@@ -139,10 +151,14 @@ def _read_csv(path: Path) -> Iterator[tuple[int, list, tuple[int, int]]]:
         except csv.Error as exc:
             where = reader.line_num
             if "field larger" in str(exc):
-                raise FileProblem(f"文件第{line + 1}行起有一格内容太长，多半是少了或多了一个引号 \"，"
-                                  "把后面的行都吞进了这一格：请检查这一行的引号") from None
-            raise FileProblem(f"文件第{line + 1}行到第{where}行的引号 \" 没有配对（一格里多了或少了一个引号），"
-                              "请在这一格里删掉多余的引号，或用 Excel 重新另存为 CSV") from None
+                raise FileProblem(
+                    f'文件第{line + 1}行起有一格内容太长，多半是少了或多了一个引号 "，'
+                    "把后面的行都吞进了这一格：请检查这一行的引号"
+                ) from None
+            raise FileProblem(
+                f'文件第{line + 1}行到第{where}行的引号 " 没有配对（一格里多了或少了一个引号），'
+                "请在这一格里删掉多余的引号，或用 Excel 重新另存为 CSV"
+            ) from None
         number += 1
         yield number, [v.strip() for v in cells], (line + 1, reader.line_num)  # no NUL: refused above
         line = reader.line_num
@@ -155,24 +171,33 @@ def _check_zip(path: Path) -> None:
     with open(path, "rb") as fh:
         head = fh.read(8)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise FileProblem("这个文件其实是旧版 Excel（.xls）格式，只是扩展名写成了 .xlsx："
-                          "请在 Excel 或 WPS 里打开，另存为 Excel 工作簿（.xlsx）或 CSV 后再导入")
+        raise FileProblem(
+            "这个文件其实是旧版 Excel（.xls）格式，只是扩展名写成了 .xlsx："
+            "请在 Excel 或 WPS 里打开，另存为 Excel 工作簿（.xlsx）或 CSV 后再导入"
+        )
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise FileProblem("这个文件不是有效的 Excel（.xlsx）文件：可能已损坏，或是改了扩展名的其他文件。"
-                          "请在 Excel 或 WPS 里打开，另存为 .xlsx 或 CSV 后再导入") from None
+        raise FileProblem(
+            "这个文件不是有效的 Excel（.xlsx）文件：可能已损坏，或是改了扩展名的其他文件。"
+            "请在 Excel 或 WPS 里打开，另存为 .xlsx 或 CSV 后再导入"
+        ) from None
     if len(infos) > 10_000:
         raise FileProblem("这个 Excel 文件里的部件多得不正常，拒绝读取；请另存为新的 .xlsx 或 CSV")
     total = sum(i.file_size for i in infos)
     strings = sum(i.file_size for i in infos if i.filename.lower().endswith("sharedstrings.xml"))
     largest = max((i.file_size for i in infos), default=0)
-    for size, limit, what in ((total, MAX_UNPACKED, "这个 Excel 文件解压后"), (largest, MAX_BYTES, "其中一个工作表解压后"),
-                              (strings, MAX_STRINGS, "其中的文字内容解压后")):
+    for size, limit, what in (
+        (total, MAX_UNPACKED, "这个 Excel 文件解压后"),
+        (largest, MAX_BYTES, "其中一个工作表解压后"),
+        (strings, MAX_STRINGS, "其中的文字内容解压后"),
+    ):
         if size > limit:
-            raise FileProblem(f"{what}有 {size // 2**20} MB，超过上限（{limit // 2**20} MB），"
-                              "可能是损坏或恶意的文件；如果数据确实这么多，请分成几个文件导入")
+            raise FileProblem(
+                f"{what}有 {size // 2**20} MB，超过上限（{limit // 2**20} MB），"
+                "可能是损坏或恶意的文件；如果数据确实这么多，请分成几个文件导入"
+            )
 
 
 def _open_book(path: Path):
@@ -182,8 +207,10 @@ def _open_book(path: Path):
     try:
         return load_workbook(path, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds (KeyError, XML errors...) for a damaged file
-        raise FileProblem("这个 Excel 文件打不开：可能已损坏，或是其他软件生成的不标准文件。"
-                          "请在 Excel 或 WPS 里打开，另存为 .xlsx 或 CSV 后再导入") from None
+        raise FileProblem(
+            "这个 Excel 文件打不开：可能已损坏，或是其他软件生成的不标准文件。"
+            "请在 Excel 或 WPS 里打开，另存为 .xlsx 或 CSV 后再导入"
+        ) from None
 
 
 def _shown_decimals(book, style_id: int, cache: dict[int, int | None]) -> int | None:
@@ -194,8 +221,11 @@ def _shown_decimals(book, style_id: int, cache: dict[int, int | None]) -> int | 
 
         try:
             fmt_id = book._cell_styles[style_id].numFmtId
-            code = (BUILTIN_FORMATS.get(fmt_id, "General") if fmt_id < BUILTIN_FORMATS_MAX_SIZE
-                    else book._number_formats[fmt_id - BUILTIN_FORMATS_MAX_SIZE])
+            code = (
+                BUILTIN_FORMATS.get(fmt_id, "General")
+                if fmt_id < BUILTIN_FORMATS_MAX_SIZE
+                else book._number_formats[fmt_id - BUILTIN_FORMATS_MAX_SIZE]
+            )
         except (IndexError, KeyError, AttributeError):
             code = "General"
         first = re.sub(r'"[^"]*"|\[[^\]]*\]|\\.', "", str(code).split(";")[0])
@@ -216,9 +246,14 @@ def _read_sheet(ws) -> Iterator[tuple[int, list, tuple[int, int]]]:
     book = ws.parent
     try:
         with ws._get_source() as src:
-            parser = WorkSheetParser(src, ws._shared_strings, data_only=True, epoch=book.epoch,
-                                     date_formats=book._date_formats,
-                                     timedelta_formats=book._timedelta_formats)
+            parser = WorkSheetParser(
+                src,
+                ws._shared_strings,
+                data_only=True,
+                epoch=book.epoch,
+                date_formats=book._date_formats,
+                timedelta_formats=book._timedelta_formats,
+            )
             elements = 0
             formats: dict[int, int | None] = {}
             for number, cells in parser.parse():
@@ -226,8 +261,13 @@ def _read_sheet(ws) -> Iterator[tuple[int, list, tuple[int, int]]]:
                 values: dict[int, Any] = {}
                 for c in cells:
                     raw = c["value"]
-                    if isinstance(raw, float) and not raw.is_integer() and c["style_id"] \
-                            and _shown_decimals(book, c["style_id"], formats) and raw == raw:
+                    if (
+                        isinstance(raw, float)
+                        and not raw.is_integer()
+                        and c["style_id"]
+                        and _shown_decimals(book, c["style_id"], formats)
+                        and raw == raw
+                    ):
                         # 750.708 in a cell formatted 0.00 is the 750.71 the clerk sees
                         value = _as_shown(raw, _shown_decimals(book, c["style_id"], formats))
                     else:
@@ -239,12 +279,15 @@ def _read_sheet(ws) -> Iterator[tuple[int, list, tuple[int, int]]]:
                         raise FileProblem(f"工作表「{ws.title}」的空行多得不正常，请把数据复制到新的工作表")
                     continue
                 if number > MAX_ROWS + 1:
-                    raise FileProblem(f"工作表「{ws.title}」超过 {MAX_ROWS} 行（第{number}行还有内容），"
-                                      "请分成几个文件导入")
+                    raise FileProblem(
+                        f"工作表「{ws.title}」超过 {MAX_ROWS} 行（第{number}行还有内容），请分成几个文件导入"
+                    )
                 width = max(values)
                 if width > MAX_COLS:
-                    raise FileProblem(f"工作表「{ws.title}」第{number}行第{width}列还有内容，"
-                                      f"超过了 {MAX_COLS} 列：请删掉表格右边多余的内容")
+                    raise FileProblem(
+                        f"工作表「{ws.title}」第{number}行第{width}列还有内容，"
+                        f"超过了 {MAX_COLS} 列：请删掉表格右边多余的内容"
+                    )
                 yield number, [values.get(i, "") for i in range(1, width + 1)], (number, number)
     except FileProblem:
         raise
@@ -290,16 +333,24 @@ def _match_header(kind, table: Table, cells: list, used_columns: set[int]) -> di
         key = header_key(title_text)
         if not key:
             if i in used_columns:
-                table.problems.append(Problem(row, f"第{i + 1}列", f"第{i + 1}列没有列名，但下面有内容：请填上列名，或删掉这一列"))
+                table.problems.append(
+                    Problem(row, f"第{i + 1}列", f"第{i + 1}列没有列名，但下面有内容：请填上列名，或删掉这一列")
+                )
             continue
         found = aliases.get(key)
         if found is None:
             if key in notes:
                 table.ignored_columns.append(title_text)
             else:
-                table.problems.append(Problem(row, title_text, f"不认识的列「{title_text}」，"
-                                                               f"{kind.label}可用的列名有：{available_columns(kind)}"
-                                                               "（备注、序号等列会被忽略）"))
+                table.problems.append(
+                    Problem(
+                        row,
+                        title_text,
+                        f"不认识的列「{title_text}」，"
+                        f"{kind.label}可用的列名有：{available_columns(kind)}"
+                        "（备注、序号等列会被忽略）",
+                    )
+                )
             continue
         if found in positions:
             other = table.titles[found]
@@ -330,8 +381,10 @@ def _table(kind, name: str | None, records: Iterator) -> Table:
         raise FileProblem("文件是空的：第1行应是表头" if name is None else f"工作表「{name}」是空的")
     found = _find_header(kind, [(n, c) for n, c, _ in head])
     if found is None:
-        raise FileProblem(f"找不到表头：第1行应是列名（{kind.label}需要的列：{available_columns(kind)}）。"
-                          f"现在第1行是：{'、'.join(str(v) for v in head[0][1] if v != '')[:200]}")
+        raise FileProblem(
+            f"找不到表头：第1行应是列名（{kind.label}需要的列：{available_columns(kind)}）。"
+            f"现在第1行是：{'、'.join(str(v) for v in head[0][1] if v != '')[:200]}"
+        )
     index, _ = found
     header_number, header, _ = head[index]
     table.header_row = header_number
@@ -345,7 +398,7 @@ def _table(kind, name: str | None, records: Iterator) -> Table:
     used: set[int] = set()
 
     def rows():
-        yield from head[index + 1:]
+        yield from head[index + 1 :]
         yield from records
 
     untitled = [i for i, t in enumerate(header) if not header_key(t)]
@@ -371,14 +424,26 @@ def _table(kind, name: str | None, records: Iterator) -> Table:
         table.rows.append((number, values))
         for f, v in values.items():
             if v in EXCEL_ERRORS:  # a formula Excel could not work out: never stored as a value
-                table.problems.append(Problem(number, table.titles[f], (
-                    f"「{table.titles[f]}」是 Excel 的错误值 {v}（这一格的公式算不出结果），请改正后再导入")))
+                table.problems.append(
+                    Problem(
+                        number,
+                        table.titles[f],
+                        (f"「{table.titles[f]}」是 Excel 的错误值 {v}（这一格的公式算不出结果），请改正后再导入"),
+                    )
+                )
         extra = [(i, v) for i, v in enumerate(cells[width:], start=width) if v != ""] if len(cells) > width else None
         if extra:  # "89,5" unquoted in a CSV is two cells: never drop the second one silently
             i, v = extra[0]
-            table.problems.append(Problem(number, f"第{i + 1}列", (
-                f"这一行比表头多出了内容（第{i + 1}列「{str(v)[:30]}」），表头没有这一列："
-                "多半是某一格里的逗号把它分成了两格（比如 89,5），请检查这一行")))
+            table.problems.append(
+                Problem(
+                    number,
+                    f"第{i + 1}列",
+                    (
+                        f"这一行比表头多出了内容（第{i + 1}列「{str(v)[:30]}」），表头没有这一列："
+                        "多半是某一格里的逗号把它分成了两格（比如 89,5），请检查这一行"
+                    ),
+                )
+            )
         if span[1] > span[0]:  # a CSV record over several lines: a quoted cell with line breaks
             for i, v in enumerate(cells):
                 if not (isinstance(v, str) and "\n" in v):
@@ -387,9 +452,16 @@ def _table(kind, name: str | None, records: Iterator) -> Table:
                 # A long text may hold line breaks; no cell may hold what looks like more rows.
                 if (f is not None and f not in multiline) or _looks_like_rows(v, width):
                     title = table.titles.get(f) or (str(header[i]) if i < len(header) else f"第{i + 1}列")
-                    table.problems.append(Problem(number, title, (
-                        f"「{title}」这一格跨了文件的第{span[0]}到第{span[1]}行，"
-                        "多半是多了一个引号 \"，把后面的行吞了进来：请删掉多余的引号")))
+                    table.problems.append(
+                        Problem(
+                            number,
+                            title,
+                            (
+                                f"「{title}」这一格跨了文件的第{span[0]}到第{span[1]}行，"
+                                '多半是多了一个引号 "，把后面的行吞了进来：请删掉多余的引号'
+                            ),
+                        )
+                    )
                     break
     return table
 
@@ -424,17 +496,23 @@ def _xlsx_table(kind, path: Path, sheet: str | None) -> Table:
             else:
                 reasons.append(f"「{ws.title}」：表头对不上{kind.label}")
         if len(fits) > 1:
-            raise FileProblem(f"这个文件有多个工作表都像{kind.label}："
-                              f"{'、'.join('「' + ws.title + '」' for ws in fits)}，不知道该导入哪一个。"
-                              "请指定工作表（命令行用 --sheet 工作表名，网页上填写「工作表」），"
-                              "或把不用的工作表删掉")
+            raise FileProblem(
+                f"这个文件有多个工作表都像{kind.label}："
+                f"{'、'.join('「' + ws.title + '」' for ws in fits)}，不知道该导入哪一个。"
+                "请指定工作表（命令行用 --sheet 工作表名，网页上填写「工作表」），"
+                "或把不用的工作表删掉"
+            )
         if not fits:
-            raise FileProblem(f"这个文件的工作表里没有一个的表头对得上{kind.label}（{'；'.join(reasons)}）。"
-                              f"{kind.label}需要的列：{available_columns(kind)}")
+            raise FileProblem(
+                f"这个文件的工作表里没有一个的表头对得上{kind.label}（{'；'.join(reasons)}）。"
+                f"{kind.label}需要的列：{available_columns(kind)}"
+            )
         table = _table(kind, fits[0].title, _read_sheet(fits[0]))
         hidden = [ws.title for ws in sheets if ws not in visible]
-        table.notes.append(f"文件里共有工作表：{listing}，只有「{fits[0].title}」的表头对得上{kind.label}，读的是它"
-                           + (f"（隐藏的工作表 {'、'.join(hidden)} 没有看）" if hidden else ""))
+        table.notes.append(
+            f"文件里共有工作表：{listing}，只有「{fits[0].title}」的表头对得上{kind.label}，读的是它"
+            + (f"（隐藏的工作表 {'、'.join(hidden)} 没有看）" if hidden else "")
+        )
         return table
     finally:
         book.close()

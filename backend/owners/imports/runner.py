@@ -5,6 +5,7 @@ writing anything; the second upserts by the natural key in one transaction, the 
 file with one bad row changes nothing, and the same file imported twice changes nothing the
 second time (every row comes out "unchanged").
 """
+
 from __future__ import annotations
 
 import logging
@@ -78,7 +79,9 @@ class Report:
             return f"{label} {self.where}：{read}{len(self.errors)}处错误，没有导入任何数据"
         skipped = len(self.skipped) + self.blank_rows
         skipped_text = f"，跳过{skipped}行（见下）" if skipped else ""
-        written = f"写入{self.inserted + self.updated}行（新增{self.inserted}，更新{self.updated}），未变{self.unchanged}"
+        written = (
+            f"写入{self.inserted + self.updated}行（新增{self.inserted}，更新{self.updated}），未变{self.unchanged}"
+        )
         if self.dry_run:
             return f"{label} {self.where}：读到{self.rows}行，都没问题；导入会{written}{skipped_text}"
         return f"{label} {self.where}：读到{self.rows}行，{written}{skipped_text}"
@@ -98,8 +101,7 @@ class Report:
         return lines
 
     def lines(self) -> list[str]:
-        return [self.summary(), *("  " + d for d in self.details()),
-                *("  " + str(e) for e in self.errors)]
+        return [self.summary(), *("  " + d for d in self.details()), *("  " + str(e) for e in self.errors)]
 
 
 class ImportFailed(Exception):
@@ -111,13 +113,15 @@ class ImportFailed(Exception):
 
 
 def _bar(iterable, total: int, desc: str, progress: bool):
-    return tqdm(iterable, total=total, desc=desc, unit="行", disable=not progress,
-                file=sys.stderr, mininterval=0.5, leave=False)
+    return tqdm(
+        iterable, total=total, desc=desc, unit="行", disable=not progress, file=sys.stderr, mininterval=0.5, leave=False
+    )
 
 
 class _Cells(dict):
     """A row's cells that remember which one was read last, so a bad value is reported with its
     column."""
+
     last: str | None = None
 
     def get(self, key, default=None):
@@ -148,8 +152,9 @@ def _defaults_note(look: Lookup, titles: dict[str, str]) -> list[str]:
     return notes
 
 
-def check_rows(session: Session, kind: Kind, path: Path, report: Report, progress: bool,
-               sheet: str | None = None) -> list[dict]:
+def check_rows(
+    session: Session, kind: Kind, path: Path, report: Report, progress: bool, sheet: str | None = None
+) -> list[dict]:
     table = read_table(path, kind, sheet)
     report.sheet, report.header_row = table.sheet, table.header_row
     report.skipped, report.blank_rows = table.skipped, table.blank_rows
@@ -195,14 +200,15 @@ def _existing(session: Session, kind: Kind, records: list[dict]) -> dict[tuple, 
     wanted = sorted({r[first] for r in records}, key=str)
     found: dict[tuple, dict] = {}
     for i in range(0, len(wanted), IN_CHUNK):
-        chunk = wanted[i:i + IN_CHUNK]
+        chunk = wanted[i : i + IN_CHUNK]
         for row in session.execute(select(table).where(table.c[first].in_(chunk))).mappings():
             found[kind.key_of(row)] = dict(row)
     return found
 
 
-def write_rows(session: Session, kind: Kind, records: list[dict], report: Report,
-               progress: bool, dry_run: bool = False) -> None:
+def write_rows(
+    session: Session, kind: Kind, records: list[dict], report: Report, progress: bool, dry_run: bool = False
+) -> None:
     """Upsert by the natural key; a dry run only counts what would change."""
     table = kind.table
     existing = _existing(session, kind, records)
@@ -220,21 +226,27 @@ def write_rows(session: Session, kind: Kind, records: list[dict], report: Report
         return
     bar = _bar(None, len(inserts) + len(updates), f"写入{kind.label}", progress)
     for i in range(0, len(inserts), BATCH):
-        session.execute(table.insert(), inserts[i:i + BATCH])
-        bar.update(len(inserts[i:i + BATCH]))
+        session.execute(table.insert(), inserts[i : i + BATCH])
+        bar.update(len(inserts[i : i + BATCH]))
     if updates:
         columns = [c for c in records[0] if c != "id"]
-        stmt = (table.update().where(table.c.id == bindparam("_id"))
-                .values({c: bindparam(f"v_{c}") for c in columns}))
+        stmt = table.update().where(table.c.id == bindparam("_id")).values({c: bindparam(f"v_{c}") for c in columns})
         for i in range(0, len(updates), BATCH):
-            session.execute(stmt, updates[i:i + BATCH])
-            bar.update(len(updates[i:i + BATCH]))
+            session.execute(stmt, updates[i : i + BATCH])
+            bar.update(len(updates[i : i + BATCH]))
     bar.close()
     session.flush()
 
 
-def import_file(session: Session, kind_name: str, path: Path | str, progress: bool = False,
-                dry_run: bool = False, sheet: str | None = None, name: str | None = None) -> Report:
+def import_file(
+    session: Session,
+    kind_name: str,
+    path: Path | str,
+    progress: bool = False,
+    dry_run: bool = False,
+    sheet: str | None = None,
+    name: str | None = None,
+) -> Report:
     """Check every row, then (all good) upsert them, or on a dry run count what would change.
     Writes nothing when any row is bad. Does not commit: the caller's transaction does.
     `name` is how the file is called in the result (an upload's own name)."""
@@ -256,8 +268,13 @@ def import_file(session: Session, kind_name: str, path: Path | str, progress: bo
     return report
 
 
-def import_files(session: Session, files: list[tuple[str, Path]], progress: bool = False,
-                 dry_run: bool = False, sheet: str | None = None) -> list[Report]:
+def import_files(
+    session: Session,
+    files: list[tuple[str, Path]],
+    progress: bool = False,
+    dry_run: bool = False,
+    sheet: str | None = None,
+) -> list[Report]:
     """Import several files in order inside the caller's one transaction. Raises ImportFailed
     at the first file with errors, so the caller rolls all of them back."""
     reports = []
@@ -270,11 +287,16 @@ def import_files(session: Session, files: list[tuple[str, Path]], progress: bool
 
 # A folder's files are recognised by name: houses.csv, 房屋.xlsx, Houses.CSV...
 FILE_NAMES = {
-    "communities": ("小区", "小区信息"), "buildings": ("楼栋", "楼栋信息"),
-    "houses": ("房屋", "房产", "房屋信息", "房间"), "residents": ("住户", "业主", "住户信息", "业主信息"),
-    "fee-standards": ("收费标准", "fee_standards", "feestandards"), "bills": ("账单", "应收", "应收账单"),
-    "payments": ("缴费记录", "实收", "缴费", "收款记录"), "disclosures": ("收支公示", "公示"),
-    "notices": ("通知", "公告"), "paid-services": ("有偿服务", "价目表", "有偿服务价目", "paid_services"),
+    "communities": ("小区", "小区信息"),
+    "buildings": ("楼栋", "楼栋信息"),
+    "houses": ("房屋", "房产", "房屋信息", "房间"),
+    "residents": ("住户", "业主", "住户信息", "业主信息"),
+    "fee-standards": ("收费标准", "fee_standards", "feestandards"),
+    "bills": ("账单", "应收", "应收账单"),
+    "payments": ("缴费记录", "实收", "缴费", "收款记录"),
+    "disclosures": ("收支公示", "公示"),
+    "notices": ("通知", "公告"),
+    "paid-services": ("有偿服务", "价目表", "有偿服务价目", "paid_services"),
     "contacts": ("联系人", "管家", "联系人信息"),
     "renovation-rules": ("装修规定", "装修管理规定", "renovation_rules"),
 }
@@ -306,8 +328,15 @@ def scan_folder(folder: Path | str) -> list[FolderFile]:
             entries.append(FolderFile(name, None, path, "隐藏文件，不导入"))
         elif kind is None:
             known = "、".join(f"{k}（{KINDS[k].label}）" for k in ORDER)
-            entries.append(FolderFile(name, None, path, f"文件名看不出是哪类数据，没有导入（文件名应是：{known}，"
-                                      "加 .csv 或 .xlsx，也可以用中文名如 房屋.xlsx）"))
+            entries.append(
+                FolderFile(
+                    name,
+                    None,
+                    path,
+                    f"文件名看不出是哪类数据，没有导入（文件名应是：{known}，"
+                    "加 .csv 或 .xlsx，也可以用中文名如 房屋.xlsx）",
+                )
+            )
         else:
             entries.append(FolderFile(name, kind, path, unsupported(name) or ""))
     by_kind: dict[str, list[FolderFile]] = {}
@@ -317,8 +346,10 @@ def scan_folder(folder: Path | str) -> list[FolderFile]:
     for kind, same in by_kind.items():
         if len(same) > 1:
             for e in same:
-                e.reason = (f"{KINDS[kind].label}有{len(same)}个文件（{'、'.join(x.name for x in same)}），"
-                            "不知道该用哪一个：请只留一个")
+                e.reason = (
+                    f"{KINDS[kind].label}有{len(same)}个文件（{'、'.join(x.name for x in same)}），"
+                    "不知道该用哪一个：请只留一个"
+                )
     order = {k: i for i, k in enumerate(ORDER)}
     return sorted(entries, key=lambda e: (e.kind is None, order.get(e.kind or "", 0), e.name))
 
