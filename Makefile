@@ -29,8 +29,8 @@ run: install
 test: lint train
 	$(BIN)/python -m pytest -ra
 
-# Lint (pyflakes, pycodestyle, import order, bugbear, pyupgrade; pyproject's [tool.ruff]) before
-# any test runs.
+# Lint (pyflakes, pycodestyle, import order, bugbear, pyupgrade; pyproject's [tool.ruff]) and the
+# formatter's check (`make fmt` fixes both) before any test runs.
 # The production fault tests (tests/production/test_production_faults.py): kill -9 under load, a
 # node killed behind nginx. Opt-in until they pass on this machine; up to 30 minutes.
 test-faults: train
@@ -38,6 +38,7 @@ test-faults: train
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 fmt: install
 	$(BIN)/ruff check --fix .
