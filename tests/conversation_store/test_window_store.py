@@ -244,8 +244,9 @@ def test_a_turn_taken_back_through_rasas_api_leaves_the_window_and_the_record(st
     for n in range(40):
         turn(store, "owner-undo", f"昨天{n}", at=yesterday + n)
     new_session(store, "owner-undo", "今天好", at=time.time() - 60)
-    turn(store, "owner-undo", "报修", extra=[SlotSet("repair_description", "厨房水管漏水")])
-    lost = turn(store, "owner-undo", "对的", extra=[SlotSet("repair_description", "改成了卫生间")])
+    # Seconds apart, as real turns are (each event's timestamp is when it happened).
+    turn(store, "owner-undo", "报修", extra=[SlotSet("repair_description", "厨房水管漏水")], at=time.time() - 30)
+    lost = turn(store, "owner-undo", "对的", extra=[SlotSet("repair_description", "改成了卫生间")], at=time.time() - 20)
 
     full = list(run(store.retrieve_full_tracker("owner-undo")).events)  # what Rasa's GET returns
     undo_at = max(i for i, e in enumerate(full) if isinstance(e, UserUttered) and e.text == "对的")
