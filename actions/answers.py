@@ -21,7 +21,7 @@ from actions.notices import AnswerNotice, asks_for_more
 from actions.repair import describes_a_fault
 from actions.store import db, entity, latest_text
 from backend.owners import accounts as owners
-from backend.text import addresses, phones
+from backend.text import addresses, phones, ratings
 from backend.work import tickets
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,13 @@ class OutOfScope(Action):
         return "action_out_of_scope"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        if ratings.is_goodbye(latest_text(tracker)):
+            # "88" / "886" look like a score to the NLU and may land here: the owner is leaving.
+            if tracker.active_loop.get("name"):
+                dispatcher.utter_message(response="utter_left_unfinished")
+                return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("form_interrupted", False)]
+            dispatcher.utter_message(response="utter_goodbye")
+            return []
         if tracker.active_loop.get("name"):
             # Off-topic while a form waits for an answer: decline kindly; the form asks its
             # question once more, and a second off-topic message leaves it (action_leave_form).

@@ -27,6 +27,8 @@ TRADE_OFF_ROWS: list[str] = [
     "| 40 epochs, 1 transformer layer | + 90 lines by category after heldout_c's first errors | 3.3 min | 0.978 | 0.956 | 0.970 |",
     "| 40 epochs, 1 transformer layer | + 60 lines by category after the 2nd training | 4.3 min (tests running alongside) | 0.975 | 0.966 | 0.993 |",
     "| 40 epochs, 1 transformer layer | + 17 lines by category after the 3rd training | 3.9 min | 0.973 | 0.976 | 0.989 |",
+    "| 40 epochs, 1 transformer layer | the three branches merged (+ decoration, suggestions) | 4.2 min (rules from cache; tests alongside) | 0.977 | 0.961 | 0.974 |",
+    "| 40 epochs, 1 transformer layer | + 40 lines by category after the merge | 4.0 min (rules from cache; tests alongside) | 0.979 | 0.966 | 0.978 |",
 ]
 
 

@@ -144,6 +144,17 @@ def test_slang_goodbye_is_a_goodbye_not_a_rating(demo_db, text):
     assert reply == "<utter_goodbye>"
 
 
+@pytest.mark.parametrize("text", ["88", "886"])
+def test_slang_goodbye_the_nlu_could_not_place_is_still_a_goodbye(demo_db, text):
+    """A bare 88 looks like a score to the NLU and may fall below its threshold: the fallback
+    answers it as the goodbye it is, and inside a form leaves the form."""
+    assert Owner().say(OutOfScope, text, intent="nlu_fallback") == "<utter_goodbye>"
+    owner = Owner()
+    owner.answer_form("马桶堵了", intent="report_repair")
+    assert owner.say(OutOfScope, text, intent="nlu_fallback") == "<utter_left_unfinished>"
+    assert owner.loop is None
+
+
 @pytest.mark.parametrize("text", ["5", "好的", "4星"])
 def test_a_score_with_no_finished_job_waiting_is_not_thanked_as_a_rating(demo_db, text):
     reply = Owner().say(AnswerRating, text, intent="rate_service")

@@ -18,8 +18,14 @@ def new_owner(mode: str) -> str:
 
 
 def tickets_of(db_session, openid):
+    """The owner's tickets as they are now. The read ends its transaction (on SQLite every
+    transaction here takes the write lock, which the webhook needs for the owner's next message);
+    the tickets keep their loaded columns."""
     db_session.expire_all()
-    return db_session.execute(select(Ticket).where(Ticket.openid == openid)).scalars().all()
+    found = db_session.execute(select(Ticket).where(Ticket.openid == openid)).scalars().all()
+    db_session.expunge_all()
+    db_session.commit()
+    return found
 
 
 def test_step_by_step_repair_makes_one_ticket(wechat, db_session):
