@@ -128,7 +128,7 @@ class Conversation:
     def holding_reply(self) -> str:
         return (
             f"您的消息我们收到了 🙏 系统正在维护，稍后会在这里回复您，请不用重复发送。"
-            f"紧急情况（漏水、困梯、漏电等）请直接拨打物业24小时电话 {self.settings.service_hotline}。"
+            f"紧急情况（漏水、困梯、漏电等）请直接拨打物业服务电话 {self.settings.service_hotline}。"
         )
 
     # --- the entry point ------------------------------------------------------------------------

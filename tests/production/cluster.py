@@ -226,7 +226,10 @@ class Sent:
 
 
 # One owner's round: a one-sentence urgent repair, its confirmation (one ticket), a question.
-ROUND = ["3栋2单元501卫生间水管爆了 水一直往外冒 电话13912345678", "对的", "物业电话多少"]
+# A repair with everything in one sentence (community, home, fault, time, phone), its confirmation,
+# a question. The community is named: 3-2-501 exists in both demo communities. Not an emergency,
+# so each round makes its ticket on 对的.
+ROUND = ["幸福里花园3栋2单元501卫生间水龙头坏了 一直滴水 随时都可以来 电话13912345678", "对的", "物业电话多少"]
 
 
 class Owners:
