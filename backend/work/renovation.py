@@ -47,7 +47,7 @@ from backend.core.models import (
 from backend.core.statuses import ACTIVE_RENOVATION_STATUSES, RenovationStatus
 from backend.messaging import delivery, templates, wechat_window
 from backend.text import hours
-from backend.work.tickets import next_serial, safe_photo_url
+from backend.work.tickets import next_serial, owner_actor, safe_photo_url
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +154,6 @@ class ApplicationRequest:
     ends_on: date
     workers: int
     source_key: str | None = None
-
-
-def owner_actor(openid: str) -> str:
-    return f"owner:{openid}"
 
 
 def add_step(
