@@ -43,7 +43,7 @@ SCRIPT = [
     "明天停水吗",
     "我的报修到哪一步了",
     "厨房水管漏水了",
-    "3-2-501",
+    "幸福里花园3-2-501",
     "明天上午",
     "13812345678",
     "确认",
@@ -116,6 +116,7 @@ def drive(system, owners: list[list[str]], rate: float = 0.0) -> dict:
         t.join()
     elapsed = time.monotonic() - started
     cpu_after = cpu_seconds(system)
+    tickets = tickets_of(system, [o for mine in owners for o in mine])
     cpu = {
         name: (cpu_after.get(name, 0) - cpu_before.get(name, 0)) * 1000 / max(1, len(latencies)) for name in cpu_after
     }
@@ -127,7 +128,25 @@ def drive(system, owners: list[list[str]], rate: float = 0.0) -> dict:
         "errors": errors[0],
         "load": (load_before, os.getloadavg()[0]),
         "cpu_ms": cpu,
+        "owners": sum(len(mine) for mine in owners),
+        "tickets": tickets,
     }
+
+
+def tickets_of(system, openids: list[str]) -> int:
+    """Tickets the run's owners raised: each conversation reports one repair, so one each, or the
+    figures measured a conversation that went astray."""
+    from sqlalchemy import bindparam, create_engine, text
+
+    engine = create_engine(system.database_url, future=True)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(
+                text("SELECT count(*) FROM tickets WHERE openid IN :ids").bindparams(bindparam("ids", expanding=True)),
+                {"ids": openids},
+            ).scalar_one()
+    finally:
+        engine.dispose()
 
 
 def cpu_seconds(system) -> dict[str, float]:
@@ -329,7 +348,7 @@ def row(label: str, result: dict) -> str:
     return (
         f"| {label} | {result['n']} | {result['n'] / result['elapsed']:.1f} | {statistics.median(lat):.0f} | "
         f"{pct(lat, 95):.0f} | {pct(lat, 99):.0f} | {max(lat):.0f} | {result['late']} | {result['errors']} | "
-        f"{load[0]:.1f} → {load[1]:.1f} |"
+        f"{result['tickets']} of {result['owners']} | {load[0]:.1f} → {load[1]:.1f} |"
     )
 
 
@@ -373,8 +392,8 @@ def throughput_section(results: list[tuple[str, dict]], started: str) -> str:
         "as independent owners send them. Latencies in ms, measured at the sender; the last column is the "
         "machine's 1-minute load average before → after the run (other work on the machine shows there).",
         "",
-        "| configuration, run | messages | messages/s | p50 | p95 | p99 | max | past 4.5 s or deferred | errors | load before → after |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| configuration, run | messages | messages/s | p50 | p95 | p99 | max | past 4.5 s or deferred | errors | tickets raised | load before → after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         *[row(label, result) for label, result in results],
         "",
         "CPU time per message, by process (ms; user + system, measured over the same runs; Redis and the "
