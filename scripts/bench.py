@@ -306,6 +306,7 @@ def run_config(key: str, tmp: Path, redis_url: str, standin_url: str, profile: b
         standin_url,
         wechat=(TOKEN, AES_KEY, APPID),
         rasa_servers=servers,
+        rasa_api=True,  # /model/parse for the NLU parse times, with a token
         database_url=database_url,
     )
     print(f"==> {database}, {servers} Rasa server(s): starting", flush=True)
