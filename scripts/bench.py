@@ -78,23 +78,30 @@ def owners_for(system, store, turns, tag: str) -> list[list[str]]:
 
 
 def drive(system, owners: list[list[str]], rate: float = 0.0) -> dict:
-    """All senders at once. rate > 0: messages are offered at about `rate` per second in all,
-    at random (exponential) gaps as independent owners send them; a sender whose answer comes
-    later than its next message was due sends at once. 0: each sender sends the next as soon as
-    it has the answer (saturation)."""
+    """All senders at once. rate > 0: one Poisson stream of `rate` messages a second in all (random,
+    exponential gaps, as independent owners send them), dealt to the senders in turn; a sender
+    whose previous answer comes after its next message was due sends at once, so a slow system
+    shows as a lower rate. 0: each sender sends the next as soon as it has the answer
+    (saturation)."""
     latencies, late, errors = [], [0], [0]
     lock = threading.Lock()
     load_before = os.getloadavg()[0]
+    total = sum(len(mine) for mine in owners) * len(SCRIPT)
+    start = time.monotonic() + 0.5  # the first message is due once the threads are going
+    schedule: list[list[float]] = [[] for _ in range(SENDERS)]
+    if rate:
+        rng, at = random.Random(7), start
+        for k in range(total):
+            at += rng.expovariate(rate)
+            schedule[k % SENDERS].append(at)
 
     def sender(n: int):
         wx = WeChat(system.base_url, TOKEN, AES_KEY, APPID, "aes" if n % 2 else "compat")
-        rng = random.Random(n)
-        due = time.monotonic() + (rng.expovariate(rate / SENDERS) if rate else 0)
+        due = iter(schedule[n])
         for owner in owners[n]:
             for text in SCRIPT:
                 if rate:
-                    time.sleep(max(0.0, due - time.monotonic()))
-                    due += rng.expovariate(rate / SENDERS)
+                    time.sleep(max(0.0, next(due, 0.0) - time.monotonic()))
                 try:
                     reply, took = wx.say(owner, text)
                 except Exception as exc:  # noqa: BLE001
@@ -108,7 +115,7 @@ def drive(system, owners: list[list[str]], rate: float = 0.0) -> dict:
                         late[0] += 1
 
     cpu_before = cpu_seconds(system)
-    started = time.monotonic()
+    started = start if rate else time.monotonic()
     threads = [threading.Thread(target=sender, args=(n,)) for n in range(SENDERS)]
     for t in threads:
         t.start()
@@ -222,7 +229,6 @@ def start_profiles(system, out: Path, seconds: int) -> list[tuple[str, subproces
                     "200",
                     "--format",
                     "raw",
-                    "--nonblocking",
                     "-o",
                     str(path),
                 ],
@@ -233,32 +239,63 @@ def start_profiles(system, out: Path, seconds: int) -> list[tuple[str, subproces
     return spies
 
 
-def summarise_profiles(spies, top: int = 12) -> str:
-    """Per process: the share of samples (on CPU) under each of the most costly functions."""
+def summarise_profiles(spies, top: int = 40) -> str:
+    """Per kind of process (both webhook workers together, every Rasa server together): the share
+    of on-CPU samples under each costly function, leaving out the frames nearly every sample
+    passes through (thread and server bootstrap), and the functions that were running themselves
+    (leaf frames)."""
     from collections import Counter
 
-    lines = []
+    # py-spy cannot tell idle threads here, so samples that end waiting are left out by name:
+    # a pool thread waiting for work, a socket read, an event loop's select, gunicorn's arbiter.
+    waits = {
+        "_worker (thread.py)",
+        "readinto (socket.py)",
+        "_read_from_socket (connection.py)",
+        "wait_for_signals (arbiter.py)",
+        "serve (runners.py)",
+        "work (scheduler.py)",
+        "wait (locks.py)",
+        "wait (threading.py)",
+        "select (selectors.py)",
+        "sleep (time)",
+    }
+
+    def label(frame: str) -> str:
+        name, _, where = frame.partition(" (")
+        return f"{name} ({where.split(':')[0].rsplit('/', 1)[-1]}" + (")" if where else "")
+
+    kinds: dict[str, tuple[int, Counter, Counter]] = {}
     for name, spy, path in spies:
         spy.wait()
         if not path.exists():
             continue
-        total, inclusive = 0, Counter()
+        kind = "rasa" if name.startswith("rasa") else name
+        total, inclusive, leaves = kinds.get(kind, (0, Counter(), Counter()))
         for line in path.read_text(errors="replace").splitlines():
             stack_text, _, count = line.rpartition(" ")
             if not count.isdigit():
                 continue
-            frames = stack_text.split(";")
+            frames = [label(f) for f in stack_text.split(";") if f]
             n = int(count)
+            if not frames or frames[-1] in waits:
+                continue
             total += n
-            for frame in set(
-                f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0].rsplit("/", 1)[-1] + ")" if " (" in f else f
-                for f in frames
-            ):
+            for frame in set(frames):
                 inclusive[frame] += n
+            if frames:
+                leaves[frames[-1]] += n
+        kinds[kind] = (total, inclusive, leaves)
+    lines = []
+    for kind, (total, inclusive, leaves) in kinds.items():
         if not total:
             continue
-        lines.append(f"--- {name} ({path.name}): {total} samples")
-        for frame, n in inclusive.most_common(top):
+        lines.append(f"--- {kind}: {total} samples on CPU")
+        shown = [(f, n) for f, n in inclusive.most_common() if n < 0.9 * total][:top]
+        for frame, n in shown:
+            lines.append(f"  {100 * n / total:5.1f}%  {frame}")
+        lines.append("  self:")
+        for frame, n in leaves.most_common(top // 2):
             lines.append(f"  {100 * n / total:5.1f}%  {frame}")
     return "\n".join(lines)
 
@@ -389,8 +426,10 @@ def throughput_section(results: list[tuple[str, dict]], started: str) -> str:
         "as signed WeChat XML, half of them in safe (AES) mode. Every owner has sent "
         f"{EARLIER} messages before (seeded: their conversation window, archive and records, as the system "
         "keeps them; scripts/bench_history.py). *Saturation*: each sender sends its next message the moment "
-        f"it has the answer. *Paced*: about {RATE:.0f} messages/s offered in all, at random (exponential) gaps "
-        "as independent owners send them. Latencies in ms, measured at the sender; the last column is the "
+        f"it has the answer. *Paced*: {RATE:.0f} messages/s offered in all, one Poisson stream (random, "
+        "exponential gaps, as independent owners send them) dealt to the senders in turn; a sender whose "
+        "answer is late sends its next message at once, so a system that cannot keep up shows a lower rate. "
+        "*Tickets raised*: each conversation reports one repair. Latencies in ms, measured at the sender; the last column is the "
         "machine's 1-minute load average before → after the run (other work on the machine shows there).",
         "",
         "| configuration, run | messages | messages/s | p50 | p95 | p99 | max | past 4.5 s or deferred | errors | tickets raised | load before → after |",

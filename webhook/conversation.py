@@ -241,26 +241,35 @@ class Conversation:
             metrics.ASSISTANT_ERRORS.labels("turn").inc()
             log.exception("turn failed", extra={"inbound_id": inbound_id})
             return Outcome("holding", self.holding_reply)
-        if replies is None and not turn.give_up():
-            replies = turn.replies  # finished in the instant we gave up
-        if replies is None:
+        if replies is None and turn.give_up():
             return Outcome("late", None)
-        return self._passive(inbound_id, replies)
+        # Answered in time (or in the instant we gave up): its turn recorded the passive reply.
+        return self._passive(turn)
 
     def _run_turn(self, inbound_id: int, turn: _Turn, older: list[int] = ()) -> Optional[list[str]]:
         # Older kept messages first, in this thread: the request's own deadline still holds
         # (answered in the request thread, a slow assistant held the reply past WeChat's 5 s).
         self._answer_older_first(older)
-        replies = self.process(inbound_id)
-        if replies is None:
-            return None
-        if not turn.finish(replies):
-            # The request already answered `success`: this goes out as a customer-service message.
-            self.deliver_later(inbound_id, replies, late=True)
-        return replies
 
-    def process(self, inbound_id: int) -> Optional[list[str]]:
-        """Ask the assistant about one recorded message. None if another process has it."""
+        def answer(session, replies: list[str]) -> None:
+            # Recorded with the answer, in its transaction (one fewer per message): the passive
+            # reply if the request still waits, else a customer-service message.
+            if turn.finish(replies):
+                parts = split_text("\n\n".join(replies)) or [""]
+                openid = inbox.get(session, inbound_id).openid
+                outbox.record_outbound(session, openid, "passive", parts[0], "sent", inbound_id=inbound_id)
+                if len(parts) > 1:
+                    metrics.DEFERRED.labels("continued").inc()
+                    delivery.queue_texts(session, openid, parts[1:], inbound_id=inbound_id)
+                turn.parts = parts
+            else:
+                self._queue_later(session, inbound_id, replies, late=True)
+
+        return self.process(inbound_id, answer)
+
+    def process(self, inbound_id: int, answer=None) -> Optional[list[str]]:
+        """Ask the assistant about one recorded message. None if another process has it.
+        `answer(session, replies)` runs in the transaction that marks it answered."""
         with session_scope(self.engine) as session:
             if not inbox.claim(session, inbound_id):
                 return None
@@ -275,11 +284,15 @@ class Conversation:
             staff_replies = staff_desk.answer(session, openid, text)
             if staff_replies is not None:
                 inbox.mark_answered(session, inbound_id, staff_replies)
+                if answer:
+                    answer(session, staff_replies)
                 return staff_replies
             # An answer to something we asked the owner (survey, "还没修好" after a job).
             owner_replies = owner_desk.answer(session, openid, text)
             if owner_replies is not None:
                 inbox.mark_answered(session, inbound_id, owner_replies)
+                if answer:
+                    answer(session, owner_replies)
                 return owner_replies
         try:
             # Asked before and given up on (a timeout, a process that died): Rasa may have finished
@@ -298,28 +311,27 @@ class Conversation:
             raise
         with session_scope(self.engine) as session:
             inbox.mark_answered(session, inbound_id, replies)
+            if answer:
+                answer(session, replies)
         return replies
 
     # --- answering --------------------------------------------------------------------------------
-    def _passive(self, inbound_id: int, replies: list[str]) -> Outcome:
-        parts = split_text("\n\n".join(replies)) or [""]
-        if len(parts) > 1:
-            self.deliver_later(inbound_id, parts[1:])
-        with session_scope(self.engine) as session:
-            row = inbox.get(session, inbound_id)
-            outbox.record_outbound(session, row.openid, "passive", parts[0], "sent", inbound_id=inbound_id)
+    def _passive(self, turn: _Turn) -> Outcome:
+        parts = turn.parts or split_text("\n\n".join(turn.replies or [])) or [""]
         metrics.count_outbound("passive", "sent", 0)
         return Outcome("answered", parts[0], parts[1:])
 
     def deliver_later(self, inbound_id: int, texts: list[str], late: bool = False) -> None:
+        with session_scope(self.engine) as session:
+            self._queue_later(session, inbound_id, texts, late)
+
+    def _queue_later(self, session, inbound_id: int, texts: list[str], late: bool) -> None:
         metrics.DEFERRED.labels("late" if late else "continued").inc()
         joined = "\n\n".join(texts)
         if late:
             joined = LATE_PREFIX + joined
-        parts = split_text(joined)
-        with session_scope(self.engine) as session:
-            openid = inbox.get(session, inbound_id).openid
-            delivery.queue_texts(session, openid, parts, inbound_id=inbound_id)  # sent after commit
+        openid = inbox.get(session, inbound_id).openid
+        delivery.queue_texts(session, openid, split_text(joined), inbound_id=inbound_id)  # sent after commit
 
     def _answer_older_first(self, older: list[int]) -> None:
         """Messages kept while the assistant was down are answered before a newer one."""
@@ -374,6 +386,7 @@ class _Turn:
         self._lock = threading.Lock()
         self._gave_up = False
         self.replies: Optional[list[str]] = None
+        self.parts: Optional[list[str]] = None  # the reply split for WeChat: the first is passive
 
     def finish(self, replies: list[str]) -> bool:
         with self._lock:

@@ -84,6 +84,11 @@ def test_answer_in_time(conv):
     outcome = conv.handle(text_msg(content="物业电话"))
     assert (outcome.status, outcome.reply) == ("answered", "re: 物业电话")
     assert rows(conv, InboundRow)[0][1] == "answered"
+    # The passive reply is recorded with the answer (one transaction), as what the owner got.
+    inbound_id = rows(conv, InboundRow)[0][0]
+    with backend_db.session_scope(conv.engine) as s:
+        out = s.execute(select(OutboundMessage)).scalars().all()
+        assert [(o.channel, o.content, o.inbound_id) for o in out] == [("passive", "re: 物业电话", inbound_id)]
 
 
 def test_retried_delivery_gets_same_answer_and_one_turn(conv):
@@ -162,6 +167,11 @@ def test_long_answer_split_for_wechat(conv):
     outcome = conv.handle(text_msg(openid="o-long"))
     assert len(outcome.reply.encode()) <= 2048 and outcome.extra
     assert outcome.reply + "".join(outcome.extra) == "长" * 1500
+    with backend_db.session_scope(conv.engine) as s:
+        out = s.execute(select(OutboundMessage).where(OutboundMessage.openid == "o-long")).scalars().all()
+        # The first part went back in the response, the rest as customer-service messages.
+        assert [o.channel for o in out][0] == "passive" and {o.channel for o in out[1:]} == {"custom"}
+        assert "".join(o.content for o in out) == "长" * 1500
 
 
 def test_sweep_leaves_a_just_recorded_message_to_its_request(conv):
