@@ -300,7 +300,7 @@ def test_holidays_and_tiaoxiu_decide_noise_for_complaints_and_rules_answers(sess
     session.commit()
     approved = _to_owner(session)[-1].content
     assert "施工期间的节假日" in approved and "国庆节 10月1日至10月7日全天不允许" in approved
-    assert "10月10日（周六）调休上班，按工作日时间" in approved
+    assert "10月10日（周六）调休上班（国庆节），按工作日时间" in approved
 
     holiday_morning = beijing(2026, 10, 1, 10)  # a Thursday: 10:00 would be allowed on a working day
     holiday = renovation.holiday_on(session, crew.community.id, holiday_morning.date())
@@ -325,7 +325,7 @@ def test_holidays_and_tiaoxiu_decide_noise_for_complaints_and_rules_answers(sess
     assert "不在允许施工时间" in {s.kind: s.note for s in saturday.steps}["renovation"]
 
     before = renovation.rules_text(session, rules, "幸福里花园", "hours", now=beijing(2026, 9, 25, 9))
-    assert "节假日：国庆节 10月1日至10月7日全天不允许；10月10日（周六）调休上班，按工作日时间" in before
+    assert "节假日：国庆节 10月1日至10月7日全天不允许；10月10日（周六）调休上班（国庆节），按工作日时间" in before
     during = renovation.rules_text(session, rules, "幸福里花园", "hours", now=holiday_morning)
     assert "今天是国庆节，全天不允许有噪音的施工" in during
     on_tiaoxiu = renovation.rules_text(session, rules, "幸福里花园", "hours", now=tiaoxiu)
