@@ -136,14 +136,21 @@ class ValidateRenovationForm(FormValidationAction):
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        slot = tracker.get_slot
         text = latest_text(tracker).strip()
-        requested = slot("requested_slot")
+        requested = tracker.get_slot("requested_slot")
         stop = [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(n, None) for n in FORM_SLOTS]
         if requested and _CANCEL.search(text):
             dispatcher.utter_message(response="utter_renovation_cancelled")
             return stop
         events: Dict[str, Any] = {}
+        if requested is None:
+            # The form has just opened: nothing of an earlier one counts (one left by 取消 or
+            # 转人工 keeps its slots), least of all the number of an application being corrected.
+            events = dict.fromkeys(FORM_SLOTS)
+
+        def slot(name: str):
+            return events[name] if name in events else tracker.get_slot(name)
+
         if slot("renovation_house_id") is None:
             problem, house_id = self._house(tracker.sender_id)
             if problem:
@@ -309,8 +316,7 @@ class AskRenovationConfirmed(Action):
                 text=f"请核对一下装修申请：\n{summary}没问题的话回复「确认」提交；要改哪里直接告诉我新的内容。"
             )
             return []
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent in ("apply_renovation", "ask_renovation"):
+        if slot("renovation_retry") is None:  # shown for the first time (no answer checked yet)
             head = "我把上次填的内容调出来了：\n"
             tail = (
                 "要改哪里直接告诉我新的内容，比如「项目改成厨房卫生间翻新，补充水电图纸」「装修公司改成安居装饰 139…」"

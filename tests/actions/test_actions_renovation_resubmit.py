@@ -157,4 +157,21 @@ def test_another_account_of_the_home_applies_afresh(demo_db):
     spouse = ChattingOwner()
     assert "绑定成功" in spouse.run(BindHouse, "绑定 3栋2单元501 13800001001")
     first = spouse.say("我要装修", intent="apply_renovation")
-    assert "做哪些项目" in first and "renovation_resubmit" not in spouse.slots
+    assert "做哪些项目" in first and spouse.slots.get("renovation_resubmit") is None
+
+
+def test_a_form_left_by_cancel_leaves_nothing_behind(demo_db):
+    """取消 / 转人工 mid-form deactivate it by rule, with its slots still set: the next 「我要装修」
+    starts afresh (no stale number to resubmit, no stale answers)."""
+    owner = ChattingOwner()
+    number = _returned(demo_db, owner)
+    assert number in owner.say("修改装修申请", intent="apply_renovation")
+    assert owner.slots["renovation_resubmit"] == number
+    owner.slots["requested_slot"] = None  # the cancel rule's action_deactivate_loop, slots kept
+    with db.session_scope(demo_db) as s:  # meanwhile the desk corrected it for them and approved it
+        app = renovation.find(s, number)
+        renovation.resubmit(s, app, "console:zheng")
+        renovation.approve(s, app, "console:zheng")
+    again = owner.say("我要装修", intent="apply_renovation")
+    assert "已经有一份装修申请" in again and number in again and "施工中" in again
+    assert owner.slots.get("renovation_resubmit") is None and owner.slots.get("renovation_work") is None
