@@ -14,7 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import complaint, repair
+from actions import complaint, renovation, repair
 from actions.binding import BindHouse, wants_binding_continued
 from actions.home import desk, phone_words
 from actions.notices import AnswerNotice, asks_for_more
@@ -126,6 +126,10 @@ class OutOfScope(Action):
             return BindHouse().run(dispatcher, tracker, domain)
         if asks_for_more(tracker):
             return AnswerNotice().run(dispatcher, tracker, domain)
+        with db() as session:
+            if renovation.wants_to_resubmit(session, tracker, latest_text(tracker)):
+                # 「重新提交」 with a returned 装修 application: the form opens on it.
+                return [FollowupAction("renovation_form")]
         if describes_a_fault(latest_text(tracker)):
             raised = repair.raise_emergency_now(dispatcher, tracker, domain)
             if raised is not None:

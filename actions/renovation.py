@@ -1,7 +1,11 @@
 """Decoration (装修) in chat: the application form and answers from the community's rules.
 
 「我要装修」 starts renovation_form for the owner's bound home: what work, the contractor and its
-phone, the dates, how many workers, then a summary to confirm. Every message during the form is
+phone, the dates, how many workers, then a summary to confirm. When the home's latest application
+was returned (退回) to this owner, the same words (or 「修改装修申请」, 「重新提交」) start the form
+filled from it: the owner hears why it was returned, changes only what needs changing
+(「项目改成…」, 「装修公司改成…」, new dates, 「4个人」) and confirms; the same application goes back for
+approval (renovation.resubmit). Every message during the form is
 read as the answer to the open question (and may also carry other answers: dates, a phone, a
 number of workers); cancel, goodbye and 转人工 still work (rules). The first question comes
 with the community's rules, imported by staff (backend/work/renovation.py answers from them).
@@ -14,7 +18,7 @@ from datetime import date
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fees import today
@@ -26,6 +30,7 @@ from backend.text import phones
 from backend.text.addresses import cn_numeral_to_digits, normalize_numbers
 from backend.text.date_spans import parse_span
 from backend.work import renovation
+from backend.work.tickets import owner_actor
 
 FORM_SLOTS = (
     "renovation_house_id",
@@ -39,6 +44,7 @@ FORM_SLOTS = (
     "renovation_workers",
     "renovation_confirmed",
     "renovation_retry",
+    "renovation_resubmit",
 )
 _WORK_WORDS = re.compile(
     r"厨房|卫生间|厕所|客厅|卧室|阳台|地板|地砖|瓷砖|墙|吊顶|水电|橱柜|翻新|刷|铺|封|门窗|全屋|局部|"
@@ -59,6 +65,13 @@ TOPICS = [
     ("forbidden", r"拆|承重|燃气|煤气|管道|移位|不能|禁止|可以.*吗|能.*吗|封|外机"),
 ]
 STATUS_WORDS = re.compile(r"(申请|审批).*(批了|通过|到哪|怎么样|进度|结果|了没|了吗)")
+# The owner wants to correct a returned application (checked only when they have one).
+RESUBMIT = re.compile(r"修改|改一下|改下|重新提交|重新申请|再提交|重新报|补充材料|补好了|改好了")
+# At the confirmation: a new 装修项目 or contractor, said as a change.
+_CHANGE_WORK = re.compile(r"(?:装修|施工)?(?:项目|内容)\s*(?:改成|改为|换成|变成|是|[:：])\s*(?P<value>.+)$", re.S)
+_CHANGE_CONTRACTOR = re.compile(
+    r"(?:装修公司|施工队|施工方|公司)\s*(?:改成|改为|换成|变成|是|[:：])\s*(?P<value>.+)$", re.S
+)
 
 
 _CN_COUNT = re.compile(r"[一二两三四五六七八九十]+(?=\s*(?:个|名|位|人|工人|师傅))")
@@ -78,6 +91,41 @@ def _contractor(text: str) -> tuple[str, Optional[str]]:
     return name, phone
 
 
+def _dates_text(start: date, end: date) -> str:
+    return f"{start.month}月{start.day}日 至 " + (
+        f"{end.month}月{end.day}日" if end.year == start.year else f"{end.year}年{end.month}月{end.day}日"
+    )
+
+
+def _said_changes(text: str, slot) -> Dict[str, Any]:
+    """At the confirmation: 「项目改成…」 or 「装修公司改成… 139…」, as slot values."""
+    found: Dict[str, Any] = {}
+    work = _CHANGE_WORK.search(text)
+    if work and work.group("value").strip():
+        found["renovation_work"] = work.group("value").strip()[:300]
+        return found
+    contractor = _CHANGE_CONTRACTOR.search(text)
+    if contractor:
+        name, phone = _contractor(contractor.group("value"))
+        name = name or slot("renovation_contractor_name") or ""
+        if phone:
+            found["renovation_contractor_phone"] = phone
+        phone = phone or slot("renovation_contractor_phone")
+        if name:
+            found["renovation_contractor_name"] = name
+            found["renovation_contractor"] = f"{name}（{phones.mask(phone)}）" if phone else name
+    return found
+
+
+def wants_to_resubmit(session, tracker: Tracker, text: str) -> bool:
+    """The owner asks to correct their returned application (修改装修申请, 重新提交…)."""
+    if not RESUBMIT.search(text or ""):
+        return False
+    house = owners.current_house(session, tracker.sender_id)
+    app = renovation.returned_for_house(session, house.id) if house is not None else None
+    return app is not None and app.openid == tracker.sender_id
+
+
 class ValidateRenovationForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_renovation_form"
@@ -88,20 +136,33 @@ class ValidateRenovationForm(FormValidationAction):
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        slot = tracker.get_slot
         text = latest_text(tracker).strip()
-        requested = slot("requested_slot")
+        requested = tracker.get_slot("requested_slot")
         stop = [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(n, None) for n in FORM_SLOTS]
         if requested and _CANCEL.search(text):
             dispatcher.utter_message(response="utter_renovation_cancelled")
             return stop
         events: Dict[str, Any] = {}
+        if requested is None:
+            # The form has just opened: nothing of an earlier one counts (one left by 取消 or
+            # 转人工 keeps its slots), least of all the number of an application being corrected.
+            events = dict.fromkeys(FORM_SLOTS)
+
+        def slot(name: str):
+            return events[name] if name in events else tracker.get_slot(name)
+
         if slot("renovation_house_id") is None:
             problem, house_id = self._house(tracker.sender_id)
             if problem:
                 dispatcher.utter_message(text=problem)
                 return stop
             events["renovation_house_id"] = house_id
+            returned, said = self._returned(tracker.sender_id, house_id)
+            if returned:
+                # The returned application, as it was: the form goes on to the summary (or to
+                # the dates, when those have passed).
+                dispatcher.utter_message(text=said)
+                return [SlotSet(k, v) for k, v in {**events, **returned}.items()]
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if not text or (intent == "ask_renovation" and requested):
             # A rules question mid-form was answered by its own action; ask the open question again.
@@ -138,11 +199,7 @@ class ValidateRenovationForm(FormValidationAction):
                 events["renovation_start"] = start.isoformat()
                 if end is not None and end >= start:
                     events["renovation_end"] = end.isoformat()
-                    events["renovation_dates"] = f"{start.month}月{start.day}日 至 " + (
-                        f"{end.month}月{end.day}日"
-                        if end.year == start.year
-                        else f"{end.year}年{end.month}月{end.day}日"
-                    )
+                    events["renovation_dates"] = _dates_text(start, end)
                 elif requested == "renovation_dates":
                     retry = True
             elif requested == "renovation_dates":
@@ -153,7 +210,11 @@ class ValidateRenovationForm(FormValidationAction):
             elif requested == "renovation_workers":
                 retry = True
         if requested == "renovation_confirmed":
-            changed = any(k in events for k in ("renovation_dates", "renovation_workers", "renovation_contractor"))
+            events.update(_said_changes(text, slot))
+            changed = any(
+                k in events
+                for k in ("renovation_dates", "renovation_workers", "renovation_contractor", "renovation_work")
+            )
             if _YES.match(text) and not changed:
                 events["renovation_confirmed"] = True
             elif not changed:
@@ -163,6 +224,39 @@ class ValidateRenovationForm(FormValidationAction):
                 events["renovation_confirmed"] = None
         events["renovation_retry"] = retry
         return [SlotSet(k, v) for k, v in events.items()]
+
+    @staticmethod
+    def _returned(openid: str, house_id: int) -> tuple[Dict[str, Any], str]:
+        """The slots of this owner's returned application for the house and what to tell them,
+        or ({}, "") when there is none. Dates already past are left for the owner to give again."""
+        with db() as session:
+            app = renovation.returned_for_house(session, house_id)
+            if app is None or app.openid != openid:
+                return {}, ""
+            found = {
+                "renovation_resubmit": app.number,
+                "renovation_work": app.work,
+                "renovation_contractor_name": app.contractor,
+                "renovation_contractor_phone": app.contractor_phone or None,
+                "renovation_contractor": f"{app.contractor}（{phones.mask(app.contractor_phone)}）"
+                if app.contractor_phone
+                else app.contractor,
+                "renovation_workers": app.workers,
+            }
+            said = f"您的装修申请 {app.number} 被物业退回了" + (
+                f"，原因是：{app.return_reason}。" if app.return_reason else "。"
+            )
+            if app.starts_on >= today():
+                found.update(
+                    renovation_start=app.starts_on.isoformat(),
+                    renovation_end=app.ends_on.isoformat(),
+                    renovation_dates=_dates_text(app.starts_on, app.ends_on),
+                )
+            else:
+                said += (
+                    f"\n原来填的开工日期（{app.starts_on.month}月{app.starts_on.day}日）已经过了，要重新定一下日期。"
+                )
+            return found, said
 
     @staticmethod
     def _house(openid: str) -> tuple[Optional[str], Optional[int]]:
@@ -193,7 +287,7 @@ class AskRenovationWork(Action):
         with db() as session:
             place = where(session, tracker.sender_id)
             rule = renovation.rules_for(session, place.community.id if place.community else None)
-            intro = renovation.rules_answer(rule, place.community.name) if rule else ""
+            intro = renovation.rules_text(session, rule, place.community.name) if rule else ""
             label = place.house.label if place.house else ""
         head = f"好的，帮您办理 {label} 的装修申请 🏠"
         if intro:
@@ -210,16 +304,27 @@ class AskRenovationConfirmed(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         slot = tracker.get_slot
-        dispatcher.utter_message(
-            text=(
-                "请核对一下装修申请：\n"
-                f"· 装修项目：{slot('renovation_work')}\n"
-                f"· 装修公司：{slot('renovation_contractor')}\n"
-                f"· 施工日期：{slot('renovation_dates')}\n"
-                f"· 施工人数：{int(slot('renovation_workers'))}人\n"
-                "没问题的话回复「确认」提交；要改哪里直接告诉我新的内容。"
-            )
+        summary = (
+            f"· 装修项目：{slot('renovation_work')}\n"
+            f"· 装修公司：{slot('renovation_contractor')}\n"
+            f"· 施工日期：{slot('renovation_dates')}\n"
+            f"· 施工人数：{int(slot('renovation_workers'))}人\n"
         )
+        number = slot("renovation_resubmit")
+        if not number:
+            dispatcher.utter_message(
+                text=f"请核对一下装修申请：\n{summary}没问题的话回复「确认」提交；要改哪里直接告诉我新的内容。"
+            )
+            return []
+        if slot("renovation_retry") is None:  # shown for the first time (no answer checked yet)
+            head = "我把上次填的内容调出来了：\n"
+            tail = (
+                "要改哪里直接告诉我新的内容，比如「项目改成厨房卫生间翻新，补充水电图纸」「装修公司改成安居装饰 139…」"
+                "「12月10日到1月10日」「4个人」；都改好了回复「确认」，就重新提交给物业审批。"
+            )
+        else:
+            head, tail = "请再核对一下：\n", "没问题就回复「确认」重新提交；还要改哪里直接告诉我新的内容。"
+        dispatcher.utter_message(text=head + summary + tail)
         return []
 
 
@@ -232,6 +337,9 @@ class SubmitRenovation(Action):
         clear = [SlotSet(n, None) for n in FORM_SLOTS]
         if not slot("renovation_confirmed") or not slot("renovation_house_id"):
             return clear  # cancelled, or stopped before it began (the reason was said)
+        if slot("renovation_resubmit"):
+            dispatcher.utter_message(text=self._resubmit(tracker))
+            return clear
         request = renovation.ApplicationRequest(
             openid=tracker.sender_id,
             house_id=int(slot("renovation_house_id")),
@@ -259,6 +367,34 @@ class SubmitRenovation(Action):
         dispatcher.utter_message(text=reply)
         return clear
 
+    @staticmethod
+    def _resubmit(tracker: Tracker) -> str:
+        slot = tracker.get_slot
+        number = slot("renovation_resubmit")
+        changes = renovation.Changes(
+            work=slot("renovation_work"),
+            contractor=slot("renovation_contractor_name"),
+            contractor_phone=slot("renovation_contractor_phone"),
+            starts_on=date.fromisoformat(slot("renovation_start")),
+            ends_on=date.fromisoformat(slot("renovation_end")),
+            workers=int(slot("renovation_workers")),
+        )
+        with db() as session:
+            app = renovation.find(session, number)
+            if app is None or app.openid != tracker.sender_id:
+                return "没有找到这份装修申请 😅 可以跟我说「我要装修」重新申请。"
+            last = app.steps[-1] if app.steps else None
+            if app.status == "submitted" and last is not None and last.kind == "resubmitted":
+                return f"装修申请 {number} 已经重新提交了，物业审批后会在微信里第一时间告诉您。"  # this turn again
+            try:
+                changed = renovation.resubmit(session, app, owner_actor(tracker.sender_id), changes)
+            except renovation.RenovationError as exc:
+                return str(exc)
+        reply = f"装修申请 {number} 已经重新提交啦 ✅"
+        if changed:
+            reply += "\n这次改了：\n" + "\n".join(f"· {c}" for c in changed)
+        return reply + "\n物业审批后会在微信里第一时间告诉您。"
+
 
 class AnswerRenovation(Action):
     """The community's decoration rules (the asked part first), or how the owner's own
@@ -270,6 +406,8 @@ class AnswerRenovation(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         text = latest_text(tracker)
         with db() as session:
+            if not tracker.active_loop.get("name") and wants_to_resubmit(session, tracker, text):
+                return [FollowupAction("renovation_form")]  # the form opens on the returned application
             if STATUS_WORDS.search(text):
                 app = renovation.latest_for_owner(session, tracker.sender_id)
                 if app is not None:
@@ -288,7 +426,7 @@ class AnswerRenovation(Action):
                 )
             else:
                 topic = next((name for name, words in TOPICS if re.search(words, text)), None)
-                reply = renovation.rules_answer(rule, community.name, topic)
+                reply = renovation.rules_text(session, rule, community.name, topic)
                 reply += "\n要装修的话跟我说「我要装修」，可以直接在这里提交申请。"
         dispatcher.utter_message(text=reply)
         return []
@@ -297,8 +435,12 @@ class AnswerRenovation(Action):
 def status_text(app) -> str:
     status = RenovationStatus(app.status)
     text = f"您的装修申请 {app.number}（{app.house.label}）现在是「{renovation.STATUS_LABELS[status.value]}」。"
-    if status == RenovationStatus.RETURNED and app.return_reason:
-        text += f"退回原因：{app.return_reason}。准备好后说「我要装修」重新提交。"
+    if status == RenovationStatus.RETURNED:
+        text += f"退回原因：{app.return_reason}。" if app.return_reason else ""
+        text += (
+            f"改好后跟我说「{renovation.RESUBMIT_WORDS}」，我把上次填的内容调出来，您只改需要改的地方，"
+            "确认后就重新提交给物业审批。"
+        )
     elif status == RenovationStatus.SUBMITTED:
         text += "物业正在审批，有结果会第一时间告诉您。"
     elif status == RenovationStatus.APPROVED:

@@ -67,7 +67,11 @@ class RecordId(IntegerConverter):
 
 
 # Pages that take a file get a bigger body than the app's small default (forms only).
-UPLOAD_LIMITS = {"data.run_import": 5 * 1024 * 1024}
+UPLOAD_LIMITS = {
+    "data.run_import": 5 * 1024 * 1024,
+    "renovation.inspect": renovation.PHOTO_UPLOAD_LIMIT,
+    "renovation.add_photos": renovation.PHOTO_UPLOAD_LIMIT,
+}
 
 
 def _upload_limit() -> None:

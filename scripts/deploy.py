@@ -299,7 +299,7 @@ def nginx_site(
         + "    # The staff console on its own name; put an IP allowlist or VPN in front if you can.\n"
         "    location / {\n        proxy_pass http://wuye_console;\n        proxy_set_header Host $host;\n"
         "        proxy_set_header X-Forwarded-For $remote_addr;\n"
-        "        proxy_set_header X-Forwarded-Proto $scheme;\n        client_max_body_size 6m;\n    }\n}\n"
+        "        proxy_set_header X-Forwarded-Proto $scheme;\n        client_max_body_size 34m;\n    }\n}\n"
     )
     if tls:
         out.append(

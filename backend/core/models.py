@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -27,7 +28,7 @@ from sqlalchemy import (
     false,
     func,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import declarative_base, deferred, relationship
 from sqlalchemy.types import TypeDecorator
 
 from backend.core import clock
@@ -828,6 +829,28 @@ class RenovationRule(Base):
     community = relationship("Community")
 
 
+class RenovationHoliday(Base):
+    """Days when noisy work follows other hours than the weekly rule, imported by staff (kind
+    renovation-holidays): a public holiday (法定节假日, often no noisy work all day) or a 调休
+    working day (a weekend day worked in exchange for a holiday).
+
+    noisy_hours: "" no noisy work; "08:00-12:00" those hours; NULL: as on working days.
+    """
+
+    __tablename__ = "renovation_holidays"
+    __table_args__ = (UniqueConstraint("community_id", "starts_on"),)
+
+    id = Column(Integer, primary_key=True)
+    community_id = Column(Integer, ForeignKey("communities.id"), nullable=False)
+    starts_on = Column(Date, nullable=False)
+    ends_on = Column(Date, nullable=False)
+    name = Column(String(50), nullable=False, default="")
+    workday = Column(Boolean, nullable=False, default=False)  # 调休上班
+    noisy_hours = Column(String(100))
+
+    community = relationship("Community")
+
+
 class RenovationApplication(Base):
     __tablename__ = "renovation_applications"
     __table_args__ = (
@@ -926,12 +949,25 @@ class RenovationInspection(Base):
 
 
 class RenovationPhoto(Base):
+    """A WeChat photo is its PicUrl and MediaId (url, media_id); a photo uploaded in the console is
+    kept here itself (content_type, data and a small JPEG thumb), url "" (backend/work/photo_files.py)."""
+
     __tablename__ = "renovation_photos"
 
     id = Column(Integer, primary_key=True)
     inspection_id = Column(Integer, ForeignKey("renovation_inspections.id"), nullable=False, index=True)
     url = Column(Text, nullable=False)
     media_id = Column(String(128))
+    filename = Column(String(100))
+    content_type = Column(String(32))
+    size = Column(Integer)
+    data = deferred(Column(LargeBinary))
+    thumb = deferred(Column(LargeBinary))
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     inspection = relationship("RenovationInspection", back_populates="photos")
+
+    @property
+    def stored(self) -> bool:
+        """Uploaded in the console and kept here (not a WeChat link)."""
+        return self.content_type is not None

@@ -9,15 +9,19 @@ the console, a staff WeChat command):
 | apply                      | —          | submitted | one open application per house              |
 | approve                    | submitted  | approved  | the owner hears it                          |
 | return_with_reason         | submitted  | returned  | reason required; the owner hears why        |
+| resubmit                   | returned   | submitted | corrected fields; by staff: the owner hears |
 | issue_passes               | approved   | approved  | passes within the job's dates and workers   |
 | record_inspection          | approved   | approved  | a violation: the owner hears what to fix    |
 | resolve_violation          | approved   | approved  | 整改 recorded on the inspection             |
 | accept_and_return_deposit  | approved   | accepted  | violations handled first; deposit recorded  |
-| cancel                     | submitted, approved | cancelled | reason required                   |
+| record_inspection uploads, attach_uploads | any | — | photos uploaded in the console (photo_files) |
+| cancel                     | submitted, returned, approved | cancelled | reason; the owner hears; passes end |
 
 Each writes a step (who, what, when): the application's history. Functions never commit.
 Rules (allowed hours for noisy work, deposit, forbidden work, documents) come only from the
-community's imported rules (kind renovation-rules); nothing here is a default rule.
+community's imported rules (kind renovation-rules), and the days that differ from the week (public
+holidays, 调休 working days) from kind renovation-holidays; nothing here is a default rule.
+Whether noisy work is allowed at a moment is decided in one place, `day_hours`.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from backend.core.config import load_settings
 from backend.core.models import (
     House,
     RenovationApplication,
+    RenovationHoliday,
     RenovationInspection,
     RenovationPass,
     RenovationPhoto,
@@ -46,7 +51,8 @@ from backend.core.models import (
 )
 from backend.core.statuses import ACTIVE_RENOVATION_STATUSES, RenovationStatus
 from backend.messaging import delivery, templates, wechat_window
-from backend.text import hours
+from backend.text import hours, phones
+from backend.work import photo_files
 from backend.work.tickets import next_serial, owner_actor, safe_photo_url
 
 log = logging.getLogger(__name__)
@@ -66,9 +72,11 @@ STEP_LABELS = {
     "submitted": "业主提交申请",
     "approved": "审批通过",
     "returned": "退回",
+    "resubmitted": "重新提交",
     "pass_issued": "发放出入证",
     "inspected": "巡查",
     "violation": "巡查发现违规",
+    "photos": "补充巡查照片",
     "resolved": "违规已整改",
     "accepted": "验收通过",
     "deposit": "押金退还",
@@ -94,16 +102,94 @@ def rules_for(session: Session, community_id: int | None) -> RenovationRule | No
     ).scalar_one_or_none()
 
 
-def noisy_ranges(rule: RenovationRule, day: date) -> list[tuple[time, time]]:
-    """When noisy work is allowed on `day` (Saturdays and Sundays by the weekend rule)."""
-    if day.weekday() >= 5 and rule.weekend_hours is not None:
-        return hours.parse(rule.weekend_hours)
-    return hours.parse(rule.noisy_hours)
+WEEKDAYS = "一二三四五六日"
+AHEAD = timedelta(days=90)  # the holidays the rules answer lists
 
 
-def noise_allowed(rule: RenovationRule, at: datetime) -> bool:
+def holiday_on(session: Session, community_id: int | None, day: date) -> RenovationHoliday | None:
+    """The community's holiday or 调休 workday covering `day` (the latest-starting one)."""
+    if community_id is None:
+        return None
+    return session.execute(
+        select(RenovationHoliday)
+        .where(
+            RenovationHoliday.community_id == community_id,
+            RenovationHoliday.starts_on <= day,
+            RenovationHoliday.ends_on >= day,
+        )
+        .order_by(RenovationHoliday.starts_on.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def holidays_between(session: Session, community_id: int | None, first: date, last: date) -> list[RenovationHoliday]:
+    """The community's holidays and 调休 workdays touching [first, last], in date order."""
+    if community_id is None:
+        return []
+    return list(
+        session.execute(
+            select(RenovationHoliday)
+            .where(
+                RenovationHoliday.community_id == community_id,
+                RenovationHoliday.ends_on >= first,
+                RenovationHoliday.starts_on <= last,
+            )
+            .order_by(RenovationHoliday.starts_on)
+        ).scalars()
+    )
+
+
+@dataclass
+class DayHours:
+    """When noisy work is allowed on one day, and why (工作日, 周末, 国庆节, 调休上班日)."""
+
+    ranges: list[tuple[time, time]]
+    why: str
+    holiday: RenovationHoliday | None = None
+
+    @property
+    def label(self) -> str:
+        return hours.label(self.ranges) or "全天不允许"
+
+    @property
+    def special(self) -> bool:
+        """A holiday or 调休 workday: the day is not as the week goes."""
+        return self.holiday is not None
+
+
+def holiday_label(h: RenovationHoliday) -> str:
+    if h.workday:
+        return f"调休上班日（{h.name}）" if h.name else "调休上班日"
+    return h.name or "节假日"
+
+
+def day_hours(rule: RenovationRule, day: date, holiday: RenovationHoliday | None = None) -> DayHours:
+    """The one place that says when noisy work is allowed on `day`: a holiday's own hours (blank
+    in the import: none) or a 调休 workday's (blank: as on working days), else the weekend rule on
+    Saturdays and Sundays, else the working days' hours."""
+    weekend = day.weekday() >= 5
+    if holiday is not None:
+        own = holiday.noisy_hours
+        return DayHours(hours.parse(rule.noisy_hours if own is None else own), holiday_label(holiday), holiday)
+    if weekend and rule.weekend_hours is not None:
+        return DayHours(hours.parse(rule.weekend_hours), "周末")
+    return DayHours(hours.parse(rule.noisy_hours), "周末" if weekend else "工作日")
+
+
+def noisy_ranges(rule: RenovationRule, day: date, holiday: RenovationHoliday | None = None) -> list[tuple[time, time]]:
+    return day_hours(rule, day, holiday).ranges
+
+
+def noise_allowed(rule: RenovationRule, at: datetime, holiday: RenovationHoliday | None = None) -> bool:
     local = at.astimezone(SHANGHAI)
-    return hours.contains(noisy_ranges(rule, local.date()), local.time())
+    return hours.contains(noisy_ranges(rule, local.date(), holiday), local.time())
+
+
+def noise_now(session: Session, rule: RenovationRule, at: datetime) -> tuple[bool, DayHours]:
+    """Is noisy work allowed at `at` by the community's rules and holidays, and that day's hours."""
+    local = at.astimezone(SHANGHAI)
+    today = day_hours(rule, local.date(), holiday_on(session, rule.community_id, local.date()))
+    return hours.contains(today.ranges, local.time()), today
 
 
 def lines_of(text: str) -> list[str]:
@@ -119,16 +205,57 @@ def hours_text(rule: RenovationRule) -> str:
     return f"工作日 {weekday}，周末{' ' + weekend if weekend else '不允许'}"
 
 
+def span_text(first: date, last: date) -> str:
+    """10月1日至10月7日; one day with its weekday: 10月10日（周六）."""
+    if first == last:
+        return f"{_day(first)}（周{WEEKDAYS[first.weekday()]}）"
+    return f"{_day(first)}至{_day(last)}"
+
+
+def holiday_text(rule: RenovationRule, h: RenovationHoliday) -> str:
+    """国庆节 10月1日至10月7日全天不允许 / 10月10日（周六）调休上班，按工作日时间."""
+    span = span_text(h.starts_on, h.ends_on)
+    if h.workday:
+        own = (
+            "按工作日时间"
+            if h.noisy_hours is None
+            else f"时间 {hours.label(hours.parse(h.noisy_hours)) or '全天不允许'}"
+        )
+        return f"{span}调休上班{'（' + h.name + '）' if h.name else ''}，{own}"
+    allowed = hours.label(hours.parse(h.noisy_hours or ""))
+    return f"{h.name or '节假日'} {span}{'只允许 ' + allowed if allowed else '全天不允许'}"
+
+
 ICONS = {"hours": "🕗 ", "deposit": "💰 ", "forbidden": "🚫 ", "documents": "📄 "}
 
 
-def rules_answer(rule: RenovationRule, community_name: str, topic: str | None = None, icons: bool = True) -> str:
+def rules_answer(
+    rule: RenovationRule,
+    community_name: str,
+    topic: str | None = None,
+    icons: bool = True,
+    holidays: list[RenovationHoliday] = (),
+    today: date | None = None,
+) -> str:
     """The community's rules as an owner reads them; `topic` (hours, deposit, forbidden,
-    documents) puts that part first. The console shows them without the icons."""
+    documents) puts that part first. `holidays`: the ones coming (from holidays_between), said
+    with the hours, today's first when today is one. The console shows them without the icons."""
     deposit = f"{rule.deposit:.0f}" if rule.deposit == rule.deposit.to_integral() else f"{rule.deposit}"
     icon = ICONS if icons else dict.fromkeys(ICONS, "")
+    when = f"{icon['hours']}有噪音的施工（电钻、切割、敲墙等）时间：{hours_text(rule)}；其他时间请安排安静的活。"
+    current = next((h for h in holidays if today and h.starts_on <= today <= h.ends_on), None)
+    if current is not None:
+        now = day_hours(rule, today, current)
+        if current.workday:
+            when += f"\n今天是{now.why}，有噪音的施工时间：{now.label}。"
+        else:
+            when += (
+                f"\n今天是{now.why}，{'有噪音的施工只允许 ' + now.label if now.ranges else '全天不允许有噪音的施工'}。"
+            )
+    if holidays:
+        when += "\n节假日：" + "；".join(holiday_text(rule, h) for h in holidays) + "。"
     parts = {
-        "hours": f"{icon['hours']}有噪音的施工（电钻、切割、敲墙等）时间：{hours_text(rule)}；其他时间请安排安静的活。",
+        "hours": when,
         "deposit": f"{icon['deposit']}装修押金 {deposit} 元，验收合格后退还。",
         "forbidden": f"{icon['forbidden']}这些是不允许的：\n" + "\n".join(f"· {x}" for x in lines_of(rule.forbidden)),
         "documents": (f"{icon['documents']}办理要带：\n" + "\n".join(f"· {x}" for x in lines_of(rule.documents)))
@@ -140,6 +267,20 @@ def rules_answer(rule: RenovationRule, community_name: str, topic: str | None = 
     lines = [f"{community_name}的装修规定："] + [parts[k] for k in order if parts[k]]
     lines += lines_of(rule.notes)
     return "\n".join(lines)
+
+
+def rules_text(
+    session: Session,
+    rule: RenovationRule,
+    community_name: str,
+    topic: str | None = None,
+    icons: bool = True,
+    now: datetime | None = None,
+) -> str:
+    """rules_answer with the community's holidays of the coming three months (today's first)."""
+    today = aware_now(now).astimezone(SHANGHAI).date()
+    coming = holidays_between(session, rule.community_id, today, today + AHEAD)[:6]
+    return rules_answer(rule, community_name, topic, icons, coming, today)
 
 
 # --- applications ------------------------------------------------------------------------------------
@@ -301,6 +442,9 @@ def approve(
     )
     if rule is not None:
         text += f"\n有噪音的施工时间：{hours_text(rule)}。"
+        during = holidays_between(session, app.community_id, app.starts_on, app.ends_on)
+        if during:
+            text += "\n施工期间的节假日：" + "；".join(holiday_text(rule, h) for h in during) + "。"
     if note and note.strip():
         text += f"\n物业留言：{note.strip()}"
     text += "\n施工人员的临时出入证由物业办理，装修期间我们会每天巡查，完工后联系物业验收。祝装修顺利！"
@@ -311,31 +455,138 @@ def approve(
 def return_with_reason(
     session: Session, app: RenovationApplication, actor: str, reason: str, now: datetime | None = None
 ) -> None:
-    """Send the application back to the owner with the reason (they may apply again)."""
+    """Send the application back to the owner with the reason; they correct it and resubmit it
+    (`resubmit`), in chat or through the desk."""
     now = aware_now(now)
     reason = (reason or "").strip()
     if not reason:
         raise RenovationError("退回申请请写明原因，业主会看到。")
     _require(app, RenovationStatus.SUBMITTED, what="退回")
     app.status, app.decided_at, app.return_reason = RenovationStatus.RETURNED.value, now, reason
-    add_step(session, app, "returned", actor, note=reason, at=now)
+    step = add_step(session, app, "returned", actor, note=reason, at=now)
     text = (
         f"您好，您家 {app.house.label} 的装修申请（{app.number}）需要补充一下：{reason}\n"
-        "麻烦按要求准备好后，再跟我说「我要装修」重新提交，有疑问也可以直接联系物业服务中心。"
+        f"改好后跟我说「{RESUBMIT_WORDS}」，我会把上次填的内容调出来，您只改需要改的地方就行；"
+        "不方便的话也可以打电话给物业服务中心，工作人员帮您修改。"
     )
-    _tell_owner(session, app, text, "申请退回", f"renovation:{app.id}:returned", now)
+    _tell_owner(session, app, text, "申请退回", f"renovation:{app.id}:returned:{step.id}", now)
+
+
+RESUBMIT_WORDS = "修改装修申请"  # what the owner is told to say; the chat starts the form with it
+
+
+def returned_for_house(session: Session, house_id: int) -> RenovationApplication | None:
+    """The house's latest application if it is returned (waiting for the owner's correction)."""
+    latest = session.execute(
+        select(RenovationApplication)
+        .where(RenovationApplication.house_id == house_id)
+        .order_by(RenovationApplication.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return latest if latest is not None and latest.status == RenovationStatus.RETURNED else None
+
+
+@dataclass
+class Changes:
+    """What a resubmission changes; None: as it was."""
+
+    work: str | None = None
+    contractor: str | None = None
+    contractor_phone: str | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    workers: int | None = None
+
+
+def resubmit(
+    session: Session,
+    app: RenovationApplication,
+    actor: str,
+    changes: Changes | None = None,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> list[str]:
+    """A returned application, corrected, goes back for approval under its own number (the
+    owner in chat, or the desk on the owner's behalf after a phone call: then the owner hears it
+    in WeChat). The same checks as a new application; returns what changed, as history says it."""
+    now = aware_now(now)
+    changes = changes or Changes()
+    _require(app, RenovationStatus.RETURNED, what="重新提交")
+    other = open_for_house(session, app.house_id)
+    if other is not None and other.id != app.id:
+        raise RenovationError(
+            f"这套房子已经有一份装修申请（{other.number}，{STATUS_LABELS[other.status]}），{app.number} 不用再提交了。"
+        )
+    phone = app.contractor_phone if changes.contractor_phone is None else changes.contractor_phone.strip()
+    if changes.contractor_phone is not None and phone and not phones.extract_mobile(phone):
+        if not re.fullmatch(r"[\d\s+()\-转]{7,32}", phone):
+            raise RenovationError(f"联系电话「{phone}」格式不对。")
+    new = ApplicationRequest(
+        openid=app.openid,
+        house_id=app.house_id,
+        work=app.work if changes.work is None else changes.work.strip()[:2000],
+        contractor=app.contractor if changes.contractor is None else changes.contractor.strip()[:100],
+        contractor_phone=phones.extract_mobile(phone) or phone,
+        starts_on=changes.starts_on or app.starts_on,
+        ends_on=changes.ends_on or app.ends_on,
+        workers=app.workers if changes.workers is None else changes.workers,
+    )
+    check_request(new, now.astimezone(SHANGHAI).date())
+    changed = []
+    if new.work != app.work:
+        changed.append(f"装修项目：{new.work}")
+    if new.contractor != app.contractor:
+        changed.append(f"装修公司：{app.contractor} → {new.contractor}")
+    if new.contractor_phone != app.contractor_phone:
+        changed.append(f"联系电话：{phones.mask(app.contractor_phone)} → {phones.mask(new.contractor_phone)}")
+    if (new.starts_on, new.ends_on) != (app.starts_on, app.ends_on):
+        changed.append(
+            f"施工期：{_day(app.starts_on)}至{_day(app.ends_on)} → {_day(new.starts_on)}至{_day(new.ends_on)}"
+        )
+    if new.workers != app.workers:
+        changed.append(f"施工人数：{app.workers}人 → {new.workers}人")
+    app.work, app.contractor, app.contractor_phone = new.work, new.contractor, new.contractor_phone
+    app.starts_on, app.ends_on, app.workers = new.starts_on, new.ends_on, new.workers
+    rule = rules_for(session, app.community_id)
+    if rule is not None:
+        app.deposit = rule.deposit  # as the rules say now, like a new application
+    reason = app.return_reason
+    app.status, app.decided_at, app.return_reason = RenovationStatus.SUBMITTED.value, None, None
+    note = (note or "").strip()
+    lines = changed or ["内容未改动"]
+    step = add_step(session, app, "resubmitted", actor, note="；".join(lines) + (f"（{note}）" if note else ""), at=now)
+    if actor != owner_actor(app.openid):
+        text = (
+            f"您好，您家 {app.house.label} 的装修申请（{app.number}）"
+            + (f"已按您的意思修改（{'；'.join(changed)}），" if changed else "")
+            + "物业已帮您重新提交审批"
+            + (f"（上次退回是因为：{reason}）" if reason else "")
+            + "。审批结果会第一时间在这里告诉您。"
+        )
+        _tell_owner(session, app, text, "重新提交", f"renovation:{app.id}:resubmitted:{step.id}", now)
+    log.info("renovation resubmitted", extra={"application": app.number})
+    return changed
 
 
 def cancel(session: Session, app: RenovationApplication, actor: str, reason: str, now: datetime | None = None) -> None:
+    """Cancel an application (the owner gave it up, or it cannot go ahead): the reason is
+    required and kept in its history, the workers' passes end, and the owner hears it."""
     now = aware_now(now)
     reason = (reason or "").strip()
     if not reason:
-        raise RenovationError("取消装修申请请写明原因。")
-    _require(app, RenovationStatus.SUBMITTED, RenovationStatus.APPROVED, what="取消")
+        raise RenovationError("取消装修申请请写明原因，业主会看到。")
+    _require(app, RenovationStatus.SUBMITTED, RenovationStatus.RETURNED, RenovationStatus.APPROVED, what="取消")
+    had_passes = bool(active_passes(app))
     app.status = RenovationStatus.CANCELLED.value
-    add_step(session, app, "cancelled", actor, note=reason, at=now)
+    step = add_step(session, app, "cancelled", actor, note=reason, at=now)
     for p in app.passes:
         p.revoked_at = p.revoked_at or now
+    text = (
+        f"您好，您家 {app.house.label} 的装修申请（{app.number}）已取消，原因：{reason}\n"
+        + ("施工人员的临时出入证已同时注销。" if had_passes else "")
+        + "以后要装修，跟我说「我要装修」重新申请就行；有疑问请联系物业服务中心。"
+    )
+    _tell_owner(session, app, text, "申请取消", f"renovation:{app.id}:cancelled:{step.id}", now)
 
 
 # --- passes ------------------------------------------------------------------------------------------
@@ -432,13 +683,16 @@ def record_inspection(
     violation: bool | None = None,
     person: Staff | None = None,
     photos: list[tuple[str, str | None]] = (),
+    uploads: list[Upload] = (),
     now: datetime | None = None,
 ) -> RenovationInspection:
     """A daily inspection (巡查). `violation` None: read from the findings. A violation is told
-    to the owner at once, with what to put right."""
+    to the owner at once, with what to put right. `photos`: WeChat's (url, media_id);
+    `uploads`: files from the console, checked before anything is written."""
     now = aware_now(now)
     findings = (findings or "").strip()
     _require(app, RenovationStatus.APPROVED, what="巡查")
+    checked = check_uploads(uploads)
     if violation is None:
         violation = says_violation(findings)
     if violation and not findings:
@@ -455,8 +709,11 @@ def record_inspection(
     for url, media_id in photos:
         if safe_photo_url(url):
             inspection.photos.append(RenovationPhoto(url=safe_photo_url(url), media_id=media_id, created_at=now))
+    for photo in checked:
+        inspection.photos.append(_stored(photo, now))
     session.flush()
-    add_step(session, app, "violation" if violation else "inspected", actor, note=inspection.findings, at=now)
+    note = inspection.findings + (f"（照片 {len(checked)} 张）" if checked else "")
+    add_step(session, app, "violation" if violation else "inspected", actor, note=note, at=now)
     if violation:
         text = (
             f"您好，今天物业巡查您家 {app.house.label} 的装修（{app.number}）时发现：{findings}\n"
@@ -487,6 +744,72 @@ def add_inspection_photo(
     inspection.photos.append(RenovationPhoto(url=safe_photo_url(url), media_id=media_id, created_at=now))
     session.flush()
     return inspection
+
+
+@dataclass
+class Upload:
+    """A file as the console received it: its name, its first bytes (up to the limit) and its
+    whole size."""
+
+    filename: str
+    data: bytes
+    size: int | None = None
+
+
+def check_uploads(uploads: list[Upload]) -> list[photo_files.Photo]:
+    """Every upload read as a photo, or RenovationError saying which one is not and why."""
+    if len(uploads) > photo_files.MAX_PHOTOS:
+        raise RenovationError(f"一次最多传 {photo_files.MAX_PHOTOS} 张照片。")
+    try:
+        return [photo_files.read(u.data, u.filename, u.size) for u in uploads]
+    except photo_files.PhotoRefused as exc:
+        raise RenovationError(str(exc)) from None
+
+
+def _stored(photo: photo_files.Photo, now: datetime) -> RenovationPhoto:
+    return RenovationPhoto(
+        url="",
+        filename=photo.name,
+        content_type=photo.content_type,
+        size=len(photo.data),
+        data=photo.data,
+        thumb=photo.thumb,
+        created_at=now,
+    )
+
+
+MAX_PHOTOS_PER_INSPECTION = 12
+
+
+def attach_uploads(
+    session: Session,
+    inspection: RenovationInspection,
+    actor: str,
+    uploads: list[Upload],
+    now: datetime | None = None,
+) -> list[RenovationPhoto]:
+    """Photos uploaded in the console for an inspection already recorded (say one sent in from
+    WeChat): checked, kept with it, and a line in the application's history."""
+    now = aware_now(now)
+    if not uploads:
+        raise RenovationError("请选择要上传的照片。")
+    checked = check_uploads(uploads)
+    if len(inspection.photos) + len(checked) > MAX_PHOTOS_PER_INSPECTION:
+        raise RenovationError(
+            f"每次巡查最多 {MAX_PHOTOS_PER_INSPECTION} 张照片，这次巡查已有 {len(inspection.photos)} 张。"
+        )
+    kept = [_stored(p, now) for p in checked]
+    inspection.photos.extend(kept)
+    session.flush()
+    add_step(
+        session,
+        inspection.application,
+        "photos",
+        actor,
+        note=f"{_clock(inspection.at)} 的巡查：" + "、".join(p.filename for p in kept),
+        at=now,
+    )
+    return kept
 
 
 def resolve_violation(
@@ -595,8 +918,9 @@ def noise_check(
         .all()
     )
     jobs.sort(key=lambda j: (j.house.building.code != building_code, j.id))
-    label = hours.label(noisy_ranges(rule, day)) or "今天不允许"
-    return NoiseFinding(not noise_allowed(rule, at), list(jobs[:3]), label)
+    allowed, today = noise_now(session, rule, at)
+    label = f"今天{today.why}，{today.label}" if today.special else (hours.label(today.ranges) or "今天不允许")
+    return NoiseFinding(not allowed, list(jobs[:3]), label)
 
 
 def noise_answer(session: Session, community_id: int | None, at: datetime | None = None) -> str | None:
@@ -605,12 +929,18 @@ def noise_answer(session: Session, community_id: int | None, at: datetime | None
     rule = rules_for(session, community_id)
     if rule is None:
         return None
-    if noise_allowed(rule, at):
-        return (
-            f"按小区装修规定，有噪音的施工时间是{hours_text(rule)}，现在在这个时间内；"
-            "我们会提醒施工方尽量减少噪音、按规定施工。"
+    allowed, today = noise_now(session, rule, at)
+    if today.special and not today.holiday.workday:
+        rules = f"今天是{today.why}，按小区装修规定" + (
+            f"有噪音的施工只允许在 {today.label}" if today.ranges else "全天不允许有噪音的施工"
         )
-    return f"按小区装修规定，有噪音的施工时间是{hours_text(rule)}，现在不允许，我们会马上联系施工方停下来。"
+    elif today.special:
+        rules = f"今天是{today.why}，按小区装修规定有噪音的施工时间是 {today.label}"
+    else:
+        rules = f"按小区装修规定，有噪音的施工时间是{hours_text(rule)}"
+    if allowed:
+        return f"{rules}，现在在这个时间内；我们会提醒施工方尽量减少噪音、按规定施工。"
+    return f"{rules}，现在不允许，我们会马上联系施工方停下来。"
 
 
 def record_noise_complaint(
@@ -629,7 +959,9 @@ def record_noise_complaint(
 
 # --- figures ------------------------------------------------------------------------------------------
 def figures(session: Session, community_id: int, start: datetime, end: datetime) -> dict:
-    """The scorecard's 装修 figures for applications made in [start, end)."""
+    """The scorecard's 装修 figures for applications made in [start, end). Returned: applications
+    ever returned (a resubmitted one still counts); hours to approval run from the last
+    submission."""
     apps = (
         session.execute(
             select(RenovationApplication).where(
@@ -642,7 +974,7 @@ def figures(session: Session, community_id: int, start: datetime, end: datetime)
         .all()
     )
     approved = [a for a in apps if a.decided_at and a.status in (RenovationStatus.APPROVED, RenovationStatus.ACCEPTED)]
-    hours_to_approve = sorted((a.decided_at - a.created_at).total_seconds() / 3600 for a in approved)
+    hours_to_approve = sorted(_hours_to_approve(a) for a in approved)
     inspections = (
         session.execute(
             select(RenovationInspection)
@@ -668,7 +1000,7 @@ def figures(session: Session, community_id: int, start: datetime, end: datetime)
     return {
         "applications": len(apps),
         "approved": len(approved),
-        "returned": sum(a.status == RenovationStatus.RETURNED for a in apps),
+        "returned": sum(any(st.kind == "returned" for st in a.steps) for a in apps),  # ever returned
         "approval_hours_median": _median(hours_to_approve),
         "active_jobs": jobs_inspected_or_active,
         "inspections": len(inspections),
@@ -679,6 +1011,16 @@ def figures(session: Session, community_id: int, start: datetime, end: datetime)
         "violations_handled": sum(i.handled_at is not None for i in violations),
         "accepted": sum(a.status == RenovationStatus.ACCEPTED for a in apps),
     }
+
+
+def _hours_to_approve(app: RenovationApplication) -> float:
+    """From the (last) submission to the approval: the desk's time, not the owner's correcting a
+    returned application."""
+    submitted = app.created_at
+    for st in app.steps:
+        if st.kind in ("submitted", "resubmitted") and st.at <= app.decided_at:
+            submitted = st.at
+    return (app.decided_at - submitted).total_seconds() / 3600
 
 
 def _median(values: list[float]) -> float | None:

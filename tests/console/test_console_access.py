@@ -57,6 +57,11 @@ RULES = [  # (method, rule, permission)
     ("POST", "/renovation/<id:app_id>/inspection", "renovation.inspect"),
     ("POST", "/renovation/<id:app_id>/inspections/<id:inspection_id>/resolve", "renovation.inspect"),
     ("POST", "/renovation/<id:app_id>/accept", "renovation.manage"),
+    ("POST", "/renovation/<id:app_id>/resubmit", "renovation.manage"),
+    ("POST", "/renovation/<id:app_id>/cancel", "renovation.manage"),
+    ("POST", "/renovation/<id:app_id>/inspections/<id:inspection_id>/photos", "renovation.inspect"),
+    ("GET", "/renovation/photos/<id:photo_id>", "renovation.view"),
+    ("GET", "/renovation/photos/<id:photo_id>/<any(thumb):size>", "renovation.view"),
 ]
 
 
@@ -67,6 +72,8 @@ def routes(world):
         "<id:outage_id>": str(world["outage"].id),
         "<id:app_id>": "1",
         "<id:inspection_id>": "1",
+        "<id:photo_id>": "1",
+        "<any(thumb):size>": "thumb",
     }  # refused (302/403) before any record is read
     out = []
     for method, rule, permission in RULES:

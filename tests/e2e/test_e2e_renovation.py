@@ -2,7 +2,8 @@
 (rules first), staff approve in the console and the owner hears it in WeChat, passes are issued
 and checked by number, an inspection from a staff member's WeChat records a violation and the
 owner is told, a neighbour's noise complaint outside the allowed hours names the job to staff,
-and acceptance closes it with the deposit return recorded."""
+and acceptance closes it with the deposit return recorded. A returned application is corrected in
+chat and resubmitted under its own number, then cancelled in the console with the owner told."""
 
 from __future__ import annotations
 
@@ -165,3 +166,59 @@ def test_apply_approve_pass_inspect_noise_accept(system, standin, browser, desk,
         kinds = [st.kind for st in app.steps]
     assert kinds[:3] == ["submitted", "approved", "pass_issued"] and kinds[-2:] == ["accepted", "deposit"]
     assert "violation" in kinds and "noise" in kinds and "resolved" in kinds
+
+
+CORRECTING = "o-e2e-reno-liuyang"  # 刘洋, 8栋702
+
+
+def test_returned_corrected_in_chat_resubmitted_then_cancelled(system, standin, browser, desk, engine):
+    """Returned in the console, the owner hears why and how; 「修改装修申请」 opens the form on it,
+    the owner changes one thing and confirms; the same application is back with the desk, which
+    cancels it after a confirmation, and the owner hears that too."""
+    wx = WeChat(system.base_url, TOKEN, AES_KEY, APPID, mode="aes")
+    assert "绑定成功" in say(wx, standin, CORRECTING, "绑定 8-702 13800001004")
+    assert "做哪些项目" in say(wx, standin, CORRECTING, "我要装修")
+    assert "装修公司" in say(wx, standin, CORRECTING, "卫生间翻新，改水电")
+    assert "哪天开工" in say(wx, standin, CORRECTING, "美家装饰 13700001111")
+    start = (datetime.now(SHANGHAI) + timedelta(days=7)).date()
+    end = start + timedelta(days=20)
+    dates = f"{start.month}月{start.day}日到{end.month}月{end.day}日"
+    assert "几个人" in say(wx, standin, CORRECTING, dates)
+    assert "请核对" in say(wx, standin, CORRECTING, "2个")
+    number = re.search(r"ZX\d{9}", say(wx, standin, CORRECTING, "确认")).group(0)
+
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = context.new_page()
+    try:
+        log_in(page, system.console_url, desk, PASSWORD)
+        page.goto(f"{system.console_url}/renovation")
+        page.locator("table.renovations tr", has_text=number).locator("a").first.click()
+        page.fill("#return textarea", "请补充水电改造图纸")
+        page.click("#return button")
+        assert page.locator("#app-status").inner_text() == "已退回"
+        told(standin, CORRECTING, number, "请补充水电改造图纸", "修改装修申请")
+
+        opened = say(wx, standin, CORRECTING, "修改装修申请")
+        assert "原因是：请补充水电改造图纸" in opened and "我把上次填的内容调出来了" in opened and "2人" in opened
+        assert "3人" in say(wx, standin, CORRECTING, "改成3个人")
+        done = say(wx, standin, CORRECTING, "确认")
+        assert f"{number} 已经重新提交啦" in done and "施工人数：2人 → 3人" in done
+
+        page.reload()
+        assert page.locator("#app-status").inner_text() == "待审批"
+        assert "重新提交" in page.locator(".history").inner_text()
+        page.fill("#cancel textarea", "业主来电：图纸要重画，先不装了")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#cancel button")
+        page.wait_for_selector(".flash")
+        assert page.locator("#app-status").inner_text() == "已取消"
+        told(standin, CORRECTING, number, "已取消", "图纸要重画")
+    finally:
+        context.close()
+    with session_scope(engine) as s:
+        app = s.execute(select(RenovationApplication).where(RenovationApplication.number == number)).scalar_one()
+        assert [st.kind for st in app.steps] == ["submitted", "returned", "resubmitted", "cancelled"]
+        assert (app.workers, app.status) == (3, "cancelled")
+        assert s.execute(
+            select(RenovationApplication).where(RenovationApplication.openid == CORRECTING)
+        ).scalars().all() == [app]

@@ -22,6 +22,7 @@ from backend.core.models import (
     House,
     Notice,
     PaidService,
+    RenovationHoliday,
     RenovationRule,
     Resident,
 )
@@ -331,6 +332,55 @@ def _renovation_rule_row(c: dict, look: Lookup) -> dict:
     )
 
 
+# 类型 of a renovation-holidays row: a day off (放假) or a 调休 working day (上班).
+HOLIDAY_KINDS = {
+    **dict.fromkeys(("放假", "休", "休息", "假", "假日", "节假日", "法定节假日", "放假日"), False),
+    **dict.fromkeys(("上班", "班", "补班", "调休", "调休上班", "调休上班日", "工作日"), True),
+}
+
+
+def _renovation_holiday_row(c: dict, look: Lookup) -> dict:
+    community_id = look.community(c.get("community"))
+    first = f.day(c.get("starts_on"), "日期")
+    last = f.day(c.get("ends_on"), "结束日期", required=False) or first
+    if last < first:
+        raise f.BadValue(f"结束日期 {last} 早于开始日期 {first}", "ends_on")
+    if (last - first).days > 31:
+        raise f.BadValue(f"{first} 至 {last} 超过一个月了，请检查日期", "ends_on")
+    kind = re.sub(r"\s+", "", str(look.default(c, "kind", "类型", "放假")))
+    if kind not in HOLIDAY_KINDS:
+        raise f.BadValue(f"类型「{c.get('kind')}」应是「放假」或「调休上班」", "kind")
+    workday = HOLIDAY_KINDS[kind]
+    if workday:
+        # Blank: noisy work as on working days.
+        noisy = _hours(c.get("noisy_hours"), "允许施工时间", required=False)
+    else:
+        # Blank: no noisy work on a day off (法定节假日 usually forbid it all day).
+        noisy = _hours(look.default(c, "noisy_hours", "允许施工时间", "不允许"), "允许施工时间", required=False)
+    return dict(
+        community_id=community_id,
+        starts_on=first,
+        ends_on=last,
+        name=f.text(c.get("name"), "名称", required=False, max_len=50),
+        workday=workday,
+        noisy_hours=noisy,
+    )
+
+
+def _holidays_do_not_overlap(records: list[dict], look: Lookup) -> list[tuple[int, str]]:
+    """Two rows of one community covering the same day would contradict each other."""
+    spans: dict[int, list[tuple]] = defaultdict(list)
+    for index, r in enumerate(records):
+        spans[r["community_id"]].append((r["starts_on"], r["ends_on"], index))
+    problems = []
+    for rows in spans.values():
+        rows.sort()
+        for (a_first, a_last, _), (b_first, b_last, b_index) in zip(rows, rows[1:]):
+            if b_first <= a_last:
+                problems.append((b_index, f"{b_first} 至 {b_last} 和另一行的 {a_first} 至 {a_last} 重叠了"))
+    return problems
+
+
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in [
@@ -532,6 +582,23 @@ KINDS: dict[str, Kind] = {
             ("community_id",),
             _renovation_rule_row,
             multiline=("forbidden", "documents", "notes"),
+        ),
+        Kind(
+            "renovation-holidays",
+            "装修节假日",
+            RenovationHoliday,
+            {
+                "community": COMMUNITY,
+                "starts_on": ("日期", "开始日期", "放假日期", "起始日期", "开始", "假期开始"),
+                "ends_on": ("结束日期", "截止日期", "结束", "假期结束"),
+                "name": ("名称", "节日", "节日名称", "假日名称"),
+                "kind": ("类型", "放假/上班", "安排"),
+                "noisy_hours": ("允许施工时间", "施工时间", "噪音施工时间", "装修时间"),
+            },
+            [("community",), ("starts_on",)],
+            ("community_id", "starts_on"),
+            _renovation_holiday_row,
+            _holidays_do_not_overlap,
         ),
     ]
 }

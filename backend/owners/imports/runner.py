@@ -299,6 +299,7 @@ FILE_NAMES = {
     "paid-services": ("有偿服务", "价目表", "有偿服务价目", "paid_services"),
     "contacts": ("联系人", "管家", "联系人信息"),
     "renovation-rules": ("装修规定", "装修管理规定", "renovation_rules"),
+    "renovation-holidays": ("装修节假日", "节假日", "renovation_holidays"),
 }
 _BY_NAME = {unicodedata.normalize("NFKC", n).lower(): k for k, names in FILE_NAMES.items() for n in (k, *names)}
 
