@@ -161,10 +161,10 @@ def public_standard(session, openid: str, text: str) -> str | None:
 
 def not_listed(house, kind: str, items: List[str], hotline: str) -> str:
     """The owner asked about a kind of fee the home has no item for."""
-    have = f"您家登记的收费项目有：{'、'.join(items)}。" if items else ""
+    have = f"（{binding.label(house)} 的收费项目有：{'、'.join(items)}）" if items else ""
     return (
-        f"{binding.label(house)} 没有登记「{kind}」这一项收费，{have}\n"
-        f"如果您收到过{kind}的通知或账单，请打物业电话 {hotline} 问一下，我们帮您核实。"
+        f"物业这边没有登记「{kind}」这一项收费{have}。\n"
+        f"如果您收到过{kind}的账单或通知，可以打物业电话 {hotline} 问问，我们帮您核实。"
     )
 
 
