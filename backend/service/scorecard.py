@@ -587,13 +587,19 @@ def desk_text(card: dict) -> list[str]:
     desk, lim = d["desk"], d["limits"]
     hours = "—" if desk["desk_hours"] is None else f"{desk['desk_hours']} 小时"
     on = desk["disclosure_on"] or "没有公示"
+
+    def row(label: str, value: str, rest: str) -> str:
+        return f"  {_pad(label, 26)}{_pad(value, 16)}{rest}"
+
     lines = [
         "服务中心",
-        f"  {_pad('客服中心每天服务时长', 26)}{hours:>7}  目标 ≥{desk['desk_hours_target']} 小时  {desk['desk_hours_status']}",
-        f"  {_pad('24小时服务电话', 26)}{'已公布' if desk['phone_24h'] else '未公布'}"
-        f"{'（' + desk['line_24h'] + '）' if desk['line_24h'] else ''}  {desk['phone_24h_status']}",
-        f"  {_pad('最近一次收支公示', 26)}{on}  不超过 {desk['disclosure_max_months']} 个月"
-        f"（截至 {desk['disclosure_as_of']}）  {desk['disclosure_status']}",
+        row("客服中心每天服务时长", hours, f"目标 ≥{desk['desk_hours_target']} 小时  {desk['desk_hours_status']}"),
+        row("24小时服务电话", desk["line_24h"] or "未公布", desk["phone_24h_status"]),
+        row(
+            "最近一次收支公示",
+            on,
+            f"不超过 {desk['disclosure_max_months']} 个月（截至 {desk['disclosure_as_of']}）  {desk['disclosure_status']}",
+        ),
         "按受理渠道（报修 / 投诉 / 意见建议 / 合计；按时率：到场、2小时答复）",
     ]
     for r in d["channels"]:
