@@ -133,6 +133,7 @@ def page():
         renovation_labels=cards.RENOVATION_LABELS,
         spans=cards.SPAN_LABELS,
         fmt_hours=desk_card.format_hours,
+        marks=desk_card.VERDICT_MARKS,
     )
 
 

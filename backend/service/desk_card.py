@@ -33,6 +33,9 @@ NOTICE_LEAD = timedelta(hours=24)
 RELAY_WITHIN = timedelta(hours=2)
 CHANNEL_KINDS = ("repair", "complaint", "suggestion")
 CHANNEL_KIND_LABELS = {"repair": "报修", "complaint": "投诉", "suggestion": "意见建议"}
+# An outage row's verdict: late (a limit missed), pending (not told yet, not begun; or cancelled
+# before anyone was told), ok.
+VERDICT_MARKS = {"late": "✗", "pending": "·", "ok": "✓"}
 
 
 def limits() -> dict:
@@ -199,6 +202,7 @@ def outages(
                 "never_told": never_told,
                 "problems": problems,
                 "status": status,
+                "verdict": "late" if problems else "pending" if told is None else "ok",
             }
         )
     return out

@@ -619,7 +619,7 @@ def desk_text(card: dict) -> list[str]:
     for o in d["outages"]:
         relay = "—" if o["relay_hours"] is None else f"{o['relay_hours']} 小时"
         lead = "—" if o["lead_hours"] is None else f"{o['lead_hours']} 小时"
-        mark = "✗" if o["problems"] else "✓"
+        mark = desk_card.VERDICT_MARKS[o["verdict"]]
         lines.append(
             f"  {outage_label(o)}  单位通知 {_when(o['utility_notified_at']) or '未记录'}"
             f"  通知业主 {_when(o['owners_told_at']) or '未通知'}  耗时 {relay}  提前 {lead}  {mark} {o['status']}"

@@ -221,6 +221,7 @@ def test_an_outage_whose_owners_were_told_late_shows_so(session, year):
     assert (rows["停电"]["relay_hours"], rows["停电"]["lead_hours"]) == (1.0, 48.0)
     assert rows["停电"]["relay_late"] is False and rows["停电"]["lead_short"] is False
     assert rows["停电"]["status"] == "及时" and rows["停电"]["problems"] == []
+    assert (rows["停水"]["verdict"], rows["停电"]["verdict"]) == ("late", "ok")
     assert card["limits"] == {"notice_lead_hours": 24.0, "relay_within_hours": 2.0}  # what was applied
 
 
@@ -233,6 +234,7 @@ def test_a_cut_cancelled_before_anyone_was_told_is_no_failure(session, year):
     session.commit()
     [row] = scorecard.for_month(session, "XFL", "2026-10", now=cst(2026, 11, 2))["desk"]["outages"]
     assert row["problems"] == [] and row["status"] == "已取消" and row["lead_short"] is False
+    assert row["verdict"] == "pending"  # neither a failure nor a tick
 
 
 def test_the_cli_text_and_csv_show_the_desk_section_the_console_shows(session, year, db_url, tmp_path, capsys):
