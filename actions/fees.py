@@ -1,6 +1,12 @@
 """query_fee: the bound home's own bill, from the imported records: the item the owner asks
 about (车位费, 装修保证金, 水电代收, 临时停车...) first, 物业费 when they name none, and the
-other items the home has. The 收支公示 is public: any owner of the community sees it unbound."""
+other items the home has. The item is read from the words against the community's own items
+(backend/owners/fees.ask; why not an NLU entity is written there).
+
+Bills are private: a house named in the question ("查一下5栋201的物业费") is answered only if it
+is one of the owner's own bound homes; anyone else's is refused without saying whether it exists.
+What is public is answered without binding: the 收支公示, and a community's published standard
+of an item ("临时停车怎么收费") with how to bind to see one's own bill."""
 
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from actions.store import db, latest_text
 from backend.core.clock import SHANGHAI
 from backend.owners import accounts as owners
 from backend.owners import binding, fees
+from backend.text.addresses import parse_address
 from backend.text.money import yuan
 
 SHOWN_PERIODS = 4
@@ -27,6 +34,8 @@ _TOPICS = [
     ("late", re.compile(r"滞纳金|逾期|晚交|晚缴|违约金|罚")),
     ("disclosure", re.compile(r"公示|收支|花在哪|去向|账目|用在")),
 ]
+# A question about the home's own account (needs the binding), not the published standard.
+_OWN_ACCOUNT = re.compile(r"欠|账单|交了|缴了|交到|缴到|交清|缴清|到期|余额|还差|没交|没缴|交过|缴过|记录|我家|我的")
 
 
 def today() -> date:
@@ -44,7 +53,7 @@ def price(unit_price) -> str:
 
 def card(summary: fees.FeeSummary, text: str, now: date) -> str:
     house = summary.house
-    head = f"{binding.label(house)} 的物业费："
+    head = f"{binding.label(house)} 的{summary.standard.item if summary.standard else fees.MAIN_ITEM}："
     if not summary.has_bills:
         owed = ["· 还没有导入您家的账单，金额请问物业服务中心。"]
     elif summary.owed:
@@ -126,35 +135,88 @@ def disclosure_answer(session, openid: str, text: str) -> str | None:
     return f"{place.community.name}最新的收支公示：{d.title}（{_md(d.published_on)}发布）{d.url}"
 
 
+def public_standard(session, openid: str, text: str) -> str | None:
+    """For an owner not bound: the published standard of the item asked about (or 物业费's when
+    they name none but ask how it is charged), in their community; None when there is nothing
+    public to say or the question is about their own account."""
+    if _OWN_ACCOUNT.search(text):
+        return None
+    place = where(session, openid, text)
+    if place.community is None:
+        return None
+    items = fees.community_items(session, place.community.id)
+    asked = fees.ask(items, text)
+    item = asked.item or (fees.main_item(items) if not asked.unlisted and _TOPICS[0][1].search(text) else None)
+    std = fees.community_standard(session, place.community.id, item) if item else None
+    if std is None:
+        return None
+    lines = [
+        f"{place.community.name}的{std.item}收费标准：{fees.price_label(std)}{('，' + std.note) if std.note else ''}"
+    ]
+    if std.pay_methods:
+        lines.append(f"· 怎么缴：{std.pay_methods}")
+    lines.append(f"想查您家自己的账单，请先绑定房屋：{HOW_TO_BIND}")
+    return "\n".join(lines)
+
+
+def not_listed(house, kind: str, items: List[str], hotline: str) -> str:
+    """The owner asked about a kind of fee the home has no item for."""
+    have = f"（{binding.label(house)} 的收费项目有：{'、'.join(items)}）" if items else ""
+    return (
+        f"物业这边没有登记「{kind}」这一项收费{have}。\n"
+        f"如果您收到过{kind}的账单或通知，可以打物业电话 {hotline} 问问，我们帮您核实。"
+    )
+
+
+def others_house(address, house) -> str:
+    """A house named in the question that is not one of the owner's bound homes."""
+    return (
+        f"{address.label} 不是您绑定的房屋。为了保护每家住户的隐私，我只能查您自己绑定的房屋的账单 🔒\n"
+        f"如果这也是您家，先把它绑定上：{HOW_TO_BIND}\n"
+        f"您现在绑定的是 {binding.label(house)}，查这套直接问「物业费还欠多少」就行。"
+    )
+
+
+def bind_first(hotline: str, address=None) -> str:
+    whose = f"想查 {address.label} 的账单，要先绑定这套房屋" if address is not None else "查您家的账单要先绑定房屋"
+    return f"{whose}，这样我只会给您看您自己家的账单 🔒\n{HOW_TO_BIND}\n也可以打物业电话 {hotline} 查询。"
+
+
 class AnswerFee(Action):
     def name(self) -> Text:
         return "action_answer_fee"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        with db() as session:
-            house = owners.current_house(session, tracker.sender_id)
-            text = latest_text(tracker)
-            if house is None and _TOPICS[3][1].search(text):
-                public = disclosure_answer(session, tracker.sender_id, text)
-                if public:
-                    dispatcher.utter_message(text=public)
-                    return []
-            if house is None:
-                d = desk(session, tracker.sender_id, latest_text(tracker))
-                dispatcher.utter_message(
-                    text=(
-                        "查物业费要先绑定您家的房屋，这样我只会给您看您自己家的账单 🔒\n"
-                        f"{HOW_TO_BIND}\n也可以打物业电话 {d['hotline']} 查询。"
-                    )
-                )
-                return []
-            items = fees.items_for(session, house)
-            asked = fees.asked_item(items, text)
-            if asked and asked != fees.MAIN_ITEM:
-                reply = item_answer(fees.item_card(session, house, asked), items, today())
-            else:
-                reply = "\n".join(
-                    [card(fees.summary(session, house), text, today()), *others_line(items, fees.MAIN_ITEM)]
-                )
-        dispatcher.utter_message(text=reply)
+        dispatcher.utter_message(text=self.reply(tracker.sender_id, latest_text(tracker)))
         return []
+
+    def reply(self, openid: str, text: str) -> str:
+        with db() as session:
+            house = owners.current_house(session, openid)
+            address = parse_address(text)
+            address = address if address is not None and address.room else None
+            if house is None:
+                if _TOPICS[3][1].search(text):
+                    public = disclosure_answer(session, openid, text)
+                    if public:
+                        return public
+                if address is None:
+                    public = public_standard(session, openid, text)
+                    if public:
+                        return public
+                d = desk(session, openid, text)
+                return bind_first(d["hotline"], address)
+            if address is not None:
+                # Only the owner's own homes: an address proves nothing about whose it is.
+                mine = binding.bindings_at(session, openid, address, text)
+                if not mine:
+                    return others_house(address, house)
+                house = next((b.house for b in mine if b.house_id == house.id), mine[0].house)
+            items = fees.items_for(session, house)
+            asked = fees.ask(items, text)
+            if asked.unlisted:
+                return not_listed(house, asked.unlisted, items, desk(session, openid, text)["hotline"])
+            if asked.item and asked.item != fees.main_item(items):
+                return item_answer(fees.item_card(session, house, asked.item), items, today())
+            main = fees.main_item(items) or fees.MAIN_ITEM
+            return "\n".join([card(fees.summary(session, house), text, today()), *others_line(items, main)])

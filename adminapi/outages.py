@@ -1,7 +1,8 @@
 """/api/outages: announce a cut, preview who is told, watch delivery, change or end it.
 
     POST /api/outages                 {community, kind, buildings, starts_at, ends_at, reason,
-                                       prepare, planned, send}           -> 201 the outage
+                                       prepare, planned, send,
+                                       utility_notified_at?}             -> 201 the outage
     GET  /api/outages?community=XFL   latest first
     GET  /api/outages/<id>            the outage, who it reaches, delivery summary per message
     POST /api/outages/<id>/send       send the first notice (if created with send: false)
@@ -71,6 +72,7 @@ def _json(session, outage: Outage, with_summary: bool = False) -> dict:
         "buildings": outage.building_codes or "all",
         "starts_at": outage.starts_at.isoformat(),
         "ends_at": outage.ends_at.isoformat(),
+        "utility_notified_at": outage.utility_notified_at.isoformat() if outage.utility_notified_at else None,
         "reason": outage.reason,
         "prepare": outage.prepare,
         "status": outage.status,
@@ -110,6 +112,7 @@ def create():
             prepare=str(data.get("prepare") or ""),
             planned=bool(data.get("planned", True)),
             actor=g.api_actor,
+            utility_notified_at=_time(data, "utility_notified_at", False),
         )
         if data.get("send", True):
             outages.send_notice(session, outage)

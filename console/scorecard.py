@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from backend.core.clock import SHANGHAI
 from backend.core.models import Community, Complaint, Ticket
+from backend.service import desk_card
 from backend.service import scorecard as cards
 from backend.service.complaints import CATEGORY_LABELS
 from console import charts
@@ -131,6 +132,8 @@ def page():
         response_labels=cards.RESPONSE_LABELS,
         renovation_labels=cards.RENOVATION_LABELS,
         spans=cards.SPAN_LABELS,
+        fmt_hours=desk_card.format_hours,
+        marks=desk_card.VERDICT_MARKS,
     )
 
 

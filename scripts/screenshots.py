@@ -2,7 +2,8 @@
 against demo data in a temporary SQLite database (with a few 装修 applications, seed_renovation).
 Needs Debian's chromium (/usr/bin/chromium).
 
-    .venv/bin/python scripts/screenshots.py
+    .venv/bin/python scripts/screenshots.py                   # every picture
+    .venv/bin/python scripts/screenshots.py scorecard intake  # only those pages (both widths)
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ from console.demo import seed_console_demo, seed_screenshot_extras  # noqa: E402
 from console.live import LiveServer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "docs" / "screenshots"
+OUT = Path(os.environ.get("SCREENSHOTS_DIR", ROOT / "docs" / "screenshots"))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SIZES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
 PASSWORD = "screenshot-pass-1"
+ONLY = set(sys.argv[1:])  # page names (scorecard, intake…); none: every page
 BAD_IMPORT = (
     "小区,楼栋,单元,房号,姓名,手机号,身份\n"
     "XFL,3,2,501,张伟,13800001001,业主\n"
@@ -190,9 +192,11 @@ def _site_photo(wall: str = "#d9d4cc") -> bytes:
 
 
 def shot(page, name: str, full_page: bool = False) -> None:
+    if ONLY and name.rsplit("-", 1)[0] not in ONLY:
+        return
     path = OUT / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
-    print(f"wrote {path.relative_to(ROOT)}")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

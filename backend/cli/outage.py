@@ -75,6 +75,7 @@ def cmd_create(args) -> int:
                 prepare=args.prepare or "",
                 planned=not args.emergency,
                 actor="cli",
+                utility_notified_at=_when(args.utility_notified) if args.utility_notified else None,
             )
         except outages.OutageError as exc:
             raise SystemExit(str(exc))
@@ -159,6 +160,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--reason", help="e.g. 市政管网维修")
     create.add_argument("--prepare", help="what owners should do beforehand (a sensible default otherwise)")
     create.add_argument("--emergency", action="store_true", help="an unplanned cut (no reminder before)")
+    create.add_argument(
+        "--utility-notified",
+        help='when the utility told us, "2026-11-24 09:00" (the scorecard measures owners\' notice from it)',
+    )
     create.add_argument("--no-send", action="store_true", help="record only; send later from the console/API")
     create.add_argument("--wait", action="store_true", help="show the broadcast going out")
     create.set_defaults(func=cmd_create)

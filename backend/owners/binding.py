@@ -143,11 +143,11 @@ def bindings_of(session: Session, openid: str) -> list[WechatBinding]:
     )
 
 
-def switch_to(session: Session, openid: str, address: Address, text: str = "") -> WechatBinding | None:
-    """Make one of the owner's bound homes the current one; None if the address is not theirs.
-    The same address in two communities: the one named in the text, else the one not current."""
+def bindings_at(session: Session, openid: str, address: Address, text: str = "") -> list[WechatBinding]:
+    """The owner's own bindings at this address (in the community named in the text, if any);
+    without a unit, any unit. Nothing of anyone else's: the address alone proves nothing."""
     named = set(communities_named(session, text))
-    found = [
+    return [
         b
         for b in bindings_of(session, openid)
         if b.house.building.code == address.building
@@ -155,6 +155,12 @@ def switch_to(session: Session, openid: str, address: Address, text: str = "") -
         and (not address.unit or (b.house.unit or "") == address.unit)
         and (not named or b.house.building.community_id in named)
     ]
+
+
+def switch_to(session: Session, openid: str, address: Address, text: str = "") -> WechatBinding | None:
+    """Make one of the owner's bound homes the current one; None if the address is not theirs.
+    The same address in two communities: the one named in the text, else the one not current."""
+    found = bindings_at(session, openid, address, text)
     if not found:
         return None
     chosen = min(found, key=lambda b: (b.is_current, b.id))
@@ -165,19 +171,10 @@ def switch_to(session: Session, openid: str, address: Address, text: str = "") -
 def unbind(session: Session, openid: str, address: Address | None = None, text: str = "") -> House | None:
     """Remove one binding (the one at `address`, else the current one); another home of the
     account, if any, becomes current. Returns the house unbound, or None."""
-    mine = bindings_of(session, openid)
     if address is not None:
-        named = set(communities_named(session, text))
-        mine = [
-            b
-            for b in mine
-            if b.house.building.code == address.building
-            and b.house.room == address.room
-            and (not address.unit or (b.house.unit or "") == address.unit)
-            and (not named or b.house.building.community_id in named)
-        ]
+        mine = bindings_at(session, openid, address, text)
     else:
-        mine = [b for b in mine if b.is_current]
+        mine = [b for b in bindings_of(session, openid) if b.is_current]
     if not mine:
         return None
     gone = min(mine, key=lambda b: (not b.is_current, b.id))

@@ -11,7 +11,7 @@ Functions take the caller's session and never commit.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
@@ -23,7 +23,7 @@ from backend.core.config import load_settings
 from backend.core.models import TICKET_CHANNELS, URGENCY_LEVELS, Building, House, Resident, Ticket, WechatBinding
 from backend.messaging import notify
 from backend.service import complaints
-from backend.text import phones
+from backend.text import phones, times
 from backend.text.addresses import parse_address
 from backend.work import tickets
 
@@ -149,6 +149,11 @@ def take(session: Session, req: Intake, actor: str, now: datetime | None = None)
         found = session.execute(select(Ticket).where(Ticket.source_key == req.source_key)).scalar_one_or_none()
         if found is not None:
             return found
+    if req.kind == "repair" and req.preferred_start is None and req.preferred_time_label:
+        # The owner's words, read as WeChat reads them: 明天上午 is an agreed time with its clock.
+        said = times.parse_preferred_time(req.preferred_time_label, now)
+        if said is not None:
+            req = replace(req, preferred_time_label=said.label, preferred_start=said.start)
     if req.kind == "repair":
         ticket = tickets.create_repair(
             session,

@@ -449,7 +449,112 @@ def to_csv(card: dict) -> str:
                 "",
             ]
         )
+    for row in desk_rows(card):
+        writer.writerow([card["community"]["code"], month, *row])
     return out.getvalue()
+
+
+def _blank(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _when(iso: str | None) -> str:
+    """ "2026-10-09T15:00:00+08:00" → "2026-10-09 15:00" (Beijing time, as the card holds it)."""
+    return iso[:16].replace("T", " ") if iso else ""
+
+
+def outage_label(o: dict) -> str:
+    return f"{o['kind']}{'' if o['planned'] else '（突发）'} {_when(o['starts_at'])}"
+
+
+def relay_status(o: dict) -> str:
+    if o["relay_hours"] is None:
+        return "未通知业主" if o["never_told"] else "未记录单位通知时间" if o["owners_told_at"] else "—"
+    return "未达标" if o["relay_late"] else "达标"
+
+
+def lead_status(o: dict) -> str:
+    if o["never_told"]:
+        return "未通知业主"
+    if not o["planned"]:
+        return "突发，不考核"
+    if o["lead_hours"] is None:
+        return "—"
+    return "未达标" if o["lead_short"] else "达标"
+
+
+def desk_rows(card: dict) -> list[list]:
+    """The 服务中心 part of the card (desk_card.compute's result, as the console shows it) as CSV
+    rows after community and month: figure, label, value, numerator, denominator, target, status."""
+    d = card.get("desk")
+    if not d:
+        return []
+    desk, lim = d["desk"], d["limits"]
+    rows = [
+        [
+            "desk_hours",
+            "客服中心每天服务时长（小时）",
+            _blank(desk["desk_hours"]),
+            "",
+            "",
+            desk["desk_hours_target"],
+            desk["desk_hours_status"],
+        ],
+        ["phone_24h", "24小时服务电话", _blank(desk["line_24h"]), "", "", "已公布", desk["phone_24h_status"]],
+        [
+            "disclosure",
+            f"最近一次收支公示（截至 {desk['disclosure_as_of']}）",
+            _blank(desk["disclosure_on"]),
+            "",
+            "",
+            f"{desk['disclosure_max_months']}个月内",
+            desk["disclosure_status"],
+        ],
+    ]
+    for r in d["channels"]:
+        for kind, word in desk_card.CHANNEL_KIND_LABELS.items():
+            rows.append([f"channel_{r['channel']}_{kind}", f"受理渠道·{r['label']}·{word}", r[kind], "", "", "", ""])
+        rows.append([f"channel_{r['channel']}_total", f"受理渠道·{r['label']}·合计", r["total"], "", "", "", ""])
+        rows.append(
+            [
+                f"channel_{r['channel']}_on_time",
+                f"受理渠道·{r['label']}·按时率（到场、2小时答复）",
+                "" if r["on_time_rate"] is None else f"{r['on_time_rate']:.4f}",
+                r["on_time"],
+                r["clocks_ended"],
+                "",
+                "",
+            ]
+        )
+    relay_limit, lead_limit = (
+        desk_card.format_hours(lim["relay_within_hours"]),
+        desk_card.format_hours(lim["notice_lead_hours"]),
+    )
+    for o in d["outages"]:
+        label = outage_label(o)
+        rows.append(
+            [
+                f"outage_{o['id']}_relay_hours",
+                f"{label} 单位通知（{_when(o['utility_notified_at']) or '未记录'}）→通知业主（小时）",
+                _blank(o["relay_hours"]),
+                "",
+                "",
+                f"≤{relay_limit}",
+                relay_status(o),
+            ]
+        )
+        rows.append(
+            [
+                f"outage_{o['id']}_lead_hours",
+                f"{label} 通知业主（{_when(o['owners_told_at']) or '未通知'}）→开始（小时）",
+                _blank(o["lead_hours"]),
+                "",
+                "",
+                f"≥{lead_limit}" if o["planned"] else "",
+                lead_status(o),
+            ]
+        )
+    return rows
 
 
 def _pad(text: str, width: int) -> str:
@@ -473,4 +578,54 @@ def to_text(card: dict) -> str:
         lines.append(f"  {_pad(RESPONSE_LABELS[key], 26)} 中位数 {median}  P90 {p90}  （{spread['count']} 单）")
     for key, value in card.get("renovation", {}).items():
         lines.append(f"  {_pad(RENOVATION_LABELS[key], 26)}{'—' if value is None else value:>7}")
-    return "\n".join(lines)
+    return "\n".join(lines + desk_text(card))
+
+
+def desk_text(card: dict) -> list[str]:
+    """The 服务中心 part of the card, as the console shows it, for the CLI."""
+    d = card.get("desk")
+    if not d:
+        return []
+    desk, lim = d["desk"], d["limits"]
+    hours = "—" if desk["desk_hours"] is None else f"{desk['desk_hours']} 小时"
+    on = desk["disclosure_on"] or "没有公示"
+
+    def row(label: str, value: str, rest: str) -> str:
+        return f"  {_pad(label, 26)}{_pad(value, 16)}{rest}"
+
+    lines = [
+        "服务中心",
+        row("客服中心每天服务时长", hours, f"目标 ≥{desk['desk_hours_target']} 小时  {desk['desk_hours_status']}"),
+        row("24小时服务电话", desk["line_24h"] or "未公布", desk["phone_24h_status"]),
+        row(
+            "最近一次收支公示",
+            on,
+            f"不超过 {desk['disclosure_max_months']} 个月（截至 {desk['disclosure_as_of']}）  {desk['disclosure_status']}",
+        ),
+        "按受理渠道（报修 / 投诉 / 意见建议 / 合计；按时率：到场、2小时答复）",
+    ]
+    for r in d["channels"]:
+        rate = _pct(r["on_time_rate"])
+        lines.append(
+            f"  {_pad(r['label'], 10)}{r['repair']:>4} {r['complaint']:>4} {r['suggestion']:>4} {r['total']:>5}"
+            f"   按时率 {rate}（{r['on_time']}/{r['clocks_ended']}）"
+        )
+    if not d["channels"]:
+        lines.append("  本期没有工单。")
+    relay_limit = desk_card.format_hours(lim["relay_within_hours"])
+    lead_limit = desk_card.format_hours(lim["notice_lead_hours"])
+    lines.append(
+        f"停水停电通知（考核：接到供水/供电等单位通知后 {relay_limit} 小时内通知业主；"
+        f"计划停水停电至少提前 {lead_limit} 小时通知。此为我们对标准的理解，以公司确认为准）"
+    )
+    for o in d["outages"]:
+        relay = "—" if o["relay_hours"] is None else f"{o['relay_hours']} 小时"
+        lead = "—" if o["lead_hours"] is None else f"{o['lead_hours']} 小时"
+        mark = desk_card.VERDICT_MARKS[o["verdict"]]
+        lines.append(
+            f"  {outage_label(o)}  单位通知 {_when(o['utility_notified_at']) or '未记录'}"
+            f"  通知业主 {_when(o['owners_told_at']) or '未通知'}  耗时 {relay}  提前 {lead}  {mark} {o['status']}"
+        )
+    if not d["outages"]:
+        lines.append("  本期没有停水停电。")
+    return lines

@@ -143,3 +143,55 @@ def test_building_standard_beats_community_and_latest_disclosure(session, home):
     assert result.monthly == Decimal("277.45")  # 3.10 × 89.50
     assert result.disclosure.title == "新"
     assert not result.has_bills and result.owed == [] and result.last_payment is None
+
+
+# --- which item a question is about (fees.ask): the words owners type, against the home's items ---
+DEMO_ITEMS = ["物业费", "车位管理费", "临时停车", "装修保证金", "水电代收"]
+
+
+@pytest.mark.parametrize(
+    "text, item",
+    [
+        ("停车费怎么交", "车位管理费"),
+        ("车位管理费多少钱一个月", "车位管理费"),  # its own name, not 管理费 (物业费)
+        ("装修押金退不退", "装修保证金"),
+        ("水电费代收吗", "水电代收"),
+        ("临时停车怎么收费", "临时停车"),
+        ("查一下5栋201的物业费", "物业费"),
+        ("车位费还欠多少", "车位管理费"),
+        ("停车管理费多少", "车位管理费"),
+        ("停车月卡多少钱", "车位管理费"),
+        ("停车一小时多少钱", "临时停车"),
+        ("临停收费", "临时停车"),
+        ("访客车怎么收费", "临时停车"),
+        ("物管费怎么交", "物业费"),
+        ("管理费一个月多少", "物业费"),
+        ("物业管理费多少一平", "物业费"),
+        ("电费在哪交", "水电代收"),
+        ("物业的车位费怎么交", "车位管理费"),  # 物业 alone names no fee
+        ("物业费和车位费一共多少", "物业费"),  # the one named first
+        ("车位费和物业费一共多少", "车位管理费"),
+    ],
+)
+def test_the_item_asked_about_among_the_homes_items(text, item):
+    assert fees.ask(DEMO_ITEMS, text) == fees.Asked(item)
+
+
+def test_no_item_named_and_a_kind_of_fee_the_home_does_not_have():
+    assert fees.ask(DEMO_ITEMS, "我还欠多少钱") == fees.Asked()
+    assert fees.ask(DEMO_ITEMS, "燃气费怎么交") == fees.Asked(unlisted="燃气费")
+    assert fees.ask(DEMO_ITEMS, "暖气费多少") == fees.Asked(unlisted="供暖费")
+    # 临时停车 asked where only a monthly space is charged: said so, not the monthly price.
+    assert fees.ask(["物业费", "车位管理费"], "停车一小时多少钱") == fees.Asked(unlisted="临时停车")
+
+
+def test_the_companys_own_item_names_win():
+    items = ["物业服务费", "车位租金", "车位管理费", "有线电视费"]
+    assert fees.main_item(items) == "物业服务费"
+    assert fees.ask(items, "物业费多少") == fees.Asked("物业服务费")  # 物业费 by its imported name
+    assert fees.ask(items, "管理费多少") == fees.Asked("物业服务费")
+    assert fees.ask(items, "车位租多少钱") == fees.Asked("车位租金")  # the closer of two 车位 items
+    assert fees.ask(items, "车位管理费怎么交") == fees.Asked("车位管理费")
+    assert fees.ask(items, "有线电视怎么交") == fees.Asked("有线电视费")  # an item of no kind, by name
+    assert fees.ask(["物业费", "停车管理费"], "车位管理费多少") == fees.Asked("停车管理费")
+    assert fees.ask([], "物业费多少") == fees.Asked()  # nothing imported: the 物业费 card says so

@@ -87,6 +87,38 @@ def test_a_phone_repair_is_dispatched_and_the_bound_owner_hears_every_step(sessi
     assert any("已经接单" in m.content for m in _messages(session, OWNER))
 
 
+def test_the_owners_words_for_a_time_start_the_agreed_time_clock_as_in_wechat(session, desk, now):
+    """「明天上午」 said on the phone is an agreed time, as it is in chat: the on-site clock runs
+    to 2 hours after it. Words that name no time stay a note, with no clock."""
+    from datetime import datetime
+
+    from backend.core.clock import SHANGHAI
+
+    def repair(said, key):
+        return intake.take(
+            session,
+            intake.Intake(
+                kind="repair",
+                channel="phone",
+                description="厨房水管漏水",
+                house_id=desk.house.id,
+                preferred_time_label=said,
+                source_key=key,
+            ),
+            "console:zheng",
+            now,
+        )
+
+    agreed = repair("明天上午", "t-agreed")
+    tomorrow = now.astimezone(SHANGHAI).date() + timedelta(days=1)
+    assert agreed.preferred_time_label == "明天上午"
+    assert agreed.due_at == datetime(tomorrow.year, tomorrow.month, tomorrow.day, 9, tzinfo=SHANGHAI)
+    [(kind, _, due, _)] = sla.planned(agreed)
+    assert kind == "on_site" and due == agreed.due_at + timedelta(hours=2)
+    vague = repair("等我下班回来再说", "t-vague")
+    assert vague.preferred_time_label == "等我下班回来再说" and vague.due_at is None and sla.planned(vague) == []
+
+
 def test_an_unbound_owner_gets_no_wechat_message_and_a_double_submit_records_one(session, crew, now):
     resident = Resident(house_id=crew.house.id, name="陈先生", phone="13700001234", role="owner")
     session.add(resident)

@@ -228,3 +228,21 @@ def test_the_cli_calls_the_same_actions(session, estate, db_url, capsys, now):
     session.expire_all()
     assert session.get(Outage, outage.id).status == "cancelled" and outages.summary(session, outage.id) == {}
     session.commit()
+
+
+def test_the_cli_records_when_the_utility_told_us(session, estate, db_url, capsys):
+    """The scorecard measures owners' notice from the utility's; the shell records it as the
+    console's form does (and refuses a time still to come, as the service does)."""
+    from datetime import datetime
+
+    from backend.core.clock import SHANGHAI
+
+    args = ["--database-url", db_url, "outage", "create", "--community", "XFL", "--kind", "water"]
+    args += ["--buildings", "8", "--from", "2031-11-25 09:00", "--to", "2031-11-25 17:00", "--no-send"]
+    assert main([*args, "--utility-notified", "2026-11-24 09:30"]) == 0
+    session.expire_all()
+    made = session.execute(select(Outage).order_by(Outage.id.desc())).scalars().first()
+    assert made.utility_notified_at == datetime(2026, 11, 24, 9, 30, tzinfo=SHANGHAI)
+    session.commit()
+    with pytest.raises(SystemExit, match="通知时间不能晚于现在"):
+        main([*args, "--utility-notified", "2031-11-24 09:30"])

@@ -5,6 +5,8 @@ hours, 24-hour line and 公示 against the grade; an outage whose owners were to
 
 from __future__ import annotations
 
+import csv
+import json
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -177,7 +179,9 @@ def test_desk_hours_24_hour_line_and_an_old_disclosure_against_the_grade(session
     assert card["phone_24h"] is True and card["desk_hours_met"] is True
 
 
-def test_an_outage_whose_owners_were_told_late_shows_so(session, year):
+def two_outages(session):
+    """A water cut whose owners heard 9 h after the utility told us and 21 h before it (late on
+    both limits), and a power cut told within the hour and 48 h ahead."""
     session.commit()
     told_us = cst(2026, 10, 8, 9)
     late = outages.create(
@@ -204,10 +208,90 @@ def test_an_outage_whose_owners_were_told_late_shows_so(session, year):
     )
     outages.send_notice(session, prompt, now=cst(2026, 10, 18, 9))  # within the hour, 48 h before
     session.commit()
-    rows = {
-        r["kind"]: r for r in scorecard.for_month(session, "XFL", "2026-10", now=cst(2026, 11, 2))["desk"]["outages"]
-    }
+    return late, prompt
+
+
+def test_an_outage_whose_owners_were_told_late_shows_so(session, year):
+    two_outages(session)
+    card = scorecard.for_month(session, "XFL", "2026-10", now=cst(2026, 11, 2))["desk"]
+    rows = {r["kind"]: r for r in card["outages"]}
     assert (rows["停水"]["relay_hours"], rows["停水"]["lead_hours"]) == (9.0, 21.0)
     assert rows["停水"]["relay_late"] is True and rows["停水"]["lead_short"] is True
+    assert rows["停水"]["status"] == "通知晚了（超过2小时）；提前不足24小时"
     assert (rows["停电"]["relay_hours"], rows["停电"]["lead_hours"]) == (1.0, 48.0)
     assert rows["停电"]["relay_late"] is False and rows["停电"]["lead_short"] is False
+    assert rows["停电"]["status"] == "及时" and rows["停电"]["problems"] == []
+    assert (rows["停水"]["verdict"], rows["停电"]["verdict"]) == ("late", "ok")
+    assert card["limits"] == {"notice_lead_hours": 24.0, "relay_within_hours": 2.0}  # what was applied
+
+
+def test_a_cut_cancelled_before_anyone_was_told_is_no_failure(session, year):
+    session.commit()
+    cut = outages.create(
+        session, "XFL", "water", cst(2026, 10, 12, 9), cst(2026, 10, 12, 12), reason="改期", now=cst(2026, 10, 10, 9)
+    )
+    outages.cancel(session, cut, "改期", now=cst(2026, 10, 10, 10))
+    session.commit()
+    [row] = scorecard.for_month(session, "XFL", "2026-10", now=cst(2026, 11, 2))["desk"]["outages"]
+    assert row["problems"] == [] and row["status"] == "已取消" and row["lead_short"] is False
+    assert row["verdict"] == "pending"  # neither a failure nor a tick
+
+
+def test_the_cli_text_and_csv_show_the_desk_section_the_console_shows(session, year, db_url, tmp_path, capsys):
+    """`scorecard` text and CSV carry desk hours, the 24-hour line, the 公示, tickets per channel
+    and each outage's lead times, from the same card as the console and --json."""
+    from backend.__main__ import main
+
+    community = year.community
+    community.desk_hours, community.duty_phone = "08:00-20:00", "0571-8888 6110"
+    session.add(
+        FeeDisclosure(
+            community_id=community.id,
+            period="2026年上半年",
+            title="2026年上半年收支公示",
+            published_on=date(2026, 7, 15),
+        )
+    )
+    intake.take(
+        session,
+        intake.Intake(kind="repair", channel="phone", description="门禁卡失灵", house_id=year.house.id),
+        "console:zheng",
+        cst(2026, 10, 21, 9),
+    )
+    two_outages(session)
+    args = ["--database-url", db_url, "scorecard", "--community", "XFL", "--month", "2026-10"]
+    assert main([*args, "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    out = tmp_path / "card.csv"
+    assert main([*args, "--csv", str(out)]) == 0
+    text = capsys.readouterr().out
+
+    section = text[text.index("服务中心") :]
+    assert "客服中心每天服务时长" in section and "12 小时" in section and "目标 ≥12 小时  达标" in section
+    assert "24小时服务电话" in section and "0571-8888 6110" in section
+    assert "2026-07-15" in section and "不超过 12 个月" in section and "在期内" in section
+    phone = next(line for line in section.splitlines() if line.strip().startswith("电话"))
+    assert phone.split()[1:5] == ["1", "0", "0", "1"]  # one repair by phone
+    assert "2 小时内通知业主" in section and "至少提前 24 小时" in section  # the limits applied
+    water = next(line for line in section.splitlines() if line.strip().startswith("停水 "))
+    assert "耗时 9.0 小时" in water and "提前 21.0 小时" in water and "✗ 通知晚了" in water
+    power = next(line for line in section.splitlines() if line.strip().startswith("停电 "))
+    assert "耗时 1.0 小时" in power and "✓ 及时" in power
+
+    rows = {r["figure"]: r for r in csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines())}
+    desk = card["desk"]
+    assert (rows["desk_hours"]["value"], rows["desk_hours"]["target"], rows["desk_hours"]["status"]) == (
+        "12",
+        "12",
+        "达标",
+    )
+    assert rows["phone_24h"]["value"] == "0571-8888 6110" and rows["phone_24h"]["status"] == "达标"
+    assert rows["disclosure"]["value"] == desk["desk"]["disclosure_on"] == "2026-07-15"
+    assert rows["disclosure"]["target"] == "12个月内" and rows["disclosure"]["status"] == "在期内"
+    assert rows["channel_phone_repair"]["value"] == "1" and rows["channel_phone_total"]["value"] == "1"
+    water_id, power_id = (o["id"] for o in desk["outages"])
+    relay, lead = rows[f"outage_{water_id}_relay_hours"], rows[f"outage_{water_id}_lead_hours"]
+    assert (relay["value"], relay["target"], relay["status"]) == ("9.0", "≤2", "未达标")
+    assert (lead["value"], lead["target"], lead["status"]) == ("21.0", "≥24", "未达标")
+    assert rows[f"outage_{power_id}_relay_hours"]["status"] == "达标"
+    assert rows[f"outage_{power_id}_lead_hours"]["value"] == "48.0"

@@ -165,6 +165,9 @@ def test_the_scorecard_shows_channels_desk_hours_the_24_hour_line_and_publicity(
     assert "客服中心每天服务时长" in page and "12 小时" in page and "目标 ≥12 小时" in page
     assert "24小时服务电话" in page and "已公布" in page
     assert "收支公示" in page and ("在期内" in page or "已过期" in page)
+    assert "0571-8888 6666" in page[page.index('id="phone-24h"') :]  # the number staffed 24 hours
+    limits = page[page.index('id="outage-limits"') : page.index('id="outage-notices"')]
+    assert "2 小时内通知业主" in limits and "至少提前 24 小时" in limits and "以公司确认的为准" in limits
     channels = page[page.index('id="channels"') : page.index('id="outage-notices"')]
     assert "电话" in channels and "微信" in channels
     assert "近12个月" in page  # yearly figures on a month's card

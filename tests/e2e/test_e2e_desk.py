@@ -109,6 +109,7 @@ def test_a_phone_call_recorded_in_the_console_reaches_the_plumber_and_the_owner(
 
 
 def test_fee_questions_about_two_items_get_their_own_answers(system, wx):
+    """Two items by their names and by another name; a house not the owner's is refused."""
     from sqlalchemy import delete
 
     from backend.core.db import get_engine, session_scope
@@ -122,6 +123,11 @@ def test_fee_questions_about_two_items_get_their_own_answers(system, wx):
         temporary, _ = wx.say(owner, "临时停车怎么收费")
         assert "的临时停车：" in temporary and "5.00元/小时" in temporary and "首小时免费" in temporary
         assert "2.80元/m²/月" not in parking + temporary  # neither is the 物业费 card
+        # As owners type: another name of the item, and another house's bill (never shown).
+        synonym, _ = wx.say(owner, "停车费怎么交")
+        assert "的车位管理费：" in synonym and "· 怎么缴：" in synonym
+        other, _ = wx.say(owner, "查一下3栋1单元201的物业费")
+        assert "3栋1单元201 不是您绑定的房屋" in other and not re.search(r"\d\.\d\d", other)
     finally:
         # test_e2e_outage counts exactly its own owners in building 3 of the same system.
         with session_scope(get_engine(f"sqlite:///{system.db_path}")) as session:

@@ -127,3 +127,14 @@ def test_before_the_notice_changes_only_change_the_record_as_in_the_console(api)
     assert again.status_code == 400 and "发过了" in again.get_json()["error"]
     assert api.post(f"{url}/restore", headers=auth()).get_json()["delivery"]["restored"]["total"] == 1
     assert api.post(f"{url}/restore", headers=auth()).status_code == 400
+
+
+def test_the_utilitys_notice_time_is_recorded_for_the_scorecard(api):
+    body = {**BODY, "send": False, "utility_notified_at": "2026-11-24T09:30"}
+    outage = api.post("/api/outages", json=body, headers=auth()).get_json()
+    from datetime import datetime, timedelta, timezone
+
+    at = datetime.fromisoformat(outage["utility_notified_at"])
+    assert at == datetime(2026, 11, 24, 9, 30, tzinfo=timezone(timedelta(hours=8)))  # Beijing time, no offset given
+    future = api.post("/api/outages", json={**body, "utility_notified_at": "2031-11-24T09:30"}, headers=auth())
+    assert future.status_code == 400 and "不能晚于现在" in future.get_json()["error"]
