@@ -156,7 +156,7 @@ def test_heldout_never_in_training(train, heldout):
     assert not leaked, f"held-out examples also in training: {leaked}"
 
 
-@pytest.mark.parametrize("name", ["heldout_c.yml"])
+@pytest.mark.parametrize("name", ["heldout_b.yml", "heldout_c.yml", "heldout_d.yml"])
 def test_later_heldout_sets_never_in_training(train, name):
     seen = {_norm(ex.get("text")) for ex in _examples(train)}
     later = _load(HELDOUT.parent / name)
