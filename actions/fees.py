@@ -12,6 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import interruptions
 from actions.home import HOW_TO_BIND, desk, where
 from actions.store import db, latest_text
 from backend.core.clock import SHANGHAI
@@ -130,6 +131,7 @@ class AnswerFee(Action):
     def name(self) -> Text:
         return "action_answer_fee"
 
+    @interruptions.asks_again
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         with db() as session:
             house = owners.current_house(session, tracker.sender_id)

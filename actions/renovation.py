@@ -3,8 +3,10 @@
 「我要装修」 starts renovation_form for the owner's bound home: what work, the contractor and its
 phone, the dates, how many workers, then a summary to confirm. Every message during the form is
 read as the answer to the open question (and may also carry other answers: dates, a phone, a
-number of workers); cancel, goodbye and 转人工 still work (rules). The first question comes
-with the community's rules, imported by staff (backend/work/renovation.py answers from them).
+number of workers). A question to us (装修押金多少, 物业电话多少), something off-topic, 不办了 / 算了,
+a goodbye or 转人工 are read the way every flow reads them (actions/interruptions.py): answered or
+declined, then the open question asked again. The first question comes with the community's
+rules, imported by staff (backend/work/renovation.py answers from them).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import interruptions
 from actions.fees import today
 from actions.home import HOW_TO_BIND, where, which_community
+from actions.interruptions import Turn
 from actions.store import db, latest_text, source_key
 from backend.core.statuses import RenovationStatus
 from backend.owners import accounts as owners
@@ -44,7 +48,6 @@ _WORK_WORDS = re.compile(
     r"厨房|卫生间|厕所|客厅|卧室|阳台|地板|地砖|瓷砖|墙|吊顶|水电|橱柜|翻新|刷|铺|封|门窗|全屋|局部|"
     r"精装|硬装|软装|改造|打孔|防水|衣柜"
 )
-_CANCEL = re.compile(r"^(算了|不用了|不要了|不装了)|不申请了|取消(申请)?$")
 _YES = re.compile(r"^(对|对的|是|是的|没错|确认|确定|没问题|好|好的|可以|行|提交|嗯+|ok|OK|yes)[啊呀吧的了!！。.]*$")
 _NO = re.compile(r"不对|不是|错了|要改|改一下|修改")
 _WORKERS = re.compile(r"(\d{1,3})\s*(?:个|名|位)?\s*(?:人|工人|师傅|施工人员)")
@@ -92,9 +95,16 @@ class ValidateRenovationForm(FormValidationAction):
         text = latest_text(tracker).strip()
         requested = slot("requested_slot")
         stop = [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(n, None) for n in FORM_SLOTS]
-        if requested and _CANCEL.search(text):
-            dispatcher.utter_message(response="utter_renovation_cancelled")
-            return stop
+        # A phone, dates, a number or a yes told while we ask for them is the answer, whatever
+        # the NLU called it ("3" may come out as a rating); the free-text first answer is not.
+        turn = interruptions.read(
+            tracker, answers=lambda t: requested != "renovation_work" and self._answers(t, requested)
+        )
+        if turn in (Turn.CANCEL, Turn.GOODBYE):
+            return interruptions.stop(dispatcher, tracker, interruptions.flow("renovation_form"), turn)
+        if turn in (Turn.QUESTION, Turn.BACK):
+            # A question mid-form (装修押金多少) is answered by its rule; the form then asks again.
+            return []
         events: Dict[str, Any] = {}
         if slot("renovation_house_id") is None:
             problem, house_id = self._house(tracker.sender_id)
@@ -102,10 +112,10 @@ class ValidateRenovationForm(FormValidationAction):
                 dispatcher.utter_message(text=problem)
                 return stop
             events["renovation_house_id"] = house_id
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if not text or (intent == "ask_renovation" and requested):
-            # A rules question mid-form was answered by its own action; ask the open question again.
+        if not text:
             return [SlotSet(k, v) for k, v in events.items()] + [SlotSet("renovation_retry", False)]
+        if turn is Turn.OFF_TOPIC and not self._answers(text, requested):
+            return []  # declined by action_out_of_scope; the form asks again
         retry = False
         # The answer to the open question.
         if requested == "renovation_work":
@@ -162,7 +172,22 @@ class ValidateRenovationForm(FormValidationAction):
                 dispatcher.utter_message(response="utter_renovation_what_to_change")
                 events["renovation_confirmed"] = None
         events["renovation_retry"] = retry
-        return [SlotSet(k, v) for k, v in events.items()]
+        return [SlotSet(k, v) for k, v in events.items()] + interruptions.answered(tracker)
+
+    @staticmethod
+    def _answers(text: str, requested: Optional[str]) -> bool:
+        """Whether a message the NLU took for off-topic still answers the open question."""
+        if requested == "renovation_work":
+            return bool(_WORK_WORDS.search(text))
+        if requested == "renovation_contractor":
+            return bool(phones.extract_mobile(text))
+        if requested == "renovation_dates":
+            return parse_span(text, today()) is not None
+        if requested == "renovation_workers":
+            return _workers(text, bare=True) is not None
+        if requested == "renovation_confirmed":
+            return bool(_YES.match(text) or _NO.search(text))
+        return False
 
     @staticmethod
     def _house(openid: str) -> tuple[Optional[str], Optional[int]]:
@@ -189,6 +214,10 @@ class AskRenovationWork(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         if tracker.get_slot("renovation_retry"):
             dispatcher.utter_message(text="麻烦说一下这次装修做哪些项目，比如「厨房卫生间翻新、客厅铺木地板」。")
+            return []
+        if tracker.get_slot("requested_slot") == "renovation_work":
+            # Asked again after a question or an off-topic message: the rules were told already.
+            dispatcher.utter_message(text="请问这次装修做哪些项目？比如「厨房卫生间翻新、客厅铺木地板」。")
             return []
         with db() as session:
             place = where(session, tracker.sender_id)
@@ -267,6 +296,7 @@ class AnswerRenovation(Action):
     def name(self) -> Text:
         return "action_answer_renovation"
 
+    @interruptions.asks_again
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         text = latest_text(tracker)
         with db() as session:
@@ -289,7 +319,8 @@ class AnswerRenovation(Action):
             else:
                 topic = next((name for name, words in TOPICS if re.search(words, text)), None)
                 reply = renovation.rules_answer(rule, community.name, topic)
-                reply += "\n要装修的话跟我说「我要装修」，可以直接在这里提交申请。"
+                if tracker.active_loop.get("name") != "renovation_form":  # not while applying already
+                    reply += "\n要装修的话跟我说「我要装修」，可以直接在这里提交申请。"
         dispatcher.utter_message(text=reply)
         return []
 
