@@ -10,6 +10,7 @@ backend/text/ratings.py understands, then one free-text suggestion. Satisfaction
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,6 +37,7 @@ TEXT_ANSWER_WITHIN = timedelta(minutes=30)
 # answered: a question or an off-topic message then gets our question asked again (issue 14).
 IN_PROGRESS_WITHIN = timedelta(minutes=30)
 SATISFIED = 4
+_ABOUT_SURVEY = re.compile(r"填|问卷|调查|答|评")
 
 
 class SurveyError(ValueError):
@@ -144,7 +146,9 @@ def answer(session: Session, openid: str, text: str, now: datetime | None = None
         return None
     key, _, scored = QUESTIONS[invite.step]
     in_progress = (invite.last_answer_at or invite.sent_at) >= now - IN_PROGRESS_WITHIN
-    if in_progress and flow_words.cancels(text) and ratings.parse_rating(text) is None:
+    if in_progress and flow_words.cancels(text) and _ABOUT_SURVEY.search(text) and ratings.parse_rating(text) is None:
+        # "不填了" / "问卷不做了". A bare "算了" may be about a form the owner has open with the
+        # assistant: it goes there (action_cancel_outside stops the survey when nothing else is open).
         decline(session, openid, now)
         return [DECLINED_REPLY]
     score = None

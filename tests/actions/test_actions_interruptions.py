@@ -343,6 +343,17 @@ def test_stopping_the_survey_declines_it_and_it_is_not_counted_as_finished(demo_
     assert "满意度问卷" not in owner.say(AnswerContact, "物业电话多少", "ask_contact")
 
 
+def test_a_bare_stop_word_reaches_the_assistant_and_stops_the_survey_when_no_form_is_open(demo_db):
+    owner = Owner()
+    _surveyed(demo_db, owner)
+    with db.session_scope(demo_db) as session:
+        assert owner_desk.answer(session, owner.openid, "算了") is None  # may be about an open form
+    assert owner.say(CancelOutside, "算了", "cancel") == survey.DECLINED_REPLY
+    with db.session_scope(demo_db) as session:
+        invite = session.execute(select(SurveyInvite).where(SurveyInvite.openid == owner.openid)).scalar_one()
+        assert invite.finished_at is not None
+
+
 # --- a finished job's rating --------------------------------------------------------------------
 def _finished_job(engine, owner: Owner, minutes_ago: int = 1) -> str:
     from backend.text.addresses import Address
