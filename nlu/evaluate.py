@@ -24,12 +24,16 @@ REPORT = ROOT / "docs" / "NLU.md"
 FALLBACK = "nlu_fallback"
 # Measured rows added by hand after each training run (see docs/NLU.md).
 TRADE_OFF_ROWS: list[str] = [
-    "| 40 epochs, 1 transformer layer | + 90 lines by category after heldout_c's first errors | 3.3 min | 0.978 | 0.956 | 0.970 |",
-    "| 40 epochs, 1 transformer layer | + 60 lines by category after the 2nd training | 4.3 min (tests running alongside) | 0.975 | 0.966 | 0.993 |",
-    "| 40 epochs, 1 transformer layer | + 17 lines by category after the 3rd training | 3.9 min | 0.973 | 0.976 | 0.989 |",
-    "| 40 epochs, 1 transformer layer | the three branches merged (+ decoration, suggestions) | 4.2 min (rules from cache; tests alongside) | 0.977 | 0.961 | 0.974 |",
-    "| 40 epochs, 1 transformer layer | + 40 lines by category after the merge | 4.0 min (rules from cache; tests alongside) | 0.979 | 0.966 | 0.978 |",
-    "| 40 epochs, 1 transformer layer | the same data, a clean clone (`.ci/run`, no cache), quiet machine | 4 min 4 s | same model (fingerprint a05beb17) | | |",
+    "| 40 epochs, 1 transformer layer | + 90 lines by category after heldout_c's first errors | 3.3 min | 0.978 | 0.956 | 0.970 | — | — |",
+    "| 40 epochs, 1 transformer layer | + 60 lines by category after the 2nd training | 4.3 min (tests running alongside) | 0.975 | 0.966 | 0.993 | — | — |",
+    "| 40 epochs, 1 transformer layer | + 17 lines by category after the 3rd training | 3.9 min | 0.973 | 0.976 | 0.989 | — | — |",
+    "| 40 epochs, 1 transformer layer | the three branches merged (+ decoration, suggestions) | 4.2 min (rules from cache; tests alongside) | 0.977 | 0.961 | 0.974 | — | — |",
+    "| 40 epochs, 1 transformer layer | + 40 lines by category after the merge | 4.0 min (rules from cache; tests alongside) | 0.979 | 0.966 | 0.978 | 0.909 | {BASELINE_D} |",
+    "| 40 epochs, 1 transformer layer | the same data, a clean clone (`.ci/run`, no cache), quiet machine | 4 min 4 s | same model (fingerprint a05beb17) | | | — | — |",
+    # issue 14, helper conv2 (heldout_d written blind first; renovation.yml counted from here on)
+    "| 40 epochs, 1 transformer layer | + 103 lines by category (decoration progress and 可以/能 questions, stopping one named thing, small talk, suggestions about notices, …) | 4.2 min (machine shared) | 0.970 | 0.985 | 0.996 | 0.955 | — |",
+    "| 40 epochs, 1 transformer layer | + 50 lines by category after that training | 4.1 min (machine shared) | 0.981 | 0.990 | 0.996 | 1.000 | — |",
+    "{THIRD_ROW}",
 ]
 
 
@@ -126,7 +130,14 @@ def report(rows, times, model: str) -> str:
         "goodbyes, emergencies. Its errors after the first training were looked at once, by category, and new",
         "training lines written for those categories (never copied), so from the second training on it is",
         "somewhat optimistic too. A bare address (5栋201, 我家是…) is `inform` in every set: the dialogue turns",
-        "it into binding when the owner is not bound.",
+        "it into binding when the owner is not bound. `heldout_c.yml`'s 装修有什么规定 was relabelled",
+        "`ask_renovation` when decoration rules became their own intent, as in the other sets.",
+        "`heldout_d.yml` (issue 14, fourth set, 232 messages over every intent) was written blind before",
+        "any training on the data it measures, by the same hands that then wrote the training lines for",
+        "the other sets' errors; it was evaluated once, at the end (the last rows of the table below).",
+        "`renovation.yml` holds the decoration intents (issue 17). `heldout_b.yml` holds 13 short lines that",
+        "are also training lines (cya, ty, sure, 喂 是物业吗。 …), found in issue 14 and left in so its figures",
+        "stay comparable; its figure is optimistic by about that much.",
         "",
         f"- model: `{Path(model).name}`",
         f"- examples: {len(rows)} across {len(labels)} intents",
@@ -177,8 +188,8 @@ def report(rows, times, model: str) -> str:
         "",
         "`rasa train` of the whole model (NLU and rules), wall clock from start to the saved model.",
         "",
-        "| DIET | training data | training time | heldout | heldout_b | heldout_c |",
-        "|---|---|---|---|---|---|",
+        "| DIET | training data | training time | heldout | heldout_b | heldout_c | renovation | heldout_d |",
+        "|---|---|---|---|---|---|---|---|",
         "| 60 epochs, 2 transformer layers | 2,250 examples | 6.5 min | 0.968 | 0.951 | — |",
         "| 40 epochs, 1 transformer layer | + 170 lines (owners' own phrasing) | 5.8 min (first epoch 54 s: machine busy; later epochs 4–5 s) | 0.975 | 0.981 | 0.951 |",
         *TRADE_OFF_ROWS,
