@@ -14,7 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import interruptions, repair
+from actions import complaint, interruptions, renovation, repair  # noqa: F401  (their forms register)
 from actions.binding import BindHouse, wants_binding_continued
 from actions.home import desk, phone_words
 from actions.notices import AnswerNotice, asks_for_more

@@ -28,6 +28,16 @@ from backend.text import addresses, phones, ratings
 log = logging.getLogger(__name__)
 
 FORM_SLOTS = ("complaint_description", "complaint_location", "complaint_house_id", "complaint_photos")
+FLOW = interruptions.form(
+    interruptions.Flow(
+        "complaint_form",
+        "投诉",
+        "想接着办的时候跟我说「我要投诉」就行",
+        FORM_SLOTS,
+        cancelled="utter_complaint_cancelled",
+        unfinished="好的，这次投诉还没有登记。需要的时候说「我要投诉」，我们再接着来。再见！",
+    )
+)
 # Words that say "I want to complain" without saying about what.
 _GENERIC = re.compile(
     r"我要|我想|想要|要|帮我|麻烦|请|需要|投诉|投拆|反映|反应|举报|意见|建议|一下|个|问题|情况|事情|物业|"
@@ -70,7 +80,7 @@ class ValidateComplaintForm(FormValidationAction):
         # An address or a place told while we ask where is the answer, whatever the NLU called it.
         turn = interruptions.read(tracker, answers=lambda t: requested == "complaint_location" and bool(_where(t)))
         if turn in (Turn.CANCEL, Turn.GOODBYE):
-            return interruptions.stop(dispatcher, tracker, interruptions.flow("complaint_form"), turn)
+            return interruptions.stop(dispatcher, tracker, FLOW, turn)
         if turn in (Turn.QUESTION, Turn.BACK) or not text:
             # A question (物业电话多少) is answered by its rule, then the form asks again.
             return []

@@ -32,6 +32,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.binding import BIND_SLOTS
 from actions.store import db, latest_text
 from backend.service import aftercare, survey
 from backend.text import flow_words, phones, ratings
@@ -83,64 +84,41 @@ class Flow:
     unfinished: str = ""
 
 
-def _flows() -> Dict[str, Flow]:
-    from actions import binding, complaint, renovation, repair  # they import this module
-
-    return {
-        "repair_form": Flow(
-            "repair_form",
-            "报修",
-            "想接着办的时候跟我说「报修」就行",
-            repair.FORM_SLOTS,
-            cancelled="utter_cancelled",
-            unfinished="utter_left_unfinished",
-        ),
-        "complaint_form": Flow(
-            "complaint_form",
-            "投诉",
-            "想接着办的时候跟我说「我要投诉」就行",
-            complaint.FORM_SLOTS,
-            cancelled="utter_complaint_cancelled",
-            unfinished="好的，这次投诉还没有登记。需要的时候说「我要投诉」，我们再接着来。再见！",
-        ),
-        "renovation_form": Flow(
-            "renovation_form",
-            "装修申请",
-            "想接着办的时候跟我说「我要装修」就行",
-            renovation.FORM_SLOTS,
-            cancelled="utter_renovation_cancelled",
-            unfinished="好的，装修申请还没有提交。需要的时候说「我要装修」，我们再接着来。再见！",
-        ),
-        "binding": Flow(
-            "binding",
-            "房屋绑定",
-            "想接着办的时候跟我说「绑定房屋」就行",
-            binding.BIND_SLOTS,
-            is_form=False,
-            cancelled="好的，房屋绑定先不办了。需要的时候跟我说「绑定房屋」就行。",
-            unfinished="好的，房屋绑定还没有完成。需要的时候说「绑定房屋」，我们再接着来。再见！",
-        ),
-        "survey": Flow(
-            "survey",
-            "满意度问卷",
-            "想接着填的时候直接回复分数就行",
-            is_form=False,
-            cancelled=survey.DECLINED_REPLY,
-            unfinished="好的，问卷先放一放，想接着填的时候直接回复分数就行。再见！",
-        ),
-        "rating": Flow(
-            "rating",
-            "维修评价",
-            "想评价的时候随时回复1-5分就行",
-            is_form=False,
-            cancelled="好的，不评也没关系 😊 之后想评价，随时回复1-5分就行。",
-            unfinished="好的，评价不着急，之后想评随时回复1-5分就行。再见！",
-        ),
-    }
+# The forms register their Flow when their module is imported (actions/repair.py, complaint.py,
+# renovation.py; the action server imports every module of the package).
+_FORMS: Dict[str, Flow] = {}
 
 
-def flow(key: str) -> Flow:
-    return _flows()[key]
+def form(the_flow: Flow) -> Flow:
+    _FORMS[the_flow.key] = the_flow
+    return the_flow
+
+
+BINDING = Flow(
+    "binding",
+    "房屋绑定",
+    "想接着办的时候跟我说「绑定房屋」就行",
+    BIND_SLOTS,
+    is_form=False,
+    cancelled="好的，房屋绑定先不办了。需要的时候跟我说「绑定房屋」就行。",
+    unfinished="好的，房屋绑定还没有完成。需要的时候说「绑定房屋」，我们再接着来。再见！",
+)
+SURVEY = Flow(
+    "survey",
+    "满意度问卷",
+    "想接着填的时候直接回复分数就行",
+    is_form=False,
+    cancelled=survey.DECLINED_REPLY,
+    unfinished="好的，问卷先放一放，想接着填的时候直接回复分数就行。再见！",
+)
+RATING = Flow(
+    "rating",
+    "维修评价",
+    "想评价的时候随时回复1-5分就行",
+    is_form=False,
+    cancelled="好的，不评也没关系 😊 之后想评价，随时回复1-5分就行。",
+    unfinished="好的，评价不着急，之后想评随时回复1-5分就行。再见！",
+)
 
 
 def _say(dispatcher: CollectingDispatcher, message: str) -> None:
@@ -235,22 +213,22 @@ def waiting(tracker: Tracker) -> Optional[Flow]:
     """The flow waiting for an answer in this conversation, if any."""
     loop = tracker.active_loop.get("name")
     if loop:
-        return _flows().get(loop)
+        return _FORMS.get(loop)
     return _pending_outside(tracker)[0]
 
 
 def _pending_outside(tracker: Tracker) -> tuple[Optional[Flow], str]:
     """(flow, the question as we ask it again) for a flow that is not a form."""
     if tracker.get_slot("bind_pending"):
-        return flow("binding"), _binding_question(tracker)
+        return BINDING, _binding_question(tracker)
     aside = tracker.get_slot(SET_ASIDE) or []
     with db() as session:
         question = None if "survey" in aside else survey.question_waiting(session, tracker.sender_id)
         if question:
-            return flow("survey"), f"满意度问卷还等您回复 🙏 {question}"
+            return SURVEY, f"满意度问卷还等您回复 🙏 {question}"
         ticket = None if "rating" in aside else aftercare.rating_asked(session, tracker.sender_id)
         if ticket is not None:
-            return flow("rating"), (
+            return RATING, (
                 f"您的报修 {ticket.number} 师傅已经处理完了，您满意吗？回复1-5分就行（5分最满意），还没修好直接告诉我。"
             )
     return None, ""

@@ -44,6 +44,16 @@ FORM_SLOTS = (
     "renovation_confirmed",
     "renovation_retry",
 )
+FLOW = interruptions.form(
+    interruptions.Flow(
+        "renovation_form",
+        "装修申请",
+        "想接着办的时候跟我说「我要装修」就行",
+        FORM_SLOTS,
+        cancelled="utter_renovation_cancelled",
+        unfinished="好的，装修申请还没有提交。需要的时候说「我要装修」，我们再接着来。再见！",
+    )
+)
 _WORK_WORDS = re.compile(
     r"厨房|卫生间|厕所|客厅|卧室|阳台|地板|地砖|瓷砖|墙|吊顶|水电|橱柜|翻新|刷|铺|封|门窗|全屋|局部|"
     r"精装|硬装|软装|改造|打孔|防水|衣柜"
@@ -101,7 +111,7 @@ class ValidateRenovationForm(FormValidationAction):
             tracker, answers=lambda t: requested != "renovation_work" and self._answers(t, requested)
         )
         if turn in (Turn.CANCEL, Turn.GOODBYE):
-            return interruptions.stop(dispatcher, tracker, interruptions.flow("renovation_form"), turn)
+            return interruptions.stop(dispatcher, tracker, FLOW, turn)
         if turn in (Turn.QUESTION, Turn.BACK):
             # A question mid-form (装修押金多少) is answered by its rule; the form then asks again.
             return []

@@ -63,6 +63,16 @@ FORM_SLOTS = (
     "repair_confirmed",
     "repair_community",
 )
+FLOW = interruptions.form(
+    interruptions.Flow(
+        "repair_form",
+        "报修",
+        "想接着办的时候跟我说「报修」就行",
+        FORM_SLOTS,
+        cancelled="utter_cancelled",
+        unfinished="utter_left_unfinished",
+    )
+)
 _YES = re.compile(
     r"^(是|是的|对|对的|嗯|嗯嗯|好|好的|可以|行|没错|用|就用|用这个|就这个|这个|ok|yes)[的吧啊呀。!！\s]*$", re.I
 )
@@ -376,12 +386,10 @@ class ValidateRepairForm(FormValidationAction):
             return []  # back after a rule answered the owner's question: asked again, nothing to read
         if requested and flow_words.cancels(text):
             # "不报修了" / "别派师傅了" often come out of the NLU as the intent they negate.
-            return interruptions.stop(dispatcher, tracker, interruptions.flow("repair_form"), interruptions.Turn.CANCEL)
+            return interruptions.stop(dispatcher, tracker, FLOW, interruptions.Turn.CANCEL)
         if requested and ratings.is_goodbye(text):
             # "88" / "拜拜" in the middle: the owner is leaving, whatever the NLU made of it.
-            return interruptions.stop(
-                dispatcher, tracker, interruptions.flow("repair_form"), interruptions.Turn.GOODBYE
-            )
+            return interruptions.stop(dispatcher, tracker, FLOW, interruptions.Turn.GOODBYE)
         if intent == "rate_service" and not interruptions.rating_waits(tracker.sender_id):
             intent = "inform"  # a bare number or "好的" is an answer unless a finished job waits for a score
         # Questions and other requests are not answers: leave them to the rules.
