@@ -78,7 +78,12 @@ class ValidateComplaintForm(FormValidationAction):
         text = latest_text(tracker)
         requested = tracker.get_slot("requested_slot")
         # An address or a place told while we ask where is the answer, whatever the NLU called it.
-        turn = interruptions.read(tracker, answers=lambda t: requested == "complaint_location" and bool(_where(t)))
+        # "希望物业管管楼上的噪音" while we ask what happened is the complaint, not a suggestion.
+        turn = interruptions.read(
+            tracker,
+            answers=lambda t: requested == "complaint_location" and bool(_where(t)),
+            answer_intents=frozenset({"suggest"}),
+        )
         if turn in (Turn.CANCEL, Turn.GOODBYE):
             return interruptions.stop(dispatcher, tracker, FLOW, turn)
         if turn in (Turn.QUESTION, Turn.BACK) or not text:

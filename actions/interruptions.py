@@ -153,10 +153,13 @@ def rating_waits(openid: str) -> bool:
         return aftercare.latest_done(session, openid, datetime.now(timezone.utc)) is not None
 
 
-def read(tracker: Tracker, answers: Optional[Callable[[str], bool]] = None) -> Turn:
+def read(
+    tracker: Tracker, answers: Optional[Callable[[str], bool]] = None, answer_intents: frozenset = frozenset()
+) -> Turn:
     """How the latest message stands to the question a form is asking. `answers(text)`: the
     form's own reading finds the answer to its open question in the message (a phone, a date,
-    an address), whatever the NLU called it."""
+    an address), whatever the NLU called it. `answer_intents`: intents that answer this form
+    rather than interrupt it (a suggestion told while we ask what the complaint is about)."""
     if not tracker.get_slot("requested_slot"):
         return Turn.ANSWER  # the message that started the form
     if back_from_interruption(tracker):
@@ -167,6 +170,8 @@ def read(tracker: Tracker, answers: Optional[Callable[[str], bool]] = None) -> T
     if intent == "goodbye" or ratings.is_goodbye(text):
         return Turn.GOODBYE
     if answers is not None and text and answers(text):
+        return Turn.ANSWER
+    if intent in answer_intents:
         return Turn.ANSWER
     if intent == "rate_service" and not rating_waits(tracker.sender_id):
         return Turn.ANSWER  # a bare number or "好的" is an answer unless a finished job waits for a score

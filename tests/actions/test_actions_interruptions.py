@@ -154,6 +154,13 @@ def test_a_question_inside_a_complaint_is_not_taken_as_the_complaint(demo_db):
     assert owner.slots["complaint_location"].startswith("3栋2单元501")
 
 
+def test_a_suggestion_worded_complaint_inside_the_complaint_form_is_the_complaint(demo_db):
+    owner = Owner()
+    _complaint(owner)
+    owner.validate(ValidateComplaintForm, "希望物业管管楼上半夜的噪音", "suggest")
+    assert owner.slots["complaint_description"] == "希望物业管管楼上半夜的噪音"
+
+
 def test_off_topic_inside_a_complaint_is_declined_then_a_second_time_leaves(demo_db):
     owner = Owner()
     _complaint(owner)
