@@ -11,17 +11,17 @@ import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import complaint, renovation, repair
+from actions import complaint, interruptions, renovation, repair  # noqa: F401  (their forms register)
 from actions.binding import BindHouse, wants_binding_continued
 from actions.home import desk, phone_words
 from actions.notices import AnswerNotice, asks_for_more
 from actions.repair import describes_a_fault
 from actions.store import db, entity, latest_text
 from backend.owners import accounts as owners
-from backend.text import addresses, phones, ratings
+from backend.text import addresses, flow_words, phones, ratings
 from backend.work import tickets
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,10 @@ class AnswerComplaint(Action):
 
 class OutOfScope(Action):
     """Off-topic, or a bare answer with no question open. If it names a fault after all
-    ("东门门禁刷不开 随时都可以"), the NLU missed a repair: start one rather than refuse."""
+    ("东门门禁刷不开 随时都可以"), the NLU missed a repair: start one rather than refuse.
+    While a flow waits for an answer (a form, a binding, a survey or rating just asked), the
+    message is declined kindly and the question asked again; a second time the flow is left
+    (actions/interruptions.py)."""
 
     response = "utter_capabilities"
 
@@ -106,18 +109,16 @@ class OutOfScope(Action):
         return "action_out_of_scope"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        waiting = interruptions.waiting(tracker)
         if ratings.is_goodbye(latest_text(tracker)):
             # "88" / "886" look like a score to the NLU and may land here: the owner is leaving.
-            if tracker.active_loop.get("name"):
-                dispatcher.utter_message(response="utter_left_unfinished")
-                return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("form_interrupted", False)]
+            if waiting is not None:
+                return interruptions.stop(dispatcher, tracker, waiting, interruptions.Turn.GOODBYE)
             dispatcher.utter_message(response="utter_goodbye")
             return []
-        if tracker.active_loop.get("name"):
-            # Off-topic while a form waits for an answer: decline kindly; the form asks its
-            # question once more, and a second off-topic message leaves it (action_leave_form).
-            dispatcher.utter_message(text="这个我帮不上忙 😅 我们先把手头这件事办完：")
-            return [SlotSet("form_interrupted", True)]
+        if waiting is not None and waiting.is_form:
+            # The form steps aside for this; it asks its question again after us, or is left.
+            return interruptions.off_topic(dispatcher, tracker, waiting)
         # The answer to a question we just asked (the phone for a binding, "更多" notices),
         # which the NLU cannot know is one.
         # Answered here rather than by FollowupAction: no rule follows those actions after
@@ -130,34 +131,34 @@ class OutOfScope(Action):
             if renovation.wants_to_resubmit(session, tracker, latest_text(tracker)):
                 # 「重新提交」 with a returned 装修 application: the form opens on it.
                 return [FollowupAction("renovation_form")]
-        if describes_a_fault(latest_text(tracker)):
+        if repair.names_a_fault(latest_text(tracker)):
             raised = repair.raise_emergency_now(dispatcher, tracker, domain)
             if raised is not None:
                 return raised
             return [FollowupAction("repair_form")]
+        if waiting is not None:
+            return interruptions.off_topic(dispatcher, tracker, waiting)
         dispatcher.utter_message(response=self.response)
         return []
 
 
-class LeaveForm(Action):
-    """A second off-topic message in a row inside a form: leave it with a clear word."""
+class CancelOutside(Action):
+    """不办了 / 算了 with no form open: a waiting binding, survey or rating stops; else nothing to
+    cancel. A plain "不用了 / 不是" (deny) with no stop word is only acknowledged."""
 
     def name(self) -> Text:
-        return "action_leave_form"
+        return "action_cancel_outside"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        loop = tracker.active_loop.get("name") or ""
-        what = {"repair_form": "报修", "complaint_form": "投诉"}.get(loop, "这件事")
-        dispatcher.utter_message(
-            text=(
-                f"这个我帮不上忙 😅 {what}我先帮您停在这里，还没有提交。"
-                f"想接着办的时候跟我说「{what}」就行；需要人工可以说「转人工」。"
-            )
-        )
-        slots = {"repair_form": repair.FORM_SLOTS, "complaint_form": complaint.FORM_SLOTS}.get(loop, ())
-        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("form_interrupted", False)] + [
-            SlotSet(name, None) for name in slots
-        ]
+        if interruptions.intent_of(tracker) == "deny" and not flow_words.cancels(latest_text(tracker)):
+            dispatcher.utter_message(response="utter_ok")
+            return []
+        stopped = interruptions.cancel_pending(dispatcher, tracker)
+        if stopped is not None:
+            return stopped
+        deny = interruptions.intent_of(tracker) == "deny"
+        dispatcher.utter_message(response="utter_ok" if deny else "utter_nothing_to_cancel")
+        return []
 
 
 class InformOutsideAFlow(OutOfScope):
@@ -185,6 +186,11 @@ class InformOutsideAFlow(OutOfScope):
                 bound = owners.current_house(session, tracker.sender_id) is not None
             if not bound:
                 return BindHouse().run(dispatcher, tracker, domain)
+        waiting = interruptions.waiting(tracker)
+        if waiting is not None and not waiting.is_form and not wants_binding_continued(tracker):
+            # Not the answer to the binding, survey or rating question waiting: ask it again.
+            dispatcher.utter_message(text="没太明白您的意思 🙏")
+            return interruptions.ask_again(dispatcher, tracker)
         return super().run(dispatcher, tracker, domain)
 
 
@@ -192,6 +198,7 @@ class AnswerTicketStatus(Action):
     def name(self) -> Text:
         return "action_answer_ticket_status"
 
+    @interruptions.asks_again
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         number = entity(tracker, "ticket_no")
         text = latest_text(tracker)

@@ -4,6 +4,8 @@ list; several homes per account and switching between them.
 No Rasa form: the two answers often come in one message ("绑定3-2-501 13812345678"), and when
 one is missing we keep what we have in slots (bind_pending) and take the rest from the next
 message, whichever intent the NLU gives a bare address or phone (see actions.answers.OutOfScope).
+While it waits, a question is answered and the binding question asked again, off-topic is
+declined (twice leaves), 不绑了 / 算了 stops it: actions/interruptions.py, as for every flow.
 """
 
 from __future__ import annotations
@@ -30,7 +32,12 @@ _LIST = re.compile(r"(绑|绑定)(了|的)?(哪些|几套|什么)|我的房子|�
 
 
 def _clear() -> List[EventType]:
-    return [SlotSet(name, None) for name in BIND_SLOTS]
+    return [SlotSet(name, None) for name in BIND_SLOTS] + _progress()
+
+
+def _progress() -> List[EventType]:
+    """An answer to the binding: an earlier off-topic message no longer counts (interruptions)."""
+    return [SlotSet("form_interrupted", False), SlotSet("interrupted_at", None)]
 
 
 def _address_dict(address: addresses.Address) -> dict:
@@ -101,7 +108,7 @@ class BindHouse(Action):
 
     @staticmethod
     def _ask_rest(dispatcher, address, phone) -> List[EventType]:
-        events: List[EventType] = [SlotSet("bind_pending", True)]
+        events: List[EventType] = [SlotSet("bind_pending", True)] + _progress()
         if address and address.room:
             events.append(SlotSet("bind_address", _address_dict(address)))
             dispatcher.utter_message(

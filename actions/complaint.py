@@ -2,9 +2,10 @@
 
 Complaint intake asks only what it lacks: what happened and where. "楼上装修太吵了" from an
 owner with a bound home is enough on its own (where: their home); "我要投诉" asks what
-happened, then where. Every message during the form is taken as the answer to the open question
-(an owner who is upset does not phrase answers as the NLU expects); cancel, goodbye and 转人工
-still work (rules). The category is read from the words in backend/service/complaints.py.
+happened, then where. A message during the form is taken as the answer to the open question
+(an owner who is upset does not phrase answers as the NLU expects) unless it is a question to us,
+something off-topic, 不投诉了 / 算了, a goodbye or 转人工: those are read the way every flow reads
+them (actions/interruptions.py). The category is read from the words in backend/service/complaints.py.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import interruptions
+from actions.interruptions import Turn
 from actions.store import db, entity, latest_text, source_key
 from backend.owners import accounts as owners
 from backend.service import aftercare, complaints
@@ -25,12 +28,21 @@ from backend.text import addresses, phones, ratings
 log = logging.getLogger(__name__)
 
 FORM_SLOTS = ("complaint_description", "complaint_location", "complaint_house_id", "complaint_photos")
+FLOW = interruptions.form(
+    interruptions.Flow(
+        "complaint_form",
+        "投诉",
+        "想接着办的时候跟我说「我要投诉」就行",
+        FORM_SLOTS,
+        cancelled="utter_complaint_cancelled",
+        unfinished="好的，这次投诉还没有登记。需要的时候说「我要投诉」，我们再接着来。再见！",
+    )
+)
 # Words that say "I want to complain" without saying about what.
 _GENERIC = re.compile(
     r"我要|我想|想要|要|帮我|麻烦|请|需要|投诉|投拆|反映|反应|举报|意见|建议|一下|个|问题|情况|事情|物业|"
     r"你们|您好|你好|在吗|请问|了|啊|呀|吧|的|呢|哦|嗯|喂|有|[\s!！?？。，,.~]",
 )
-_CANCEL = re.compile(r"^(算了|不用了|不要了)|不投诉了|(不|别)(投诉|反映)了|撤回|取消(投诉)?$")
 _HOME = re.compile(r"家|屋|我这|自己|楼上|楼下|隔壁|对门")
 
 
@@ -65,14 +77,22 @@ class ValidateComplaintForm(FormValidationAction):
     ) -> List[EventType]:
         text = latest_text(tracker)
         requested = tracker.get_slot("requested_slot")
-        if requested and _CANCEL.search(text):
-            dispatcher.utter_message(response="utter_complaint_cancelled")
-            return [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(n, None) for n in FORM_SLOTS]
-        if not text:
+        # An address or a place told while we ask where is the answer, whatever the NLU called it.
+        # "希望物业管管楼上的噪音" while we ask what happened is the complaint, not a suggestion.
+        turn = interruptions.read(
+            tracker,
+            answers=lambda t: requested == "complaint_location" and bool(_where(t)),
+            answer_intents=frozenset({"suggest"}),
+        )
+        if turn in (Turn.CANCEL, Turn.GOODBYE):
+            return interruptions.stop(dispatcher, tracker, FLOW, turn)
+        if turn in (Turn.QUESTION, Turn.BACK) or not text:
+            # A question (物业电话多少) is answered by its rule, then the form asks again.
             return []
+        off_topic = turn is Turn.OFF_TOPIC
         events: Dict[str, Any] = {}
         description = tracker.get_slot("complaint_description")
-        if not description and (says_what(text) or requested == "complaint_description"):
+        if not description and not off_topic and (says_what(text) or requested == "complaint_description"):
             description = text.strip()[:300]
             events["complaint_description"] = description
         location = tracker.get_slot("complaint_location")
@@ -80,6 +100,8 @@ class ValidateComplaintForm(FormValidationAction):
             where = _where(text)
             if where:
                 events["complaint_location"] = where
+            elif off_topic:
+                pass  # declined by action_out_of_scope; the form asks again
             elif requested == "complaint_location":
                 bound = _bound_house(tracker.sender_id) if _HOME.search(text) else None
                 if bound:
@@ -92,7 +114,9 @@ class ValidateComplaintForm(FormValidationAction):
                 if bound:
                     events["complaint_house_id"] = bound[0]
                     events["complaint_location"] = f"{bound[1]}附近"
-        return [SlotSet(name, value) for name, value in events.items()]
+        if not events:
+            return []
+        return [SlotSet(name, value) for name, value in events.items()] + interruptions.answered(tracker)
 
 
 class SubmitComplaint(Action):

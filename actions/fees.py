@@ -18,6 +18,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import interruptions
 from actions.home import HOW_TO_BIND, desk, where
 from actions.store import db, latest_text
 from backend.core.clock import SHANGHAI
@@ -186,6 +187,7 @@ class AnswerFee(Action):
     def name(self) -> Text:
         return "action_answer_fee"
 
+    @interruptions.asks_again
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         dispatcher.utter_message(text=self.reply(tracker.sender_id, latest_text(tracker)))
         return []

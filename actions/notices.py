@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import interruptions
 from actions.fees import today
 from actions.home import where, which_community
 from actions.store import db, latest_text
@@ -30,6 +31,7 @@ class AnswerNotice(Action):
     def name(self) -> Text:
         return "action_answer_notice"
 
+    @interruptions.asks_again
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         text = latest_text(tracker)
         more = asks_for_more(tracker)

@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
+from actions import interruptions
 from actions.store import db, entity, latest_text
 from backend.core.clock import aware_now
 from backend.core.models import OUTAGE_KINDS, Community
@@ -36,6 +37,7 @@ class AnswerOutage(Action):
     def name(self) -> Text:
         return "action_answer_outage"
 
+    @interruptions.asks_again
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         text = latest_text(tracker)
         kind = _kind(tracker, text)

@@ -7,8 +7,10 @@ filled from it: the owner hears why it was returned, changes only what needs cha
 (「项目改成…」, 「装修公司改成…」, new dates, 「4个人」) and confirms; the same application goes back for
 approval (renovation.resubmit). Every message during the form is
 read as the answer to the open question (and may also carry other answers: dates, a phone, a
-number of workers); cancel, goodbye and 转人工 still work (rules). The first question comes
-with the community's rules, imported by staff (backend/work/renovation.py answers from them).
+number of workers). A question to us (装修押金多少, 物业电话多少), something off-topic, 不办了 / 算了,
+a goodbye or 转人工 are read the way every flow reads them (actions/interruptions.py): answered or
+declined, then the open question asked again. The first question comes with the community's
+rules, imported by staff (backend/work/renovation.py answers from them).
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import interruptions
 from actions.fees import today
 from actions.home import HOW_TO_BIND, where, which_community
+from actions.interruptions import Turn
 from actions.store import db, latest_text, source_key
 from backend.core.statuses import RenovationStatus
 from backend.owners import accounts as owners
@@ -46,11 +50,20 @@ FORM_SLOTS = (
     "renovation_retry",
     "renovation_resubmit",
 )
+FLOW = interruptions.form(
+    interruptions.Flow(
+        "renovation_form",
+        "装修申请",
+        "想接着办的时候跟我说「我要装修」就行",
+        FORM_SLOTS,
+        cancelled="utter_renovation_cancelled",
+        unfinished="好的，装修申请还没有提交。需要的时候说「我要装修」，我们再接着来。再见！",
+    )
+)
 _WORK_WORDS = re.compile(
     r"厨房|卫生间|厕所|客厅|卧室|阳台|地板|地砖|瓷砖|墙|吊顶|水电|橱柜|翻新|刷|铺|封|门窗|全屋|局部|"
     r"精装|硬装|软装|改造|打孔|防水|衣柜"
 )
-_CANCEL = re.compile(r"^(算了|不用了|不要了|不装了)|不申请了|取消(申请)?$")
 _YES = re.compile(r"^(对|对的|是|是的|没错|确认|确定|没问题|好|好的|可以|行|提交|嗯+|ok|OK|yes)[啊呀吧的了!！。.]*$")
 _NO = re.compile(r"不对|不是|错了|要改|改一下|修改")
 _WORKERS = re.compile(r"(\d{1,3})\s*(?:个|名|位)?\s*(?:人|工人|师傅|施工人员)")
@@ -139,9 +152,16 @@ class ValidateRenovationForm(FormValidationAction):
         text = latest_text(tracker).strip()
         requested = tracker.get_slot("requested_slot")
         stop = [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(n, None) for n in FORM_SLOTS]
-        if requested and _CANCEL.search(text):
-            dispatcher.utter_message(response="utter_renovation_cancelled")
-            return stop
+        # A phone, dates, a number or a yes told while we ask for them is the answer, whatever
+        # the NLU called it ("3" may come out as a rating); the free-text first answer is not.
+        turn = interruptions.read(
+            tracker, answers=lambda t: requested != "renovation_work" and self._answers(t, requested)
+        )
+        if turn in (Turn.CANCEL, Turn.GOODBYE):
+            return interruptions.stop(dispatcher, tracker, FLOW, turn)
+        if turn in (Turn.QUESTION, Turn.BACK):
+            # A question mid-form (装修押金多少) is answered by its rule; the form then asks again.
+            return []
         events: Dict[str, Any] = {}
         if requested is None:
             # The form has just opened: nothing of an earlier one counts (one left by 取消 or
@@ -163,10 +183,10 @@ class ValidateRenovationForm(FormValidationAction):
                 # the dates, when those have passed).
                 dispatcher.utter_message(text=said)
                 return [SlotSet(k, v) for k, v in {**events, **returned}.items()]
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if not text or (intent == "ask_renovation" and requested):
-            # A rules question mid-form was answered by its own action; ask the open question again.
+        if not text:
             return [SlotSet(k, v) for k, v in events.items()] + [SlotSet("renovation_retry", False)]
+        if turn is Turn.OFF_TOPIC and not self._answers(text, requested):
+            return []  # declined by action_out_of_scope; the form asks again
         retry = False
         # The answer to the open question.
         if requested == "renovation_work":
@@ -223,7 +243,22 @@ class ValidateRenovationForm(FormValidationAction):
                 dispatcher.utter_message(response="utter_renovation_what_to_change")
                 events["renovation_confirmed"] = None
         events["renovation_retry"] = retry
-        return [SlotSet(k, v) for k, v in events.items()]
+        return [SlotSet(k, v) for k, v in events.items()] + interruptions.answered(tracker)
+
+    @staticmethod
+    def _answers(text: str, requested: Optional[str]) -> bool:
+        """Whether a message the NLU took for off-topic still answers the open question."""
+        if requested == "renovation_work":
+            return bool(_WORK_WORDS.search(text))
+        if requested == "renovation_contractor":
+            return bool(phones.extract_mobile(text))
+        if requested == "renovation_dates":
+            return parse_span(text, today()) is not None
+        if requested == "renovation_workers":
+            return _workers(text, bare=True) is not None
+        if requested == "renovation_confirmed":
+            return bool(_YES.match(text) or _NO.search(text))
+        return False
 
     @staticmethod
     def _returned(openid: str, house_id: int) -> tuple[Dict[str, Any], str]:
@@ -283,6 +318,10 @@ class AskRenovationWork(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         if tracker.get_slot("renovation_retry"):
             dispatcher.utter_message(text="麻烦说一下这次装修做哪些项目，比如「厨房卫生间翻新、客厅铺木地板」。")
+            return []
+        if tracker.get_slot("requested_slot") == "renovation_work":
+            # Asked again after a question or an off-topic message: the rules were told already.
+            dispatcher.utter_message(text="请问这次装修做哪些项目？比如「厨房卫生间翻新、客厅铺木地板」。")
             return []
         with db() as session:
             place = where(session, tracker.sender_id)
@@ -403,6 +442,7 @@ class AnswerRenovation(Action):
     def name(self) -> Text:
         return "action_answer_renovation"
 
+    @interruptions.asks_again
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         text = latest_text(tracker)
         with db() as session:
@@ -427,7 +467,8 @@ class AnswerRenovation(Action):
             else:
                 topic = next((name for name, words in TOPICS if re.search(words, text)), None)
                 reply = renovation.rules_text(session, rule, community.name, topic)
-                reply += "\n要装修的话跟我说「我要装修」，可以直接在这里提交申请。"
+                if tracker.active_loop.get("name") != "renovation_form":  # not while applying already
+                    reply += "\n要装修的话跟我说「我要装修」，可以直接在这里提交申请。"
         dispatcher.utter_message(text=reply)
         return []
 

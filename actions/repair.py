@@ -16,38 +16,25 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import interruptions
 from actions.home import around_the_clock, desk, phone_words
 from actions.store import db, entity, latest_text, source_key
 from backend.core import jobs
 from backend.owners import accounts as owners
 from backend.owners import communities
-from backend.service import aftercare
-from backend.text import addresses, phones, ratings, urgency
+from backend.text import addresses, flow_words, phones, ratings, urgency
 from backend.text import times as appointments
 from backend.work import tickets
 
 log = logging.getLogger(__name__)
 
-# Questions and requests the rules answer mid-form (then the form carries on). Any other
+# Questions and requests the rules answer mid-form (then the form carries on): those of every
+# flow (actions/interruptions.py), and a complaint, which becomes a complaint of its own. Any other
 # message is read for answers first: a bare "1102" or "随时都行" may come out of the NLU as
 # goodbye or out_of_scope, and "我是3栋2单元501的" as bind_house.
-QUESTION_INTENTS = frozenset(
-    {
-        "query_ticket_status",
-        "query_fee",
-        "query_notice",
-        "query_outage",
-        "ask_contact",
-        "ask_paid_service",
-        "complain",
-        "request_human",
-        "cancel",
-        "rate_service",
-        "send_photo",
-    }
-)
+QUESTION_INTENTS = (interruptions.QUESTION_INTENTS - {"bind_house"}) | {"complain", "cancel"}
 RETRY_INTENTS = ("inform", "affirm", "report_repair", "bind_house")
-OFF_TOPIC_INTENTS = frozenset({"out_of_scope", "nlu_fallback"})
+OFF_TOPIC_INTENTS = interruptions.OFF_TOPIC_INTENTS
 # The slots that answer each question of the form.
 ANSWERS = {
     "repair_description": ("repair_description",),
@@ -76,6 +63,16 @@ FORM_SLOTS = (
     "repair_confirmed",
     "repair_community",
 )
+FLOW = interruptions.form(
+    interruptions.Flow(
+        "repair_form",
+        "报修",
+        "想接着办的时候跟我说「报修」就行",
+        FORM_SLOTS,
+        cancelled="utter_cancelled",
+        unfinished="utter_left_unfinished",
+    )
+)
 _YES = re.compile(
     r"^(是|是的|对|对的|嗯|嗯嗯|好|好的|可以|行|没错|用|就用|用这个|就这个|这个|ok|yes)[的吧啊呀。!！\s]*$", re.I
 )
@@ -88,13 +85,12 @@ _GENERIC = re.compile(
 )
 _ADDRESS_BITS = re.compile(r"[0-9０-９A-Za-z一二三四五六七八九十零两-]+(栋|幢|号楼|楼|单元|室|号|区|座|门)?")
 _PHONE = re.compile(r"(\+?86)?1[3-9][0-9 \-]{9,12}")
-_CANCEL = re.compile(r"^(算了|不用了|不要了)|(不|别|不用|不要)(报修|修了|报了|派|弄了|来了)|取消(报修|了)?$")
 _UNIT_ROOM = re.compile(r"(?:(?P<unit>\d{1,2})\s*(?:单元|门)\s*)?(?P<room>\d{3,4})\s*(?:室|号|房)?")
 _ROOM_CORRECTION = re.compile(r"(?:改成|改为|应该是|是|不是\s*\d{3,4}\s*是)\s*(\d{3,4})\s*(?:室|号)?\s*$")
 # Words that name a fault; enough on their own to say what is wrong ("电梯坏了", "漏水").
 _FAULT = re.compile(
     r"坏|漏|渗|滴水|堵|不通|不亮|不出水|没水|没电|断电|跳闸|裂|脱落|掉了|松了|响|异响|异味|臭|"
-    r"刷不开|打不开|关不上|锁不上|不转|不制冷|不制热|不动|卡住|困|冒烟|冒水|爆|返水|积水|短路|火花|损坏|故障|失灵"
+    r"刷不开|打不开|关不上|锁不上|不转|不制冷|不制热|不热|不动|卡住|困|冒烟|冒水|爆|返水|积水|短路|火花|损坏|故障|失灵"
 )
 # Shared places inside a building: the building is needed too ("5栋的电梯").
 NEEDS_BUILDING = frozenset({"楼道", "电梯", "电梯间", "大堂", "楼顶", "单元门口", "外墙", "消防通道"})
@@ -102,12 +98,6 @@ NEEDS_BUILDING = frozenset({"楼道", "电梯", "电梯间", "大堂", "楼顶",
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def awaiting_rating(openid: str) -> bool:
-    """A finished job is waiting for the owner's score."""
-    with db() as session:
-        return aftercare.latest_done(session, openid, _now()) is not None
 
 
 def without_community_names(text: str) -> str:
@@ -121,6 +111,13 @@ def without_community_names(text: str) -> str:
 def phone_on_record(openid: str) -> Optional[str]:
     with db() as session:
         return owners.phone_on_record(session, openid)
+
+
+def names_a_fault(text: str) -> bool:
+    """The message names a fault in so many words (坏, 漏, 刷不开, 困人…). Stricter than
+    describes_a_fault, which inside the form takes any two words of substance as the description:
+    outside a flow "讲个笑话" or "帮我订个外卖" is off-topic, not a repair."""
+    return bool(_FAULT.search(text or ""))
 
 
 def describes_a_fault(text: str) -> bool:
@@ -385,17 +382,15 @@ class ValidateRepairForm(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         draft = RepairDraft(tracker)
         text = latest_text(tracker)
-        if requested and _CANCEL.search(text):
+        if requested and interruptions.back_from_interruption(tracker):
+            return []  # back after a rule answered the owner's question: asked again, nothing to read
+        if requested and flow_words.cancels(text):
             # "不报修了" / "别派师傅了" often come out of the NLU as the intent they negate.
-            dispatcher.utter_message(response="utter_cancelled")
-            return [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(n, None) for n in FORM_SLOTS]
+            return interruptions.stop(dispatcher, tracker, FLOW, interruptions.Turn.CANCEL)
         if requested and ratings.is_goodbye(text):
             # "88" / "拜拜" in the middle: the owner is leaving, whatever the NLU made of it.
-            dispatcher.utter_message(response="utter_left_unfinished")
-            return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("form_interrupted", False)] + [
-                SlotSet(n, None) for n in FORM_SLOTS
-            ]
-        if intent == "rate_service" and not awaiting_rating(tracker.sender_id):
+            return interruptions.stop(dispatcher, tracker, FLOW, interruptions.Turn.GOODBYE)
+        if intent == "rate_service" and not interruptions.rating_waits(tracker.sender_id):
             intent = "inform"  # a bare number or "好的" is an answer unless a finished job waits for a score
         # Questions and other requests are not answers: leave them to the rules.
         used = intent not in QUESTION_INTENTS and draft.absorb(text, intent, requested)

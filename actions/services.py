@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import interruptions
 from actions.home import HOW_TO_BIND, community_desk, phone_words, where, which_community
 from actions.notices import AnswerNotice, asks_for_more
 from actions.store import SETTINGS, db, latest_text, source_key
@@ -38,6 +39,7 @@ class AnswerContact(Action):
     def name(self) -> Text:
         return "action_answer_contact"
 
+    @interruptions.asks_again
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         if asks_for_more(tracker):  # "还有吗" right after a page of notices reads as ask_contact
             return AnswerNotice().run(dispatcher, tracker, domain)
@@ -69,6 +71,7 @@ class AnswerPaidService(Action):
     def name(self) -> Text:
         return "action_answer_paid_service"
 
+    @interruptions.asks_again
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         text = latest_text(tracker)
         with db() as session:

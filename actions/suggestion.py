@@ -11,6 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import interruptions
 from actions.complaint import says_what
 from actions.store import db, latest_text, source_key
 from backend.owners import accounts as owners
@@ -24,6 +25,7 @@ class RecordSuggestion(Action):
     def name(self) -> Text:
         return "action_record_suggestion"
 
+    @interruptions.asks_again
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         text = latest_text(tracker).strip()
         if not says_what(text.replace("想法", "").replace("提议", "").replace("意见", "")):

@@ -24,21 +24,37 @@ REPORT = ROOT / "docs" / "NLU.md"
 FALLBACK = "nlu_fallback"
 # Measured rows added by hand after each training run (see docs/NLU.md).
 TRADE_OFF_ROWS: list[str] = [
-    "| 40 epochs, 1 transformer layer | + 90 lines by category after heldout_c's first errors | 3.3 min | 0.978 | 0.956 | 0.970 |",
-    "| 40 epochs, 1 transformer layer | + 60 lines by category after the 2nd training | 4.3 min (tests running alongside) | 0.975 | 0.966 | 0.993 |",
-    "| 40 epochs, 1 transformer layer | + 17 lines by category after the 3rd training | 3.9 min | 0.973 | 0.976 | 0.989 |",
-    "| 40 epochs, 1 transformer layer | the three branches merged (+ decoration, suggestions) | 4.2 min (rules from cache; tests alongside) | 0.977 | 0.961 | 0.974 |",
-    "| 40 epochs, 1 transformer layer | + 40 lines by category after the merge | 4.0 min (rules from cache; tests alongside) | 0.979 | 0.966 | 0.978 |",
-    "| 40 epochs, 1 transformer layer | the same data, a clean clone (`.ci/run`, no cache), quiet machine | 4 min 4 s | same model (fingerprint a05beb17) | | |",
+    "| 40 epochs, 1 transformer layer | + 90 lines by category after heldout_c's first errors"
+    " | 3.3 min | 0.978 | 0.956 | 0.970 | — | — |",
+    "| 40 epochs, 1 transformer layer | + 60 lines by category after the 2nd training"
+    " | 4.3 min (tests running alongside) | 0.975 | 0.966 | 0.993 | — | — |",
+    "| 40 epochs, 1 transformer layer | + 17 lines by category after the 3rd training"
+    " | 3.9 min | 0.973 | 0.976 | 0.989 | — | — |",
+    "| 40 epochs, 1 transformer layer | the three branches merged (+ decoration, suggestions)"
+    " | 4.2 min (rules from cache; tests alongside) | 0.977 | 0.961 | 0.974 | — | — |",
+    "| 40 epochs, 1 transformer layer | + 40 lines by category after the merge | 4.0 min (rules from cache; tests alongside)"
+    " | 0.979 | 0.966 | 0.978 | 0.909 | 0.966 (evaluated at the end) |",
+    "| 40 epochs, 1 transformer layer | the same data, a clean clone (`.ci/run`, no cache), quiet machine"
+    " | 4 min 4 s | same model (fingerprint a05beb17) | | | — | — |",
+    # issue 14, helper conv2 (heldout_d written blind first; renovation.yml counted from here on)
+    "| 40 epochs, 1 transformer layer | + 103 lines by category (decoration progress and 可以/能 questions,"
+    " stopping one named thing, small talk, suggestions about notices, …)"
+    " | 4.2 min (machine shared) | 0.970 (415/428) | 0.985 | 0.996 | 0.955 | — |",
+    "| 40 epochs, 1 transformer layer | + 50 lines by category after that training"
+    " | 4.1 min (machine shared) | 0.981 | 0.990 | 0.996 | 1.000 | — |",
+    "| 40 epochs, 1 transformer layer | + 10 lines: a community's name alone is an answer (final model aa551554)"
+    " | 3.3 min (machine shared) | 0.981 | 0.990 | 0.985 | 0.977 | 0.961 (once, at the end) |",
 ]
 
 
-def load_heldout():
-    """(text, intent, file) for every held-out example."""
+def load_heldout(skip: tuple[str, ...] = ()):
+    """(text, intent, file) for every held-out example (every file in nlu/heldout/ but `skip`)."""
     from rasa.shared.nlu.training_data.loading import load_data
 
     examples = []
     for path in sorted(HELDOUT.glob("*.yml")):
+        if path.name in skip:
+            continue
         examples += [(m.get("text"), m.get("intent"), path.name) for m in load_data(str(path)).intent_examples]
     return examples
 
@@ -124,7 +140,14 @@ def report(rows, times, model: str) -> str:
         "goodbyes, emergencies. Its errors after the first training were looked at once, by category, and new",
         "training lines written for those categories (never copied), so from the second training on it is",
         "somewhat optimistic too. A bare address (5栋201, 我家是…) is `inform` in every set: the dialogue turns",
-        "it into binding when the owner is not bound.",
+        "it into binding when the owner is not bound. `heldout_c.yml`'s 装修有什么规定 was relabelled",
+        "`ask_renovation` when decoration rules became their own intent, as in the other sets.",
+        "`heldout_d.yml` (issue 14, fourth set, 232 messages over every intent) was written blind before",
+        "any training on the data it measures, by the same hands that then wrote the training lines for",
+        "the other sets' errors; it was evaluated once, at the end (the last rows of the table below).",
+        "`renovation.yml` holds the decoration intents (issue 17). `heldout_b.yml` holds 13 short lines that",
+        "are also training lines (cya, ty, sure, 喂 是物业吗。 …), found in issue 14 and left in so its figures",
+        "stay comparable; its figure is optimistic by about that much.",
         "",
         f"- model: `{Path(model).name}`",
         f"- examples: {len(rows)} across {len(labels)} intents",
@@ -175,10 +198,11 @@ def report(rows, times, model: str) -> str:
         "",
         "`rasa train` of the whole model (NLU and rules), wall clock from start to the saved model.",
         "",
-        "| DIET | training data | training time | heldout | heldout_b | heldout_c |",
-        "|---|---|---|---|---|---|",
-        "| 60 epochs, 2 transformer layers | 2,250 examples | 6.5 min | 0.968 | 0.951 | — |",
-        "| 40 epochs, 1 transformer layer | + 170 lines (owners' own phrasing) | 5.8 min (first epoch 54 s: machine busy; later epochs 4–5 s) | 0.975 | 0.981 | 0.951 |",
+        "| DIET | training data | training time | heldout | heldout_b | heldout_c | renovation | heldout_d |",
+        "|---|---|---|---|---|---|---|---|",
+        "| 60 epochs, 2 transformer layers | 2,250 examples | 6.5 min | 0.968 | 0.951 | — | — | — |",
+        "| 40 epochs, 1 transformer layer | + 170 lines (owners' own phrasing)"
+        " | 5.8 min (first epoch 54 s: machine busy; later epochs 4–5 s) | 0.975 | 0.981 | 0.951 | — | — |",
         *TRADE_OFF_ROWS,
         "",
         "An epoch costs 4–5 s once the graph is built (40 epochs about 3.3 min of the total; the rest is",
@@ -187,22 +211,41 @@ def report(rows, times, model: str) -> str:
         "owners phrase in their own way), not from more epochs. Timings on this machine vary with what",
         "else runs on its two cores. The first 40-epoch row trained everything afresh (no cache); the later",
         "rows restored the unchanged rules (RulePolicy) from Rasa's cache and trained the NLU afresh.",
+        "On the merge row heldout_c's 0.978 counted 装修有什么规定 as query_notice; relabelled ask_renovation the",
+        "same model scores 0.981 there. The three conv2 rows were the only trainings on that data (each after",
+        "looking, by category, at the errors on heldout, heldout_b, heldout_c and renovation, never at",
+        "heldout_d); heldout_d was evaluated once, with the final model, and the model before it was run on",
+        "heldout_d at the same time for comparison. Off-topic messages still reach an intent now and then",
+        "(6 of 114 across the sets: 来个冷笑话, 现在几点了, 一个月瘦十斤有什么办法, …); inside a flow the",
+        "form's own reading and the rules decline them, outside one they get the intent's answer.",
         "",
     ]
     return "\n".join(out)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="the trained model on nlu/heldout/; writes docs/NLU.md")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="leave a held-out file out (e.g. a blind set kept for the last evaluation); docs/NLU.md is then not written",
+    )
+    args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
     sys.path.insert(0, str(ROOT))
     from scripts.stack import latest_model
 
     model = os.environ.get("NLU_MODEL") or str(latest_model())
-    examples = load_heldout()
+    examples = load_heldout(tuple(args.skip))
     rows, times = asyncio.run(parse_all(model, examples))
     text = report(rows, times, model)
-    REPORT.parent.mkdir(exist_ok=True)
-    REPORT.write_text(text, encoding="utf-8")
+    if not args.skip:  # the report stands for every held-out set or is not written
+        REPORT.parent.mkdir(exist_ok=True)
+        REPORT.write_text(text, encoding="utf-8")
     print(text)
     return 0
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from backend.core.clock import aware_now
 from backend.core.config import load_settings
-from backend.core.models import FollowUp, Rating, Staff, Ticket
+from backend.core.models import FollowUp, Rating, Staff, Ticket, TicketStep
 from backend.core.statuses import TicketStatus
 from backend.messaging import delivery, notify, templates
 from backend.service import sla
@@ -35,6 +35,9 @@ LOW_SCORE = 2
 RATE_WITHIN = timedelta(days=14)
 REOPEN_WITHIN = timedelta(days=7)
 RATED_KINDS = ticket_status.DISPATCHED_KINDS
+# The owner is taken to be answering our "请评价" this soon after the job was finished (or the
+# reminder sent): a question or an off-topic message then gets the request asked again (issue 14).
+ASKED_WITHIN = timedelta(minutes=30)
 
 
 class FollowUpError(ValueError):
@@ -60,6 +63,26 @@ def latest_done(session: Session, openid: str, now: datetime, within: timedelta 
     )
     unrated = [t for t in found if session.execute(select(Rating.id).where(Rating.ticket_id == t.id)).first() is None]
     return (unrated or found or [None])[0]
+
+
+def rating_asked(session: Session, openid: str, now: datetime | None = None) -> Ticket | None:
+    """The finished job whose score we have just asked for (完工 or the reminder within
+    ASKED_WITHIN) and the owner has not given yet; None otherwise."""
+    now = aware_now(now)
+    ticket = latest_done(session, openid, now)
+    if ticket is None or ticket.status != TicketStatus.DONE.value:
+        return None
+    if session.execute(select(Rating.id).where(Rating.ticket_id == ticket.id)).first() is not None:
+        return None
+    asked = session.execute(
+        select(TicketStep.at)
+        .where(TicketStep.ticket_id == ticket.id, TicketStep.kind.in_(("done", "reminded")))
+        .order_by(TicketStep.at.desc())
+        .limit(1)
+    ).scalar()
+    if asked is None or asked < now - ASKED_WITHIN:
+        return None
+    return ticket
 
 
 @dataclass

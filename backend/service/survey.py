@@ -10,6 +10,7 @@ backend/text/ratings.py understands, then one free-text suggestion. Satisfaction
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,7 +21,7 @@ from backend.core.clock import SHANGHAI, aware_now
 from backend.core.config import load_settings
 from backend.core.models import Building, Community, House, Survey, SurveyAnswer, SurveyInvite, WechatBinding
 from backend.messaging import delivery, notify, templates, wechat_window
-from backend.text import ratings
+from backend.text import flow_words, ratings
 
 # (key, question, scored)
 QUESTIONS = [
@@ -32,7 +33,11 @@ OPEN_FOR = timedelta(days=14)
 # A free-text answer is taken only this soon after the previous answer, so a later unrelated
 # message ("物业电话多少") is not filed as a suggestion.
 TEXT_ANSWER_WITHIN = timedelta(minutes=30)
+# The owner is taken to be in the middle of the survey this soon after it was sent or last
+# answered: a question or an off-topic message then gets our question asked again (issue 14).
+IN_PROGRESS_WITHIN = timedelta(minutes=30)
 SATISFIED = 4
+_ABOUT_SURVEY = re.compile(r"填|问卷|调查|答|评")
 
 
 class SurveyError(ValueError):
@@ -106,14 +111,46 @@ def waiting_invite(session: Session, openid: str, now: datetime) -> SurveyInvite
     ).scalar_one_or_none()
 
 
+def question_waiting(session: Session, openid: str, now: datetime | None = None) -> str | None:
+    """The survey question the owner was just asked (sent or answered within IN_PROGRESS_WITHIN),
+    as we ask it; None when no survey is in progress with them."""
+    now = aware_now(now)
+    invite = waiting_invite(session, openid, now)
+    if invite is None or (invite.last_answer_at or invite.sent_at) < now - IN_PROGRESS_WITHIN:
+        return None
+    return _ask(invite.step)
+
+
+def decline(session: Session, openid: str, now: datetime | None = None) -> bool:
+    """The owner does not want to go on (不填了): the invite stops waiting, with the answers so far.
+    False when no survey was waiting. A declined invite is not counted as finished."""
+    now = aware_now(now)
+    invite = waiting_invite(session, openid, now)
+    if invite is None:
+        return False
+    invite.finished_at = now
+    session.flush()
+    return True
+
+
+DECLINED_REPLY = "好的，问卷就先不填了，不打扰您了 🙏 有什么需要随时找我。"
+
+
 def answer(session: Session, openid: str, text: str, now: datetime | None = None) -> list[str] | None:
-    """Replies when `text` answers the owner's waiting survey question; None when it does not
-    (the assistant then reads it as usual)."""
+    """Replies when `text` answers the owner's waiting survey question (or stops the survey:
+    不填了 / 算了); None when it does not (the assistant then reads it as usual, and asks the
+    survey question again after answering, actions/interruptions.py)."""
     now = aware_now(now)
     invite = waiting_invite(session, openid, now)
     if invite is None or not text or text.startswith("/"):
         return None
     key, _, scored = QUESTIONS[invite.step]
+    in_progress = (invite.last_answer_at or invite.sent_at) >= now - IN_PROGRESS_WITHIN
+    if in_progress and flow_words.cancels(text) and _ABOUT_SURVEY.search(text) and ratings.parse_rating(text) is None:
+        # "不填了" / "问卷不做了". A bare "算了" may be about a form the owner has open with the
+        # assistant: it goes there (action_cancel_outside stops the survey when nothing else is open).
+        decline(session, openid, now)
+        return [DECLINED_REPLY]
     score = None
     if scored:
         parsed = ratings.parse_rating(text)
@@ -122,6 +159,8 @@ def answer(session: Session, openid: str, text: str, now: datetime | None = None
         score = parsed.score
     elif invite.last_answer_at is None or invite.last_answer_at < now - TEXT_ANSWER_WITHIN:
         return None
+    elif flow_words.asks_instead(text):
+        return None  # "物业电话多少" is a question to us, not the owner's suggestion
     session.add(SurveyAnswer(invite_id=invite.id, question=key, score=score, text=text.strip()[:500], at=now))
     invite.step += 1
     invite.last_answer_at = now
@@ -163,7 +202,8 @@ def results(session: Session, survey: Survey) -> SurveyResult:
     return SurveyResult(
         invited=len(invites),
         responded=len({a.invite_id for a in answers}),
-        finished=sum(1 for i in invites if i.finished_at is not None),
+        # Declined invites (不填了) stop waiting before the last question: not finished.
+        finished=sum(1 for i in invites if i.finished_at is not None and i.step >= len(QUESTIONS)),
         overall_answers=len(overall),
         satisfied=sum(1 for s in overall if s >= SATISFIED),
         mean=mean,

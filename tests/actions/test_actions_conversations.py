@@ -15,7 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions.answers import InformOutsideAFlow, LeaveForm, OutOfScope
+from actions.answers import InformOutsideAFlow, OutOfScope
 from actions.binding import BindHouse
 from actions.complaint import AnswerRating, RaiseComplaintNow
 from actions.repair import AskContactPhone, AskRepairCommunity, SubmitRepair, ValidateRepairForm
@@ -97,7 +97,7 @@ def test_off_topic_inside_the_form_is_declined_then_a_second_time_leaves_the_for
     reply = owner.say(OutOfScope, "讲个笑话", intent="out_of_scope")
     assert "帮不上忙" in reply and owner.slots["form_interrupted"] is True
     assert owner.loop == "repair_form"  # the form asks its question once more (rule)
-    reply = owner.say(LeaveForm, "今天天气怎么样", intent="out_of_scope")
+    reply = owner.say(OutOfScope, "今天天气怎么样", intent="out_of_scope")
     assert "停在这里" in reply and "报修" in reply
     assert owner.loop is None and owner.slots["form_interrupted"] is False
     assert owner.slots["repair_description"] is None

@@ -86,9 +86,11 @@ class Owner:
             "renovation_confirmed",
         ):
             if self.slots.get(name) is None:
-                self.slots["requested_slot"] = name
                 ask = {"renovation_work": AskRenovationWork, "renovation_confirmed": AskRenovationConfirmed}.get(name)
-                return said + "\n" + (self.run(ask) if ask else f"utter_ask_{name}")
+                # Rasa asks with requested_slot as it was (None the first time), then sets it.
+                asked = self.run(ask) if ask else f"utter_ask_{name}"
+                self.slots["requested_slot"] = name
+                return said + "\n" + asked
         self.slots["requested_slot"] = None
         return said + "\n" + self.run(SubmitRenovation)
 

@@ -156,7 +156,10 @@ def test_heldout_never_in_training(train, heldout):
     assert not leaked, f"held-out examples also in training: {leaked}"
 
 
-@pytest.mark.parametrize("name", ["heldout_c.yml"])
+# heldout_b.yml is left out: written by other hands after the training data, it holds 13 lines that
+# were already training lines (cya, ty, sure, 喂 是物业吗。 …) when issue 14 found them; kept as it
+# was so its figures stay comparable (docs/NLU.md says so).
+@pytest.mark.parametrize("name", ["heldout_c.yml", "heldout_d.yml"])
 def test_later_heldout_sets_never_in_training(train, name):
     seen = {_norm(ex.get("text")) for ex in _examples(train)}
     later = _load(HELDOUT.parent / name)
