@@ -267,33 +267,40 @@ class Conversation:
 
         return self.process(inbound_id, answer)
 
-    def process(self, inbound_id: int, answer=None) -> Optional[list[str]]:
-        """Ask the assistant about one recorded message. None if another process has it.
-        `answer(session, replies)` runs in the transaction that marks it answered."""
-        with session_scope(self.engine) as session:
-            if not inbox.claim(session, inbound_id):
-                return None
-            row = inbox.get(session, inbound_id)
-            openid, text, key, attempts = (
-                row.openid,
-                for_assistant(row.msg_type, row.text),
-                row.dedupe_key,
-                row.attempts,
-            )
-            # Staff commands (and binding codes) are answered here, never by the owner assistant.
-            staff_replies = staff_desk.answer(session, openid, text)
-            if staff_replies is not None:
-                inbox.mark_answered(session, inbound_id, staff_replies)
-                if answer:
-                    answer(session, staff_replies)
-                return staff_replies
-            # An answer to something we asked the owner (survey, "还没修好" after a job).
-            owner_replies = owner_desk.answer(session, openid, text)
-            if owner_replies is not None:
-                inbox.mark_answered(session, inbound_id, owner_replies)
-                if answer:
-                    answer(session, owner_replies)
-                return owner_replies
+    def process(self, inbound_id: int, answer=None, wait: float = ASSISTANT_TIMEOUT) -> Optional[list[str]]:
+        """Ask the assistant about one recorded message. None if another process has it, or if
+        an earlier message of the same owner is still being answered after `wait` seconds (the
+        sweep answers it then, in order). `answer(session, replies)` runs in the transaction that
+        marks it answered."""
+        give_up_at = time.monotonic() + wait
+        while True:
+            with session_scope(self.engine) as session:
+                if inbox.claim(session, inbound_id):
+                    row = inbox.get(session, inbound_id)
+                    openid, text, key, attempts = (
+                        row.openid,
+                        for_assistant(row.msg_type, row.text),
+                        row.dedupe_key,
+                        row.attempts,
+                    )
+                    # Staff commands (and binding codes) are answered here, never by the owner assistant.
+                    staff_replies = staff_desk.answer(session, openid, text)
+                    if staff_replies is not None:
+                        inbox.mark_answered(session, inbound_id, staff_replies)
+                        if answer:
+                            answer(session, staff_replies)
+                        return staff_replies
+                    # An answer to something we asked the owner (survey, "还没修好" after a job).
+                    owner_replies = owner_desk.answer(session, openid, text)
+                    if owner_replies is not None:
+                        inbox.mark_answered(session, inbound_id, owner_replies)
+                        if answer:
+                            answer(session, owner_replies)
+                        return owner_replies
+                    break
+                if time.monotonic() >= give_up_at or not inbox.waits_for_earlier(session, inbound_id):
+                    return None
+            time.sleep(0.1)  # the owner's earlier message is with the assistant: it goes first
         try:
             # Asked before and given up on (a timeout, a process that died): Rasa may have finished
             # that turn after all. Then its answer stands; asking again would make a second turn.
@@ -367,7 +374,7 @@ class Conversation:
             if openid in waiting:
                 continue  # one owner's messages are answered in order
             try:
-                replies = self.process(inbound_id)
+                replies = self.process(inbound_id, wait=0)  # behind an earlier one: next sweep
             except AssistantUnavailable:
                 # Still down, or only this conversation is held (a lock left by a Rasa that died):
                 # the others' go on; this owner's wait for the next sweep.

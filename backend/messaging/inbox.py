@@ -110,10 +110,16 @@ def _require(session: Session, inbound_id: int) -> InboundMessage:
 
 def claim(session: Session, inbound_id: int, now: datetime | None = None) -> bool:
     """Take the message for this process. One conditional UPDATE, so exactly one of several
-    racing processes gets True."""
+    racing processes gets True. Not while an earlier message of the same owner is being answered
+    elsewhere: one owner's messages reach the assistant in the order they came (a "对的" answered
+    before the repair it confirms makes no ticket)."""
+    earlier = aliased(InboundMessage)
+    earlier_in_flight = exists().where(
+        earlier.openid == InboundMessage.openid, earlier.id < InboundMessage.id, earlier.status == "processing"
+    )
     result = session.execute(
         update(InboundMessage)
-        .where(InboundMessage.id == inbound_id, InboundMessage.status.in_(CLAIMABLE))
+        .where(InboundMessage.id == inbound_id, InboundMessage.status.in_(CLAIMABLE), ~earlier_in_flight)
         .values(
             status="processing",
             attempts=InboundMessage.attempts + 1,
@@ -123,6 +129,25 @@ def claim(session: Session, inbound_id: int, now: datetime | None = None) -> boo
     )
     _expire_loaded(session)
     return result.rowcount == 1
+
+
+def waits_for_earlier(session: Session, inbound_id: int) -> bool:
+    """Still to be answered, behind an earlier message of the same owner being answered now."""
+    row = session.get(InboundMessage, inbound_id)
+    if row is None or row.status not in CLAIMABLE:
+        return False
+    return (
+        session.execute(
+            select(InboundMessage.id)
+            .where(
+                InboundMessage.openid == row.openid,
+                InboundMessage.id < inbound_id,
+                InboundMessage.status == "processing",
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def mark_answered(session: Session, inbound_id: int, replies: list[str], now: datetime | None = None) -> None:

@@ -14,6 +14,7 @@ from backend.core import db as backend_db
 from backend.core.config import load_settings
 from backend.core.models import InboundMessage as InboundRow
 from backend.core.models import OutboundMessage
+from backend.messaging import inbox
 from webhook.conversation import Conversation
 from webhook.rasa_client import AssistantUnavailable
 from webhook.wechat import InboundMessage
@@ -26,13 +27,16 @@ class ScriptedAssistant:
         self.delay = 0.0
         self.down = False
         self.calls = []
+        self.spans = []  # (text, asked at, answered at)
         self.turns_done = {}  # dedupe key -> texts of a turn Rasa finished after we gave up on it
 
     def send(self, sender, text, metadata, timeout):
         self.calls.append(text)
         if self.down:
             raise AssistantUnavailable("down")
+        asked = time.monotonic()
         time.sleep(self.delay)
+        self.spans.append((text, asked, time.monotonic()))
         return [f"re: {text}"]
 
     def healthy(self):
@@ -144,6 +148,47 @@ def test_older_kept_message_answered_before_a_new_one(conv):
     outcome = conv.handle(text_msg(openid="o-order", content="第二句"))
     assert conv.rasa.calls[-2:] == ["第一句", "第二句"]
     assert outcome.reply == "re: 第二句"
+
+
+def test_a_message_waits_while_the_owners_earlier_one_is_answered_elsewhere(conv):
+    """The sweep (another process) has the owner's repair with the assistant when their "对的"
+    comes in: "对的" must not reach the assistant first, or it confirms nothing and no ticket is
+    made (seen in the kill -9 fault test after Rasa came back)."""
+    conv.rasa.down = True
+    conv.handle(text_msg(openid="o-seq", content="厨房漏水"))
+    conv.rasa.down = False
+    first_id = rows(conv, InboundRow)[0][0]
+    other = Conversation(conv.settings, rasa=conv.rasa)  # the worker's sweep, as another process would
+    conv.rasa.delay = 1.0
+    sweep = threading.Thread(target=other.process, args=(first_id,))
+    sweep.start()
+    time.sleep(0.3)  # the sweep has claimed the repair and is waiting for the assistant
+    outcome = conv.handle(text_msg(openid="o-seq", content="对的"))
+    sweep.join()
+    assert outcome.status in ("answered", "late")
+    if outcome.status == "late":  # the deadline came while it waited: answered as a custom message
+        time.sleep(1.5)
+    assert conv.rasa.calls == ["厨房漏水", "厨房漏水", "对的"]  # the first call was while down
+    (repair, _, repair_done), (confirm, confirm_asked, _) = conv.rasa.spans
+    assert (repair, confirm) == ("厨房漏水", "对的") and confirm_asked >= repair_done
+    assert [r[1] for r in rows(conv, InboundRow)] == ["answered", "answered"]
+
+
+def test_the_sweep_leaves_a_message_behind_an_earlier_one_in_flight(conv):
+    conv.rasa.down = True
+    conv.handle(text_msg(openid="o-seq2", content="第一句"))
+    conv.handle(text_msg(openid="o-seq2", content="第二句"))
+    first_id, second_id = (r[0] for r in rows(conv, InboundRow))
+    conv.rasa.down = False
+    with backend_db.session_scope(conv.engine) as s:
+        assert inbox.claim(s, first_id)  # another process has the first
+    started, asked = time.monotonic(), len(conv.rasa.calls)
+    assert conv.process(second_id, wait=0) is None
+    assert time.monotonic() - started < 1.0 and len(conv.rasa.calls) == asked  # not asked, not waited
+    with backend_db.session_scope(conv.engine) as s:
+        assert inbox.waits_for_earlier(s, second_id)
+        inbox.mark_answered(s, first_id, ["好的"])
+    assert conv.process(second_id, wait=0) == ["re: 第二句"]
 
 
 def test_database_down_parks_message_in_redis(conv, monkeypatch, tmp_path):
