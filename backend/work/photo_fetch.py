@@ -15,13 +15,18 @@ same row.
   once (the write itself is conditional, so two jobs at the same moment store once too).
 - Nothing logged or recorded carries the access token: only the photo id, an errcode, a kind.
 - A job lost before it first ran (Redis was down at commit) is made up for by `sweep`, every
-  minute on the worker: photos never tried, recorded more than SWEEP_AFTER ago.
+  minute on the worker: photos never tried, recorded more than SWEEP_AFTER ago; and photos whose
+  tries stopped half-way (a lost retry, a worker killed mid-download) once STUCK_AFTER has passed,
+  still never more than MAX_ATTEMPTS tries in all.
+- Without a media id the PicUrl is downloaded, only from WeChat's image hosts (or the configured
+  API's host: the stand-in), never following redirects: the worker fetches no other address.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 
@@ -36,6 +41,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 4
 SWEEP_AFTER = timedelta(minutes=2)
+STUCK_AFTER = timedelta(minutes=30)  # all the backoffs (12.5 min) and then some
+PICTURE_HOSTS = ("qpic.cn", "qq.com", "weixin.qq.com", "wx.qlogo.cn")
 BACKOFF = (30, 120, 600)  # seconds before the 2nd, 3rd, 4th try
 _TABLE = RenovationPhoto.__table__
 
@@ -80,9 +87,9 @@ def fetch_inspection_photo(photo_id: int, settings: Settings | None = None, api=
     try:
         data = _download(settings, row.media_id, row.url, api)
         try:
-            photo = photo_files.read(data, f"巡查照片{photo_id}.jpg")
+            photo = photo_files.read(data, "微信照片")
         except photo_files.PhotoRefused as exc:
-            raise _Refused("微信发来的不是能打开的照片：" + str(exc)[:150]) from None
+            raise _Refused(str(exc)) from None  # the same words as for an upload
     except _Refused as exc:
         return _record_failure(engine, photo_id, str(exc), "refused")
     except _Retry as exc:
@@ -108,9 +115,13 @@ def fetch_inspection_photo(photo_id: int, settings: Settings | None = None, api=
     return "stored" if done else "kept"
 
 
-def sweep(settings: Settings | None = None, older_than: timedelta = SWEEP_AFTER) -> int:
-    """Fetch the WeChat photos whose job never ran (never tried, recorded a while ago)."""
+def sweep(
+    settings: Settings | None = None, older_than: timedelta = SWEEP_AFTER, stuck_after: timedelta = STUCK_AFTER
+) -> int:
+    """Fetch the WeChat photos whose job never ran (never tried, recorded a while ago) or whose
+    tries stopped half-way (tried fewer than MAX_ATTEMPTS times, recorded long ago)."""
     settings = settings or load_settings()
+    now = aware_now()
     t = _TABLE
     with get_engine(settings.database_url).connect() as conn:
         ids = (
@@ -119,9 +130,9 @@ def sweep(settings: Settings | None = None, older_than: timedelta = SWEEP_AFTER)
                 .where(
                     t.c.content_type.is_(None),
                     t.c.fetch_error.is_(None),
-                    t.c.fetch_attempts == 0,
                     ((t.c.media_id.is_not(None)) & (t.c.media_id != "")) | t.c.url.like("http%"),
-                    t.c.created_at < aware_now() - older_than,
+                    ((t.c.fetch_attempts == 0) & (t.c.created_at < now - older_than))
+                    | ((t.c.fetch_attempts < MAX_ATTEMPTS) & (t.c.created_at < now - max(older_than, stuck_after))),
                 )
                 .order_by(t.c.id)
                 .limit(50)
@@ -170,10 +181,12 @@ def _download(settings: Settings, media_id: str | None, url: str, api) -> bytes:
         if isinstance(res, dict):  # JSON without an errcode: not an image
             raise _Refused("微信发来的不是照片")
         return _capped(res.content)
-    if not url.startswith(("http://", "https://")):
-        raise _Refused("没有可下载的地址")
+    if not picture_url_allowed(settings, url):
+        raise _Refused("照片地址不是微信的，不下载")
     try:
-        with requests.get(url, timeout=10, stream=True) as res:
+        with requests.get(url, timeout=10, stream=True, allow_redirects=False) as res:
+            if 300 <= res.status_code < 400:
+                raise _Refused(f"照片地址返回 HTTP {res.status_code}（转到别处）")
             if res.status_code >= 500 or res.status_code == 429:
                 raise _Retry(f"HTTP {res.status_code}")
             if res.status_code >= 400:
@@ -186,6 +199,21 @@ def _download(settings: Settings, media_id: str | None, url: str, api) -> bytes:
             return _capped(data)
     except requests.RequestException as exc:
         raise _Retry(type(exc).__name__) from None
+
+
+def picture_url_allowed(settings: Settings, url: str) -> bool:
+    """A PicUrl the worker may download: http(s) on one of WeChat's image hosts or on the
+    configured API's host (the stand-in in tests)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    if host == (urlsplit(settings.wechat_api_base_url).hostname or "").lower():
+        return True
+    return any(host == h or host.endswith("." + h) for h in PICTURE_HOSTS)
 
 
 def _capped(data: bytes) -> bytes:

@@ -14,7 +14,7 @@ from datetime import timedelta
 from PIL import Image
 from rq import SimpleWorker
 from rq.registry import ScheduledJobRegistry
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backend.core import jobs, schedule
 from backend.core.clock import SHANGHAI, aware_now
@@ -198,3 +198,34 @@ def test_a_photo_whose_job_was_lost_is_fetched_by_the_sweep(session, rules, crew
     # Kept, or already tried (its later try is scheduled): the sweep leaves both alone.
     assert photo_fetch.sweep(older_than=timedelta(seconds=-1)) == 0
     assert standin.media_calls == 2
+
+
+def test_the_sweep_takes_up_tries_that_stopped_half_way_but_never_past_the_limit(
+    session, rules, crew, wechat_env, standin
+):
+    standin.media["MEDIA-1"] = jpeg()
+    photo_id = _photo(session, crew)
+    session.execute(
+        update(RenovationPhoto).where(RenovationPhoto.id == photo_id).values(fetch_attempts=1)
+    )  # a worker killed mid-download
+    session.commit()
+    assert photo_fetch.sweep(older_than=timedelta(seconds=-1)) == 0  # its retry may still come
+    assert photo_fetch.sweep(older_than=timedelta(seconds=-1), stuck_after=timedelta(seconds=-1)) == 1
+    assert _row(session, photo_id).stored
+    spent = _photo(session, crew)
+    session.execute(
+        update(RenovationPhoto).where(RenovationPhoto.id == spent).values(fetch_attempts=photo_fetch.MAX_ATTEMPTS)
+    )
+    session.commit()
+    assert photo_fetch.sweep(older_than=timedelta(seconds=-1), stuck_after=timedelta(seconds=-1)) == 0
+
+
+def test_only_wechat_picture_hosts_are_downloaded(session, rules, crew, wechat_env, standin):
+    allowed = photo_fetch.picture_url_allowed
+    assert allowed(wechat_env, "https://mmbiz.qpic.cn/mmbiz_jpg/x/0")
+    assert allowed(wechat_env, f"{standin.url}/_standin/pic/p1")  # the configured API's host
+    for url in ("http://169.254.169.254/latest/meta-data", "https://qpic.cn.evil.example/x", "file:///etc/passwd"):
+        assert not allowed(wechat_env, url)
+    photo_id = _photo(session, crew, url="http://169.254.169.254/latest/meta-data", media_id=None)
+    assert photo_fetch.fetch_inspection_photo(photo_id) == "failed"
+    assert "不是微信的" in _row(session, photo_id).fetch_error
