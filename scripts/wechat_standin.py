@@ -2,7 +2,8 @@
 
     python -m scripts.wechat_standin --port 9100     # then WECHAT_API_BASE_URL=http://127.0.0.1:9100
 
-It answers the calls the product makes (token, customer-service and template messages) the way
+It answers the calls the product makes (token, customer-service and template messages, temporary
+media: `media[media_id] = bytes`, an unknown id is errcode 40007) the way
 WeChat does, records what it received, and can be told to fail the next calls with an errcode
 (`failures`) or an HTTP status (`http_failures`), to retire every token it issued
 (`expire_tokens`, as when another client fetched a new one), or to be slow (`delay`).
@@ -46,6 +47,9 @@ class StandIn:
         self.holding = 0
         self._released = threading.Event()
         self._ids = itertools.count(1)
+        self.media: dict[str, bytes] = {}  # media_id: what /cgi-bin/media/get serves
+        self.media_http_failures: list[int] = []  # HTTP statuses to answer to the next media calls
+        self.media_calls = 0
         self._routes()
         self._server = None
 
@@ -99,6 +103,29 @@ class StandIn:
         def template():
             return record("template")
 
+        @app.get("/cgi-bin/media/get")
+        def media_get():
+            token = request.args.get("access_token")
+            with self.lock:
+                self.media_calls += 1
+                if not token or token not in self.valid_tokens:
+                    return jsonify(errcode=40001, errmsg="invalid credential, access_token is invalid or not latest")
+                if self.media_http_failures:
+                    return "busy", self.media_http_failures.pop(0)
+                data = self.media.get(request.args.get("media_id", ""))
+            if data is None:
+                return jsonify(errcode=40007, errmsg="invalid media_id")
+            return data, 200, {"Content-Type": "image/jpeg", "Content-Disposition": 'attachment; filename="m.jpg"'}
+
+        @app.get("/_standin/pic/<media_id>")
+        def picture(media_id: str):  # a PicUrl: the same bytes, no token (as WeChat's image links)
+            with self.lock:
+                self.media_calls += 1
+                data = self.media.get(media_id)
+            if data is None:
+                return "not found", 404
+            return data, 200, {"Content-Type": "image/jpeg"}
+
         @app.get("/_standin/messages")
         def listing():
             with self.lock:
@@ -129,6 +156,9 @@ class StandIn:
             self.failures.clear()
             self.failures_for.clear()
             self.http_failures.clear()
+            self.media.clear()
+            self.media_http_failures.clear()
+            self.media_calls = 0
             self.valid_tokens.clear()
             self.tokens_issued = self.arrived = self.holding = 0
             self.delay = 0.0

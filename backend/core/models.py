@@ -949,8 +949,9 @@ class RenovationInspection(Base):
 
 
 class RenovationPhoto(Base):
-    """A WeChat photo is its PicUrl and MediaId (url, media_id); a photo uploaded in the console is
-    kept here itself (content_type, data and a small JPEG thumb), url "" (backend/work/photo_files.py)."""
+    """A WeChat photo is its PicUrl and MediaId (url, media_id), then its bytes once a job has
+    downloaded them (WeChat's links expire); a photo uploaded in the console is kept here itself
+    (content_type, data and a small JPEG thumb), url "" (backend/work/photo_files.py)."""
 
     __tablename__ = "renovation_photos"
 
@@ -964,10 +965,14 @@ class RenovationPhoto(Base):
     data = deferred(Column(LargeBinary))
     thumb = deferred(Column(LargeBinary))
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    # A WeChat photo is downloaded and kept here by a job (backend/work/photo_fetch.py): its tries,
+    # and why it could not be kept (a WeChat errcode, not an image), shown in the console.
+    fetch_attempts = Column(Integer, nullable=False, default=0, server_default="0")
+    fetch_error = Column(String(200))
 
     inspection = relationship("RenovationInspection", back_populates="photos")
 
     @property
     def stored(self) -> bool:
-        """Uploaded in the console and kept here (not a WeChat link)."""
+        """Kept here (uploaded in the console, or a WeChat photo already downloaded)."""
         return self.content_type is not None

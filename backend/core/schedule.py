@@ -12,6 +12,7 @@ SEND_OUTBOUND = "backend.messaging.delivery.send_outbound"
 BROADCAST = "backend.messaging.outages.broadcast"
 DISPATCH_TICKET = "backend.work.dispatch.dispatch_ticket"
 UNREACHABLE = "backend.work.dispatch.unreachable_job"
+FETCH_PHOTO = "backend.work.photo_fetch.fetch_inspection_photo"  # a WeChat 巡查 photo, kept
 
 # Periodic sweeps: each picks up what a lost job or a passing deadline left behind.
 RETRY_PENDING = "webhook.conversation.retry_pending"  # owners' messages kept while Rasa was away
@@ -19,6 +20,7 @@ SWEEP_QUEUED = "backend.messaging.delivery.sweep_queued"  # outbound messages wh
 DISPATCH_SWEEP = "backend.work.dispatch.sweep"  # undispatched tickets, unacknowledged offers
 OUTAGE_SWEEP = "backend.messaging.outages.sweep"  # reminders before a cut, "restored" after
 SLA_SWEEP = "backend.service.sla_sweep.sweep"  # the service standard's clocks
+PHOTO_SWEEP = "backend.work.photo_fetch.sweep"  # WeChat 巡查 photos whose fetch job was lost
 
 # (seconds between runs, job)
 PERIODIC = (
@@ -27,6 +29,7 @@ PERIODIC = (
     (5, DISPATCH_SWEEP),
     (15, OUTAGE_SWEEP),
     (15, SLA_SWEEP),
+    (60, PHOTO_SWEEP),
 )
 
 

@@ -1,7 +1,8 @@
 """Photos staff upload in the console (装修巡查 photos), checked before anything is kept.
 
-A photo from WeChat is kept as WeChat gives it (its PicUrl and MediaId). An uploaded one has no
-such address, so its bytes are kept in the database with it (renovation_photos: content type,
+A photo from WeChat is recorded as WeChat gives it (its PicUrl and MediaId), then downloaded by a
+job and checked here the same way (backend/work/photo_fetch.py: WeChat's links expire). An
+uploaded photo's bytes are kept in the database with it (renovation_photos: content type,
 data, a small JPEG thumbnail): they survive restarts, go into backups, and need no disk shared
 between console processes. Nothing is ever written to a path, least of all one made from the
 uploaded name.

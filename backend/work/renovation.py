@@ -15,6 +15,7 @@ the console, a staff WeChat command):
 | resolve_violation          | approved   | approved  | 整改 recorded on the inspection             |
 | accept_and_return_deposit  | approved   | accepted  | violations handled first; deposit recorded  |
 | record_inspection uploads, attach_uploads | any | — | photos uploaded in the console (photo_files) |
+| record_inspection photos, add_inspection_photo | any | — | WeChat photos, then downloaded and kept (photo_fetch) |
 | cancel                     | submitted, returned, approved | cancelled | reason; the owner hears; passes end |
 
 Each writes a step (who, what, when): the application's history. Functions never commit.
@@ -52,7 +53,7 @@ from backend.core.models import (
 from backend.core.statuses import ACTIVE_RENOVATION_STATUSES, RenovationStatus
 from backend.messaging import delivery, templates, wechat_window
 from backend.text import hours, phones
-from backend.work import photo_files
+from backend.work import photo_fetch, photo_files
 from backend.work.tickets import next_serial, owner_actor, safe_photo_url
 
 log = logging.getLogger(__name__)
@@ -712,6 +713,7 @@ def record_inspection(
     for photo in checked:
         inspection.photos.append(_stored(photo, now))
     session.flush()
+    photo_fetch.enqueue_after_commit(session, inspection.photos)  # WeChat's links expire
     note = inspection.findings + (f"（照片 {len(checked)} 张）" if checked else "")
     add_step(session, app, "violation" if violation else "inspected", actor, note=note, at=now)
     if violation:
@@ -741,8 +743,10 @@ def add_inspection_photo(
     inspection = latest_inspection_by(session, person, now)
     if inspection is None or not safe_photo_url(url):
         return None
-    inspection.photos.append(RenovationPhoto(url=safe_photo_url(url), media_id=media_id, created_at=now))
+    photo = RenovationPhoto(url=safe_photo_url(url), media_id=media_id, created_at=now)
+    inspection.photos.append(photo)
     session.flush()
+    photo_fetch.enqueue_after_commit(session, [photo])  # downloaded and kept: WeChat's links expire
     return inspection
 
 

@@ -224,3 +224,29 @@ def test_the_rules_on_the_page_name_the_coming_holidays(session, world, as_role,
     app_id = _application(session, world)
     page = as_role("technician").get(f"/renovation/{app_id}").get_data(as_text=True)
     assert f"测试假日 {first.month}月{first.day}日至" in page and "全天不允许" in page
+
+
+def test_a_wechat_photo_is_a_link_until_kept_then_a_stored_thumbnail(session, world, as_role):
+    """The worker's job (tests/backend/test_backend_photo_fetch.py) fills the row; the page then
+    shows the kept thumbnail, no longer WeChat's expiring link; a photo that could not be kept says why."""
+    app_id = _approved(session, world)
+    app = session.get(RenovationApplication, app_id)
+    wechat = "https://mmbiz.qpic.cn/mmbiz_jpg/abc/0"
+    inspection = renovation.record_inspection(
+        session, app, "staff:1", "现场正常", photos=[(wechat, "MEDIA-1"), ("https://mmbiz.qpic.cn/gone/0", "OLD")]
+    )
+    session.commit()
+    kept, lost = inspection.photos
+    tech = as_role("technician")
+    page = tech.get(f"/renovation/{app_id}").get_data(as_text=True)
+    assert f'href="{wechat}"' in page and "正在保存" in page and f"/renovation/photos/{kept.id}/thumb" not in page
+
+    photo = photo_files.read(jpeg(), "x.jpg")
+    kept.content_type, kept.data, kept.thumb, kept.size = photo.content_type, photo.data, photo.thumb, len(photo.data)
+    lost.fetch_error = "微信素材已无法下载（errcode=40007）"
+    session.commit()
+    page = tech.get(f"/renovation/{app_id}").get_data(as_text=True)
+    assert f'src="/renovation/photos/{kept.id}/thumb"' in page and f'href="{wechat}"' not in page
+    assert "照片未能保存：微信素材已无法下载（errcode=40007）" in page and "正在保存" not in page
+    thumb = tech.get(f"/renovation/photos/{kept.id}/thumb")
+    assert thumb.status_code == 200 and thumb.data == photo.thumb

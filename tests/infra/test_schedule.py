@@ -22,4 +22,4 @@ def test_the_worker_arguments_cover_every_periodic_job():
     args = schedule.worker_args()
     assert args[::2] == ["--every"] * len(schedule.PERIODIC)
     assert {a.split(":", 1)[1] for a in args[1::2]} == {job for _, job in schedule.PERIODIC}
-    assert schedule.SLA_SWEEP in JOBS and len(JOBS) == 9
+    assert schedule.SLA_SWEEP in JOBS and len(JOBS) == 11
