@@ -7,9 +7,7 @@ again) is shown by tests/conversations/stories/test_interruptions.yml."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -28,26 +26,19 @@ from backend.core import db
 from backend.core.models import Community, RenovationApplication, SurveyInvite, Ticket, WechatBinding
 from backend.owners import owner_desk
 from backend.service import survey
+from tests.actions import test_actions_conversations as conversations
+from tests.actions.test_actions_conversations import _run_async
 
 _ids = itertools.count(1)
 
 
-def _run_async(coro):
-    box = {}
-    thread = threading.Thread(target=lambda: box.update(result=asyncio.run(coro)))
-    thread.start()
-    thread.join()
-    return box["result"]
-
-
-class Owner:
-    """Plays one owner: keeps the slots and the open form the actions set, as Rasa would."""
+class Owner(conversations.Owner):
+    """The conversations tests' owner, who also keeps the open form (self.loop) in the events
+    Rasa hands a form's validation."""
 
     def __init__(self):
+        super().__init__()
         self.openid = f"o-intr-{next(_ids)}"
-        self.slots: dict = {"form_interrupted": False}
-        self.loop: str | None = None
-        self.events: list = []
 
     def tracker(self, text: str, intent: str, back_from: str | None = None) -> Tracker:
         # What Rasa hands a form's validation: the owner's message, then (after a rule answered
@@ -67,19 +58,6 @@ class Owner:
             {"name": self.loop} if self.loop else {},
             None,
         )
-
-    def _take(self, events, dispatcher) -> str:
-        self.events = list(events)
-        for event in self.events:
-            if event.get("event") == "slot":
-                self.slots[event["name"]] = event["value"]
-            if event.get("event") == "active_loop":
-                self.loop = event.get("name")
-        return "\n".join(m.get("text") or f"<{m.get('response')}>" for m in dispatcher.messages)
-
-    def say(self, action_class, text: str, intent: str = "x") -> str:
-        dispatcher = CollectingDispatcher()
-        return self._take(action_class().run(dispatcher, self.tracker(text, intent), {}), dispatcher)
 
     def validate(self, action_class, text: str, intent: str = "inform", back_from: str | None = None) -> str:
         """One run of a form's validation (the form must be open: self.loop)."""
