@@ -249,7 +249,10 @@ class Conversation:
     def _run_turn(self, inbound_id: int, turn: _Turn, older: list[int] = ()) -> Optional[list[str]]:
         # Older kept messages first, in this thread: the request's own deadline still holds
         # (answered in the request thread, a slow assistant held the reply past WeChat's 5 s).
-        self._answer_older_first(older)
+        if not self._answer_older_first(older):
+            # One of them could not be answered: this one waits behind it (the sweep answers
+            # both, in order), or a "对的" would reach the assistant before its repair.
+            raise AssistantUnavailable("an earlier message of this owner is still to be answered")
 
         def answer(session, replies: list[str]) -> None:
             # Recorded with the answer, in its transaction (one fewer per message): the passive
@@ -340,15 +343,17 @@ class Conversation:
         openid = inbox.get(session, inbound_id).openid
         delivery.queue_texts(session, openid, split_text(joined), inbound_id=inbound_id)  # sent after commit
 
-    def _answer_older_first(self, older: list[int]) -> None:
-        """Messages kept while the assistant was down are answered before a newer one."""
+    def _answer_older_first(self, older: list[int]) -> bool:
+        """Messages kept while the assistant was down are answered before a newer one.
+        False if one of them still could not be."""
         for old_id in older:
             try:
                 replies = self.process(old_id)
             except AssistantUnavailable:
-                return
+                return False
             if replies:
                 self.deliver_later(old_id, replies, late=True)
+        return True
 
     def retry_pending(self) -> int:
         """Answer messages kept while the assistant was down (run periodically by the worker)."""

@@ -21,6 +21,10 @@ from backend.core.clock import aware_now
 from backend.core.models import InboundMessage, WechatUser
 
 CLAIMABLE = ("pending", "failed")
+UNANSWERED = ("pending", "failed", "processing")
+# A message asked about this often is given up on (left failed for a person to look at); it no
+# longer holds back the owner's later messages.
+MAX_ATTEMPTS = 50
 
 
 def _by_key(session: Session, dedupe_key: str) -> InboundMessage | None:
@@ -108,18 +112,26 @@ def _require(session: Session, inbound_id: int) -> InboundMessage:
     return row
 
 
+def _earlier(statuses: tuple[str, ...]):
+    """An earlier, still live message of the same owner in one of these states."""
+    earlier = aliased(InboundMessage)
+    return exists().where(
+        earlier.openid == InboundMessage.openid,
+        earlier.id < InboundMessage.id,
+        earlier.status.in_(statuses),
+        earlier.attempts < MAX_ATTEMPTS,
+    )
+
+
 def claim(session: Session, inbound_id: int, now: datetime | None = None) -> bool:
     """Take the message for this process. One conditional UPDATE, so exactly one of several
-    racing processes gets True. Not while an earlier message of the same owner is being answered
-    elsewhere: one owner's messages reach the assistant in the order they came (a "对的" answered
-    before the repair it confirms makes no ticket)."""
-    earlier = aliased(InboundMessage)
-    earlier_in_flight = exists().where(
-        earlier.openid == InboundMessage.openid, earlier.id < InboundMessage.id, earlier.status == "processing"
-    )
+    racing processes gets True. Only once every earlier message of the same owner is answered:
+    one owner's messages reach the assistant in the order they came (a "对的" answered before
+    the repair it confirms makes no ticket), also when the earlier one failed a moment ago and
+    the assistant is back now."""
     result = session.execute(
         update(InboundMessage)
-        .where(InboundMessage.id == inbound_id, InboundMessage.status.in_(CLAIMABLE), ~earlier_in_flight)
+        .where(InboundMessage.id == inbound_id, InboundMessage.status.in_(CLAIMABLE), ~_earlier(UNANSWERED))
         .values(
             status="processing",
             attempts=InboundMessage.attempts + 1,
@@ -132,7 +144,9 @@ def claim(session: Session, inbound_id: int, now: datetime | None = None) -> boo
 
 
 def waits_for_earlier(session: Session, inbound_id: int) -> bool:
-    """Still to be answered, behind an earlier message of the same owner being answered now."""
+    """Still to be answered, behind an earlier message of the same owner that someone is
+    answering now (processing, or just recorded by its own request). Behind one that failed,
+    nobody is: the sweep answers both, in order."""
     row = session.get(InboundMessage, inbound_id)
     if row is None or row.status not in CLAIMABLE:
         return False
@@ -142,7 +156,8 @@ def waits_for_earlier(session: Session, inbound_id: int) -> bool:
             .where(
                 InboundMessage.openid == row.openid,
                 InboundMessage.id < inbound_id,
-                InboundMessage.status == "processing",
+                InboundMessage.status.in_(("pending", "processing")),
+                InboundMessage.attempts < MAX_ATTEMPTS,
             )
             .limit(1)
         ).first()
@@ -191,7 +206,7 @@ def unanswered_before(session: Session, openid: str, inbound_id: int) -> list[in
     )
 
 
-def pending(session: Session, limit: int = 50, max_attempts: int = 50) -> list[InboundMessage]:
+def pending(session: Session, limit: int = 50, max_attempts: int = MAX_ATTEMPTS) -> list[InboundMessage]:
     """Messages to (re)process, oldest first. A message waits while an earlier one from the same
     owner is still being processed, so one owner's messages are answered in order."""
     earlier = aliased(InboundMessage)

@@ -182,3 +182,29 @@ def test_pending_gives_up_after_max_attempts(session):
     session.commit()
     assert inbox.pending(session, max_attempts=3) == []
     assert [m.id for m in inbox.pending(session, max_attempts=4)] == [row.id]
+
+
+def test_a_message_is_not_taken_while_an_earlier_one_of_its_owner_is_unanswered(session):
+    """Failed a moment ago, nobody answering it: the later one still waits behind it (the
+    assistant must see one owner's messages in order), and an other owner's does not."""
+    first, _ = record(session, "s1", openid="o-s")
+    later, _ = record(session, "s2", openid="o-s")
+    other, _ = record(session, "s3", openid="o-t")
+    inbox.claim(session, first.id)
+    inbox.mark_failed(session, first.id, "rasa down")
+    session.commit()
+    assert not inbox.claim(session, later.id)
+    assert not inbox.waits_for_earlier(session, later.id)  # nobody has the first: the sweep will
+    assert inbox.claim(session, other.id)
+    assert inbox.claim(session, first.id)
+    inbox.mark_answered(session, first.id, ["好的"])
+    assert inbox.claim(session, later.id)
+
+
+def test_an_earlier_message_given_up_on_holds_nothing_back(session):
+    first, _ = record(session, "g1", openid="o-g")
+    later, _ = record(session, "g2", openid="o-g")
+    first.attempts = inbox.MAX_ATTEMPTS
+    first.status = "failed"
+    session.commit()
+    assert inbox.claim(session, later.id)

@@ -369,6 +369,34 @@ def answers(database_url: str, openids: list[str]) -> dict:
     return {"late": late, "sent_texts": sent_texts, "tickets": tickets, "statuses": statuses}
 
 
+def inbound_trail(database_url: str, owner: str) -> list[str]:
+    """One owner's messages as the database has them, in order: what went wrong is read here."""
+    from sqlalchemy import create_engine, select
+
+    from backend.core.models import InboundMessage
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    InboundMessage.id,
+                    InboundMessage.text,
+                    InboundMessage.status,
+                    InboundMessage.attempts,
+                    InboundMessage.reply,
+                    InboundMessage.last_error,
+                )
+                .where(InboundMessage.openid == owner)
+                .order_by(InboundMessage.id)
+            ).all()
+    finally:
+        engine.dispose()
+    return [
+        f"{r.id} {r.text[:8]} {r.status}×{r.attempts} → {(r.reply or '')[:40]} {(r.last_error or '')[:60]}" for r in rows
+    ]
+
+
 def user_turns(rasa_url: str, owner: str, token: str) -> Counter:
     """How many times each delivery (dedupe key) became a user turn in Rasa's shared tracker."""
     tracker = requests.get(f"{rasa_url}/conversations/{owner}/tracker", params={"token": token}, timeout=30).json()

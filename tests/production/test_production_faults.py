@@ -159,6 +159,7 @@ def _check_every_message(world, owners: cluster.Owners, settle_timeout: float) -
         rounds_confirmed = sum(1 for s in sent if s.owner == owner and s.text == "对的")
         if out["tickets"][owner] != rounds_confirmed:
             problems.append(f"{owner}: {out['tickets'][owner]} tickets for {rounds_confirmed} confirmed repairs")
+            figures.setdefault("trails", {})[owner] = cluster.inbound_trail(world["db"], owner)
     # One Rasa turn per delivery, however often WeChat sent it or a process died in it.
     rasa = f"http://127.0.0.1:{next(n for n in world['nodes'].values() if n.proc.poll() is None).ports.rasa}"
     for owner in owners.owners:

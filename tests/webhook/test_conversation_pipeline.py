@@ -15,6 +15,7 @@ from backend.core.config import load_settings
 from backend.core.models import InboundMessage as InboundRow
 from backend.core.models import OutboundMessage
 from backend.messaging import inbox
+from webhook import conversation
 from webhook.conversation import Conversation
 from webhook.rasa_client import AssistantUnavailable
 from webhook.wechat import InboundMessage
@@ -174,6 +175,31 @@ def test_a_message_waits_while_the_owners_earlier_one_is_answered_elsewhere(conv
     assert [r[1] for r in rows(conv, InboundRow)] == ["answered", "answered"]
 
 
+def test_a_confirmation_never_overtakes_its_repair_that_just_failed_again(conv, monkeypatch):
+    """The repair was kept while the assistant was down; when the owner's "对的" comes, asking
+    about the repair fails once more (the action server was not back yet) but the assistant is
+    back a moment later. "对的" must not go on alone: it would confirm nothing and no ticket
+    would be made (seen in the kill -9 fault test). It waits, kept, and the sweep answers both,
+    in order."""
+    conv.rasa.down = True
+    conv.handle(text_msg(openid="o-again", content="厨房漏水"))
+    real_send, failures = conv.rasa.send, iter([True])
+
+    def back_after_one_more_failure(sender, text, metadata, timeout):
+        conv.rasa.down = next(failures, False)
+        return real_send(sender, text, metadata, timeout)
+
+    conv.rasa.send = back_after_one_more_failure
+    outcome = conv.handle(text_msg(openid="o-again", content="对的"))
+    assert outcome.status == "holding" and "稍后" in outcome.reply
+    assert conv.rasa.calls == ["厨房漏水", "厨房漏水"]  # "对的" was not asked before its repair
+    assert [r[1] for r in rows(conv, InboundRow)] == ["failed", "pending"]
+    monkeypatch.setattr(conversation, "SETTLE_SECONDS", 0)  # the sweep comes a while later
+    assert conv.retry_pending() == 2
+    assert conv.rasa.calls[2:] == ["厨房漏水", "对的"]
+    assert [r[1] for r in rows(conv, InboundRow)] == ["answered", "answered"]
+
+
 def test_the_sweep_leaves_a_message_behind_an_earlier_one_in_flight(conv):
     conv.rasa.down = True
     conv.handle(text_msg(openid="o-seq2", content="第一句"))
@@ -272,4 +298,5 @@ def test_one_owner_held_does_not_hold_the_others(conv):
     conv.rasa.send = send
     assert conv.retry_pending() == 1
     status = {r[2]: r[1] for r in rows(conv, InboundRow)}
-    assert status == {"一": "failed", "二": "failed", "三": "answered"}
+    # "二" was never asked: it is behind "一", which is still unanswered.
+    assert status == {"一": "failed", "二": "pending", "三": "answered"}
