@@ -27,7 +27,7 @@ run: install
 # Train first (minutes on a fresh clone, nothing when the model is current), so no test's time
 # limit includes training.
 test: lint train
-	$(BIN)/python -m pytest -ra
+	$(BIN)/python -m pytest -ra --durations=25
 
 # Lint (pyflakes, pycodestyle, import order, bugbear, pyupgrade; pyproject's [tool.ruff]) and the
 # formatter's check (`make fmt` fixes both) before any test runs.

@@ -393,7 +393,8 @@ def inbound_trail(database_url: str, owner: str) -> list[str]:
     finally:
         engine.dispose()
     return [
-        f"{r.id} {r.text[:8]} {r.status}×{r.attempts} → {(r.reply or '')[:40]} {(r.last_error or '')[:60]}" for r in rows
+        f"{r.id} {r.text[:8]} {r.status}×{r.attempts} → {(r.reply or '')[:40]} {(r.last_error or '')[:60]}"
+        for r in rows
     ]
 
 
