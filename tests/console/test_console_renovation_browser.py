@@ -141,8 +141,9 @@ def test_inspection_photos_from_disk_show_as_thumbnails(page, site, tmp_path):
     page.wait_for_selector(".flash")
     thumbs = page.locator(".inspections img.thumb")
     assert thumbs.count() == 1
-    # The thumbnail really loaded (a broken image has no natural width).
-    thumbs.first.wait_for()
+    # The thumbnail really loaded (a broken image has no natural width). Waited for: the page
+    # can be read before the image's own request has come back.
+    page.wait_for_function("() => document.querySelector('.inspections img.thumb').complete")
     assert page.evaluate("() => document.querySelector('.inspections img.thumb').naturalWidth") == 360
     assert any("擅自拆改卫生间墙体" in t for t in _told(site, OWNERS["approved"]))
 
