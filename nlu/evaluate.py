@@ -120,6 +120,15 @@ def per_source(rows):
         yield src, sum(is_correct(r["expected"], r["predicted"]) for r in mine) / len(mine), len(mine)
 
 
+def out_of_scope_caught(rows) -> str:
+    """"x/y" off-topic examples that came out as out_of_scope or nlu_fallback, with the misses per file."""
+    oos = [r for r in rows if r["expected"] == "out_of_scope"]
+    missed = [r for r in oos if r["predicted"] not in ("out_of_scope", FALLBACK)]
+    by_file = Counter(r["source"] for r in missed)
+    where = "; missed: " + ", ".join(f"{n} in `{src}`" for src, n in sorted(by_file.items())) if missed else ""
+    return f"{len(oos) - len(missed)}/{len(oos)}{where}"
+
+
 def report(rows, times, model: str) -> str:
     from sklearn.metrics import f1_score, precision_recall_fscore_support
 
@@ -157,6 +166,7 @@ def report(rows, times, model: str) -> str:
         f"- **accuracy: {accuracy:.3f}**",
         f"- **macro-F1: {macro:.3f}**",
         *[f"- accuracy on `{src}`: {acc:.3f} ({n} examples)" for src, acc, n in per_source(rows)],
+        f"- **out-of-scope rejected** (out_of_scope or nlu_fallback): {out_of_scope_caught(rows)}",
         f"- parse time in process: median {statistics.median(times):.1f} ms, p95 {percentile(times, 95):.1f} ms, p99 {percentile(times, 99):.1f} ms",
         "",
         "## Per intent",
