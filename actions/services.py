@@ -24,6 +24,20 @@ _WANTS = re.compile(
 )
 _PRICE_ONLY = re.compile(r"多少钱|价格|价目|收费|怎么收|贵不贵|几块|多少")
 
+# A clock or calendar question ("这会儿几点了", "今天礼拜几") the NLU may read as ask_contact, whose
+# 几点 are mostly office hours. Declined unless it names the office, a person or their hours.
+_CLOCK = re.compile(
+    r"(现在|这会儿|此刻)是?(几点|什么时[间候]|几时)|几点了|几点啦|几点钟了|几点几分|(星期|礼拜|周)几|几月几号|今天几号"
+)
+_CONTACT_WORDS = re.compile(
+    r"物业|管家|客服|前台|中心|办公|电话|号码|手机|微信|联系|找谁|上班|下班|值班|开门|关门|营业|休息|放假|有人|"
+    r"在吗|在不在|保安|门卫|门岗|经理|师傅|财务|收费|地址|在哪"
+)
+
+
+def asks_the_clock(text: str) -> bool:
+    return bool(_CLOCK.search(text)) and not _CONTACT_WORDS.search(text)
+
 
 def desk_lines(community, hotline_fallback: str) -> List[str]:
     d = community_desk(community)
@@ -43,6 +57,9 @@ class AnswerContact(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         if asks_for_more(tracker):  # "还有吗" right after a page of notices reads as ask_contact
             return AnswerNotice().run(dispatcher, tracker, domain)
+        if asks_the_clock(latest_text(tracker)):  # not a contact: declined (a waiting flow asks again)
+            dispatcher.utter_message(response="utter_capabilities")
+            return []
         with db() as session:
             place = where(session, tracker.sender_id, latest_text(tracker))
             if place.community is None:

@@ -25,28 +25,45 @@ FALLBACK = "nlu_fallback"
 # Measured rows added by hand after each training run (see docs/NLU.md).
 TRADE_OFF_ROWS: list[str] = [
     "| 40 epochs, 1 transformer layer | + 90 lines by category after heldout_c's first errors"
-    " | 3.3 min | 0.978 | 0.956 | 0.970 | — | — |",
+    " | 3.3 min | 0.978 | 0.956 | 0.970 | — | — | — | — |",
     "| 40 epochs, 1 transformer layer | + 60 lines by category after the 2nd training"
-    " | 4.3 min (tests running alongside) | 0.975 | 0.966 | 0.993 | — | — |",
+    " | 4.3 min (tests running alongside) | 0.975 | 0.966 | 0.993 | — | — | — | — |",
     "| 40 epochs, 1 transformer layer | + 17 lines by category after the 3rd training"
-    " | 3.9 min | 0.973 | 0.976 | 0.989 | — | — |",
+    " | 3.9 min | 0.973 | 0.976 | 0.989 | — | — | — | — |",
     "| 40 epochs, 1 transformer layer | the three branches merged (+ decoration, suggestions)"
-    " | 4.2 min (rules from cache; tests alongside) | 0.977 | 0.961 | 0.974 | — | — |",
+    " | 4.2 min (rules from cache; tests alongside) | 0.977 | 0.961 | 0.974 | — | — | — | — |",
     "| 40 epochs, 1 transformer layer | + 40 lines by category after the merge | 4.0 min (rules from cache; tests alongside)"
-    " | 0.979 | 0.966 | 0.978 | 0.909 | 0.966 (evaluated at the end) |",
+    " | 0.979 | 0.966 | 0.978 | 0.909 | 0.966 (evaluated at the end) | — | — |",
     "| 40 epochs, 1 transformer layer | the same data, a clean clone (`.ci/run`, no cache), quiet machine"
-    " | 4 min 4 s | same model (fingerprint a05beb17) | | | — | — |",
+    " | 4 min 4 s | same model (fingerprint a05beb17) | | | — | — | — | — |",
     # issue 14, helper conv2 (heldout_d written blind first; renovation.yml counted from here on)
     "| 40 epochs, 1 transformer layer | + 103 lines by category (decoration progress and 可以/能 questions,"
     " stopping one named thing, small talk, suggestions about notices, …)"
-    " | 4.2 min (machine shared) | 0.970 (415/428) | 0.985 | 0.996 | 0.955 | — |",
+    " | 4.2 min (machine shared) | 0.970 (415/428) | 0.985 | 0.996 | 0.955 | — | — | — |",
     "| 40 epochs, 1 transformer layer | + 50 lines by category after that training"
-    " | 4.1 min (machine shared) | 0.981 | 0.990 | 0.996 | 1.000 | — |",
+    " | 4.1 min (machine shared) | 0.981 | 0.990 | 0.996 | 1.000 | — | — | — |",
     "| 40 epochs, 1 transformer layer | + 10 lines: a community's name alone is an answer (final model aa551554)"
-    " | 3.3 min (machine shared) | 0.981 | 0.990 | 0.985 | 0.977 | 0.961 (once, at the end) |",
+    " | 3.3 min (machine shared) | 0.981 | 0.990 | 0.985 | 0.977 | 0.961 (once, at the end) | — | — |",
     "| 40 epochs, 1 transformer layer | the branches merged, + 20 lines for correcting a returned decoration"
     " application (apply again; a change said in the form is inform); model 7756ebbf"
-    " | 4.1 min (rules retrained; machine quiet) | 0.974 | 0.995 | 0.989 | 0.977 | 0.970 (second look) |",
+    " | 4.1 min (rules retrained; machine quiet) | 0.974 | 0.995 | 0.989 | 0.977 | 0.970 (second look) | 0.962 (run at the end, for comparison) | 107/114 |",
+    # issue 14, helper nlu3 (heldout_e written blind by another hand before any of these trainings;
+    # off-topic rejected counts out_of_scope or nlu_fallback over the sets before heldout_e)
+    "| 40 epochs, 1 transformer layer | + 182 lines by category (off-topic: time and date, weather, jokes, cooking,"
+    " sports, health, shopping, lottery, games, homework, translation, the assistant, transport; owner requests"
+    " near them) | 6.4 min (machine shared, 7.3–7.6 s an epoch) | 0.979 | 0.995 | 0.985 | 0.977 | 0.978 | — | 111/114 |",
+    "| 40 epochs, 1 transformer layer | − 4 lines (other places' phones and hours pulled 周末上班吗 out of scope)"
+    " + 10 | 6.0 min (action tests alongside) | 0.972 | 0.976 | 0.981 | 0.977 | 0.978 | — | 109/114 |",
+    "| 40 epochs, 1 transformer layer | − 2 lines, + 12 (short time questions, English small talk, prices)"
+    " | 6.6 min (machine shared) | 0.979 | 0.976 | 0.985 | 1.000 | 0.978 | — | 109/114 |",
+    "| 40 epochs, 1 transformer layer | + 3 lines: 客服电话 alone is ask_contact (out_of_scope in every model before)"
+    " | 4.4 min (machine quiet, 4.2–5.5 s an epoch) | 0.981 | 0.981 | 0.981 | 0.977 | 0.974 | — | 110/114 |",
+    "| 40 epochs, 1 transformer layer | − 2, + 8 lines: the dates of the office's work, when the repairman comes"
+    " (final model 7e6d9998) | 5.2 min (machine shared, 6.9–7.4 s an epoch) | 0.981 | 0.985 | 0.981 | 0.977 | 0.974"
+    " | 0.962 (once, at the end) | 108/114 (138/145 with heldout_e) |",
+    "| 40 epochs, 1 transformer layer, random_seed 4242 instead of 20261123 (not kept) | the same data as the row"
+    " above (model d29769e7) | 5.3 min (machine shared) | 0.986 | 0.981 | 0.996 | 0.977 | 0.978"
+    " | 0.965 (with the final model's evaluation) | 112/114 (143/145 with heldout_e) |",
 ]
 
 
@@ -120,6 +137,15 @@ def per_source(rows):
         yield src, sum(is_correct(r["expected"], r["predicted"]) for r in mine) / len(mine), len(mine)
 
 
+def out_of_scope_caught(rows) -> str:
+    """ "x/y" off-topic examples that came out as out_of_scope or nlu_fallback, with the misses per file."""
+    oos = [r for r in rows if r["expected"] == "out_of_scope"]
+    missed = [r for r in oos if r["predicted"] not in ("out_of_scope", FALLBACK)]
+    by_file = Counter(r["source"] for r in missed)
+    where = "; missed: " + ", ".join(f"{n} in `{src}`" for src, n in sorted(by_file.items())) if missed else ""
+    return f"{len(oos) - len(missed)}/{len(oos)}{where}"
+
+
 def report(rows, times, model: str) -> str:
     from sklearn.metrics import f1_score, precision_recall_fscore_support
 
@@ -148,6 +174,12 @@ def report(rows, times, model: str) -> str:
         "`heldout_d.yml` (issue 14, fourth set, 232 messages over every intent) was written blind before",
         "any training on the data it measures, by the same hands that then wrote the training lines for",
         "the other sets' errors; it was evaluated once, at the end (the last rows of the table below).",
+        "`heldout_e.yml` (issue 14, fifth set, 286 messages over every intent, 31 of them off-topic) was",
+        "written blind by another hand, on its own branch, before any result of the trainings it measures;",
+        "the sixth pass of training lines (helper nlu3) was written and trained without looking at it, and",
+        "it was evaluated once, with the final model (its column in the table below). From heldout_d on,",
+        "heldout_d's errors were looked at by category like the older sets', so only heldout_e is still blind.",
+        "One of its lines (今天是几月几号) is all but a training line written before it was seen (今天是几月几号啊).",
         "`renovation.yml` holds the decoration intents (issue 17). `heldout_b.yml` holds 13 short lines that",
         "are also training lines (cya, ty, sure, 喂 是物业吗。 …), found in issue 14 and left in so its figures",
         "stay comparable; its figure is optimistic by about that much.",
@@ -157,6 +189,7 @@ def report(rows, times, model: str) -> str:
         f"- **accuracy: {accuracy:.3f}**",
         f"- **macro-F1: {macro:.3f}**",
         *[f"- accuracy on `{src}`: {acc:.3f} ({n} examples)" for src, acc, n in per_source(rows)],
+        f"- **out-of-scope rejected** (out_of_scope or nlu_fallback): {out_of_scope_caught(rows)}",
         f"- parse time in process: median {statistics.median(times):.1f} ms, p95 {percentile(times, 95):.1f} ms, p99 {percentile(times, 99):.1f} ms",
         "",
         "## Per intent",
@@ -201,11 +234,12 @@ def report(rows, times, model: str) -> str:
         "",
         "`rasa train` of the whole model (NLU and rules), wall clock from start to the saved model.",
         "",
-        "| DIET | training data | training time | heldout | heldout_b | heldout_c | renovation | heldout_d |",
-        "|---|---|---|---|---|---|---|---|",
-        "| 60 epochs, 2 transformer layers | 2,250 examples | 6.5 min | 0.968 | 0.951 | — | — | — |",
+        "| DIET | training data | training time | heldout | heldout_b | heldout_c | renovation | heldout_d"
+        " | heldout_e | off-topic rejected |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        "| 60 epochs, 2 transformer layers | 2,250 examples | 6.5 min | 0.968 | 0.951 | — | — | — | — | — |",
         "| 40 epochs, 1 transformer layer | + 170 lines (owners' own phrasing)"
-        " | 5.8 min (first epoch 54 s: machine busy; later epochs 4–5 s) | 0.975 | 0.981 | 0.951 | — | — |",
+        " | 5.8 min (first epoch 54 s: machine busy; later epochs 4–5 s) | 0.975 | 0.981 | 0.951 | — | — | — | — |",
         *TRADE_OFF_ROWS,
         "",
         "An epoch costs 4–5 s once the graph is built (40 epochs about 3.3 min of the total; the rest is",
@@ -221,9 +255,27 @@ def report(rows, times, model: str) -> str:
         "heldout_d at the same time for comparison. The merged model (last row) was trained once more with",
         "20 lines on resubmitting a returned decoration application, written from the decoration tests, not",
         "from heldout_d's errors; its 0.970 on heldout_d against 0.961 is partly that and partly the spread",
-        "between trainings, which was not measured. Off-topic messages still reach an intent now and then",
-        "(7 of 114 across the sets: 来个冷笑话, 现在几点了, 一个月瘦十斤有什么办法, …); inside a flow the",
-        "form's own reading and the rules decline them, outside one they get the intent's answer.",
+        "between trainings, which was not measured then (see below).",
+        "",
+        "The sixth pass (helper nlu3, the last six rows) went after off-topic messages that reached an",
+        "intent: 7 of 114 with model 7756ebbf. Each training after the first dropped or moved lines that had",
+        "pulled owners' own requests out of scope (周末上班吗, 客服电话, 今年供暖几号开始 and 给个时间 once",
+        "time-of-day lines used 几号/时间). Off-topic rejected is 108/114 on the older sets with the final",
+        "model and 30/31 on heldout_e (model 7756ebbf, run on heldout_e afterwards for comparison: 27/31,",
+        "and 0.962 there too); what still gets through is mostly 几点 read as office hours (现在几点,",
+        "电影院几点开门) and the odd one out (射手座今天运气如何, 你住哪, 后天天气咋样). The action answering",
+        "ask_contact declines a clock or calendar question that names no office, person or hours",
+        "(actions/services.py `asks_the_clock`), so 现在几点 gets the decline rather than phone numbers;",
+        "inside a flow the form's own reading and the rules decline off-topic messages, outside one the",
+        "others get the intent's answer. The aim of 0.97 on every set was not met on heldout_e (0.962).",
+        "",
+        "**Spread between trainings.** The final data was trained a second time with another DIET",
+        "random_seed (4242, not kept; last row). The two models differ by up to 0.015 on a set (heldout_c",
+        "0.981 against 0.996, 4 messages) and by 4 off-topic messages (108 against 112 of 114); on heldout_e",
+        "0.962 against 0.965. The trainings of this pass, whose data changed by a few lines each, moved as",
+        "much (heldout_b 0.995 → 0.976 → 0.985). A difference of 0.005 between two trainings (one or two",
+        "messages on a set) means nothing; only differences of 0.02 or more, or the same message wrong in",
+        "every training, say something about the data.",
         "",
     ]
     return "\n".join(out)

@@ -126,6 +126,39 @@ def test_contacts_come_from_the_owners_community_and_building(demo_db):
     assert "0571" not in mine and "林晓" not in mine
 
 
+def test_a_clock_question_read_as_ask_contact_is_declined(demo_db):
+    """ "几点" is mostly office hours in ask_contact; the time of day or the date is not a contact."""
+    from actions.services import asks_the_clock
+
+    for text in ("这会儿几点了", "现在是什么时间", "今天礼拜几", "几点几分了 我表停了", "今天几号啊"):
+        assert asks_the_clock(text), text
+    for text in (
+        "几点上班",
+        "物业几点下班",
+        "今天星期几 物业上班吗",
+        "管家几点在",
+        "电话多少",
+        "周末有人吗",
+        "几点开门",
+    ):
+        assert not asks_the_clock(text), text
+    owner = Owner()
+    tracker = Tracker(
+        owner.openid,
+        {},
+        {"text": "这会儿几点了", "intent": {"name": "ask_contact"}, "entities": []},
+        [],
+        False,
+        None,
+        {},
+        None,
+    )
+    dispatcher = CollectingDispatcher()
+    assert AnswerContact().run(dispatcher, tracker, {}) == []
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_capabilities"]
+    assert "0571-8888 6666" in owner.say(AnswerContact, "物业几点上班 电话多少")
+
+
 def test_paid_services_price_and_booking(demo_db):
     owner = Owner()
     assert "哪个小区" in owner.say(AnswerPaidService, "开锁多少钱")
