@@ -286,20 +286,15 @@ class Conversation:
                         row.dedupe_key,
                         row.attempts,
                     )
-                    # Staff commands (and binding codes) are answered here, never by the owner assistant.
-                    staff_replies = staff_desk.answer(session, openid, text)
-                    if staff_replies is not None:
-                        inbox.mark_answered(session, inbound_id, staff_replies)
-                        if answer:
-                            answer(session, staff_replies)
-                        return staff_replies
-                    # An answer to something we asked the owner (survey, "还没修好" after a job).
-                    owner_replies = owner_desk.answer(session, openid, text)
-                    if owner_replies is not None:
-                        inbox.mark_answered(session, inbound_id, owner_replies)
-                        if answer:
-                            answer(session, owner_replies)
-                        return owner_replies
+                    # Staff commands (and binding codes) are answered here, never by the owner
+                    # assistant; then an answer to something we asked the owner (survey, "还没修好").
+                    for desk in (staff_desk, owner_desk):
+                        desk_replies = desk.answer(session, openid, text)
+                        if desk_replies is not None:
+                            inbox.mark_answered(session, inbound_id, desk_replies)
+                            if answer:
+                                answer(session, desk_replies)
+                            return desk_replies
                     break
                 if time.monotonic() >= give_up_at or not inbox.waits_for_earlier(session, inbound_id):
                     return None

@@ -147,19 +147,13 @@ def waits_for_earlier(session: Session, inbound_id: int) -> bool:
     """Still to be answered, behind an earlier message of the same owner that someone is
     answering now (processing, or just recorded by its own request). Behind one that failed,
     nobody is: the sweep answers both, in order."""
-    row = session.get(InboundMessage, inbound_id)
-    if row is None or row.status not in CLAIMABLE:
-        return False
     return (
         session.execute(
-            select(InboundMessage.id)
-            .where(
-                InboundMessage.openid == row.openid,
-                InboundMessage.id < inbound_id,
-                InboundMessage.status.in_(("pending", "processing")),
-                InboundMessage.attempts < MAX_ATTEMPTS,
+            select(InboundMessage.id).where(
+                InboundMessage.id == inbound_id,
+                InboundMessage.status.in_(CLAIMABLE),
+                _earlier(("pending", "processing")),
             )
-            .limit(1)
         ).first()
         is not None
     )

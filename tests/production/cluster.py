@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -334,28 +335,37 @@ def settle(database_url: str, sent: list[Sent], timeout: float) -> dict:
         engine.dispose()
 
 
-def answers(database_url: str, openids: list[str]) -> dict:
-    """Outbound rows to these owners: later answers (customer-service messages) by inbound id,
-    and every sent text per owner; tickets per owner."""
-    from sqlalchemy import create_engine, select
-
-    from backend.core.models import OutboundMessage, Ticket
+@contextmanager
+def _connection(database_url: str):
+    """One read of the shared database, from the test's side, with its own short-lived engine."""
+    from sqlalchemy import create_engine
 
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            out = conn.execute(
-                select(
-                    OutboundMessage.inbound_id,
-                    OutboundMessage.openid,
-                    OutboundMessage.channel,
-                    OutboundMessage.status,
-                    OutboundMessage.content,
-                ).where(OutboundMessage.openid.in_(openids))
-            ).all()
-            tickets = Counter(conn.execute(select(Ticket.openid).where(Ticket.openid.in_(openids))).scalars().all())
+            yield conn
     finally:
         engine.dispose()
+
+
+def answers(database_url: str, openids: list[str]) -> dict:
+    """Outbound rows to these owners: later answers (customer-service messages) by inbound id,
+    and every sent text per owner; tickets per owner."""
+    from sqlalchemy import select
+
+    from backend.core.models import OutboundMessage, Ticket
+
+    with _connection(database_url) as conn:
+        out = conn.execute(
+            select(
+                OutboundMessage.inbound_id,
+                OutboundMessage.openid,
+                OutboundMessage.channel,
+                OutboundMessage.status,
+                OutboundMessage.content,
+            ).where(OutboundMessage.openid.in_(openids))
+        ).all()
+        tickets = Counter(conn.execute(select(Ticket.openid).where(Ticket.openid.in_(openids))).scalars().all())
     from webhook.conversation import LATE_PREFIX
 
     # A later answer starts with the apology for being late (the rest of a long passive reply,
@@ -371,27 +381,23 @@ def answers(database_url: str, openids: list[str]) -> dict:
 
 def inbound_trail(database_url: str, owner: str) -> list[str]:
     """One owner's messages as the database has them, in order: what went wrong is read here."""
-    from sqlalchemy import create_engine, select
+    from sqlalchemy import select
 
     from backend.core.models import InboundMessage
 
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    InboundMessage.id,
-                    InboundMessage.text,
-                    InboundMessage.status,
-                    InboundMessage.attempts,
-                    InboundMessage.reply,
-                    InboundMessage.last_error,
-                )
-                .where(InboundMessage.openid == owner)
-                .order_by(InboundMessage.id)
-            ).all()
-    finally:
-        engine.dispose()
+    with _connection(database_url) as conn:
+        rows = conn.execute(
+            select(
+                InboundMessage.id,
+                InboundMessage.text,
+                InboundMessage.status,
+                InboundMessage.attempts,
+                InboundMessage.reply,
+                InboundMessage.last_error,
+            )
+            .where(InboundMessage.openid == owner)
+            .order_by(InboundMessage.id)
+        ).all()
     return [
         f"{r.id} {r.text[:8]} {r.status}×{r.attempts} → {(r.reply or '')[:40]} {(r.last_error or '')[:60]}"
         for r in rows
