@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import signal
 from datetime import timedelta
 
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import select, update
 
-from backend.core import jobs
 from backend.core.clock import aware_now
 from backend.core.models import OutboundMessage, Ticket, WechatUser
-from backend.core.redis_conn import get_redis
 from backend.messaging import delivery, wechat_window
 from backend.work import dispatch
 from tests.backend.crew import make_crew, owner_wrote, repair
+from tests.backend.queued_jobs import run_queued_jobs
 
 TEMPLATE = {
     "template_id": "PROGRESS_TEMPLATE",
@@ -38,17 +35,6 @@ def _row(session, oid) -> OutboundMessage:
     row = session.get(OutboundMessage, oid)
     session.commit()
     return row
-
-
-def _run_queued_jobs(settings):
-    """What the worker does with the queue (in this process, until it is empty). RQ's worker takes
-    over SIGINT/SIGTERM; they are given back so stopping the test run still stops it."""
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        SimpleWorker(jobs.QUEUES, connection=get_redis(settings.redis_url)).work(burst=True)
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
 
 
 def _make_due(session, oid):
@@ -154,7 +140,7 @@ def test_an_unfollowed_technician_gets_no_task_and_the_next_one_does(session, we
     session.expire_all()
     assert session.get(Ticket, tid).assignee.openid == first_openid  # dispatch's job, not delivery, moves it on
     session.commit()
-    _run_queued_jobs(wechat_env)
+    run_queued_jobs(wechat_env)
     session.expire_all()
     ticket = session.get(Ticket, tid)
     assert ticket.assignee.openid != first_openid

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import io
 import logging
-import signal
 from datetime import timedelta
 
 from PIL import Image
-from rq import SimpleWorker
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select, update
 
 from backend.core import jobs, schedule
 from backend.core.clock import SHANGHAI, aware_now
 from backend.core.models import RenovationApplication, RenovationPhoto
-from backend.core.redis_conn import get_redis
 from backend.work import photo_fetch, renovation, staff_desk
 from backend.work.renovation import ApplicationRequest
+from tests.backend.queued_jobs import run_queued_jobs
 from tests.backend.test_backend_renovation import OWNER, rules  # noqa: F401 (rules: a fixture)
 
 
@@ -29,16 +27,6 @@ def jpeg(width=1600, height=1200) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), "gray").save(out, "JPEG", quality=85)
     return out.getvalue()
-
-
-def _run_queued_jobs(settings):
-    """The worker, in this process, until the queue is empty (signals given back afterwards)."""
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        SimpleWorker(jobs.QUEUES, connection=get_redis(settings.redis_url)).work(burst=True)
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
 
 
 def _approved(session, crew):
@@ -113,7 +101,7 @@ def test_a_wechat_inspection_photo_is_downloaded_and_kept_with_a_thumbnail(sessi
     session.commit()  # SQLite: no transaction left open while the job writes
     assert (schedule.FETCH_PHOTO, (photo_id,)) in _queued(wechat_env)  # enqueued after commit
 
-    _run_queued_jobs(wechat_env)
+    run_queued_jobs(wechat_env)
     row = _row(session, photo_id)
     assert row.stored and row.content_type == "image/jpeg" and row.data == picture and row.size == len(picture)
     with Image.open(io.BytesIO(row.thumb)) as thumb:
@@ -141,7 +129,7 @@ def test_a_wechat_errcode_is_recorded_and_not_retried(session, rules, crew, wech
     row = _row(session, photo_id)
     assert "40007" in row.fetch_error and not row.stored and row.fetch_attempts == 1
     assert not ScheduledJobRegistry(queue=jobs.queue(jobs.QUEUE)).get_job_ids()  # nothing later
-    _run_queued_jobs(wechat_env)  # the job enqueued at commit: it finds the reason and stops
+    run_queued_jobs(wechat_env)  # the job enqueued at commit: it finds the reason and stops
     assert photo_fetch.fetch_inspection_photo(photo_id) == "failed"
     assert standin.media_calls == 1 and _row(session, photo_id).fetch_attempts == 1
     assert _no_token_logged(caplog)
